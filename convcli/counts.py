@@ -196,5 +196,5 @@ def compare_groups(spec: ConvSpec, input_shape=None) -> list[GroupsRow]:
     rows.append(GroupsRow(
         "depthwise-separable", None, None, dw.num_params + pw.num_params,
         None if dw_macs is None else dw_macs + pw_macs,
-        f"{dw.num_params:,} depthwise + {pw.num_params:,} pointwise 1x1"))
+        f"{dw.num_params:,} dw + {pw.num_params:,} pw 1x1"))
     return rows

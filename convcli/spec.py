@@ -329,11 +329,11 @@ class ConvSpec:
             span = dl * (k - 1) + 1
             if self.transposed:
                 size = (n - 1) * s - 2 * pl + dl * (k - 1) + op + 1
-                formula = (f"({n}-1)*{s} - 2*{pl} + {dl}*({k}-1) + {op} + 1 = {size}")
+                formula = f"({n}-1)*{s}-2*{pl}+{dl}*({k}-1)+{op}+1"
                 if size < 1:
                     raise ConvError(
                         f"{self.kind_name} on spatial dim {i} (size {n}) would give an output "
-                        f"size of {size}: {formula}; reduce padding to at most "
+                        f"size of {size}: {formula} = {size}; reduce padding to at most "
                         f"{max(0, ((n - 1) * s + dl * (k - 1) + op) // 2)} or use a larger "
                         "kernel or stride"
                     )
@@ -349,7 +349,7 @@ class ConvSpec:
                         + (" or dilation" if dl != 1 else "") + f", or an input of at least {span - pl - pr}"
                     )
                 size = (padded - span) // s + 1
-                formula = f"floor(({n} + {pl} + {pr} - {dl}*({k}-1) - 1) / {s}) + 1 = {size}"
+                formula = f"floor(({n}+{pl}+{pr}-{dl}*({k}-1)-1)/{s})+1"
                 dropped = (padded - span) % s
                 note = ""
                 if self.padding == "same" and pl != pr:

@@ -1,0 +1,58 @@
+"""Shared test helpers: run the CLI in-process (CliRunner) or as a user would
+(a subprocess of `python -m convcli`), with bugs re-raised rather than swallowed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Unknown exceptions are bugs: the funnel re-raises them under this variable.
+os.environ["CONVCLI_DEBUG"] = "1"
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def cli():
+    """cli("shape", "4x3x8x8", "-o", "4", "-k", "3") -> Result (in-process, 120 columns)."""
+    from convcli.cli import app
+
+    runner = CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1", "CONVCLI_DEBUG": "1"})
+
+    def invoke(*args: str) -> Result:
+        r = runner.invoke(app, list(args), catch_exceptions=False)
+        return Result(r.exit_code, r.stdout, r.stderr)
+
+    return invoke
+
+
+def run_subprocess(*args: str, env: dict | None = None, timeout: float = 120) -> Result:
+    """`python -m convcli ARGS` in a fresh interpreter, from this checkout."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "NO_COLOR": "1"}
+    full_env.pop("CONVCLI_DEBUG", None)
+    full_env.update(env or {})
+    p = subprocess.run([sys.executable, "-m", "convcli", *args], capture_output=True,
+                       text=True, env=full_env, timeout=timeout, cwd=ROOT)
+    return Result(p.returncode, p.stdout, p.stderr)
+
+
+@pytest.fixture
+def sh():
+    return run_subprocess
