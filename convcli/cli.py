@@ -12,6 +12,7 @@ import os
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from convcli import __version__
 from convcli.errors import EXIT_INTERRUPTED, ConvError, EnvironmentProblem, Mismatch
@@ -21,8 +22,37 @@ from convcli.spec import ConvSpec
 DEBUG_ENV = "CONVCLI_DEBUG"
 EXIT_INTERNAL = 70
 
+class _OneLineErrors(TyperGroup):
+    """Usage errors found while parsing argv (unknown option, missing argument) come
+    out as one `Error:` line with exit 2, like every other error, instead of a panel."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except Exception as e:
+            if type(e).__name__ == "NoArgsIsHelpError":
+                typer.echo(e.format_message())
+                raise SystemExit(e.exit_code) from None
+            if not (hasattr(e, "format_message") and isinstance(getattr(e, "exit_code", None), int)):
+                raise
+            from convcli import render
+            message = e.format_message()
+            ctx = getattr(e, "ctx", None)
+            if "No such option: -" in message and message.split(": ", 1)[1][1:2].isdigit():
+                message += " (a shape or number cannot start with '-': sizes and strides are >= 0)"
+            if ctx is not None:
+                message += f" (see '{ctx.command_path} --help')"
+            render.error(message)
+            raise SystemExit(e.exit_code) from None
+        raise SystemExit(code or 0)
+
+
 app = typer.Typer(
     name="convcli",
+    cls=_OneLineErrors,
     help="Shapes, weights, costs and numerical proof for PyTorch convolutions.",
     no_args_is_help=True,
     add_completion=False,
@@ -136,6 +166,10 @@ def build_spec(*, input_shape=None, in_channels, out_channels, kernel_size, stri
                 f"--{n.replace('_', '-')} has {k}" for n, k in lengths.items()))
         if lengths:
             dims = next(iter(lengths.values()))
+            if dims not in (1, 2, 3):
+                name, n = next(iter(lengths.items()))
+                raise ConvError(f"--{name.replace('_', '-')} has {n} entries; convolutions "
+                                "have 1, 2 or 3 spatial dims, one entry each")
         elif input_shape is not None:
             dims = len(input_shape) - 2
             if dims not in (1, 2, 3):
