@@ -73,6 +73,16 @@ def count_str(n: int | None) -> str:
     return f"{n:,}"
 
 
+def short_count(n: int | None) -> str:
+    """113246208 -> '113.2 M' (tables where width is tight)."""
+    if n is None:
+        return "—"
+    for div, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            return f"{n / div:.1f} {unit}"
+    return f"{n:,}"
+
+
 def bytes_str(n: int) -> str:
     if n < 1024:
         return f"{n:,} B"
@@ -185,12 +195,13 @@ def groups_rows_dict(rows: list[GroupsRow]) -> list[dict]:
 def groups_table(rows: list[GroupsRow]) -> Table:
     base = rows[0]
     with_macs = base.macs is not None
-    cols = ["variant", "params"] + (["MACs"] if with_macs else []) + ["saving vs groups=1", "note"]
-    t = table("Parameters by groups value", *cols)
+    cols = ["variant", "params"] + (["MACs"] if with_macs else []) + ["saving", "note"]
+    t = table("Parameters by groups value (saving against groups=1)", *cols)
+    t.columns[-1].justify = "left"
     for r in rows:
         cells = [r.label, f"{r.params:,}"]
         if with_macs:
-            cells.append(count_str(r.macs))
+            cells.append(short_count(r.macs))
         saving = r.saving(base)
         cells += ["—" if r is base else f"{saving:.1%}" if saving >= 0 else f"+{-saving:.1%}",
                   r.note]
