@@ -193,15 +193,28 @@ def shape(
     explain: Annotated[bool, typer.Option(
         "--explain", "-e", help="Show the formula per spatial dim with the numbers in.")] = False,
     json: Json = False,
+    padding_from: Annotated[Optional[str], typer.Option(
+        "--padding-from", metavar="tf|keras|onnx",
+        help="Read --padding as that framework's word (tf/keras SAME|VALID, keras causal, "
+             "onnx SAME_UPPER|SAME_LOWER|VALID) and print the explicit padding and the "
+             "PyTorch code (F.pad + conv) that reproduce it.")] = None,
 ):
     """Output shape, weight shape, params, MACs/FLOPs and bytes of one conv layer.
 
     Example: convcli shape 4x3x64x64 -o 16 -k 3 -p 1 --explain
+
+    Porting: convcli shape 1x3x7x7 -o 8 -k 3 -s 2 --padding SAME --padding-from tf
     """
     from convcli import render
     from convcli.counts import analyse
 
     input_shape = parse_shape(input)
+    if padding_from is not None:
+        return _shape_ported(input_shape, padding_from, padding, json, explain, dtype, dict(
+            in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size,
+            stride=stride, dilation=dilation, groups=groups, bias=bias,
+            padding_mode=padding_mode, transposed=transposed,
+            output_padding=output_padding, dims=dims))
     spec = build_spec(input_shape=input_shape, in_channels=in_channels,
                       out_channels=out_channels, kernel_size=kernel_size, stride=stride,
                       padding=padding, dilation=dilation, groups=groups, bias=bias,
@@ -265,6 +278,33 @@ def params(
         rows = compare(spec, input_shape)
         data["compare_groups"] = render.groups_rows_dict(rows)
         parts.append(render.groups_table(rows))
+    render.Output(json).emit(data, *parts)
+
+
+def _shape_ported(input_shape, framework, padding, json, explain, dtype, options) -> None:
+    """`shape --padding-from`: the foreign padding word -> explicit pairs, then the
+    counts of the conv torch runs after F.pad (input bytes are the user's input)."""
+    import dataclasses
+    from math import prod
+
+    from convcli import render
+    from convcli.conventions import normalise_word, port_padding
+    from convcli.counts import analyse, dtype_size
+
+    framework, word = normalise_word(framework, padding)
+    spec = build_spec(input_shape=input_shape, padding="0", **options)
+    ported = port_padding(spec, input_shape, framework, word)
+    counts = analyse(ported.spec, ported.padded_shape, dtype)
+    counts = dataclasses.replace(counts, input_shape=ported.input_shape, bytes=dataclasses.replace(
+        counts.bytes, input=prod(ported.input_shape) * dtype_size(dtype)))
+    data = render.counts_dict(counts)
+    data["explain"] = [
+        {"dim": e.dim, "size_in": e.size_in, "size_out": e.size_out, "formula": e.formula,
+         "padding": [e.pad_left, e.pad_right], "note": e.note} for e in ported.explanation]
+    data.update(ported.as_dict())
+    parts = [render.ported_counts_table(counts, ported), render.ported_table(ported)]
+    if explain:
+        parts.append(render.explain_table(ported.spec, ported.explanation))
     render.Output(json).emit(data, *parts)
 
 

@@ -196,3 +196,42 @@ def groups_table(rows: list[GroupsRow]) -> Table:
                   r.note]
         t.add_row(*cells)
     return t
+
+
+# ---- shape --padding-from (conventions of other frameworks) -----------------------
+
+def ported_table(ported):
+    """The foreign padding word as explicit (before, after) pairs, and the torch code."""
+    from rich.console import Group
+
+    from convcli.conventions import FRAMEWORK_NAMES
+
+    name = FRAMEWORK_NAMES[ported.framework]
+    t = table(f"{name} padding='{ported.word}' as explicit padding", "dim", "L", "k", "s",
+              "d", "before", "after", "out")
+    for e in ported.explanation:
+        asym = e.pad_left != e.pad_right
+        t.add_row(str(e.dim), str(e.size_in), str(e.kernel), str(e.stride), str(e.dilation),
+                  Text(str(e.pad_left), style="bold yellow" if asym else ""),
+                  Text(str(e.pad_right), style="bold yellow" if asym else ""),
+                  Text(str(e.size_out), style="bold"))
+    notes = [f"dim {e.dim}: {e.note}" for e in ported.explanation if e.note]
+    if ported.symmetric:
+        notes.append("symmetric: torch's own padding argument reproduces it")
+    else:
+        notes.append("asymmetric: torch pads both sides equally, so pad first with F.pad "
+                     "(last dim first: left, right, top, bottom) and convolve with padding=0")
+    code = Text("PyTorch:\n", style="bold") + Text(
+        "\n".join("  " + line if line else "" for line in ported.torch_code().split("\n")))
+    return Group(t, Text("\n".join(notes) + "\n"), code, Text(""))
+
+
+def ported_counts_table(counts, ported) -> Table:
+    """counts_table for the conv torch runs after F.pad, titled as the whole port."""
+    t = counts_table(counts)
+    if ported.symmetric:
+        t.title = escape(ported.native.torch_repr())
+    else:
+        t.title = escape(f"F.pad{ported.f_pad} + {ported.spec.torch_repr()}")
+        t.rows and t.add_row("padded input", shape_str(ported.padded_shape))
+    return t
