@@ -255,10 +255,17 @@ def params(
                                  "depthwise-separable.")] = False,
     dtype: Dtype = "float32",
     json: Json = False,
+    conventions: Annotated[bool, typer.Option(
+        "--conventions", help="What torch.utils.flop_counter, fvcore, ptflops, thop, "
+                              "ultralytics-thop, torchinfo, calflops/DeepSpeed, torchscan "
+                              "and torchprofile would report for this layer (needs --input)."
+                              )] = False,
 ):
     """Weight and bias shapes, parameter counts and how groups change them.
 
     Example: convcli params -i 64 -o 128 -k 3 --groups 4 --compare-groups
+
+    Other tools: convcli params -o 32 -k 4 -s 2 -p 1 -g 4 -t --input 1x16x8x8 --conventions
     """
     from convcli import render
     from convcli.counts import analyse, compare_groups as compare
@@ -278,6 +285,11 @@ def params(
         rows = compare(spec, input_shape)
         data["compare_groups"] = render.groups_rows_dict(rows)
         parts.append(render.groups_table(rows))
+    if conventions:
+        from convcli.peers import peer_counts
+        report = peer_counts(spec, input_shape)
+        data["conventions"] = report.as_dict()
+        parts.append(render.peers_table(report))
     render.Output(json).emit(data, *parts)
 
 

@@ -235,3 +235,35 @@ def ported_counts_table(counts, ported) -> Table:
         t.title = escape(f"F.pad{ported.f_pad} + {ported.spec.torch_repr()}")
         t.rows and t.add_row("padded input", shape_str(ported.padded_shape))
     return t
+
+
+# ---- params --conventions (other counting tools) ----------------------------------
+
+def peers_table(report):
+    """One row per counting tool: its figure for this layer and how it compares."""
+    from rich.console import Group
+
+    spec = report.spec
+    t = table(f"What other tools report for {escape(spec.torch_repr())} on "
+              f"{shape_str(report.input_shape)}", "tool", "unit", "reports", "vs convcli",
+              "ConvTranspose")
+    t.columns[3].justify = "left"
+    t.columns[4].justify = "left"
+    t.add_row(Text("convcli", style="bold"), "MACs", Text(f"{report.macs:,}", style="bold"),
+              f"FLOPs {report.flops:,}", "correct")
+    for p in report.peers:
+        bad = spec.transposed and p.wrong_for_transposed
+        verdict = Text(p.verdict, style="bold red" if bad else
+                       "green" if p.verdict.startswith("=") else "yellow")
+        t.add_row(p.tool, p.unit.split(" ")[0], f"{p.value:,}", verdict,
+                  (Text("WRONG", style="bold red") if bad else "wrong")
+                  if p.wrong_for_transposed else "correct")
+    flagged = [p.tool for p in report.peers if p.wrong_for_transposed]
+    note = Text(
+        f"convcli: MACs of the dense conv, bias excluded; FLOPs = 2 MACs; bias adds "
+        f"{report.bias_adds:,} apart. fvcore calls its MACs 'flops'.\n"
+        "Formulas (N batch, S spatial size, K = prod(kernel), w weight shape):\n" + "\n".join(
+            f"  {p.tool}: {p.formula}; bias {p.bias}" for p in report.peers) +
+        f"\nWrong for transposed convs (they count per output element or misread the "
+        f"weight): {', '.join(flagged)}.\n", style="dim")
+    return Group(t, note)
