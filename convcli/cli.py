@@ -293,6 +293,86 @@ def params(
     render.Output(json).emit(data, *parts)
 
 
+# ---- solve ----------------------------------------------------------------------
+@app.command()
+@funnel
+def solve(
+    input: Annotated[str, typer.Option(
+        "--input", metavar="SIZES", help="Spatial input size(s): 32, or one per dim as 32x24 "
+                                         "(no batch or channel dims).")],
+    output: Annotated[Optional[str], typer.Option(
+        "--output", metavar="SIZES", help="Wanted spatial output size(s): 16 or 16x12. "
+                                          "Leave out with --transposed and -k to get the "
+                                          "decoder of that conv.")] = None,
+    transposed: Transposed = False,
+    kernel_size: KernelSize = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    max_kernel: Annotated[int, typer.Option(
+        "--max-kernel", help="Largest kernel size to try.")] = 7,
+    max_stride: Annotated[int, typer.Option("--max-stride", help="Largest stride.")] = 4,
+    max_dilation: Annotated[int, typer.Option(
+        "--max-dilation", help="Largest dilation.")] = 3,
+    max_padding: Annotated[Optional[int], typer.Option(
+        "--max-padding", help="Largest padding per side (default: dilation*(kernel-1), so "
+                              "no window is all padding).")] = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", "-n", help="Show the simplest N solutions (0: all).")] = 12,
+    dims: Dims = None,
+    in_channels: InChannels = None,
+    out_channels: Annotated[Optional[str], typer.Option(
+        "--out-channels", "-o", metavar="INT",
+        help="Channels, only to fill in the printed layers.")] = None,
+    json: Json = False,
+):
+    """The inverse problem: which kernel, stride, padding and dilation give this size.
+
+    Example: convcli solve --input 32 --output 16
+
+    Decoder of an encoder: convcli solve --transposed --input 32 -k 3 -s 2 -p 1
+    """
+    from convcli import render
+    from convcli import solve as core
+
+    sizes_in = parse_ints(input, "--input")
+    if output is None:
+        if not transposed or kernel_size is None:
+            raise ConvError(
+                "--output is required (the size you want, e.g. --output 16); without it, "
+                "--transposed with -k/-s/-p gives the decoder that restores --input")
+        spec = build_spec(in_channels=in_channels or "1", out_channels=out_channels or "1",
+                          kernel_size=kernel_size, stride=stride or "1",
+                          padding=padding or "0", dilation=dilation or "1", groups="1",
+                          bias=True, padding_mode="zeros", transposed=False,
+                          output_padding="0", dims=dims if dims else None
+                          if isinstance(sizes_in, int) else len(sizes_in))
+        if not isinstance(sizes_in, int) and spec.dims != len(sizes_in):
+            raise ConvError(f"--input has {len(sizes_in)} sizes but the conv options have "
+                            f"{spec.dims} dims; give the same number")
+        report = core.decoder(spec, sizes_in)
+        names = (in_channels is None, out_channels is None)
+        render.Output(json).emit(report.as_dict(), render.decoder_view(report, names))
+        return
+    fixed = core.Fixed(**{
+        name: None if text is None else parse_ints(text, option)
+        for name, text, option in (("kernel_size", kernel_size, "--kernel-size"),
+                                   ("stride", stride, "--stride"),
+                                   ("dilation", dilation, "--dilation"),
+                                   ("padding", _solve_padding(padding), "--padding"))})
+    report = core.solve(sizes_in, parse_ints(output, "--output"),
+                        core.Bounds(max_kernel, max_stride, max_dilation, max_padding),
+                        transposed, fixed, limit, dims)
+    render.Output(json).emit(report.as_dict(), render.solve_view(report))
+
+
+def _solve_padding(text):
+    if text is not None and parse_padding(text) in ("same", "valid"):
+        raise ConvError(f"--padding {text!r}: solve pins padding to a number (per side); "
+                        "'same' is an output size, ask for it with --output instead")
+    return text
+
+
 def _shape_ported(input_shape, framework, padding, json, explain, dtype, options) -> None:
     """`shape --padding-from`: the foreign padding word -> explicit pairs, then the
     counts of the conv torch runs after F.pad (input bytes are the user's input)."""
