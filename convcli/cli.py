@@ -293,6 +293,75 @@ def params(
     render.Output(json).emit(data, *parts)
 
 
+# ---- show -----------------------------------------------------------------------
+@app.command()
+@funnel
+def show(
+    out_channels: OutChannels,
+    kernel_size: KernelSize,
+    input: Annotated[Optional[str], typer.Argument(
+        metavar="[INPUT]", help="Input shape, e.g. 1x16x8x8 (without it: the channel map "
+                                "only, and --in-channels is needed).")] = None,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    dilation: Dilation = "1",
+    groups: Groups = "1",
+    transposed: Transposed = False,
+    output_padding: OutputPadding = "0",
+    dims: Dims = None,
+    in_channels: InChannels = None,
+    dim: Annotated[Optional[int], typer.Option(
+        "--dim", help="Spatial dim the window slides along (default: the last, W).")] = None,
+    at: Annotated[Optional[str], typer.Option(
+        "--at", metavar="INDEX|TUPLE",
+        help="Output position for the receptive field, one index per spatial dim "
+             "(default: the middle).")] = None,
+    channel: Annotated[int, typer.Option(
+        "--channel", help="Output channel for the receptive field.")] = 0,
+    png: Annotated[Optional[str], typer.Option(
+        "--png", metavar="FILE", help="Also draw it to a PNG (needs convcli[plot]).")] = None,
+    svg: Annotated[Optional[str], typer.Option(
+        "--svg", metavar="FILE", help="Also draw it to an SVG (needs convcli[plot]).")] = None,
+    json: Json = False,
+):
+    """Pictures of what a conv does: the group connectivity map, the sliding window
+    along one spatial dim (padding and, for transposed convs, the zero-stuffed view)
+    and the receptive field of one output position.
+
+    Example: convcli show 1x4x7x7 -o 4 -k 3 -s 2 -p 1 --groups 2
+    """
+    import os
+
+    from convcli import render
+    from convcli.show import picture
+
+    input_shape = None if input is None else parse_shape(input)
+    spec = build_spec(input_shape=input_shape, in_channels=in_channels,
+                      out_channels=out_channels, kernel_size=kernel_size, stride=stride,
+                      padding=padding, dilation=dilation, groups=groups, bias=True,
+                      padding_mode="zeros", transposed=transposed,
+                      output_padding=output_padding, dims=dims)
+    position = None if at is None else parse_ints(at, "--at")
+    pic = picture(spec, input_shape, dim, position, channel)
+    targets = [(path, kind) for path, kind in ((png, "png"), (svg, "svg")) if path]
+    data = pic.as_dict()
+    if targets:
+        from convcli.plot import draw
+        for path, kind in targets:
+            draw(pic, path, kind)
+        data["files"] = [os.path.abspath(p) for p, _ in targets]
+    width = render.console().width
+    render.Output(json).emit(data, render.show_view(pic, width))
+    if targets and not json:
+        for path, _ in targets:
+            render.console(stderr=True).print(Text_wrote(path))
+
+
+def Text_wrote(path):
+    from rich.text import Text
+    return Text(f"wrote {path}", style="dim")
+
+
 # ---- solve ----------------------------------------------------------------------
 @app.command()
 @funnel
