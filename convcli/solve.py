@@ -21,7 +21,9 @@ Pure Python: no torch, no numpy.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import product
 
 from convcli.errors import ConvError
@@ -31,6 +33,7 @@ DEFAULT_BOUNDS = {"max_kernel": 7, "max_stride": 4, "max_dilation": 3}
 # a search over more (k, s, dil) triples than this is refused with a message
 MAX_TRIPLES = 200_000
 MAX_COMBINATIONS = 400_000
+MAX_LISTED = 20_000  # --limit 0 (every solution, each rendered): more is a wall
 
 
 @dataclass(frozen=True)
@@ -78,13 +81,13 @@ class DimSolution:
     def span(self) -> int:
         return self.dilation * (self.kernel - 1) + 1
 
-    @property
+    @cached_property
     def key(self) -> tuple:
         return (self.kernel, self.dilation > 1, not self.symmetric, self.output_padding > 0,
                 self.unread > 0, self.dilation, self.stride, max(self.pad),
                 self.output_padding)
 
-    @property
+    @cached_property
     def unread(self) -> int:
         """Forward conv: real input positions no window reads (stride or dilation
         skipping them, or a tail the last window does not reach)."""
@@ -192,8 +195,8 @@ class Solution:
     def notes(self) -> list[str]:
         if self.transposed:
             bad = [i for i, d in enumerate(self.dims) if d.output_padding >= d.stride]
-            return [f"output_padding >= stride{'' if len(self.dims) == 1 else f' on dim {bad}'}"
-                    ": inverts no Conv"] if bad else []
+            return [f"op >= stride{'' if len(self.dims) == 1 else f' on dim {bad}'}"
+                    ": no Conv inverse"] if bad else []
         unread = [d.unread for d in self.dims]
         if not any(unread):
             return []
@@ -244,7 +247,7 @@ def unread_inputs(size: int, out: int, kernel: int, stride: int, dilation: int,
     for t in range(kernel):
         off = t * dilation
         mark[off:off + last + 1:stride] = b"\x01" * out
-    return size - sum(mark[before:before + size])
+    return size - mark[before:before + size].count(1)
 
 
 def _broadcast(name: str, value, dims: int) -> tuple[int, ...] | None:
@@ -392,9 +395,14 @@ def solve(size_in, size_out, bounds: Bounds = Bounds(), transposed: bool = False
         raise ConvError(
             f"{total:,} combinations across {dims} dims ({' x '.join(map(str, counts))} per "
             f"dim); narrow the search with smaller --max-* bounds or pin -k/-s/-d/-p")
-    solutions = sorted((Solution(combo, layer_dims, scalar) for combo in product(*per_dim)),
-                       key=lambda s: s.key)
-    shown = solutions if limit == 0 else solutions[:limit]
+    if limit == 0 and total > MAX_LISTED:
+        raise ConvError(
+            f"--limit 0 would list {total:,} solutions ({' x '.join(map(str, counts))} per "
+            f"dim); list at most {MAX_LISTED:,}: give --limit N for the simplest N, or "
+            "narrow the --max-* bounds")
+    combos = (Solution(combo, layer_dims, scalar) for combo in product(*per_dim))
+    shown = (sorted(combos, key=lambda s: s.key) if limit == 0 else
+             heapq.nsmallest(limit, combos, key=lambda s: s.key))
     return SolveReport(transposed, size_in, size_out, bounds, shown, total, counts, limit)
 
 

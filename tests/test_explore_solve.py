@@ -216,6 +216,7 @@ def test_cli_decoder(cli):
     (("--input", "32", "--output", "16", "-p", "same"), "'same'"),
     (("--input", "32", "--output", "16", "--max-kernel", "1000", "--max-stride", "1000"),
      "combinations"),
+    (("--input", "32x24x16", "--output", "16x12x8", "-n", "0"), "at most 20,000"),
 ])
 def test_cli_errors_are_one_line_exit_2(cli, args, words):
     r = cli("solve", *args, "--json")
