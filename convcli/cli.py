@@ -319,9 +319,11 @@ def show(
     channel: Annotated[int, typer.Option(
         "--channel", help="Output channel for the receptive field.")] = 0,
     png: Annotated[Optional[str], typer.Option(
-        "--png", metavar="FILE", help="Also draw it to a PNG (needs convcli[plot]).")] = None,
+        "--png", metavar="FILE",
+        help="Also draw it to a PNG (needs matplotlib: pip install 'convcli\\[plot]').")] = None,
     svg: Annotated[Optional[str], typer.Option(
-        "--svg", metavar="FILE", help="Also draw it to an SVG (needs convcli[plot]).")] = None,
+        "--svg", metavar="FILE",
+        help="Also draw it to an SVG (needs matplotlib, as --png).")] = None,
     json: Json = False,
 ):
     """Pictures of what a conv does: the group connectivity map, the sliding window
@@ -354,12 +356,7 @@ def show(
     render.Output(json).emit(data, render.show_view(pic, width))
     if targets and not json:
         for path, _ in targets:
-            render.console(stderr=True).print(Text_wrote(path))
-
-
-def Text_wrote(path):
-    from rich.text import Text
-    return Text(f"wrote {path}", style="dim")
+            render.info(f"wrote {path}")
 
 
 # ---- solve ----------------------------------------------------------------------

@@ -233,7 +233,7 @@ def ported_counts_table(counts, ported) -> Table:
         t.title = escape(ported.native.torch_repr())
     else:
         t.title = escape(f"F.pad{ported.f_pad} + {ported.spec.torch_repr()}")
-        t.rows and t.add_row("padded input", shape_str(ported.padded_shape))
+        t.add_row("padded input", shape_str(ported.padded_shape))
     return t
 
 
@@ -337,7 +337,8 @@ def decoder_view(report, placeholders=(True, True)):
     for i, d in enumerate(rows[:1] if same else rows):
         sizes = ", ".join(str(m) for m in d.preimage) if len(d.preimage) <= 6 else \
             f"{d.preimage[0]}..{d.preimage[-1]}"
-        t.add_row("all" if same and len(rows) > 1 else str(i), str(d.size_in), str(d.size_code), sizes,
+        t.add_row("all" if same and len(rows) > 1 else str(i), str(d.size_in),
+                  str(d.size_code), sizes,
                   Text("—" if d.output_padding is None else str(d.output_padding),
                        style="bold green"))
     lines = []
@@ -349,7 +350,8 @@ def decoder_view(report, placeholders=(True, True)):
             opts = ", ".join(f"output_padding={op} -> {m}" for m, op in d.choices
                              if op is not None)
             lines.append(Text(
-                ("" if same else f"dim {i}: ") + f"stride {d.stride} floors {len(d.preimage)} input sizes "
+                ("" if same else f"dim {i}: ")
+                + f"stride {d.stride} floors {len(d.preimage)} input sizes "
                 f"({d.preimage[0]}..{d.preimage[-1]}) to {d.size_code}, so the decoder "
                 f"cannot know which one it came from; {opts}.", style="dim"))
     if not report.ambiguous:
@@ -577,3 +579,8 @@ def _field_grid(field, views, width: int) -> list:
     lines.append(Text("        ■ input read by this output, ○ tap on padding/zero, □ input "
                       "not read, · padding", style="dim"))
     return lines
+
+
+def info(message: str) -> None:
+    """A side note for people on stderr (never on --json's stdout)."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(message, style="dim"))
