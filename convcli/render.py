@@ -576,6 +576,12 @@ def _field_grid(field, views, width: int) -> list:
             else:
                 line += Text(" □" if real else " ·", style="" if real else "dim")
         lines.append(line)
+    def extent(view, positions):
+        idx = [view.cell(p).index for p in positions if view.cell(p).kind == "input"]
+        return f"{min(idx)}..{max(idx)}" if idx else "padding only"
+
+    lines.append(Text(f"        rows: input {vh.dim_name} {extent(vh, rows)}, columns: input "
+                      f"{vw.dim_name} {extent(vw, cols)}", style="dim"))
     lines.append(Text("        ■ input read by this output, ○ tap on padding/zero, □ input "
                       "not read, · padding", style="dim"))
     return lines
