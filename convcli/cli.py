@@ -346,7 +346,7 @@ def show(
     position = None if at is None else parse_ints(at, "--at")
     pic = picture(spec, input_shape, dim, position, channel)
     targets = [(path, kind) for path, kind in ((png, "png"), (svg, "svg")) if path]
-    data = pic.as_dict()
+    data = {"version": render.JSON_VERSION, **pic.as_dict()}
     if targets:
         from convcli.plot import draw
         for path, kind in targets:
@@ -418,7 +418,8 @@ def solve(
                             f"{spec.dims} dims; give the same number")
         report = core.decoder(spec, sizes_in)
         names = (in_channels is None, out_channels is None)
-        render.Output(json).emit(report.as_dict(), render.decoder_view(report, names))
+        render.Output(json).emit({"version": render.JSON_VERSION, **report.as_dict()},
+                                 render.decoder_view(report, names))
         return
     fixed = core.Fixed(**{
         name: None if text is None else parse_ints(text, option)
@@ -429,7 +430,8 @@ def solve(
     report = core.solve(sizes_in, parse_ints(output, "--output"),
                         core.Bounds(max_kernel, max_stride, max_dilation, max_padding),
                         transposed, fixed, limit, dims)
-    render.Output(json).emit(report.as_dict(), render.solve_view(report))
+    render.Output(json).emit({"version": render.JSON_VERSION, **report.as_dict()},
+                             render.solve_view(report))
 
 
 def _solve_padding(text):

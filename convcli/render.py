@@ -216,6 +216,9 @@ def ported_table(ported):
                   Text(str(e.pad_right), style="bold yellow" if asym else ""),
                   Text(str(e.size_out), style="bold"))
     notes = [f"dim {e.dim}: {e.note}" for e in ported.explanation if e.note]
+    if ported.word.startswith("SAME") and any(st != 1 for st in ported.spec.stride):
+        notes.append(f"torch's padding='same' refuses stride {_ints(ported.spec.stride)}; "
+                     "this explicit padding is the equivalent")
     if ported.symmetric:
         notes.append("symmetric: torch's own padding argument reproduces it")
     else:
