@@ -113,8 +113,12 @@ def _window(ax, view, Rectangle) -> None:
         face = {"input": "white", "pad": PAD, "zero": ZERO, "crop": CROP}[c.kind]
         ax.add_patch(Rectangle((i, 0), 1, 1, facecolor=face, edgecolor="#555555",
                                hatch="//" if c.kind == "pad" else None))
-        text = str(c.index) if c.kind == "input" else {"pad": "pad", "zero": "0",
-                                                       "crop": "x"}[c.kind]
+        if c.kind == "input":
+            text = str(c.index)
+        elif c.kind == "crop":
+            text = "x" if c.index is None else f"x{c.index}"
+        else:
+            text = "pad" if c.kind == "pad" else ""
         ax.text(i + 0.5, 0.5, text, ha="center", va="center",
                 fontsize=8 if len(text) < 3 else 6)
     row = 1
@@ -139,10 +143,11 @@ def _window(ax, view, Rectangle) -> None:
     kind = "zero-stuffed view of the transposed conv" if view.transposed else "sliding window"
     ax.set_title(f"Along {view.dim_name} (dim {view.dim}), {kind}: L={view.size_in}, "
                  f"k={view.kernel}, s={view.stride}, d={view.dilation}, padding "
-                 f"{view.pad[0]}+{view.pad[1]}"
+                 + (f"{view.pad[0]}" if view.transposed else f"{view.pad[0]}+{view.pad[1]}")
                  + (f", output_padding {view.output_padding}" if view.output_padding else "")
                  + f" -> {view.size_out} outputs\ngreen: tap on an input element, amber: "
-                 "on padding or an inserted zero", fontsize=10)
+                 "on padding or an inserted zero"
+                 + (" (light cells), x: cropped" if view.transposed else ""), fontsize=10)
 
 
 def _field(ax, field, views, Rectangle) -> None:

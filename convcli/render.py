@@ -388,7 +388,8 @@ def show_view(pic, width: int = 80):
     parts.append(Text(""))
     parts += window_lines(pic.window, width)
     parts.append(Text(""))
-    parts += field_lines(pic.field, pic.views, width)
+    parts += field_lines(pic.field, pic.views, width,
+                         batched=len(pic.input_shape) == pic.spec.dims + 2)
     return Group(*parts)
 
 
@@ -481,6 +482,8 @@ def window_lines(view, width: int = 80) -> list:
         c = view.cell(p)
         if c.kind == "input":
             head += Text(f"{c.index:>{cw}}")
+        elif c.kind == "crop" and c.index is not None and len(f"x{c.index}") < cw:
+            head += Text(f"{'x' + str(c.index):>{cw}}", style="dim")
         else:
             head += Text(f"{_GLYPHS[c.kind]:>{cw}}", style="dim")
         prev = p
@@ -518,10 +521,11 @@ def window_lines(view, width: int = 80) -> list:
     return lines
 
 
-def field_lines(field, views, width: int = 80) -> list:
+def field_lines(field, views, width: int = 80, batched: bool = True) -> list:
     spec = field.spec
     where = ", ".join(str(i) for i in field.position)
-    lines = [Text(f"Receptive field of output [:, {field.out_channel}, {where}]", style="bold")]
+    lines = [Text(f"Receptive field of output [{':, ' if batched else ''}{field.out_channel}, "
+                  f"{where}]", style="bold")]
     for d in field.dims:
         ins = _ranges_str(d.inputs)
         extra = f" + {d.on_padding} tap(s) on padding" if d.on_padding and not spec.transposed \
