@@ -407,6 +407,9 @@ def solve(
             raise ConvError(
                 "--output is required (the size you want, e.g. --output 16); without it, "
                 "--transposed with -k/-s/-p gives the decoder that restores --input")
+        if (in_channels is None) != (out_channels is None):
+            raise ConvError("give both --in-channels and --out-channels (they only fill in "
+                            "the printed layers), or neither for C_in / C_out")
         spec = build_spec(in_channels=in_channels or "1", out_channels=out_channels or "1",
                           kernel_size=kernel_size, stride=stride or "1",
                           padding=padding or "0", dilation=dilation or "1", groups="1",
@@ -416,10 +419,9 @@ def solve(
         if not isinstance(sizes_in, int) and spec.dims != len(sizes_in):
             raise ConvError(f"--input has {len(sizes_in)} sizes but the conv options have "
                             f"{spec.dims} dims; give the same number")
-        report = core.decoder(spec, sizes_in)
-        names = (in_channels is None, out_channels is None)
+        report = core.decoder(spec, sizes_in, in_channels is None and out_channels is None)
         render.Output(json).emit({"version": render.JSON_VERSION, **report.as_dict()},
-                                 render.decoder_view(report, names))
+                                 render.decoder_view(report))
         return
     fixed = core.Fixed(**{
         name: None if text is None else parse_ints(text, option)

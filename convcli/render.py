@@ -321,19 +321,11 @@ def solve_view(report):
     return Group(t, Text("\n".join(lines) + "\n", style="dim"))
 
 
-def decoder_view(report, placeholders=(True, True)):
+def decoder_view(report):
     """The decoder of an encoder conv, and which sizes its output_padding chooses from."""
     from rich.console import Group
 
-    def name(spec, swap):
-        text = spec.torch_repr()
-        a, b = ("C_out", "C_in") if swap else ("C_in", "C_out")
-        if all(placeholders):
-            text = text.replace(f"({spec.in_channels}, {spec.out_channels}, ", f"({a}, {b}, ", 1)
-        return escape(text)
-
-    enc = report.encoder
-    t = table(f"Decoder of {name(enc, False)}", "dim", "restore", "encoder out",
+    t = table(f"Decoder of {escape(report.layer('encoder'))}", "dim", "restore", "encoder out",
               "sizes that map there", "output_padding")
     rows = report.dims
     same = all(r.__dict__ == rows[0].__dict__ for r in rows)
@@ -347,7 +339,7 @@ def decoder_view(report, placeholders=(True, True)):
     lines = []
     if report.decoder is not None:
         lines.append(Text("decoder: ", style="bold") + Text(
-            "nn." + name(report.decoder, True), style="bold green"))
+            "nn." + escape(report.layer("decoder")), style="bold green"))
     for i, d in enumerate(rows[:1] if same else rows):
         if len(d.preimage) > 1:
             opts = ", ".join(f"output_padding={op} -> {m}" for m, op in d.choices

@@ -450,20 +450,32 @@ class DecoderReport:
     encoder: ConvSpec
     decoder: ConvSpec | None
     dims: list[DecoderDim]
+    placeholders: bool = False   # channels not given: print C_in / C_out
+
+    def layer(self, which: str) -> str | None:
+        """The encoder's or decoder's constructor, with C_in/C_out when the channel
+        counts were not given."""
+        spec = self.encoder if which == "encoder" else self.decoder
+        if spec is None:
+            return None
+        text = spec.torch_repr()
+        if self.placeholders:
+            names = "C_in, C_out" if which == "encoder" else "C_out, C_in"
+            text = text.replace(f"({spec.in_channels}, {spec.out_channels}, ", f"({names}, ", 1)
+        return text
 
     @property
     def ambiguous(self) -> bool:
         return any(len(d.preimage) > 1 for d in self.dims)
 
     def as_dict(self) -> dict:
-        return {"encoder": self.encoder.torch_repr(),
-                "decoder": None if self.decoder is None else self.decoder.torch_repr(),
+        return {"encoder": self.layer("encoder"), "decoder": self.layer("decoder"),
                 "output_padding": None if self.decoder is None else list(
                     self.decoder.output_padding),
                 "ambiguous": self.ambiguous, "dims": [d.as_dict() for d in self.dims]}
 
 
-def decoder(encoder: ConvSpec, size_in) -> DecoderReport:
+def decoder(encoder: ConvSpec, size_in, placeholders: bool = False) -> DecoderReport:
     """The ConvTranspose with the encoder's k, s, p, dil and the output_padding that
     maps the encoder's output back to exactly ``size_in``; every other input size the
     encoder maps to the same output, with the output_padding that would restore it."""
@@ -498,4 +510,4 @@ def decoder(encoder: ConvSpec, size_in) -> DecoderReport:
                        stride=encoder.stride, padding=tuple(a for a, _ in pairs),
                        dilation=encoder.dilation, groups=encoder.groups, bias=encoder.bias,
                        transposed=True, output_padding=tuple(ops))
-    return DecoderReport(encoder, dec, dims)
+    return DecoderReport(encoder, dec, dims, placeholders)

@@ -203,8 +203,15 @@ def test_cli_decoder(cli):
     data = r.json()
     assert data["output_padding"] == [1, 1] and data["ambiguous"] is True
     assert data["dims"][0]["preimage"] == [31, 32]
+    assert data["decoder"] == ("ConvTranspose2d(C_out, C_in, 3, stride=2, padding=1, "
+                               "output_padding=1)")
     r = cli("solve", "--transposed", "--input", "32", "-k", "3", "-s", "2", "-p", "1")
     assert "output_padding=1" in r.stdout and "31" in r.stdout
+    data = cli("solve", "--transposed", "--input", "32", "-k", "3", "-s", "2", "-p", "1",
+               "-i", "8", "-o", "16", "--json").json()
+    assert data["decoder"].startswith("ConvTranspose2d(16, 8, 3")
+    r = cli("solve", "--transposed", "--input", "32", "-k", "3", "-i", "8")
+    assert r.exit_code == 2 and "both --in-channels and --out-channels" in r.stderr
 
 
 @pytest.mark.parametrize("args,words", [
