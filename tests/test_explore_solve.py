@@ -7,6 +7,8 @@ import random
 from itertools import product
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convcli.errors import ConvError
 from convcli.solve import Bounds, Fixed, decoder, solve, solve_dim, unread_inputs
@@ -231,3 +233,30 @@ def test_cli_errors_are_one_line_exit_2(cli, args, words):
     assert r.stdout == ""
     assert r.stderr.startswith("Error: ") and words in r.stderr
     assert r.stderr.strip().count("\n") == 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(1, 90), k=st.integers(1, 7), s=st.integers(1, 4), dl=st.integers(1, 3),
+       data=st.data())
+def test_round_trip_a_conv_is_among_the_answers_for_its_own_sizes(n, k, s, dl, data):
+    """Any conv within the default bounds, run forward, is found again by solve (and
+    its transposed twin by solve --transposed)."""
+    dl = 1 if k == 1 else dl
+    p = data.draw(st.integers(0, dl * (k - 1)))
+    spec = ConvSpec(1, 1, 1, k, stride=s, padding=p, dilation=dl)
+    try:
+        o = spec.output_shape((1, 1, n))[2]
+    except ConvError:
+        return
+    found = {(d.kernel, d.stride, d.dilation, d.pad) for d in solve_dim(n, o, Bounds())}
+    assert (k, s, dl, (p, p)) in found
+    op = data.draw(st.integers(0, max(s, dl) - 1))
+    t = ConvSpec(1, 1, 1, k, stride=s, padding=p, dilation=dl, transposed=True,
+                 output_padding=op)
+    try:
+        m = t.output_shape((1, 1, n))[2]
+    except ConvError:
+        return
+    found = {(d.kernel, d.stride, d.dilation, d.pad[0], d.output_padding)
+             for d in solve_dim(n, m, Bounds(), transposed=True)}
+    assert (k, s, dl, p, op) in found
