@@ -371,6 +371,9 @@ def picture(spec: ConvSpec, input_shape=None, dim: int | None = None, at=None,
     """Everything `show` draws. Without an input only the channel map is known."""
     groups = GroupMap(spec, group_layout(spec))
     if input_shape is None:
+        if dim is not None or at is not None:
+            raise ConvError("--dim and --at need INPUT (the sliding window and the receptive "
+                            f"field depend on its size), e.g. 1x{spec.in_channels}x8x8")
         return Picture(spec, None, None, groups, None, [], None)
     input_shape = tuple(input_shape)
     out_shape = spec.output_shape(input_shape)

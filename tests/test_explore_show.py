@@ -156,6 +156,11 @@ def test_errors(cli, args, words):
     assert r.stderr.startswith("Error: ") and words in r.stderr
 
 
+def test_dim_without_input_is_refused(cli):
+    r = cli("show", "-i", "4", "-o", "4", "-k", "3", "--at", "1,1")
+    assert r.exit_code == 2 and "need INPUT" in r.stderr
+
+
 def test_png_and_svg_are_written(cli, tmp_path):
     pytest.importorskip("matplotlib")
     png, svg = tmp_path / "a.png", tmp_path / "a.svg"
