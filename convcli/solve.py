@@ -87,6 +87,10 @@ class DimSolution:
                 self.unread > 0, self.dilation, self.stride, max(self.pad),
                 self.output_padding)
 
+    @property
+    def ident(self) -> tuple:
+        return (self.kernel, self.stride, self.dilation, self.pad, self.output_padding)
+
     @cached_property
     def unread(self) -> int:
         """Forward conv: real input positions no window reads (stride or dilation
@@ -149,12 +153,7 @@ class Solution:
 
     @property
     def key(self) -> tuple:
-        ks = [d.key for d in self.dims]
-        uniform = len({(d.kernel, d.stride, d.dilation, d.pad, d.output_padding)
-                       for d in self.dims}) == 1
-        return (max(k[0] for k in ks), not uniform, any(k[1] for k in ks),
-                any(k[2] for k in ks), any(k[3] for k in ks), any(k[4] for k in ks)) + tuple(
-                    sum(k[i] for k in ks) for i in (0, 5, 6, 7, 8))
+        return combo_key([d.key for d in self.dims], [d.ident for d in self.dims])
 
     def _v(self, t: tuple):
         return t[0] if self.scalar else list(t)
@@ -232,6 +231,15 @@ class SolveReport:
                 "output": list(self.size_out), "bounds": self.bounds.as_dict(),
                 "total": self.total, "shown": len(self.solutions),
                 "solutions": [s.as_dict() for s in self.solutions]}
+
+
+def combo_key(keys: list[tuple], idents: list[tuple]) -> tuple:
+    """Simplicity of a multi-dim answer from its dims' keys: the largest kernel, then
+    the same values on every dim, then no dilation / symmetric padding / no
+    output_padding / every input read on any dim, then the sums."""
+    return (max(k[0] for k in keys), len(set(idents)) > 1, any(k[1] for k in keys),
+            any(k[2] for k in keys), any(k[3] for k in keys), any(k[4] for k in keys)) + tuple(
+                sum(k[i] for k in keys) for i in (0, 5, 6, 7, 8))
 
 
 def _join(values, scalar: bool) -> str:
@@ -400,9 +408,17 @@ def solve(size_in, size_out, bounds: Bounds = Bounds(), transposed: bool = False
             f"--limit 0 would list {total:,} solutions ({' x '.join(map(str, counts))} per "
             f"dim); list at most {MAX_LISTED:,}: give --limit N for the simplest N, or "
             "narrow the --max-* bounds")
-    combos = (Solution(combo, layer_dims, scalar) for combo in product(*per_dim))
-    shown = (sorted(combos, key=lambda s: s.key) if limit == 0 else
-             heapq.nsmallest(limit, combos, key=lambda s: s.key))
+    keys = [[d.key for d in dim] for dim in per_dim]
+    idents = [[d.ident for d in dim] for dim in per_dim]
+
+    def key(index: tuple[int, ...]) -> tuple:
+        return combo_key([keys[i][j] for i, j in enumerate(index)],
+                         [idents[i][j] for i, j in enumerate(index)])
+
+    indices = product(*(range(c) for c in counts))
+    best = sorted(indices, key=key) if limit == 0 else heapq.nsmallest(limit, indices, key=key)
+    shown = [Solution(tuple(per_dim[i][j] for i, j in enumerate(index)), layer_dims, scalar)
+             for index in best]
     return SolveReport(transposed, size_in, size_out, bounds, shown, total, counts, limit)
 
 
