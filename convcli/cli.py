@@ -227,15 +227,28 @@ def shape(
     explain: Annotated[bool, typer.Option(
         "--explain", "-e", help="Show the formula per spatial dim with the numbers in.")] = False,
     json: Json = False,
+    padding_from: Annotated[Optional[str], typer.Option(
+        "--padding-from", metavar="tf|keras|onnx",
+        help="Read --padding as that framework's word (tf/keras SAME|VALID, keras causal, "
+             "onnx SAME_UPPER|SAME_LOWER|VALID) and print the explicit padding and the "
+             "PyTorch code (F.pad + conv) that reproduce it.")] = None,
 ):
     """Output shape, weight shape, params, MACs/FLOPs and bytes of one conv layer.
 
     Example: convcli shape 4x3x64x64 -o 16 -k 3 -p 1 --explain
+
+    Porting: convcli shape 1x3x7x7 -o 8 -k 3 -s 2 --padding SAME --padding-from tf
     """
     from convcli import render
     from convcli.counts import analyse
 
     input_shape = parse_shape(input)
+    if padding_from is not None:
+        return _shape_ported(input_shape, padding_from, padding, json, explain, dtype, dict(
+            in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size,
+            stride=stride, dilation=dilation, groups=groups, bias=bias,
+            padding_mode=padding_mode, transposed=transposed,
+            output_padding=output_padding, dims=dims))
     spec = build_spec(input_shape=input_shape, in_channels=in_channels,
                       out_channels=out_channels, kernel_size=kernel_size, stride=stride,
                       padding=padding, dilation=dilation, groups=groups, bias=bias,
@@ -276,10 +289,17 @@ def params(
                                  "depthwise-separable.")] = False,
     dtype: Dtype = "float32",
     json: Json = False,
+    conventions: Annotated[bool, typer.Option(
+        "--conventions", help="What torch.utils.flop_counter, fvcore, ptflops, thop, "
+                              "ultralytics-thop, torchinfo, calflops/DeepSpeed, torchscan "
+                              "and torchprofile would report for this layer (needs --input)."
+                              )] = False,
 ):
     """Weight and bias shapes, parameter counts and how groups change them.
 
     Example: convcli params -i 64 -o 128 -k 3 --groups 4 --compare-groups
+
+    Other tools: convcli params -o 32 -k 4 -s 2 -p 1 -g 4 -t --input 1x16x8x8 --conventions
     """
     from convcli import render
     from convcli.counts import analyse, compare_groups as compare
@@ -299,6 +319,188 @@ def params(
         rows = compare(spec, input_shape)
         data["compare_groups"] = render.groups_rows_dict(rows)
         parts.append(render.groups_table(rows))
+    if conventions:
+        from convcli.peers import peer_counts
+        report = peer_counts(spec, input_shape)
+        data["conventions"] = report.as_dict()
+        parts.append(render.peers_table(report))
+    render.Output(json).emit(data, *parts)
+
+
+# ---- show -----------------------------------------------------------------------
+@app.command()
+@funnel
+def show(
+    out_channels: OutChannels,
+    kernel_size: KernelSize,
+    input: Annotated[Optional[str], typer.Argument(
+        metavar="[INPUT]", help="Input shape, e.g. 1x16x8x8 (without it: the channel map "
+                                "only, and --in-channels is needed).")] = None,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    dilation: Dilation = "1",
+    groups: Groups = "1",
+    transposed: Transposed = False,
+    output_padding: OutputPadding = "0",
+    dims: Dims = None,
+    in_channels: InChannels = None,
+    dim: Annotated[Optional[int], typer.Option(
+        "--dim", help="Spatial dim the window slides along (default: the last, W).")] = None,
+    at: Annotated[Optional[str], typer.Option(
+        "--at", metavar="INDEX|TUPLE",
+        help="Output position for the receptive field, one index per spatial dim "
+             "(default: the middle).")] = None,
+    channel: Annotated[int, typer.Option(
+        "--channel", help="Output channel for the receptive field.")] = 0,
+    png: Annotated[Optional[str], typer.Option(
+        "--png", metavar="FILE",
+        help="Also draw it to a PNG (needs matplotlib: pip install 'convcli\\[plot]').")] = None,
+    svg: Annotated[Optional[str], typer.Option(
+        "--svg", metavar="FILE",
+        help="Also draw it to an SVG (needs matplotlib, as --png).")] = None,
+    json: Json = False,
+):
+    """Pictures of what a conv does: the group connectivity map, the sliding window
+    along one spatial dim (padding and, for transposed convs, the zero-stuffed view)
+    and the receptive field of one output position.
+
+    Example: convcli show 1x4x7x7 -o 4 -k 3 -s 2 -p 1 --groups 2
+    """
+    import os
+
+    from convcli import render
+    from convcli.show import picture
+
+    input_shape = None if input is None else parse_shape(input)
+    spec = build_spec(input_shape=input_shape, in_channels=in_channels,
+                      out_channels=out_channels, kernel_size=kernel_size, stride=stride,
+                      padding=padding, dilation=dilation, groups=groups, bias=True,
+                      padding_mode="zeros", transposed=transposed,
+                      output_padding=output_padding, dims=dims)
+    position = None if at is None else parse_ints(at, "--at")
+    pic = picture(spec, input_shape, dim, position, channel)
+    targets = [(path, kind) for path, kind in ((png, "png"), (svg, "svg")) if path]
+    data = {"version": render.JSON_VERSION, **pic.as_dict()}
+    if targets:
+        from convcli.plot import draw
+        for path, kind in targets:
+            draw(pic, path, kind)
+        data["files"] = [os.path.abspath(p) for p, _ in targets]
+    width = render.console().width
+    render.Output(json).emit(data, render.show_view(pic, width))
+    if targets and not json:
+        for path, _ in targets:
+            render.info(f"wrote {path}")
+
+
+# ---- solve ----------------------------------------------------------------------
+@app.command()
+@funnel
+def solve(
+    input: Annotated[str, typer.Option(
+        "--input", metavar="SIZES", help="Spatial input size(s): 32, or one per dim as 32x24 "
+                                         "(no batch or channel dims).")],
+    output: Annotated[Optional[str], typer.Option(
+        "--output", metavar="SIZES", help="Wanted spatial output size(s): 16 or 16x12. "
+                                          "Leave out with --transposed and -k to get the "
+                                          "decoder of that conv.")] = None,
+    transposed: Transposed = False,
+    kernel_size: KernelSize = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    max_kernel: Annotated[int, typer.Option(
+        "--max-kernel", help="Largest kernel size to try.")] = 7,
+    max_stride: Annotated[int, typer.Option("--max-stride", help="Largest stride.")] = 4,
+    max_dilation: Annotated[int, typer.Option(
+        "--max-dilation", help="Largest dilation.")] = 3,
+    max_padding: Annotated[Optional[int], typer.Option(
+        "--max-padding", help="Largest padding per side (default: dilation*(kernel-1), so "
+                              "no window is all padding).")] = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", "-n", help="Show the simplest N solutions (0: all).")] = 12,
+    dims: Dims = None,
+    in_channels: InChannels = None,
+    out_channels: Annotated[Optional[str], typer.Option(
+        "--out-channels", "-o", metavar="INT",
+        help="Channels, only to fill in the printed layers.")] = None,
+    json: Json = False,
+):
+    """The inverse problem: which kernel, stride, padding and dilation give this size.
+
+    Example: convcli solve --input 32 --output 16
+
+    Decoder of an encoder: convcli solve --transposed --input 32 -k 3 -s 2 -p 1
+    """
+    from convcli import render
+    from convcli import solve as core
+
+    sizes_in = parse_ints(input, "--input")
+    if output is None:
+        if not transposed or kernel_size is None:
+            raise ConvError(
+                "--output is required (the size you want, e.g. --output 16); without it, "
+                "--transposed with -k/-s/-p gives the decoder that restores --input")
+        if (in_channels is None) != (out_channels is None):
+            raise ConvError("give both --in-channels and --out-channels (they only fill in "
+                            "the printed layers), or neither for C_in / C_out")
+        spec = build_spec(in_channels=in_channels or "1", out_channels=out_channels or "1",
+                          kernel_size=kernel_size, stride=stride or "1",
+                          padding=padding or "0", dilation=dilation or "1", groups="1",
+                          bias=True, padding_mode="zeros", transposed=False,
+                          output_padding="0", dims=dims if dims else None
+                          if isinstance(sizes_in, int) else len(sizes_in))
+        if not isinstance(sizes_in, int) and spec.dims != len(sizes_in):
+            raise ConvError(f"--input has {len(sizes_in)} sizes but the conv options have "
+                            f"{spec.dims} dims; give the same number")
+        report = core.decoder(spec, sizes_in, in_channels is None and out_channels is None)
+        render.Output(json).emit({"version": render.JSON_VERSION, **report.as_dict()},
+                                 render.decoder_view(report))
+        return
+    fixed = core.Fixed(**{
+        name: None if text is None else parse_ints(text, option)
+        for name, text, option in (("kernel_size", kernel_size, "--kernel-size"),
+                                   ("stride", stride, "--stride"),
+                                   ("dilation", dilation, "--dilation"),
+                                   ("padding", _solve_padding(padding), "--padding"))})
+    report = core.solve(sizes_in, parse_ints(output, "--output"),
+                        core.Bounds(max_kernel, max_stride, max_dilation, max_padding),
+                        transposed, fixed, limit, dims)
+    render.Output(json).emit({"version": render.JSON_VERSION, **report.as_dict()},
+                             render.solve_view(report))
+
+
+def _solve_padding(text):
+    if text is not None and parse_padding(text) in ("same", "valid"):
+        raise ConvError(f"--padding {text!r}: solve pins padding to a number (per side); "
+                        "'same' is an output size, ask for it with --output instead")
+    return text
+
+
+def _shape_ported(input_shape, framework, padding, json, explain, dtype, options) -> None:
+    """`shape --padding-from`: the foreign padding word -> explicit pairs, then the
+    counts of the conv torch runs after F.pad (input bytes are the user's input)."""
+    import dataclasses
+    from math import prod
+
+    from convcli import render
+    from convcli.conventions import normalise_word, port_padding
+    from convcli.counts import analyse, dtype_size
+
+    framework, word = normalise_word(framework, padding)
+    spec = build_spec(input_shape=input_shape, padding="0", **options)
+    ported = port_padding(spec, input_shape, framework, word)
+    counts = analyse(ported.spec, ported.padded_shape, dtype)
+    counts = dataclasses.replace(counts, input_shape=ported.input_shape, bytes=dataclasses.replace(
+        counts.bytes, input=prod(ported.input_shape) * dtype_size(dtype)))
+    data = render.counts_dict(counts)
+    data["explain"] = [
+        {"dim": e.dim, "size_in": e.size_in, "size_out": e.size_out, "formula": e.formula,
+         "padding": [e.pad_left, e.pad_right], "note": e.note} for e in ported.explanation]
+    data.update(ported.as_dict())
+    parts = [render.ported_counts_table(counts, ported), render.ported_table(ported)]
+    if explain:
+        parts.append(render.explain_table(ported.spec, ported.explanation))
     render.Output(json).emit(data, *parts)
 
 

@@ -207,3 +207,396 @@ def groups_table(rows: list[GroupsRow]) -> Table:
                   r.note]
         t.add_row(*cells)
     return t
+
+
+# ---- shape --padding-from (conventions of other frameworks) -----------------------
+
+def ported_table(ported):
+    """The foreign padding word as explicit (before, after) pairs, and the torch code."""
+    from rich.console import Group
+
+    from convcli.conventions import FRAMEWORK_NAMES
+
+    name = FRAMEWORK_NAMES[ported.framework]
+    t = table(f"{name} padding='{ported.word}' as explicit padding", "dim", "L", "k", "s",
+              "d", "before", "after", "out")
+    for e in ported.explanation:
+        asym = e.pad_left != e.pad_right
+        t.add_row(str(e.dim), str(e.size_in), str(e.kernel), str(e.stride), str(e.dilation),
+                  Text(str(e.pad_left), style="bold yellow" if asym else ""),
+                  Text(str(e.pad_right), style="bold yellow" if asym else ""),
+                  Text(str(e.size_out), style="bold"))
+    notes = [f"dim {e.dim}: {e.note}" for e in ported.explanation if e.note]
+    if ported.word.startswith("SAME") and any(st != 1 for st in ported.spec.stride):
+        notes.append(f"torch's padding='same' refuses stride {_ints(ported.spec.stride)}; "
+                     "this explicit padding is the equivalent")
+    if ported.symmetric:
+        notes.append("symmetric: torch's own padding argument reproduces it")
+    else:
+        notes.append("asymmetric: torch pads both sides equally, so pad first with F.pad "
+                     "(last dim first: left, right, top, bottom) and convolve with padding=0")
+    code = Text("PyTorch:\n", style="bold") + Text(
+        "\n".join("  " + line if line else "" for line in ported.torch_code().split("\n")))
+    return Group(t, Text("\n".join(notes) + "\n"), code, Text(""))
+
+
+def ported_counts_table(counts, ported) -> Table:
+    """counts_table for the conv torch runs after F.pad, titled as the whole port."""
+    t = counts_table(counts)
+    if ported.symmetric:
+        t.title = escape(ported.native.torch_repr())
+    else:
+        t.title = escape(f"F.pad{ported.f_pad} + {ported.spec.torch_repr()}")
+        t.add_row("padded input", shape_str(ported.padded_shape))
+    return t
+
+
+# ---- params --conventions (other counting tools) ----------------------------------
+
+def peers_table(report):
+    """One row per counting tool: its figure for this layer and how it compares."""
+    from rich.console import Group
+
+    spec = report.spec
+    t = table(f"What other tools report for {escape(spec.torch_repr())} on "
+              f"{shape_str(report.input_shape)}", "tool", "unit", "reports", "vs convcli",
+              "ConvTranspose")
+    t.columns[3].justify = "left"
+    t.columns[4].justify = "left"
+    t.add_row(Text("convcli", style="bold"), "MACs", Text(f"{report.macs:,}", style="bold"),
+              f"FLOPs {report.flops:,}", "correct")
+    for p in report.peers:
+        bad = spec.transposed and p.wrong_for_transposed
+        verdict = Text(p.verdict, style="bold red" if bad else
+                       "green" if p.verdict.startswith("=") else "yellow")
+        t.add_row(p.tool, p.unit.split(" ")[0], f"{p.value:,}", verdict,
+                  (Text("WRONG", style="bold red") if bad else "wrong")
+                  if p.wrong_for_transposed else "correct")
+    flagged = [p.tool for p in report.peers if p.wrong_for_transposed]
+    note = Text(
+        f"convcli: MACs of the dense conv, bias excluded; FLOPs = 2 MACs; bias adds "
+        f"{report.bias_adds:,} apart. fvcore calls its MACs 'flops'.\n"
+        "Formulas (N batch, S spatial size, K = prod(kernel), w weight shape):\n" + "\n".join(
+            f"  {p.tool}: {p.formula}; bias {p.bias}" for p in report.peers) +
+        f"\nWrong for transposed convs (they count per output element or misread the "
+        f"weight): {', '.join(flagged)}.\n", style="dim")
+    return Group(t, note)
+
+
+# ---- solve (the inverse problem) --------------------------------------------------
+
+def _ints(t) -> str:
+    t = tuple(t)
+    return str(t[0]) if len(set(t)) == 1 else ",".join(map(str, t))
+
+
+def solve_view(report):
+    """The solutions, simplest first, with what each one costs in reading the input."""
+    from rich.console import Group
+
+    kind = "ConvTranspose" if report.transposed else "Conv"
+    size = f"{_ints(report.size_in)} -> {_ints(report.size_out)}"
+    if len(report.size_in) > 1:
+        size = "x".join(map(str, report.size_in)) + " -> " + "x".join(map(str, report.size_out))
+    shown = len(report.solutions)
+    cols = ["#", "kernel", "stride", "padding", "dilation"] + (
+        ["out pad", "Conv from"] if report.transposed else []) + ["note"]
+    t = table(f"{kind} settings mapping {size}: {shown} of {report.total:,}, simplest first",
+              *cols)
+    t.columns[-1].justify = "left"
+    for i, s in enumerate(report.solutions, 1):
+        pad = (_ints(s.padding) if s.symmetric else
+               ",".join(f"{a}+{b}" for a, b in s.padding_pairs) + " F.pad")
+        cells = [str(i), _ints(s.kernel_size), _ints(s.stride),
+                 Text(pad, style="" if s.symmetric else "yellow"), _ints(s.dilation)]
+        if report.transposed:
+            cells.append(_ints(s.output_padding))
+            cells.append(",".join("—" if p is None else str(p[0]) if p[0] == p[1] else
+                                  f"{p[0]}..{p[1]}" for p in (
+                                      s.conv_from[:1] if s.scalar else s.conv_from)))
+        cells.append("; ".join(s.notes))
+        t.add_row(*cells)
+    b = report.bounds
+    pad_rule = ("d*(kernel-1)" if b.max_padding is None else str(b.max_padding))
+    lines = [f"e.g. {report.solutions[0].torch_code()}"]
+    if report.transposed:
+        lines.append(f"Conv from: the Conv with the same kernel, stride, padding and "
+                     f"dilation maps these sizes to {_ints(report.size_in)}; output_padding "
+                     "picks which one this layer restores")
+    if not all(s.symmetric for s in report.solutions):
+        lines.append("a+b F.pad: a before, b after; torch's own padding is symmetric, so "
+                     "F.pad(x, ...) first and padding=0")
+    lines.append(f"searched kernel <= {b.max_kernel}, stride <= {b.max_stride}, dilation <= "
+                 f"{b.max_dilation}, padding per side <= {pad_rule.replace('ilation', '')}"
+                 + (f"; --limit 0 shows all {report.total:,}" if shown < report.total else ""))
+    return Group(t, Text("\n".join(lines) + "\n", style="dim"))
+
+
+def decoder_view(report):
+    """The decoder of an encoder conv, and which sizes its output_padding chooses from."""
+    from rich.console import Group
+
+    t = table(f"Decoder of {escape(report.layer('encoder'))}", "dim", "restore", "encoder out",
+              "sizes that map there", "output_padding")
+    rows = report.dims
+    same = all(r.__dict__ == rows[0].__dict__ for r in rows)
+    for i, d in enumerate(rows[:1] if same else rows):
+        sizes = ", ".join(str(m) for m in d.preimage) if len(d.preimage) <= 6 else \
+            f"{d.preimage[0]}..{d.preimage[-1]}"
+        t.add_row("all" if same and len(rows) > 1 else str(i), str(d.size_in),
+                  str(d.size_code), sizes,
+                  Text("—" if d.output_padding is None else str(d.output_padding),
+                       style="bold green"))
+    lines = []
+    if report.decoder is not None:
+        lines.append(Text("decoder: ", style="bold") + Text(
+            "nn." + escape(report.layer("decoder")), style="bold green"))
+    for i, d in enumerate(rows[:1] if same else rows):
+        if len(d.preimage) > 1:
+            opts = ", ".join(f"output_padding={op} -> {m}" for m, op in d.choices
+                             if op is not None)
+            lines.append(Text(
+                ("" if same else f"dim {i}: ")
+                + f"stride {d.stride} floors {len(d.preimage)} input sizes "
+                f"({d.preimage[0]}..{d.preimage[-1]}) to {d.size_code}, so the decoder "
+                f"cannot know which one it came from; {opts}.", style="dim"))
+    if not report.ambiguous:
+        lines.append(Text("unambiguous: only this input size maps to the encoder's output, "
+                          "output_padding 0 restores it", style="dim"))
+    return Group(t, *lines, Text(""))
+
+
+# ---- show (pictures of what a conv does) -------------------------------------------
+
+_GROUP_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "red")
+_GLYPHS = {"input": None, "pad": "·", "zero": "∘", "crop": "x"}
+
+
+def _group_style(g: int) -> str:
+    return _GROUP_STYLES[g % len(_GROUP_STYLES)]
+
+
+def show_view(pic, width: int = 80):
+    """The channel map, the sliding window and the receptive field, fitted to width."""
+    from rich.console import Group
+
+    parts = [Text(escape(pic.spec.torch_repr()) + (
+        f" on {shape_str(pic.input_shape)} -> {shape_str(pic.output_shape)}"
+        if pic.input_shape else ""), style="bold"), Text("")]
+    parts += group_map_lines(pic.groups, width)
+    if pic.window is None:
+        parts.append(Text("Give INPUT (e.g. 1x{}x8x8) to see the sliding window and the "
+                          "receptive field.".format(pic.spec.in_channels), style="dim"))
+        return Group(*parts)
+    parts.append(Text(""))
+    parts += window_lines(pic.window, width)
+    parts.append(Text(""))
+    parts += field_lines(pic.field, pic.views, width,
+                         batched=len(pic.input_shape) == pic.spec.dims + 2)
+    return Group(*parts)
+
+
+def _summarised(items: list, head: int = 4, tail: int = 2) -> list:
+    """items, or its head and tail with None marking what was left out."""
+    if len(items) <= head + tail + 1:
+        return list(items)
+    return items[:head] + [None] + items[-tail:]
+
+
+def group_map_lines(gm, width: int = 80) -> list:
+    spec = gm.spec
+    g, w = spec.groups, spec.weight_shape
+    lines = [Text(f"Channels: groups={g}, weight {shape_str(w)} is one tensor; "
+                  + (f"each group reads {gm.in_per_group} input and writes "
+                     f"{gm.out_per_group} output channels" if g > 1 else
+                     "every output channel reads every input channel"), style="bold")]
+    label_w = 8
+    grid = gm.grid(16, max(4, (width - label_w - 2) // 2))
+    cols = len(grid.cells[0])
+    # header: the input channel at each column's start, where there is room
+    header = [" "] * (cols * 2)
+    c = 0
+    while c < cols:
+        text = str(c * grid.bin_in)
+        if c * 2 + len(text) <= cols * 2:
+            header[c * 2:c * 2 + len(text)] = list(text)
+        c += max(1, -(-(len(text) + 1) // 2), -(-gm.in_per_group // grid.bin_in)
+                 if g > 1 else 4)
+    lines.append(Text(" " * label_w + "input channels ->", style="dim"))
+    lines.append(Text(f"{'out ch':>{label_w - 1}} " + "".join(header), style="dim"))
+    rows_per_group = max(1, gm.out_per_group // grid.bin_out)
+    for r, row in enumerate(grid.cells):
+        start = r * grid.bin_out
+        label = str(start) if (r % rows_per_group == 0 or grid.bin_out > gm.out_per_group) \
+            else ""
+        line = Text(f"{label:>{label_w - 1}} ", style="dim")
+        for group, full in row:
+            if group is None:
+                line += Text(" ·", style="dim")
+            else:
+                glyph = ("██" if group % 2 == 0 else "▓▓") if full else "░░"
+                line += Text(glyph, style=_group_style(group))
+        lines.append(line)
+    if grid.bin_out > 1 or grid.bin_in > 1:
+        per = (f" ({grid.bin_in // gm.in_per_group} groups)" if g > 1 and
+               grid.bin_in % gm.in_per_group == 0 and grid.bin_in > gm.in_per_group else "")
+        lines.append(Text(f"each cell is {grid.bin_out} output x {grid.bin_in} input "
+                          f"channels{per}; ░ = only partly connected", style="dim"))
+    # legend: one line per group (summarised), the weight slice labelled
+    dim0 = "C_in" if spec.transposed else "C_out"
+    for s in _summarised(gm.slices):
+        if s is None:
+            lines.append(Text(f"  ... {g - 6} more groups ...", style="dim"))
+            continue
+        glyph = "██" if s.group % 2 == 0 else "▓▓"
+        lines.append(Text(f"  {glyph} ", style=_group_style(s.group)) + Text(
+            f"group {s.group}: in {_span(s.in_channels)} -> out {_span(s.out_channels)}"
+            f"  weight[{s.weight_rows[0]}:{s.weight_rows[1]}] {shape_str(s.weight_slice_shape)}"))
+    if g > 1:
+        lines.append(Text(f"weight dim 0 stacks the groups' {dim0} rows; a cell off the "
+                          "diagonal blocks is a weight that does not exist", style="dim"))
+    return lines
+
+
+def _span(r) -> str:
+    return str(r[0]) if r[1] - r[0] == 1 else f"{r[0]}..{r[1] - 1}"
+
+
+def window_lines(view, width: int = 80) -> list:
+    k, s, dl = view.kernel, view.stride, view.dilation
+    kind = "zero-stuffed view of the transposed conv" if view.transposed else "sliding window"
+    pad = (f"padding {view.pad[0]}" + (f", output_padding {view.output_padding}"
+                                        if view.output_padding else "")
+           if view.transposed else f"padding {view.pad[0]}+{view.pad[1]}")
+    lines = [Text(f"Along {view.dim_name} (dim {view.dim}), {kind}: L={view.size_in}, k={k}, "
+                  f"s={s}, d={dl}, {pad} -> {view.size_out} outputs", style="bold")]
+    label_w = 8
+    cw = max(3, len(str(view.size_in - 1)) + 1)
+    budget = max(6, (width - label_w) // cw)
+    from convcli.show import visible
+
+    wins, pos = visible(view, budget)
+    # header: the cells
+    head = Text(f"{'input':>{label_w - 1}} ", style="dim")
+    prev = None
+    for p in pos:
+        if prev is not None and p != prev + 1:
+            head += Text(f"{'…':>{cw}}", style="dim")
+        c = view.cell(p)
+        if c.kind == "input":
+            head += Text(f"{c.index:>{cw}}")
+        elif c.kind == "crop" and c.index is not None and len(f"x{c.index}") < cw:
+            head += Text(f"{'x' + str(c.index):>{cw}}", style="dim")
+        else:
+            head += Text(f"{_GLYPHS[c.kind]:>{cw}}", style="dim")
+        prev = p
+    lines.append(head)
+    for w in wins:
+        if w is None:
+            lines.append(Text(f"{'⋮':>{label_w - 1}}", style="dim"))
+            continue
+        taps, lo, hi = set(w.taps), min(w.taps), max(w.taps)
+        line = Text(f"{'out ' + str(w.out_index):>{label_w - 1}} ")
+        prev = None
+        for p in pos:
+            if prev is not None and p != prev + 1:
+                line += Text(f"{'…' if lo <= prev and p <= hi else '':>{cw}}", style="dim")
+            if p in taps:
+                real = view.cell(p).kind == "input"
+                line += Text(f"{'■' if real else '○':>{cw}}",
+                             style="bold green" if real else "yellow")
+            elif lo < p < hi:
+                line += Text(f"{'─':>{cw}}", style="dim")
+            else:
+                line += Text(" " * cw)
+            prev = p
+        lines.append(line)
+    legend = "■ kernel tap on an input element, ○ on padding; · padding"
+    if view.transposed:
+        legend = ("■ kernel tap on an input element, ○ on a zero (adds nothing); · padding, "
+                  "∘ inserted zero" + (", x cropped" if any(c.kind == "crop"
+                                                            for c in view.cells) else ""))
+    notes = [legend] + view.notes()
+    if len(pos) < len(view.cells) or len(wins) < len(view.windows):
+        notes.append("… and ⋮ mark cells and outputs left out to fit the width "
+                     "(--json has them all)")
+    lines += [Text(n, style="dim") for n in notes]
+    return lines
+
+
+def field_lines(field, views, width: int = 80, batched: bool = True) -> list:
+    spec = field.spec
+    where = ", ".join(str(i) for i in field.position)
+    lines = [Text(f"Receptive field of output [{':, ' if batched else ''}{field.out_channel}, "
+                  f"{where}]", style="bold")]
+    for d in field.dims:
+        ins = _ranges_str(d.inputs)
+        extra = f" + {d.on_padding} tap(s) on padding" if d.on_padding and not spec.transposed \
+            else f" ({d.on_padding} tap(s) on zeros/padding)" if d.on_padding else ""
+        lines.append(Text(f"  {d.name}: output {d.out_index} reads input {ins or 'nothing'}"
+                          f"{extra}"))
+    ci = field.in_channels
+    lines.append(Text(
+        f"  channels: output channel {field.out_channel} is in group {field.group.group}: "
+        f"it reads input channels {_span(ci)} of {spec.in_channels}"))
+    lines.append(Text(
+        f"  = {field.real_taps if spec.transposed else field.taps} taps x {ci[1] - ci[0]} "
+        f"channels = {field.macs:,} MACs for this one value", style="dim"))
+    if spec.dims == 2:
+        lines += _field_grid(field, views, width)
+    return lines
+
+
+def _ranges_str(values) -> str:
+    values = sorted(set(values))
+    if not values:
+        return ""
+    if values == list(range(values[0], values[-1] + 1)) and len(values) > 2:
+        return f"{values[0]}..{values[-1]}"
+    return ", ".join(map(str, values))
+
+
+def _field_grid(field, views, width: int) -> list:
+    """A small 2-d picture: rows x cols around the field, taps marked."""
+    vh, vw = views
+    fh, fw = field.dims
+
+    def window(view, fd, budget):
+        lo, hi = min(fd.taps) - 1, max(fd.taps) + 1
+        lo, hi = max(lo, view.cells[0].pos), min(hi, view.cells[-1].pos)
+        if hi - lo + 1 > budget:
+            return None
+        return list(range(lo, hi + 1))
+
+    rows = window(vh, fh, 15)
+    cols = window(vw, fw, (width - 10) // 2)
+    if rows is None or cols is None:
+        return []
+    taps_h, taps_w = set(fh.taps), set(fw.taps)
+    lines = [Text("")]
+    for r in rows:
+        ch = vh.cell(r)
+        label = str(ch.index) if ch.kind == "input" else _GLYPHS[ch.kind]
+        line = Text(f"{label:>7} ", style="dim")
+        for c in cols:
+            cw = vw.cell(c)
+            real = ch.kind == "input" and cw.kind == "input"
+            if r in taps_h and c in taps_w:
+                line += Text(" ■" if real else " ○", style="bold green" if real else "yellow")
+            else:
+                line += Text(" □" if real else " ·", style="" if real else "dim")
+        lines.append(line)
+    def extent(view, positions):
+        idx = [view.cell(p).index for p in positions if view.cell(p).kind == "input"]
+        return f"{min(idx)}..{max(idx)}" if idx else "padding only"
+
+    lines.append(Text(f"        rows: input {vh.dim_name} {extent(vh, rows)}, columns: input "
+                      f"{vw.dim_name} {extent(vw, cols)}", style="dim"))
+    lines.append(Text("        ■ input read by this output, ○ tap on padding/zero, □ input "
+                      "not read, · padding", style="dim"))
+    return lines
+
+
+def info(message: str) -> None:
+    """A side note for people on stderr (never on --json's stdout)."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(message, style="dim"))
