@@ -336,11 +336,7 @@ def run(
     from convcli import render, runner
     from convcli.parse import parse_bytes
 
-    if runner.is_npy_path(input):
-        source = input
-        input_shape = runner.npy_info(input, "INPUT").shape
-    else:
-        source = input_shape = parse_shape(input)
+    source, input_shape = runner.parse_input(input)
     spec = build_spec(input_shape=input_shape, in_channels=in_channels,
                       out_channels=out_channels, kernel_size=kernel_size, stride=stride,
                       padding=padding, dilation=dilation, groups=groups, bias=bias,

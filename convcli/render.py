@@ -224,6 +224,7 @@ def run_dict(r) -> dict:
         "dtype": r.dtype,
         "channels_last": r.channels_last,
         "cudnn_benchmark": r.cudnn_benchmark,
+        "cudnn_allow_tf32": r.cudnn_allow_tf32,
         "seed": r.seed,
         "sources": dict(r.sources),
         "timing": r.timing.as_dict(),
@@ -269,7 +270,10 @@ def run_table(r) -> Table:
     bad = Text(f"{s.nan:,} NaN, {s.inf:,} Inf",
                style="bold red" if s.nonfinite else "")
     t.add_row("non-finite", bad)
-    t.add_row("device", escape(r.device.description) + f" · torch {r.torch_version}")
+    t.add_row("device", escape(r.device.description) + f" · torch {r.torch_version}"
+              + ("" if r.cudnn_benchmark is None else
+                 f" · cudnn.benchmark {'on' if r.cudnn_benchmark else 'off'}")
+              + (" · TF32 allowed" if r.cudnn_allow_tf32 and r.dtype == "float32" else ""))
     if r.saved is not None:
         t.add_row("saved", escape(r.saved.path) + f" ({r.saved.dtype})"
                   + (f"; {r.saved.note}" if r.saved.note else ""))

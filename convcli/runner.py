@@ -136,8 +136,35 @@ class NpyFile:
 
 
 def is_npy_path(text: str) -> bool:
-    """INPUT is a file when it names one or ends in .npy; otherwise a shape."""
-    return text.lower().endswith(".npy") or os.path.isfile(text)
+    """INPUT is a file when it ends in .npy, or names a file and is not a shape."""
+    if text.lower().endswith(".npy"):
+        return True
+    return os.path.isfile(text) and not _looks_like_shape(text)
+
+
+def _looks_like_shape(text: str) -> bool:
+    from convcli.parse import parse_shape
+    try:
+        parse_shape(text)
+    except ConvError:
+        return False
+    return True
+
+
+def parse_input(text: str) -> tuple[object, tuple[int, ...]]:
+    """INPUT -> (what ``run`` takes: the path or the shape, the input shape). A .npy
+    file's shape comes from its header; nothing is loaded."""
+    from convcli.parse import parse_shape
+    if is_npy_path(text):
+        return text, npy_info(text, "INPUT").shape
+    try:
+        shape = parse_shape(text)
+    except ConvError as e:
+        if any(c.isalpha() and c not in "xX" for c in text) or "/" in text or "." in text:
+            raise ConvError(f"INPUT: {text!r} is neither a shape like 4x3x64x64 nor an "
+                            "existing .npy file; check the spelling or the path") from None
+        raise e
+    return shape, shape
 
 
 def npy_info(path: str, option: str) -> NpyFile:
@@ -269,7 +296,8 @@ def resolve_device(text: str) -> Device:
     if kind == "auto":
         kind = "cuda" if has_cuda else "cpu"
     if kind == "cpu":
-        return Device("cpu", "cpu", None, f"CPU, {torch.get_num_threads()} threads")
+        n = torch.get_num_threads()
+        return Device("cpu", "cpu", None, f"CPU, {n} thread{'s' * (n != 1)}")
     available = ", ".join(available_devices())
     if not has_cuda:
         why = ("this torch is a CPU-only build" if torch.version.cuda is None
@@ -632,6 +660,7 @@ class RunResult:
     torch_version: str
     threads: int
     cudnn_benchmark: bool | None = None
+    cudnn_allow_tf32: bool | None = None   # CUDA float32 convs may run in TF32
     saved: Saved | None = None
     tune: tuple[TuneRow, ...] = ()
     output: object = field(default=None, repr=False, compare=False)
@@ -862,6 +891,7 @@ def run(spec: ConvSpec, input, *, weight=None, bias=None, seed: int = DEFAULT_SE
         sources=sources, macs=macs, timing=timing, gflops=gflops, peak_memory=peak,
         peak_memory_what=peak_what, estimate=est, stats=stats,
         torch_version=torch.__version__, threads=threads, cudnn_benchmark=bench_before,
+        cudnn_allow_tf32=torch.backends.cudnn.allow_tf32 if dev.is_cuda else None,
         saved=saved, tune=rows, output=out)
 
 
