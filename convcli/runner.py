@@ -715,7 +715,8 @@ def _torch_failure(e: Exception, spec: ConvSpec, dtype: str, device: Device, pre
     """Translate what torch raised during the conv into a convcli error."""
     text = _one_line(e)
     torch = import_torch()
-    if isinstance(e, getattr(torch, "OutOfMemoryError", ())) or "out of memory" in text.lower():
+    if isinstance(e, (MemoryError, getattr(torch, "OutOfMemoryError", ()))) or any(
+            w in text.lower() for w in ("out of memory", "can't allocate memory")):
         return EnvironmentProblem(
             f"{device.name} ran out of memory running {spec.torch_repr()} ({text}); use a "
             "smaller input or a lower --max-memory share")
@@ -811,40 +812,14 @@ def run(spec: ConvSpec, input, *, weight=None, bias=None, seed: int = DEFAULT_SE
         raise _torch_failure(e, spec, dtype, dev, predicted) from None
 
     # 3. the tensors: from files, or seeded
-    sources = {}
-    if in_file:
-        x_host = torch.from_numpy(load_npy(in_file, "INPUT"))
-        sources["input"] = f"{in_file.path} ({in_file.dtype})"
-    else:
-        gen = torch.Generator().manual_seed(seed)
-        x_host = torch.randn(input_shape, generator=gen)
-        sources["input"] = f"standard normal, seed {seed}"
-    if w_file is None or (spec.bias and b_file is None):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            module = build_module(spec)
-        init = f"default init of {spec.kind_name}, seed {seed}"
-    w_host = torch.from_numpy(load_npy(w_file, "--weight-file")) if w_file else module.weight.data
-    sources["weight"] = f"{w_file.path} ({w_file.dtype})" if w_file else init
-    b_host = None
-    if spec.bias:
-        b_host = torch.from_numpy(load_npy(b_file, "--bias-file")) if b_file else module.bias.data
-        sources["bias"] = f"{b_file.path} ({b_file.dtype})" if b_file else init
-    else:
-        sources["bias"] = "none (--no-bias)"
-
-    def prepare(dt: str, cl: bool):
-        t = getattr(torch, dt)
-        fmt = _memory_format(torch, spec, input_shape) if cl else torch.contiguous_format
-        x = x_host.to(device=dev.name, dtype=t).contiguous(memory_format=fmt)
-        w = w_host.to(device=dev.name, dtype=t)
-        w = w.contiguous(memory_format=fmt) if cl else w.contiguous()
-        b = None if b_host is None else b_host.to(device=dev.name, dtype=t).contiguous()
-        return x, w, b
-
-    x, w, b = prepare(dtype, channels_last)
-    if tune_dtypes is None:
-        x_host = None  # free the source copy unless --tune makes more variants from it
+    try:
+        x, w, b, prepare, sources = _tensors(torch, spec, input_shape, dev, dtype, seed,
+                                             channels_last, in_file, w_file, b_file,
+                                             keep_source=tune_dtypes is not None)
+    except (ConvError, EnvironmentProblem, KeyboardInterrupt):
+        raise
+    except (RuntimeError, MemoryError) as e:
+        raise _torch_failure(e, spec, dtype, dev, predicted) from None
 
     # 4. time it
     macs = spec.macs(input_shape)
@@ -893,6 +868,49 @@ def run(spec: ConvSpec, input, *, weight=None, bias=None, seed: int = DEFAULT_SE
         torch_version=torch.__version__, threads=threads, cudnn_benchmark=bench_before,
         cudnn_allow_tf32=torch.backends.cudnn.allow_tf32 if dev.is_cuda else None,
         saved=saved, tune=rows, output=out)
+
+
+def _tensors(torch, spec, input_shape, dev, dtype, seed, channels_last, in_file, w_file,
+             b_file, keep_source):
+    """Input, weight and bias on the device: from the files, else a standard normal
+    input from ``seed`` and the module's default init under ``seed`` (made on the CPU
+    in float32, so every device and dtype starts from the same values). Also returns
+    ``prepare(dtype, channels_last)`` for --tune's variants, and where each came from."""
+    sources = {}
+    if in_file:
+        x_host = torch.from_numpy(load_npy(in_file, "INPUT"))
+        sources["input"] = f"{in_file.path} ({in_file.dtype})"
+    else:
+        gen = torch.Generator().manual_seed(seed)
+        x_host = torch.randn(input_shape, generator=gen)
+        sources["input"] = f"standard normal, seed {seed}"
+    if w_file is None or (spec.bias and b_file is None):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = build_module(spec)
+        init = f"default init of {spec.kind_name}, seed {seed}"
+    w_host = torch.from_numpy(load_npy(w_file, "--weight-file")) if w_file else module.weight.data
+    sources["weight"] = f"{w_file.path} ({w_file.dtype})" if w_file else init
+    b_host = None
+    if spec.bias:
+        b_host = torch.from_numpy(load_npy(b_file, "--bias-file")) if b_file else module.bias.data
+        sources["bias"] = f"{b_file.path} ({b_file.dtype})" if b_file else init
+    else:
+        sources["bias"] = "none (--no-bias)"
+
+    def prepare(dt: str, cl: bool):
+        t = getattr(torch, dt)
+        fmt = _memory_format(torch, spec, input_shape) if cl else torch.contiguous_format
+        x = x_host.to(device=dev.name, dtype=t).contiguous(memory_format=fmt)
+        w = w_host.to(device=dev.name, dtype=t)
+        w = w.contiguous(memory_format=fmt) if cl else w.contiguous()
+        b = None if b_host is None else b_host.to(device=dev.name, dtype=t).contiguous()
+        return x, w, b
+
+    x, w, b = prepare(dtype, channels_last)
+    if not keep_source:
+        x_host = None  # free the source copy unless --tune makes more variants from it
+    return x, w, b, prepare, sources
 
 
 def _tune(torch, spec, input_shape, dev, prepare, macs, dtype, channels_last, timing, out,
