@@ -323,6 +323,10 @@ def run(
         "--max-memory", metavar="SIZE|N%", rich_help_panel=_RUN,
         help="Refuse runs estimated above this: 8GiB, 512M, 50% (of free memory). Default: "
              "75% of available RAM, 90% of free GPU memory.")] = None,
+    threads: Annotated[Optional[str], typer.Option(
+        "--threads", metavar="INT", rich_help_panel=_RUN,
+        help="torch CPU threads for the run (default: torch's; 1 is steadier on a busy "
+             "machine).")] = None,
     tune: Annotated[bool, typer.Option(
         "--tune", rich_help_panel=_RUN,
         help="Also time contiguous vs channels_last, cudnn.benchmark off/on (CUDA) and "
@@ -350,7 +354,8 @@ def run(
             dtype=dtypes[0] if dtypes else None, channels_last=channels_last,
             repeat=_int_option(repeat, "--repeat"), warmup=_int_option(warmup, "--warmup"),
             save=save, max_memory=None if max_memory is None else parse_bytes(max_memory),
-            tune_dtypes=(dtypes or ()) if tune else None, progress=progress)
+            tune_dtypes=(dtypes or ()) if tune else None, progress=progress,
+            threads=None if threads is None else _int_option(threads, "--threads"))
     parts = [render.run_table(result)]
     if tune:
         parts.append(render.tune_table(result))

@@ -733,7 +733,7 @@ def _torch_failure(e: Exception, spec: ConvSpec, dtype: str, device: Device, pre
 def run(spec: ConvSpec, input, *, weight=None, bias=None, seed: int = DEFAULT_SEED,
         device: str = "auto", dtype: str | None = None, channels_last: bool = False,
         repeat: int = 10, warmup: int = 2, save: str | None = None, max_memory=None,
-        tune_dtypes=None, progress=None) -> RunResult:
+        tune_dtypes=None, progress=None, threads: int | None = None) -> RunResult:
     """Run ``spec`` once per call, ``warmup`` + ``repeat`` times, and measure it.
 
     ``input`` is a shape, or the path of a .npy file; ``weight`` / ``bias`` are .npy
@@ -741,6 +741,7 @@ def run(spec: ConvSpec, input, *, weight=None, bias=None, seed: int = DEFAULT_SE
     standard normal from the same seed). ``max_memory``: int bytes, float share of
     free memory, or None for the default share. ``tune_dtypes``: None for a plain
     run; else the dtypes --tune tries (layouts and cudnn.benchmark are always tried).
+    ``threads``: torch's CPU threads for this run (restored after; None: torch's).
     ``progress(done, total, label)`` is called between calls. Raises ConvError (usage),
     EnvironmentProblem (device, budget, files) or Mismatch (shape disagreement).
     """
@@ -762,6 +763,9 @@ def run(spec: ConvSpec, input, *, weight=None, bias=None, seed: int = DEFAULT_SE
         raise ConvError(f"--repeat {repeat}: time at least 1 call")
     if warmup < 0:
         raise ConvError(f"--warmup {warmup}: cannot be negative; 0 turns warmup off")
+    if threads is not None and threads < 1:
+        raise ConvError(f"--threads {threads}: use at least 1, or leave it out for torch's "
+                        "default")
     if channels_last and (len(input_shape) != spec.dims + 2 or spec.dims == 1):
         _memory_format(None, spec, input_shape)
     w_file = None if weight is None else npy_info(os.fspath(weight), "--weight-file")
@@ -783,6 +787,21 @@ def run(spec: ConvSpec, input, *, weight=None, bias=None, seed: int = DEFAULT_SE
 
     # 2. torch: the device, its budget, the dtype
     torch = import_torch()
+    threads_before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _run(torch, spec, input_shape, predicted, dtype, tune_dtypes, repeat, warmup,
+                    channels_last, in_file, w_file, b_file, save, device, max_memory, given,
+                    seed, progress)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _run(torch, spec, input_shape, predicted, dtype, tune_dtypes, repeat, warmup,
+         channels_last, in_file, w_file, b_file, save, device, max_memory, given, seed,
+         progress) -> RunResult:
+    """Steps 2-6 of ``run``: everything that needs torch."""
     dev = resolve_device(device)
     threads = torch.get_num_threads()
     est = estimate_memory(spec, input_shape, dtype, cuda=dev.is_cuda,

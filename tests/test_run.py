@@ -512,3 +512,14 @@ def test_cuda_budget_uses_free_gpu_memory(cli):
     r = cli("run", "1x3x8x8", "-o", "4", "-k", "3", "--json", "--device", "cuda")
     est = r.json()["memory_estimate"]
     assert est["limit"] <= free and "free on the GPU" in est["limit_source"]
+
+
+def test_threads_apply_to_the_run_and_are_restored(cli):
+    before = torch.get_num_threads()
+    r = cli("run", "1x3x8x8", "-o", "4", "-k", "3", "--threads", "1", "--repeat", "1",
+            "--json", "--device", "cpu")
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["threads"] == 1 and r.json()["device_name"] == "CPU, 1 thread"
+    assert torch.get_num_threads() == before
+    r = cli("run", "1x3x8x8", "-o", "4", "-k", "3", "--threads", "0")
+    assert r.exit_code == 2 and "--threads 0" in r.stderr
