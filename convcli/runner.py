@@ -15,6 +15,7 @@ import os
 import statistics
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from math import prod
 
@@ -336,7 +337,7 @@ class MemoryEstimate:
     weight: int
     bias: int
     output: int
-    padded_input: int   # F.pad copy for non-'zeros' padding modes
+    padded_input: int   # F.pad copy: non-'zeros' modes, and 'same' with uneven sides
     staging: int        # the input's source copy (random init, file, layout/dtype change)
     workspace: int      # im2col columns on CPU (one sample per thread); cuDNN's is in the margin
     tune: int           # --tune: a reference output and a second input layout
@@ -375,7 +376,8 @@ def estimate_memory(spec: ConvSpec, input_shape, dtype: str, *, cuda: bool = Fal
     d = spec.dims
     batch = shape[0] if len(shape) == d + 2 else 1
     padded = 0
-    if spec.padding_mode != "zeros":
+    asymmetric_same = spec.padding == "same" and any(l != r for l, r in spec.padding_pairs)
+    if spec.padding_mode != "zeros" or asymmetric_same:
         spatial = shape[-d:]
         padded = prod(shape[:-d]) * prod(n + pl + pr for n, (pl, pr)
                                          in zip(spatial, spec.padding_pairs)) * size
@@ -498,14 +500,19 @@ class Timing:
 
 
 def time_calls(fn, *, repeat: int, warmup: int, cuda: bool = False, progress=None,
-               label: str = "timing"):
+               label: str = "timing", device_index: int | None = None):
     """Call ``fn`` warmup + repeat times; time the last ``repeat`` calls. On CUDA each
-    call is bracketed by events and synchronised, so the time is the GPU's.
+    call is bracketed by events (on ``device_index``'s current stream) and synchronised,
+    so the time is the GPU's.
     ``progress(done, total, label)`` is called between calls, outside the timed region.
     Returns (Timing, the last call's result)."""
     if repeat < 1 or warmup < 0:
         raise ConvError(f"repeat={repeat}, warmup={warmup}: need repeat >= 1 and warmup >= 0")
     torch = import_torch()
+    if cuda and device_index is not None:
+        with torch.cuda.device(device_index):
+            return time_calls(fn, repeat=repeat, warmup=warmup, cuda=True, progress=progress,
+                              label=label)
     total = warmup + repeat
     times = []
     out = None
@@ -791,9 +798,13 @@ def run(spec: ConvSpec, input, *, weight=None, bias=None, seed: int = DEFAULT_SE
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        return _run(torch, spec, input_shape, predicted, dtype, tune_dtypes, repeat, warmup,
-                    channels_last, in_file, w_file, b_file, save, device, max_memory, given,
-                    seed, progress)
+        with warnings.catch_warnings():
+            # torch warns that 'same' with an even kernel pads a copy of the input: that
+            # copy is in the estimate (padded_input); the warning would only be noise here
+            warnings.filterwarnings("ignore", message="Using padding='same'")
+            return _run(torch, spec, input_shape, predicted, dtype, tune_dtypes, repeat,
+                        warmup, channels_last, in_file, w_file, b_file, save, device,
+                        max_memory, given, seed, progress)
     finally:
         torch.set_num_threads(threads_before)
 
@@ -849,7 +860,7 @@ def _run(torch, spec, input_shape, predicted, dtype, tune_dtypes, repeat, warmup
         with torch.inference_mode():
             timing, out = time_calls(lambda: functional(spec, x, w, b), repeat=repeat,
                                      warmup=warmup, cuda=dev.is_cuda, progress=progress,
-                                     label=f"{spec.kind_name} {dtype}")
+                                     label=f"{spec.kind_name} {dtype}", device_index=dev.index)
     except (ConvError, EnvironmentProblem, Mismatch, KeyboardInterrupt):
         raise
     except Exception as e:  # noqa: BLE001
@@ -957,6 +968,7 @@ def _tune(torch, spec, input_shape, dev, prepare, macs, dtype, channels_last, ti
                                 t, y = time_calls(lambda: functional(spec, x, w, b),
                                                   repeat=repeat, warmup=max(warmup, 1),
                                                   cuda=dev.is_cuda, progress=progress,
+                                                  device_index=dev.index,
                                                   label="tune " + TuneRow(
                                                       dt, cl, bench, None, 0, None).label)
                         except (KeyboardInterrupt, ConvError, EnvironmentProblem):

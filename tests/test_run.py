@@ -523,3 +523,14 @@ def test_threads_apply_to_the_run_and_are_restored(cli):
     assert torch.get_num_threads() == before
     r = cli("run", "1x3x8x8", "-o", "4", "-k", "3", "--threads", "0")
     assert r.exit_code == 2 and "--threads 0" in r.stderr
+
+
+def test_no_torch_warning_for_same_with_an_even_kernel(cli):
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = cli("run", "1x2x8x8", "-o", "2", "-k", "4", "-p", "same", "--repeat", "1",
+                "--device", "cpu")
+    assert r.exit_code == 0 and "[1, 2, 8, 8]" in r.stdout
+    assert not [w for w in caught if "padding='same'" in str(w.message)]
+    assert "Warning" not in r.stderr

@@ -80,6 +80,13 @@ def test_estimate_padding_mode_tune_and_cuda():
     assert t.workspace == 6 * 5 * 7 * 4                      # C_out * k * L_in columns
 
 
+def test_estimate_counts_the_copy_of_same_with_an_even_kernel():
+    even = runner.estimate_memory(ConvSpec(2, 2, 2, 4, padding="same"), (1, 2, 8, 8), "float32")
+    assert even.padded_input == 2 * 11 * 11 * 4        # 3 total per dim: 1 before, 2 after
+    odd = runner.estimate_memory(ConvSpec(2, 2, 2, 3, padding="same"), (1, 2, 8, 8), "float32")
+    assert odd.padded_input == 0                       # symmetric: torch pads in the kernel
+
+
 def test_budget_message_names_estimate_and_limit():
     spec = ConvSpec(2, 3, 4, 3)
     est = runner.estimate_memory(spec, (1, 3, 8, 8), "float32")
