@@ -120,8 +120,8 @@ def main() -> None:
     conv_gf = statistics.median(gflops)
     ceiling = max(gemm_gf, sq_gf)
     print(f"convcli reported          {conv_gf:8.1f} GFLOP/s (2*MACs / median)")
-    print(f"torch.mm im2col GEMM      {gemm_gf:8.1f} GFLOP/s  ({gemm_m}x{gemm_k} @ {gemm_k}x{gemm_n}, "
-          f"same FLOPs)")
+    print(f"torch.mm im2col GEMM      {gemm_gf:8.1f} GFLOP/s  "
+          f"({gemm_m}x{gemm_k} @ {gemm_k}x{gemm_n}, same FLOPs)")
     print(f"torch.mm 2048^3           {sq_gf:8.1f} GFLOP/s")
     print(f"conv / best matmul        {conv_gf / ceiling:8.2f}")
 

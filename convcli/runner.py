@@ -7,6 +7,10 @@ Building blocks shared by `run` and `verify`:
   first for non-'zeros' padding modes, exactly as nn.ConvNd does;
 * ``torch_output_shape(spec_args, input_shape)``: what a real CPU forward pass does
   (the oracle the calculator is tested against).
+
+And the core of `convcli run` (below): ``run(spec, input, ...) -> RunResult`` with its
+parts: .npy headers and loading, ``resolve_device``, ``estimate_memory`` and the
+budget, ``time_calls``, ``output_stats``, --tune's variants and the atomic --save.
 """
 
 from __future__ import annotations
