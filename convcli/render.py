@@ -256,9 +256,9 @@ def run_table(r) -> Table:
     t.add_row("output", Text(shape_str(r.output_shape), style="bold green")
               + Text("  = predicted"))
     tm = r.timing
-    t.add_row("time / call", f"median {_ms(tm.median_ms)} ms · min {_ms(tm.min_ms)} · max "
-              f"{_ms(tm.max_ms)} ({tm.repeat} run{'s' * (tm.repeat != 1)} after "
-              f"{tm.warmup} warmup)")
+    t.add_row("time / call", Text(f"median {_ms(tm.median_ms)} ms", style="bold")
+              + Text(f" · min {_ms(tm.min_ms)} ms · max {_ms(tm.max_ms)} ms"))
+    t.add_row("calls", f"{tm.repeat} timed after {tm.warmup} warmup ({tm.method})")
     t.add_row("throughput", f"{r.gflops:,.1f} GFLOP/s ({count_str(r.flops)} FLOPs = 2*MACs)")
     est = r.estimate
     limit = "" if est.limit is None else f" of {bytes_str(est.limit)} limit"
