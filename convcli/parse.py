@@ -84,7 +84,7 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kib": 1024, "m": 1024 ** 2, "mib": 102
 
 
 def parse_bytes(text: str, option: str = "--max-memory") -> int | float:
-    """A memory size -> int bytes ('8GiB', '8G', '512M', '1.5GB', '1000000');
+    """A memory size with its unit -> int bytes ('8GiB', '8G', '512M', '1.5GB', '100B');
     or a share of the free memory -> float in (0, 1] ('50%'). K/M/G/T and KiB/MiB/GiB/TiB
     are powers of 1024, kB/MB/GB/TB powers of 1000."""
     raw = text.strip().lower().replace("_", "")
@@ -101,6 +101,10 @@ def parse_bytes(text: str, option: str = "--max-memory") -> int | float:
         raise ConvError(
             f"{option}: {text!r} is not a memory size; write e.g. 8GiB, 512M, 1.5GB or 50% "
             "(of the free memory)")
+    if not m.group(2):
+        raise ConvError(
+            f"{option}: {text!r} has no unit; write {m.group(1)}GiB, {m.group(1)}MiB or "
+            f"{m.group(1)}B (or a share of the free memory like 50%)")
     value = int(float(m.group(1)) * _SIZE_UNITS[m.group(2)])
     if value <= 0:
         raise ConvError(f"{option}: {text!r} must be more than 0 bytes")

@@ -18,14 +18,14 @@ HUGE = ("run", "100000x64x1024x1024", "-o", "64", "-k", "3")
 
 @pytest.mark.parametrize("text, value", [
     ("8GiB", 8 * 1024 ** 3), ("8G", 8 * 1024 ** 3), ("512M", 512 * 1024 ** 2),
-    ("1.5GB", 1_500_000_000), ("1000", 1000), ("64 KiB", 65536), ("50%", 0.5),
+    ("1.5GB", 1_500_000_000), ("1000B", 1000), ("64 KiB", 65536), ("50%", 0.5),
     ("100%", 1.0),
 ])
 def test_parse_bytes(text, value):
     assert parse_bytes(text) == value
 
 
-@pytest.mark.parametrize("text", ["0", "x", "8 parsecs", "0%", "150%", "-1G", ""])
+@pytest.mark.parametrize("text", ["0B", "x", "8 parsecs", "0%", "150%", "-1G", "", "8"])
 def test_parse_bytes_rejects(text):
     with pytest.raises(ConvError, match="--max-memory"):
         parse_bytes(text)
@@ -151,3 +151,8 @@ def test_explicit_max_memory_refuses_without_torch(sh, tmp_path):
            env=_no_torch(tmp_path))
     assert r.exit_code == 3 and r.stdout == ""
     assert "the limit is 100.0 KiB (--max-memory)" in r.stderr
+
+
+def test_parse_bytes_wants_a_unit():
+    with pytest.raises(ConvError, match="'8' has no unit; write 8GiB, 8MiB or 8B"):
+        parse_bytes("8")
