@@ -290,6 +290,9 @@ def tune_table(r) -> Table:
     for x in rows:
         style = "bold green" if x.fastest else ""
         label = ("★ " if x.fastest else "  ") + x.short_label + (" (yours)" if x.requested else "")
+        if x.timing is None:
+            t.add_row(Text(label, style="dim"), "—", "—", "—", "—", "unsupported")
+            continue
         t.add_row(Text(label, style=style), _ms(x.timing.median_ms), _ms(x.timing.min_ms),
                   f"{x.gflops:,.1f}", f"{base.timing.median_ms / x.timing.median_ms:.2f}x",
                   "—" if x is base else f"{x.max_abs_diff:.3g}")
@@ -307,8 +310,10 @@ def tune_table(r) -> Table:
         if best.dtype != base.dtype:
             advice.append(f"run in {best.dtype} (model.to(torch.{best.dtype}) or torch.autocast)"
                           f"; max diff vs yours {best.max_abs_diff:.3g}")
+    failed = [f"{x.short_label}: {x.error}" for x in rows if x.error]
     t.caption = "set: " + "; ".join(advice) + \
-        "\nmax diff: largest absolute difference from your variant's output"
+        "\nmax diff: largest absolute difference from your variant's output" + \
+        "".join(f"\n{escape(f)}" for f in failed)
     t.caption_justify = "left"
     return t
 

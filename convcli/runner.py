@@ -613,11 +613,12 @@ class TuneRow:
     dtype: str
     channels_last: bool
     cudnn_benchmark: bool | None
-    timing: Timing
-    gflops: float
-    max_abs_diff: float | None   # vs the first row's output (float32-compared)
+    timing: Timing | None        # None when the variant cannot run here (see error)
+    gflops: float | None
+    max_abs_diff: float | None   # vs the requested variant's output, compared in float32
     requested: bool = False      # the configuration the user asked for
     fastest: bool = False
+    error: str | None = None     # e.g. a dtype this device's torch has no kernel for
 
     @property
     def label(self) -> str:
@@ -636,9 +637,10 @@ class TuneRow:
 
     def as_dict(self) -> dict:
         return {"dtype": self.dtype, "channels_last": self.channels_last,
-                "cudnn_benchmark": self.cudnn_benchmark, "timing": self.timing.as_dict(),
+                "cudnn_benchmark": self.cudnn_benchmark,
+                "timing": None if self.timing is None else self.timing.as_dict(),
                 "gflops": self.gflops, "max_abs_diff": self.max_abs_diff,
-                "requested": self.requested, "fastest": self.fastest}
+                "requested": self.requested, "fastest": self.fastest, "error": self.error}
 
 
 @dataclass(frozen=True)
@@ -722,6 +724,12 @@ def _probe_shape(spec: ConvSpec, input_shape) -> tuple[int, ...]:
     return shape
 
 
+def _is_unsupported(e: Exception) -> bool:
+    """torch has no kernel for this dtype (or layout) on this device."""
+    text = str(e)
+    return "not implemented for" in text or "not supported" in text.lower()
+
+
 def _torch_failure(e: Exception, spec: ConvSpec, dtype: str, device: Device, predicted):
     """Translate what torch raised during the conv into a convcli error."""
     text = _one_line(e)
@@ -731,7 +739,7 @@ def _torch_failure(e: Exception, spec: ConvSpec, dtype: str, device: Device, pre
         return EnvironmentProblem(
             f"{device.name} ran out of memory running {spec.torch_repr()} ({text}); use a "
             "smaller input or a lower --max-memory share")
-    if "not implemented for" in text or "not supported" in text.lower():
+    if _is_unsupported(e):
         return EnvironmentProblem(
             f"--dtype {dtype}: torch {torch.__version__} cannot run {spec.kind_name} in "
             f"{dtype} on {device.name} ({text}); use another --dtype (float32 works "
@@ -978,7 +986,12 @@ def _tune(torch, spec, input_shape, dev, prepare, macs, dtype, channels_last, ti
                         except (KeyboardInterrupt, ConvError, EnvironmentProblem):
                             raise
                         except Exception as e:  # noqa: BLE001 - a dtype the device lacks
-                            raise _torch_failure(e, spec, dt, dev, tuple(out.shape)) from None
+                            failure = _torch_failure(e, spec, dt, dev, tuple(out.shape))
+                            if not _is_unsupported(e):
+                                raise failure from None
+                            rows.append(TuneRow(dt, cl, bench, None, None, None,
+                                                error=f"not supported: {_one_line(e)}"))
+                            continue
                     diff = float((y.float() - reference).abs().max()) if y.numel() else 0.0
                     rows.append(TuneRow(dt, cl, bench, t, 2 * macs / (t.median_ms / 1e3) / 1e9
                                         if t.median_ms > 0 else 0.0, diff, requested))
@@ -987,7 +1000,8 @@ def _tune(torch, spec, input_shape, dev, prepare, macs, dtype, channels_last, ti
     finally:
         if dev.is_cuda:
             torch.backends.cudnn.benchmark = bench_before
-    best = min(range(len(rows)), key=lambda i: rows[i].timing.median_ms)
+    best = min((i for i, r in enumerate(rows) if r.timing is not None),
+               key=lambda i: rows[i].timing.median_ms)
     return tuple(replace(r, fastest=i == best) for i, r in enumerate(rows))
 
 

@@ -534,3 +534,25 @@ def test_no_torch_warning_for_same_with_an_even_kernel(cli):
     assert r.exit_code == 0 and "[1, 2, 8, 8]" in r.stdout
     assert not [w for w in caught if "padding='same'" in str(w.message)]
     assert "Warning" not in r.stderr
+
+
+def test_tune_marks_a_dtype_the_device_lacks_instead_of_failing(cli, monkeypatch):
+    real = runner.functional
+
+    def no_half(spec, x, weight, bias=None):
+        if x.dtype == torch.float16 and x.numel() > 100:   # the probe is small: let it pass
+            raise RuntimeError("\"slow_conv2d_cpu\" not implemented for 'Half'")
+        return real(spec, x, weight, bias)
+
+    monkeypatch.setattr(runner, "functional", no_half)
+    r = cli("run", "2x4x12x12", "-o", "8", "-k", "3", "--tune", "--dtype", "float32,float16",
+            "--repeat", "1", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.stderr
+    rows = r.json()["tune"]
+    half = [x for x in rows if x["dtype"] == "float16"]
+    assert len(half) == 2 and all(x["timing"] is None and "not implemented for 'Half'"
+                                  in x["error"] for x in half)
+    assert not any(x["fastest"] for x in half) and sum(x["fastest"] for x in rows) == 1
+    t = cli("run", "2x4x12x12", "-o", "8", "-k", "3", "--tune", "--dtype", "float32,float16",
+            "--repeat", "1", "--device", "cpu")
+    assert t.exit_code == 0 and "unsupported" in t.stdout
