@@ -504,5 +504,99 @@ def _shape_ported(input_shape, framework, padding, json, explain, dtype, options
     render.Output(json).emit(data, *parts)
 
 
+# ---- run ------------------------------------------------------------------------
+_RUN = "Run"
+RunDtype = Annotated[Optional[str], typer.Option(
+    "--dtype", metavar="float32|float64|float16|bfloat16", rich_help_panel=_RUN,
+    help="Element type of the run (default: the INPUT .npy's, else float32); with --tune "
+         "a comma list of the dtypes to try, e.g. float32,bfloat16.")]
+
+
+@app.command()
+@funnel
+def run(
+    input: Annotated[str, typer.Argument(
+        metavar="INPUT", help="Input shape (4x3x64x64; random normal under --seed) or a "
+                              ".npy file.")],
+    out_channels: OutChannels,
+    kernel_size: KernelSize,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    dilation: Dilation = "1",
+    groups: Groups = "1",
+    bias: Bias = True,
+    padding_mode: PaddingMode = "zeros",
+    transposed: Transposed = False,
+    output_padding: OutputPadding = "0",
+    dims: Dims = None,
+    in_channels: InChannels = None,
+    weight_file: Annotated[Optional[str], typer.Option(
+        "--weight-file", metavar="FILE.npy", rich_help_panel=_RUN,
+        help="Weight to use (shape checked); default: the module's init under --seed.")] = None,
+    bias_file: Annotated[Optional[str], typer.Option(
+        "--bias-file", metavar="FILE.npy", rich_help_panel=_RUN,
+        help="Bias to use, shape (C_out,).")] = None,
+    seed: Annotated[str, typer.Option(
+        "--seed", metavar="INT", rich_help_panel=_RUN,
+        help="Seed for the random input and the default init.")] = "0",
+    device: Annotated[str, typer.Option(
+        "--device", metavar="auto|cpu|cuda|cuda:N", rich_help_panel=_RUN,
+        help="Where to run (auto: cuda if available).")] = "auto",
+    dtype: RunDtype = None,
+    channels_last: Annotated[bool, typer.Option(
+        "--channels-last", rich_help_panel=_RUN,
+        help="channels_last memory format for input and weight (2d/3d, batched).")] = False,
+    repeat: Annotated[str, typer.Option(
+        "--repeat", "-r", metavar="INT", rich_help_panel=_RUN,
+        help="Timed calls.")] = "10",
+    warmup: Annotated[str, typer.Option(
+        "--warmup", metavar="INT", rich_help_panel=_RUN,
+        help="Untimed calls first.")] = "2",
+    save: Annotated[Optional[str], typer.Option(
+        "--save", metavar="FILE.npy", rich_help_panel=_RUN,
+        help="Write the output (atomically; never over INPUT).")] = None,
+    max_memory: Annotated[Optional[str], typer.Option(
+        "--max-memory", metavar="SIZE|N%", rich_help_panel=_RUN,
+        help="Refuse runs estimated above this: 8GiB, 512M, 50% (of free memory). Default: "
+             "75% of available RAM, 90% of free GPU memory.")] = None,
+    threads: Annotated[Optional[str], typer.Option(
+        "--threads", metavar="INT", rich_help_panel=_RUN,
+        help="torch CPU threads for the run (default: torch's; 1 is steadier on a busy "
+             "machine).")] = None,
+    tune: Annotated[bool, typer.Option(
+        "--tune", rich_help_panel=_RUN,
+        help="Also time contiguous vs channels_last, cudnn.benchmark off/on (CUDA) and "
+             "each --dtype; mark the fastest.")] = False,
+    json: Json = False,
+):
+    """Run the convolution with torch, check its shape, time it and show the output.
+
+    Example: convcli run 4x6x64x64 -o 12 -k 3 -g 2 --repeat 20
+    """
+    from convcli import render, runner
+    from convcli.parse import parse_bytes
+
+    source, input_shape = runner.parse_input(input)
+    spec = build_spec(input_shape=input_shape, in_channels=in_channels,
+                      out_channels=out_channels, kernel_size=kernel_size, stride=stride,
+                      padding=padding, dilation=dilation, groups=groups, bias=bias,
+                      padding_mode=padding_mode, transposed=transposed,
+                      output_padding=output_padding, dims=dims)
+    dtypes = runner.parse_dtypes(dtype, tune) if dtype else None
+    with render.RunProgress() as progress:
+        result = runner.run(
+            spec, source, weight=weight_file, bias=bias_file,
+            seed=_int_option(seed, "--seed"), device=device,
+            dtype=dtypes[0] if dtypes else None, channels_last=channels_last,
+            repeat=_int_option(repeat, "--repeat"), warmup=_int_option(warmup, "--warmup"),
+            save=save, max_memory=None if max_memory is None else parse_bytes(max_memory),
+            tune_dtypes=(dtypes or ()) if tune else None, progress=progress,
+            threads=None if threads is None else _int_option(threads, "--threads"))
+    parts = [render.run_table(result)]
+    if tune:
+        parts.append(render.tune_table(result))
+    render.Output(json).emit(render.run_dict(result), *parts)
+
+
 def main() -> None:  # console script
     app(prog_name="convcli")

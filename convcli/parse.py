@@ -75,3 +75,37 @@ def parse_shape(text: str, option: str = "INPUT") -> tuple[int, ...]:
 def format_shape(shape) -> str:
     """(4, 3, 64, 64) -> '4x3x64x64' (the form INPUT is written in)."""
     return "x".join(str(int(n)) for n in shape)
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)")
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kib": 1024, "m": 1024 ** 2, "mib": 1024 ** 2,
+               "g": 1024 ** 3, "gib": 1024 ** 3, "t": 1024 ** 4, "tib": 1024 ** 4,
+               "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4}
+
+
+def parse_bytes(text: str, option: str = "--max-memory") -> int | float:
+    """A memory size with its unit -> int bytes ('8GiB', '8G', '512M', '1.5GB', '100B');
+    or a share of the free memory -> float in (0, 1] ('50%'). K/M/G/T and KiB/MiB/GiB/TiB
+    are powers of 1024, kB/MB/GB/TB powers of 1000."""
+    raw = text.strip().lower().replace("_", "")
+    if raw.endswith("%"):
+        try:
+            pct = float(raw[:-1])
+        except ValueError:
+            pct = -1.0
+        if not 0 < pct <= 100:
+            raise ConvError(f"{option}: {text!r} is not a share of free memory; write e.g. 50%")
+        return pct / 100
+    m = _SIZE.fullmatch(raw)
+    if not m or m.group(2) not in _SIZE_UNITS:
+        raise ConvError(
+            f"{option}: {text!r} is not a memory size; write e.g. 8GiB, 512M, 1.5GB or 50% "
+            "(of the free memory)")
+    if not m.group(2):
+        raise ConvError(
+            f"{option}: {text!r} has no unit; write {m.group(1)}GiB, {m.group(1)}MiB or "
+            f"{m.group(1)}B (or a share of the free memory like 50%)")
+    value = int(float(m.group(1)) * _SIZE_UNITS[m.group(2)])
+    if value <= 0:
+        raise ConvError(f"{option}: {text!r} must be more than 0 bytes")
+    return value
