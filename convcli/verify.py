@@ -61,11 +61,11 @@ TOLERANCES = {
 }
 DEVICES = ("cpu", "cuda")
 DEFAULT_CASES = 300
-CHECKS = {
+CHECKS = {   # name -> what it proves (short enough for an 80-column table)
     "grouped": "grouped conv == split-and-concat",
     "depthwise": "depthwise == one conv per channel",
-    "separable": "depthwise-separable block: shapes, params, MACs",
-    "calculator": "calculator == torch (validity, shape, params, MACs)",
+    "separable": "dw+pw block: shape, params, MACs",
+    "calculator": "validity, shape, params, MACs",
     "reference": "numpy reference == torch",
 }
 
@@ -199,16 +199,27 @@ def tolerance(dtype: str, atol: float | None = None, rtol: float | None = None):
     return (a if atol is None else atol), (r if rtol is None else rtol), source
 
 
+def check_options(opts: Options) -> None:
+    """Usage errors (exit 2) before torch is imported."""
+    if opts.device not in DEVICES:
+        raise ConvError(f"--device {opts.device!r}: verify runs on cpu or cuda; "
+                        "use --device cpu or --device cuda")
+    tolerance(opts.dtype, opts.atol, opts.rtol)
+    if opts.cases < 0:
+        raise ConvError(f"--cases {opts.cases}: give a number >= 0 of random configurations")
+
+
 def _torch_env(opts: Options):
     """torch, its dtype and device; EnvironmentProblem when the device is not there."""
+    check_options(opts)
     torch = runner.import_torch()
-    if opts.device not in DEVICES:
-        raise ConvError(f"--device {opts.device!r}: use cpu or cuda")
     if opts.device == "cuda" and not torch.cuda.is_available():
+        build = (f"a CPU-only build" if torch.version.cuda is None
+                 else f"built for CUDA {torch.version.cuda}")
         raise EnvironmentProblem(
-            "--device cuda: torch reports no usable CUDA device "
-            f"(torch {torch.__version__}, built with CUDA {torch.version.cuda}); "
-            "run on a machine with a GPU or use --device cpu")
+            f"--device cuda: torch {torch.__version__} ({build}) sees no usable CUDA "
+            "device; run on a machine with a GPU and a CUDA build of torch, or use "
+            "--device cpu")
     return torch, getattr(torch, opts.dtype), torch.device(opts.device)
 
 
@@ -639,8 +650,7 @@ def suite_plan(opts: Options) -> list[tuple[str, list, str]]:
     """The built-in suite: fixed configurations per check, plus ``opts.cases`` random
     configurations (valid and invalid) for the calculator; the valid ones also feed
     the reference check, and those with groups > 1 the grouped/depthwise checks."""
-    if opts.cases < 0:
-        raise ConvError(f"--cases {opts.cases}: give a number >= 0 of random configurations")
+    check_options(opts)
     cases = random_cases(opts.seed, opts.cases)
     valid = valid_confs(cases)
     return [
@@ -687,6 +697,7 @@ def config_plan(spec: ConvSpec, input_shape) -> list[tuple[str, list, str]]:
 def run_config(spec: ConvSpec, input_shape, opts: Options,
                progress: Progress | None = None) -> VerifyReport:
     """Every check that applies to one configuration."""
+    check_options(opts)
     plan = config_plan(spec, input_shape)
     return _execute(opts, plan, progress, "config", Conf(spec, tuple(input_shape)))
 
