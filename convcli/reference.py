@@ -28,6 +28,7 @@ from math import prod
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from convcli.errors import ConvError
 from convcli.spec import ConvSpec
 
 # torch padding_mode -> np.pad mode
@@ -51,24 +52,22 @@ def conv(spec: ConvSpec, x, weight, bias=None) -> np.ndarray:
     """The output ``spec``'s torch layer gives for input ``x`` with these parameters.
 
     ``x`` is (N, C_in, *L) or unbatched (C_in, *L); ``weight`` has
-    ``spec.weight_shape``; ``bias`` is (C_out,) or None. The input shape is checked
-    by ``spec.output_shape`` first (ConvError where torch would fail)."""
+    ``spec.weight_shape``; ``bias`` is (C_out,) or None. The input is checked with
+    ``spec.check_input`` (ConvError where torch would fail); the output size comes
+    from the definition, not from ConvSpec's shape formula (verify compares the two)."""
     x = np.asarray(x)
     weight = np.asarray(weight)
     bias = None if bias is None else np.asarray(bias)
-    expected = spec.output_shape(x.shape)
+    batched = spec.check_input(x.shape)
     if tuple(weight.shape) != tuple(spec.weight_shape):
         raise ValueError(f"weight shape {weight.shape} != {spec.weight_shape}")
     dtype = _compute_dtype(x, weight, bias)
-    batched = x.ndim == spec.dims + 2
     xb = (x if batched else x[None]).astype(dtype, copy=False)
     w = weight.astype(dtype, copy=False)
     y = _transposed(spec, xb, w) if spec.transposed else _forward(spec, xb, w)
     if bias is not None:
         y += bias.astype(dtype, copy=False).reshape((-1,) + (1,) * spec.dims)
-    y = y if batched else y[0]
-    assert y.shape == tuple(expected), (y.shape, expected)
-    return y
+    return y if batched else y[0]
 
 
 def _forward(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -78,6 +77,10 @@ def _forward(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     xp = pad(spec, x)
     spatial = tuple(range(2, 2 + d))
     span = tuple(dl * (k - 1) + 1 for k, dl in zip(spec.kernel_size, spec.dilation))
+    for i, (size, sp) in enumerate(zip(xp.shape[2:], span)):
+        if size < sp:
+            raise ConvError(f"spatial dim {i}: the padded input is {size} but the kernel "
+                            f"spans {sp}; the window must fit")
     # (N, C, *window positions, *span) -> keep every s-th position, every dil-th tap
     win = sliding_window_view(xp, span, axis=spatial)
     win = win[(slice(None), slice(None))
@@ -115,6 +118,10 @@ def _transposed(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     # full (uncropped) output; output_padding extends the end
     full = tuple((L - 1) * s + dl * (k - 1) + 1 + op for L, s, dl, k, op in zip(
         size_in, spec.stride, spec.dilation, ks, spec.output_padding))
+    for i, (f, (p, _)) in enumerate(zip(full, spec.padding_pairs)):
+        if f - 2 * p < 1:
+            raise ConvError(f"spatial dim {i}: the output size would be {f - 2 * p}; "
+                            "a transposed conv needs at least 1")
     y = np.zeros((n, G * og) + full, dtype=t.dtype)
     for j in product(*(range(k) for k in ks)):
         target = tuple(slice(jj * dl, jj * dl + (L - 1) * s + 1, s) for jj, dl, L, s in zip(

@@ -214,7 +214,7 @@ def _torch_env(opts: Options):
     check_options(opts)
     torch = runner.import_torch()
     if opts.device == "cuda" and not torch.cuda.is_available():
-        build = (f"a CPU-only build" if torch.version.cuda is None
+        build = ("a CPU-only build" if torch.version.cuda is None
                  else f"built for CUDA {torch.version.cuda}")
         raise EnvironmentProblem(
             f"--device cuda: torch {torch.__version__} ({build}) sees no usable CUDA "
