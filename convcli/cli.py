@@ -294,7 +294,7 @@ def verify(
     cases: Annotated[Optional[int], typer.Option(
         "--cases", metavar="N", rich_help_panel=_VERIFY,
         help="Random configurations (valid and invalid) for the built-in suite "
-             "[default: 300].")] = None,
+             "[default: 1000].")] = None,
     seed: Annotated[int, typer.Option(
         "--seed", rich_help_panel=_VERIFY,
         help="Seed for the random configurations and tensors.")] = 0,

@@ -60,7 +60,7 @@ TOLERANCES = {
     "bfloat16": (5e-2, 2e-2),
 }
 DEVICES = ("cpu", "cuda")
-DEFAULT_CASES = 300
+DEFAULT_CASES = 1000
 CHECKS = {   # name -> what it proves (short enough for an 80-column table)
     "grouped": "grouped conv == split-and-concat",
     "depthwise": "depthwise == one conv per channel",
@@ -623,6 +623,11 @@ def _execute(opts: Options, plan: list[tuple[str, list, str]], progress, mode, c
     checks, skipped = [], []
     saved = _cuda_tf32(torch, None)
     _cuda_tf32(torch, False)
+    threads = torch.get_num_threads()
+    if mode == "suite":
+        # the suite's tensors are tiny: one thread avoids OpenMP hand-offs that cost
+        # more than the convs themselves (and spin badly on a busy machine)
+        torch.set_num_threads(1)
     try:
         for name, items, reason in plan:
             if not items:
@@ -635,6 +640,7 @@ def _execute(opts: Options, plan: list[tuple[str, list, str]], progress, mode, c
             checks.append(run.run(name, items, getattr(run, name)))
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+        torch.set_num_threads(threads)
     return VerifyReport(
         mode=mode, configuration=None if conf is None else conf.describe(),
         spec=None if conf is None else conf.spec,
