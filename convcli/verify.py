@@ -63,7 +63,7 @@ DEVICES = ("cpu", "cuda")
 DEFAULT_CASES = 1000
 CHECKS = {   # name -> what it proves (short enough for an 80-column table)
     "grouped": "grouped conv == split-and-concat",
-    "depthwise": "depthwise == one conv per channel",
+    "depthwise": "depthwise == per-channel convs",
     "separable": "dw+pw block: shape, params, MACs",
     "calculator": "validity, shape, params, MACs",
     "reference": "numpy reference == torch",
