@@ -1,16 +1,19 @@
 """The numpy reference against torch's CPU conv, side by side in one run.
 
 Target (issue 4): the reference stays within 3x of torch's CPU time on a medium conv,
-8x32x64x64, 32->64, k3. Both sides run in float32 on the same tensors; each time is
-the best of --repeat runs after a warm-up, alternating the two sides so that load on
-the machine hits both alike.
+8x32x64x64, 32->64, k3. Both sides run in float32 on the same tensors, after a
+warm-up, alternating torch and numpy run by run so that load on the (shared) machine
+hits both alike; the ratio is the median of the per-pair ratios, the times are
+medians.
 
-    PYTHONPATH=. python benchmarks/reference_speed.py [--repeat 7]
+    PYTHONPATH=. python benchmarks/reference_speed.py [--repeat 11]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 
 import numpy as np
@@ -34,22 +37,29 @@ CASES = [  # (label, spec, input shape); the first one is the target case
 ]
 
 
-def best_of(fn, repeat: int) -> float:
-    fn()
-    times = []
+def paired(f_torch, f_numpy, repeat: int):
+    """Median times of both sides and the median of the per-pair ratios."""
+    f_torch(), f_numpy()
+    ts, ns, ratios = [], [], []
     for _ in range(repeat):
         t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        f_torch()
+        t1 = time.perf_counter()
+        f_numpy()
+        t2 = time.perf_counter()
+        ts.append(t1 - t)
+        ns.append(t2 - t1)
+        ratios.append((t2 - t1) / (t1 - t))
+    return statistics.median(ts), statistics.median(ns), statistics.median(ratios)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=11)
     args = ap.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; numpy "
-          f"{np.__version__}; float32; best of {args.repeat}")
+          f"{np.__version__}; float32; medians of {args.repeat} alternating runs; "
+          f"load {os.getloadavg()[0]:.2f}")
     print(f"{'case':<22} {'input':>14} {'torch ms':>9} {'numpy ms':>9} {'ratio':>6}  max|diff|")
     worst_target = None
     for label, spec, shape in CASES:
@@ -67,10 +77,8 @@ def main() -> None:
         def run_numpy():
             return reference.conv(spec, xn, w, b)
 
-        t_torch = best_of(run_torch, args.repeat)
-        t_numpy = best_of(run_numpy, args.repeat)
+        t_torch, t_numpy, ratio = paired(run_torch, run_numpy, args.repeat)
         diff = float(np.abs(run_torch().numpy() - run_numpy()).max())
-        ratio = t_numpy / t_torch
         if worst_target is None:
             worst_target = ratio
         print(f"{label:<22} {'x'.join(map(str, shape)):>14} {t_torch * 1e3:9.1f} "

@@ -294,7 +294,7 @@ def verify(
     cases: Annotated[Optional[int], typer.Option(
         "--cases", metavar="N", rich_help_panel=_VERIFY,
         help="Random configurations (valid and invalid) for the built-in suite "
-             "[default: 1000].")] = None,
+             "(default 1000).")] = None,
     seed: Annotated[int, typer.Option(
         "--seed", rich_help_panel=_VERIFY,
         help="Seed for the random configurations and tensors.")] = 0,
@@ -324,8 +324,7 @@ def verify(
     torch, and that a numpy reference agrees with torch. Exit 0 all passed, 1 a
     mismatch, 2 bad usage, 3 environment.
 
-    --dtype is the dtype torch computes in; the float64 numpy reference is compared
-    with it within that dtype's tolerance.
+    --dtype: torch computes in it; the float64 reference allows its tolerance.
 
     Example: convcli verify -i 16 -o 16 -k 1 -g 2 --input 8x16x32x32
     """

@@ -15,9 +15,9 @@ The definitions, per group g with Cg = C_in/G input and Og = C_out/G output chan
   y[n, g*Og+o, i*s + j*dil - p] += x[n, g*Cg+c, i] * w[g*Cg+c, o, j], then bias;
   output positions run over 0 .. (L-1)*s - 2p + dil*(k-1) + output_padding.
 
-Vectorised: the conv is im2col (``sliding_window_view``) then one batched matmul over
-the groups; the transposed conv is one batched matmul then a scatter-add per kernel
-offset. Computes in float32 or float64 (float16 inputs are computed in float32).
+Vectorised, channels last: the conv is im2col (``sliding_window_view``) then one
+batched matmul over the groups; the transposed conv is one batched matmul then a
+scatter-add per kernel offset; large batches run in chunks. Computes in float32 or float64 (float16 inputs are computed in float32).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from convcli.errors import ConvError
 from convcli.spec import ConvSpec
 
 # torch padding_mode -> np.pad mode
+CHUNK_BYTES = 256 * 2 ** 20   # working memory per batch chunk
+
 PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
              "circular": "wrap"}
 
@@ -64,10 +66,28 @@ def conv(spec: ConvSpec, x, weight, bias=None) -> np.ndarray:
     dtype = _compute_dtype(x, weight, bias)
     xb = (x if batched else x[None]).astype(dtype, copy=False)
     w = weight.astype(dtype, copy=False)
-    y = _transposed(spec, xb, w) if spec.transposed else _forward(spec, xb, w)
+    fn = _transposed if spec.transposed else _forward
+    # im2col holds C_in * prod(k) values per output position: run the batch in chunks
+    # that keep it under CHUNK_BYTES
+    per_sample = (prod(spec.kernel_size) * max(spec.in_channels, spec.out_channels)
+                  * prod(_full_or_out(spec, xb.shape[2:])) * xb.itemsize)
+    step = max(1, CHUNK_BYTES // max(1, per_sample))
+    if step >= xb.shape[0]:
+        y = fn(spec, xb, w)
+    else:
+        y = np.concatenate([fn(spec, xb[i:i + step], w) for i in range(0, xb.shape[0], step)])
     if bias is not None:
         y += bias.astype(dtype, copy=False).reshape((-1,) + (1,) * spec.dims)
     return y if batched else y[0]
+
+
+def _full_or_out(spec: ConvSpec, size_in) -> tuple[int, ...]:
+    """An upper bound of the spatial positions im2col or the scatter buffer holds."""
+    return tuple((n + 2 * max(pl, pr)) if not spec.transposed else
+                 (n - 1) * s + dl * (k - 1) + 1 + op
+                 for n, (pl, pr), s, dl, k, op in zip(
+                     size_in, spec.padding_pairs, spec.stride, spec.dilation,
+                     spec.kernel_size, spec.output_padding))
 
 
 def _forward(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -75,24 +95,27 @@ def _forward(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     n, c = x.shape[:2]
     cg, og = c // G, spec.out_channels // G
     xp = pad(spec, x)
-    spatial = tuple(range(2, 2 + d))
     span = tuple(dl * (k - 1) + 1 for k, dl in zip(spec.kernel_size, spec.dilation))
     for i, (size, sp) in enumerate(zip(xp.shape[2:], span)):
         if size < sp:
             raise ConvError(f"spatial dim {i}: the padded input is {size} but the kernel "
                             f"spans {sp}; the window must fit")
-    # (N, C, *window positions, *span) -> keep every s-th position, every dil-th tap
-    win = sliding_window_view(xp, span, axis=spatial)
-    win = win[(slice(None), slice(None))
+    # channels last, so that im2col copies runs of contiguous channels
+    xc = np.ascontiguousarray(np.moveaxis(xp, 1, -1))           # (N, *P, C)
+    win = sliding_window_view(xc, span, axis=tuple(range(1, 1 + d)))  # (N, *pos, C, *span)
+    win = win[(slice(None),)
               + tuple(slice(None, None, s) for s in spec.stride)
-              + tuple(slice(None, None, dl) for dl in spec.dilation)]
-    out_sp = win.shape[2:2 + d]
-    kk = prod(spec.kernel_size)
-    # im2col: (G, N*prod(out), Cg*K), one contiguous copy
-    cols = win.reshape((n, G, cg) + out_sp + tuple(spec.kernel_size))
-    order = (1, 0) + tuple(range(3, 3 + d)) + (2,) + tuple(range(3 + d, 3 + 2 * d))
-    cols = cols.transpose(order).reshape(G, n * prod(out_sp), cg * kk)
-    wg = w.reshape(G, og, cg * kk).transpose(0, 2, 1)          # (G, Cg*K, Og)
+              + (slice(None),)
+              + tuple(slice(None, None, dl) for dl in spec.dilation)]  # (N, *out, C, *k)
+    out_sp = win.shape[1:1 + d]
+    ks = tuple(spec.kernel_size)
+    kk = prod(ks)
+    win = win.reshape((n,) + out_sp + (G, cg) + ks)
+    # im2col: (G, N*prod(out), K*Cg), one copy; the weight in the same (k..., c) order
+    order = (1 + d, 0) + tuple(range(1, 1 + d)) + tuple(range(3 + d, 3 + 2 * d)) + (2 + d,)
+    cols = win.transpose(order).reshape(G, n * prod(out_sp), kk * cg)
+    wg = w.reshape((G, og, cg) + ks).transpose((0,) + tuple(range(3, 3 + d)) + (2, 1))
+    wg = wg.reshape(G, kk * cg, og)
     y = np.matmul(cols, wg)                                      # (G, N*out, Og)
     y = y.reshape((G, n) + out_sp + (og,))
     y = y.transpose((1, 0, 2 + d) + tuple(range(2, 2 + d)))      # (N, G, Og, *out)
@@ -103,31 +126,31 @@ def _transposed(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     d, G = spec.dims, spec.groups
     n, c = x.shape[:2]
     cg, og = c // G, spec.out_channels // G
-    size_in = x.shape[2:]
+    size_in = tuple(x.shape[2:])
     ks = tuple(spec.kernel_size)
     kk = prod(ks)
-    # every input element times every (o, tap) weight: (G, N*prod(L), Og*K)
-    xs = x.reshape((n, G, cg, prod(size_in))).transpose(1, 0, 3, 2)
-    xs = xs.reshape(G, n * prod(size_in), cg)
-    wg = w.reshape(G, cg, og * kk)
-    t = np.matmul(xs, wg).reshape((G, n) + tuple(size_in) + (og,) + ks)
-    # -> (N, C_out, *k, *L) so that one kernel offset is one (N, C_out, *L) block
-    order = (1, 0, 2 + d) + tuple(range(3 + d, 3 + 2 * d)) + tuple(range(2, 2 + d))
-    t = np.ascontiguousarray(t.transpose(order)).reshape(
-        (n, G * og) + ks + tuple(size_in))
-    # full (uncropped) output; output_padding extends the end
     full = tuple((L - 1) * s + dl * (k - 1) + 1 + op for L, s, dl, k, op in zip(
         size_in, spec.stride, spec.dilation, ks, spec.output_padding))
     for i, (f, (p, _)) in enumerate(zip(full, spec.padding_pairs)):
         if f - 2 * p < 1:
             raise ConvError(f"spatial dim {i}: the output size would be {f - 2 * p}; "
                             "a transposed conv needs at least 1")
-    y = np.zeros((n, G * og) + full, dtype=t.dtype)
+    # every input element times every (tap, o) weight: (G, N*prod(L), K*Og)
+    xc = np.moveaxis(x, 1, -1).reshape(n * prod(size_in), G, cg).transpose(1, 0, 2)
+    wg = w.reshape((G, cg, og) + ks).transpose((0, 1) + tuple(range(3, 3 + d)) + (2,))
+    t = np.matmul(xc, wg.reshape(G, cg, kk * og))
+    t = t.reshape((G, n) + size_in + ks + (og,))
+    # scatter-add per kernel offset into a channels-last (N, *full, G, Og) buffer;
+    # output_padding extends the end of the full (uncropped) output
+    y = np.zeros((n,) + full + (G, og), dtype=t.dtype)
     for j in product(*(range(k) for k in ks)):
         target = tuple(slice(jj * dl, jj * dl + (L - 1) * s + 1, s) for jj, dl, L, s in zip(
             j, spec.dilation, size_in, spec.stride))
-        y[(slice(None), slice(None)) + target] += t[(slice(None), slice(None)) + j]
+        tj = t[(slice(None),) * (2 + d) + j]                     # (G, N, *L, Og)
+        y[(slice(None),) + target] += np.moveaxis(tj, 0, -2)
+    # crop padding on both sides; the last output_padding positions lie past the full
+    # conv's end only when output_padding > padding: they stay zero (plus bias), as in torch
     crop = tuple(slice(p, f - p) for (p, _), f in zip(spec.padding_pairs, full))
-    # the last output_padding positions lie past the full conv's end only when
-    # output_padding > padding; they stay zero (plus bias), as in torch
-    return y[(slice(None), slice(None)) + crop]
+    y = y[(slice(None),) + crop].reshape((n,) + tuple(f - 2 * p for (p, _), f in zip(
+        spec.padding_pairs, full)) + (G * og,))
+    return np.ascontiguousarray(np.moveaxis(y, -1, 1))

@@ -111,11 +111,14 @@ class CheckResult:
 
     worst_failed: bool = False
 
-    def record(self, error: float | None, worst: Worst, failed: bool) -> None:
+    def record(self, error: float | None, worst: Worst | None, failed: bool) -> None:
         """Keep a failing case over a passing one, then the one with the largest error
-        (a valid/invalid disagreement, error None, counts as the largest)."""
+        (a valid/invalid disagreement, error None, counts as the largest). Exact checks
+        pass no Worst for a case that agreed."""
         if failed:
             self.failures += 1
+        if worst is None:
+            return
         if self.worst is None or (failed and not self.worst_failed) or (
                 failed == self.worst_failed and _bigger(error, self.worst_error)):
             self.worst, self.worst_error, self.worst_failed = worst, error, failed
@@ -526,7 +529,7 @@ class _Run:
             if worst is None or _bigger(err, worst_err):
                 worst_err, worst = err, cand
         if worst is None:
-            res.record(0.0, Worst(configuration, 0.0, "—", "", "", ""), False)
+            res.record(0.0, None, False)
             return True
         res.record(worst_err, worst, True)
         return False
@@ -550,11 +553,11 @@ class _Run:
             truth_err = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         where = case.describe()
         if pred_err and truth_err:
-            res.record(0.0, Worst(where, 0.0, "validity", "rejected", "rejected"), False)
+            res.record(0.0, None, False)       # both reject it
             return True
         if pred_err and truth is not None and self._zero_size_quirk(spec, shape, truth):
             res.quirks.append(where)
-            res.record(0.0, Worst(where, 0.0, "validity", "rejected", "empty tensor"), False)
+            res.record(0.0, None, False)
             return True
         if pred_err or truth_err:
             got = "accepted, output " + format_shape(truth) if truth_err is None else \

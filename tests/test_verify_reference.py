@@ -96,3 +96,15 @@ def test_float32_in_float32_out():
     y = reference.conv(spec, np.ones((1, 3, 5, 5), np.float32), np.ones((4, 3, 3, 3), np.float32),
                        np.zeros(4, np.float32))
     assert y.dtype == np.float32 and y[0, 0, 2, 2] == 27 and y[0, 0, 0, 0] == 12
+
+
+def test_batch_chunks_give_the_same_result(monkeypatch):
+    spec = ConvSpec(2, 3, 4, 3, padding=1, padding_mode="reflect")
+    tspec = ConvSpec(1, 4, 2, 3, stride=2, transposed=True, output_padding=1, groups=2)
+    rng = np.random.default_rng(0)
+    cases = [(spec, rng.normal(size=(5, 3, 8, 8)), rng.normal(size=(4, 3, 3, 3))),
+             (tspec, rng.normal(size=(7, 4, 6)), rng.normal(size=(4, 1, 3)))]
+    whole = [reference.conv(s, x, w) for s, x, w in cases]
+    monkeypatch.setattr(reference, "CHUNK_BYTES", 1)    # one sample per chunk
+    for (s, x, w), expected in zip(cases, whole):
+        assert np.array_equal(reference.conv(s, x, w), expected)
