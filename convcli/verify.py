@@ -210,6 +210,9 @@ def check_options(opts: Options) -> None:
     tolerance(opts.dtype, opts.atol, opts.rtol)
     if opts.cases < 0:
         raise ConvError(f"--cases {opts.cases}: give a number >= 0 of random configurations")
+    if not -2 ** 63 <= opts.seed < 2 ** 63:
+        raise ConvError(f"--seed {opts.seed}: seeds are 64-bit integers; use a number "
+                        f"between -2**63 and 2**63 - 1, e.g. --seed 3")
 
 
 def _torch_env(opts: Options):

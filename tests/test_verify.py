@@ -249,6 +249,7 @@ def test_junit_for_a_passing_configuration(cli, tmp_path):
     (["--dtype", "int8"], 2, "--dtype 'int8'"),
     (["--atol", "-1"], 2, "--atol"),
     (["--cases", "-3"], 2, "--cases -3"),
+    (["--seed", str(2 ** 64)], 2, "--seed"),
     (["-s", "2"], 2, "--stride describes one configuration"),
     (["-o", "4"], 2, "--kernel-size is needed"),
     (["-i", "3", "-o", "4", "-k", "3", "--cases", "5"], 2, "--cases 5"),
