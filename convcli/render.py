@@ -333,7 +333,15 @@ def junit_xml(report) -> str:
                  ("seed", str(report.seed)), ("random_cases", str(report.random_cases)),
                  ("torch", report.torch_version)):
         ET.SubElement(props, "property", {"name": k, "value": v})
-    for c in report.checks:
+    from convcli.verify import CHECKS
+
+    order = list(CHECKS)
+    for c in sorted(report.checks + report.skipped, key=lambda c: order.index(c.name)):
+        if not hasattr(c, "passed"):        # a check that did not run
+            case = ET.SubElement(suite, "testcase", {
+                "classname": "convcli.verify", "name": c.name, "time": "0"})
+            ET.SubElement(case, "skipped", {"message": c.reason})
+            continue
         case = ET.SubElement(suite, "testcase", {
             "classname": "convcli.verify", "name": c.name, "time": f"{c.seconds:.3f}"})
         if not c.passed:
@@ -350,12 +358,26 @@ def junit_xml(report) -> str:
             out = ET.SubElement(case, "system-out")
             out.text = (f"{c.title}: {c.cases} cases, worst error {_err_str(c.worst_error)}"
                         f" ({c.tolerance})")
-    for s in report.skipped:
-        case = ET.SubElement(suite, "testcase", {
-            "classname": "convcli.verify", "name": s.name, "time": "0"})
-        ET.SubElement(case, "skipped", {"message": s.reason})
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def check_writable(path: str) -> None:
+    """Fail before any long work when a report cannot be written (exit 3)."""
+    import os
+    import tempfile
+
+    from convcli.errors import EnvironmentProblem
+
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".convcli-", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise EnvironmentProblem(f"cannot write {path!r}: {e.strerror}; choose a "
+                                 "writable path") from None
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -379,6 +401,9 @@ def write_atomic(path: str, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)          # mkstemp makes it private (0600)
         os.replace(tmp, target)
     except BaseException as e:
         try:

@@ -110,18 +110,24 @@ class CheckResult:
         return self.failures == 0
 
     worst_failed: bool = False
+    worst_rank: int = 0
 
-    def record(self, error: float | None, worst: Worst | None, failed: bool) -> None:
-        """Keep a failing case over a passing one, then the one with the largest error
-        (a valid/invalid disagreement, error None, counts as the largest). Exact checks
-        pass no Worst for a case that agreed."""
+    def record(self, error: float | None, worst: Worst | None, failed: bool,
+               rank: int = 0) -> None:
+        """Keep a failing case over a passing one; among failing cases the most basic
+        kind of disagreement (lower rank: validity, then shape, params, MACs), then the
+        largest error (None, a valid/invalid disagreement, counts as the largest).
+        Exact checks pass no Worst for a case that agreed."""
         if failed:
             self.failures += 1
         if worst is None:
             return
-        if self.worst is None or (failed and not self.worst_failed) or (
-                failed == self.worst_failed and _bigger(error, self.worst_error)):
-            self.worst, self.worst_error, self.worst_failed = worst, error, failed
+        key = (not failed, rank)
+        current = (not self.worst_failed, self.worst_rank)
+        if self.worst is None or key < current or (
+                key == current and _bigger(error, self.worst_error)):
+            self.worst, self.worst_error = worst, error
+            self.worst_failed, self.worst_rank = failed, rank
 
 
 @dataclass
@@ -516,8 +522,9 @@ class _Run:
         return self._record_exact(res, conf.describe() + " -> depthwise-separable", facts)
 
     def _record_exact(self, res: CheckResult, configuration: str, facts) -> bool:
-        worst_err, worst = 0.0, None
-        for what, expected, got in facts:
+        """facts: (what, expected, got), most basic first; a case's first disagreeing
+        fact is the one reported."""
+        for rank, (what, expected, got) in enumerate(facts):
             if expected == got:
                 continue
             if isinstance(expected, tuple) or isinstance(got, tuple):
@@ -527,15 +534,14 @@ class _Run:
             else:
                 err = float(abs(expected - got))
                 e_s, g_s = _fact(expected), _fact(got)
-            cand = Worst(configuration, err, what, e_s, g_s, f"{what}: calculator says "
-                         f"{e_s}, torch gives {g_s}")
-            if worst is None or _bigger(err, worst_err):
-                worst_err, worst = err, cand
-        if worst is None:
-            res.record(0.0, None, False)
-            return True
-        res.record(worst_err, worst, True)
-        return False
+            others = [w for w, e, g in facts[rank + 1:] if e != g]
+            res.record(err, Worst(configuration, err, what, e_s, g_s,
+                                  f"{what}: calculator says {e_s}, torch gives {g_s}"
+                                  + (f" (also differs: {', '.join(others)})" if others else "")),
+                       True, rank + 1)
+            return False
+        res.record(0.0, None, False)
+        return True
 
     # 4. calculator == torch
     def calculator(self, res: CheckResult, case: Case) -> bool:
