@@ -353,7 +353,8 @@ def verify(
         if given:
             raise ConvError(
                 f"{', '.join(given)} {'describe' if len(given) > 1 else 'describes'} one "
-                "configuration: add --out-channels and --kernel-size to verify it (e.g. -i 16 -o 16 -k 1 -g 2), or drop "
+                "configuration: add --out-channels and --kernel-size to verify it "
+                "(e.g. -i 16 -o 16 -k 1 -g 2), or drop "
                 f"{'them' if len(given) > 1 else 'it'} to run the built-in suite")
         core.check_options(opts)
         with render.verify_progress() as progress:

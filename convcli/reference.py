@@ -17,7 +17,8 @@ The definitions, per group g with Cg = C_in/G input and Og = C_out/G output chan
 
 Vectorised, channels last: the conv is im2col (``sliding_window_view``) then one
 batched matmul over the groups; the transposed conv is one batched matmul then a
-scatter-add per kernel offset; large batches run in chunks. Computes in float32 or float64 (float16 inputs are computed in float32).
+scatter-add per kernel offset; large batches run in chunks. Computes in float32 or
+float64 (float16 inputs are computed in float32).
 """
 
 from __future__ import annotations

@@ -82,7 +82,8 @@ def test_one_configuration_runs_the_checks_that_apply(cli):
       "-g", "4", "--dims", "1"],
      ["grouped", "depthwise", "calculator", "reference"], ["separable"]),
     (["-i", "2", "-o", "5", "-k", "4", "-p", "same", "--padding-mode", "reflect",
-      "--input", "2x9x11", "--dims", "2"], ["separable", "calculator", "reference"], ["grouped", "depthwise"]),
+      "--input", "2x9x11", "--dims", "2"],
+     ["separable", "calculator", "reference"], ["grouped", "depthwise"]),
 ])
 def test_configurations_pick_their_checks(cli, args, ran, skipped):
     r = cli("verify", *args, "--json")
@@ -183,7 +184,8 @@ def test_off_by_one_padding_fails_the_reference_check(cli, off_by_one_padding):
     data = r.json()
     assert data["failed"] == ["reference"]
     ref = by_name(data)["reference"]
-    assert ref["worst_error"] > 1e-2 and "Conv2d(4, 4, 3, padding=1)" in ref["worst"]["configuration"]
+    assert ref["worst_error"] > 1e-2
+    assert "Conv2d(4, 4, 3, padding=1)" in ref["worst"]["configuration"]
     assert "reference" in r.stderr
 
 
