@@ -71,6 +71,7 @@ def test_rejects_what_torch_rejects():
         reference.conv(ConvSpec(1, 1, 1, 5), np.zeros((1, 1, 3)), np.zeros((1, 1, 5)))
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 10**6))
 def test_matches_torch_in_float64_on_random_configs(seed):
