@@ -598,5 +598,125 @@ def run(
     render.Output(json).emit(render.run_dict(result), *parts)
 
 
+# ---- verify ---------------------------------------------------------------------
+_VERIFY = "Verification"
+
+
+@app.command()
+@funnel
+def verify(
+    out_channels: OutChannels = None,
+    kernel_size: KernelSize = None,
+    in_channels: InChannels = None,
+    stride: Stride = "1",
+    padding: Padding = "0",
+    dilation: Dilation = "1",
+    groups: Groups = "1",
+    bias: Bias = True,
+    padding_mode: PaddingMode = "zeros",
+    transposed: Transposed = False,
+    output_padding: OutputPadding = "0",
+    dims: Dims = None,
+    input: Annotated[Optional[str], typer.Option(
+        "--input", metavar="SHAPE", rich_help_panel=_CONV,
+        help="Input shape for one configuration (default 2 x C_in x 12 per dim, or "
+             "larger for wide kernels).")] = None,
+    cases: Annotated[Optional[int], typer.Option(
+        "--cases", metavar="N", rich_help_panel=_VERIFY,
+        help="Random configurations (valid and invalid) for the built-in suite "
+             "(default 1000).")] = None,
+    seed: Annotated[int, typer.Option(
+        "--seed", rich_help_panel=_VERIFY,
+        help="Seed for the random configurations and tensors.")] = 0,
+    device: Annotated[str, typer.Option(
+        "--device", metavar="cpu|cuda", rich_help_panel=_VERIFY,
+        help="Where torch runs the convolutions (the numpy reference runs on the CPU).")]
+        = "cpu",
+    dtype: Dtype = "float32",
+    atol: Annotated[Optional[float], typer.Option(
+        "--atol", rich_help_panel=_VERIFY,
+        help="Absolute tolerance (default per dtype: float64 1e-10, float32 1e-4, "
+             "float16 1e-2, bfloat16 5e-2).")] = None,
+    rtol: Annotated[Optional[float], typer.Option(
+        "--rtol", rich_help_panel=_VERIFY,
+        help="Relative tolerance (default per dtype: float64 1e-8, float32 1e-4, "
+             "float16 1e-2, bfloat16 2e-2).")] = None,
+    fail_fast: Annotated[bool, typer.Option(
+        "--fail-fast", "-x", rich_help_panel=_VERIFY,
+        help="Stop at the first failing configuration.")] = False,
+    junit: Annotated[Optional[str], typer.Option(
+        "--junit", metavar="FILE", rich_help_panel=_VERIFY,
+        help="Also write JUnit XML (one testcase per check) for CI.")] = None,
+    json: Json = False,
+):
+    """Prove that grouped conv == split-and-concat, that depthwise and
+    depthwise-separable convs are what they claim, that the calculator agrees with
+    torch, and that a numpy reference agrees with torch. Exit 0 all passed, 1 a
+    mismatch, 2 bad usage, 3 environment.
+
+    --dtype: torch computes in it; the float64 reference allows its tolerance.
+
+    Example: convcli verify -i 16 -o 16 -k 1 -g 2 --input 8x16x32x32
+    """
+    import os
+
+    from convcli import render
+    from convcli import verify as core
+
+    opts = core.Options(device=device.strip().lower(), dtype=dtype.strip().lower(),
+                        atol=atol, rtol=rtol, seed=seed,
+                        cases=core.DEFAULT_CASES if cases is None else cases,
+                        fail_fast=fail_fast)
+    if junit is not None and (not junit.strip() or os.path.isdir(junit)):
+        raise ConvError(f"--junit {junit!r}: give a file path such as report.xml"
+                        + (", not a folder" if junit.strip() else ""))
+    if junit is not None:
+        render.check_writable(junit)
+    conv_options = {"--stride": stride != "1", "--padding": padding != "0",
+                    "--dilation": dilation != "1", "--groups": groups != "1",
+                    "--no-bias": not bias, "--padding-mode": padding_mode != "zeros",
+                    "--transposed": transposed, "--output-padding": output_padding != "0",
+                    "--dims": dims is not None, "--in-channels": in_channels is not None,
+                    "--input": input is not None}
+    if out_channels is None and kernel_size is None:
+        given = [name for name, on in conv_options.items() if on]
+        if given:
+            raise ConvError(
+                f"{', '.join(given)} {'describe' if len(given) > 1 else 'describes'} one "
+                "configuration: add --out-channels and --kernel-size to verify it "
+                "(e.g. -i 16 -o 16 -k 1 -g 2), or drop "
+                f"{'them' if len(given) > 1 else 'it'} to run the built-in suite")
+        core.check_options(opts)
+        with render.verify_progress() as progress:
+            report = core.run_suite(opts, progress)
+    else:
+        if out_channels is None or kernel_size is None:
+            missing = "--out-channels" if out_channels is None else "--kernel-size"
+            raise ConvError(f"{missing} is needed to verify one configuration (e.g. "
+                            "-i 16 -o 16 -k 1); without -o and -k verify runs the "
+                            "built-in suite")
+        if cases is not None:
+            raise ConvError(f"--cases {cases}: random configurations belong to the built-in "
+                            "suite; with -o/-k verify checks that one configuration, so "
+                            "drop --cases or the configuration")
+        input_shape = None if input is None else parse_shape(input, "--input")
+        spec = build_spec(input_shape=input_shape, in_channels=in_channels,
+                          out_channels=out_channels, kernel_size=kernel_size, stride=stride,
+                          padding=padding, dilation=dilation, groups=groups, bias=bias,
+                          padding_mode=padding_mode, transposed=transposed,
+                          output_padding=output_padding, dims=dims)
+        if input_shape is None:
+            input_shape = core.default_input(spec)
+        spec.output_shape(input_shape)
+        core.check_options(opts)
+        with render.verify_progress() as progress:
+            report = core.run_config(spec, input_shape, opts, progress)
+    if junit is not None:
+        render.write_atomic(junit, render.junit_xml(report))
+    render.Output(json).emit(render.verify_dict(report), *render.verify_renderables(report))
+    if not report.passed:
+        raise Mismatch(render.verify_summary(report))
+
+
 def main() -> None:  # console script
     app(prog_name="convcli")
