@@ -671,7 +671,8 @@ def verify(
         raise ConvError(f"--junit {junit!r}: give a file path such as report.xml"
                         + (", not a folder" if junit.strip() else ""))
     if junit is not None:
-        render.check_writable(junit)
+        from convcli.files import check_writable
+        check_writable(junit, "--junit")
     conv_options = {"--stride": stride != "1", "--padding": padding != "0",
                     "--dilation": dilation != "1", "--groups": groups != "1",
                     "--no-bias": not bias, "--padding-mode": padding_mode != "zeros",

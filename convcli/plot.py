@@ -7,9 +7,9 @@ draw never leaves a partial file behind.
 from __future__ import annotations
 
 import os
-import tempfile
 
 from convcli.errors import ConvError, EnvironmentProblem
+from convcli.files import atomic_write
 
 INSTALL_HINT = "pip install 'convcli[plot]'"
 COLORS = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b",
@@ -50,19 +50,7 @@ def draw(pic, path: str, kind: str) -> None:
     if pic.window is not None:
         _window(axes[1], pic.window, Rectangle)
         _field(axes[2], pic.field, pic.views, Rectangle)
-    fd, tmp = tempfile.mkstemp(prefix=".convcli-", suffix=f".{kind}", dir=folder)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format=kind, dpi=110)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a picture is not
-        os.replace(tmp, path)
-    except OSError as e:
-        raise EnvironmentProblem(f"--{kind} {path}: cannot write it ({e.strerror})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda f: fig.savefig(f, format=kind, dpi=110), f"--{kind}")
 
 
 def _groups(ax, gm, Rectangle) -> None:

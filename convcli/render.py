@@ -935,57 +935,11 @@ def junit_xml(report) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def check_writable(path: str) -> None:
-    """Fail before any long work when a report cannot be written (exit 3)."""
-    import os
-    import tempfile
+def write_atomic(path: str, text: str, what: str = "--junit") -> None:
+    """Write a text report whole or not at all (see convcli.files)."""
+    from convcli.files import atomic_write
 
-    from convcli.errors import EnvironmentProblem
-
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".convcli-", suffix=".tmp", dir=folder)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as e:
-        raise EnvironmentProblem(f"cannot write {path!r}: {e.strerror}; choose a "
-                                 "writable path") from None
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write text to path through a temporary file in the same folder, so that a
-    reader never sees a partial file (parent folders are created, as pytest does)."""
-    import os
-    import tempfile
-
-    from convcli.errors import EnvironmentProblem
-
-    target = os.path.abspath(path)
-    folder = os.path.dirname(target)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".convcli-", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise EnvironmentProblem(f"cannot write {path!r}: {e.strerror}; choose a "
-                                 "writable path") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)          # mkstemp makes it private (0600)
-        os.replace(tmp, target)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise EnvironmentProblem(f"cannot write {path!r}: {e.strerror}") from None
-        raise
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")), what)
 
 
 class verify_progress:

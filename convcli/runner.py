@@ -1029,7 +1029,7 @@ def _check_save_path(path: str, inputs) -> str:
 def _save(path: str, out) -> Saved:
     """numpy.save to a temp file in the target's directory, then rename over the
     target: a failure or an interrupt never leaves a half-written file."""
-    import tempfile
+    from convcli.files import atomic_write
 
     torch = import_torch()
     note = ""
@@ -1037,21 +1037,5 @@ def _save(path: str, out) -> Saved:
     if y.dtype == torch.bfloat16:
         y, note = y.float(), "numpy has no bfloat16: saved as float32 (exact)"
     arr = y.cpu().numpy()
-    parent = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".convcli-", suffix=".npy.tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _np().save(f, arr, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise EnvironmentProblem(f"--save: could not write {path!r} ({_one_line(e)}); "
-                                     "nothing was written") from None
-        raise
+    atomic_write(path, lambda f: _np().save(f, arr, allow_pickle=False), "--save")
     return Saved(path, str(arr.dtype), note)

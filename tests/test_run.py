@@ -312,7 +312,7 @@ def test_save_is_atomic(cli, tmp_path, monkeypatch):
     r = cli("run", "1x3x8x8", "-o", "4", "-k", "3", "--repeat", "1", "--save", str(target),
             "--json")
     assert r.exit_code == 3 and r.stdout == ""
-    assert "could not write" in r.stderr and "No space left" in r.stderr
+    assert "cannot write" in r.stderr and "nothing was written" in r.stderr and "No space left" in r.stderr
     monkeypatch.setattr(np, "save", real_save)
     assert np.array_equal(np.load(target), np.arange(3.0))     # the old file, intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["y.npy"]   # no temp file left

@@ -277,7 +277,7 @@ def test_unwritable_junit_exits_3_before_running(cli, monkeypatch):
     monkeypatch.setattr(verify, "run_config", must_not_run)
     r = cli("verify", "-i", "2", "-o", "2", "-k", "1", "--junit", "/proc/convcli/r.xml")
     assert r.exit_code == 3 and r.stdout == ""
-    assert r.stderr.startswith("Error: cannot write '/proc/convcli/r.xml'")
+    assert r.stderr.startswith("Error: --junit: cannot write '/proc/convcli/r.xml'")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
