@@ -144,7 +144,8 @@ Dims = Annotated[Optional[int], typer.Option(
     help="Spatial dims 1/2/3 (default: from a tuple option's length, else from INPUT's "
          "rank as batched, else 2).")]
 Dtype = Annotated[str, typer.Option(
-    "--dtype", metavar="float32|float64|float16|bfloat16", help="Element type for byte counts.")]
+    "--dtype", metavar="float32|float64|float16|bfloat16",
+    help="Element type: of the tensors (verify), or for byte counts (shape, params).")]
 Json = Annotated[bool, typer.Option("--json", help="One JSON object on stdout (keys in README).")]
 
 
