@@ -350,6 +350,11 @@ class Pool(Layer):
         out = []
         for i, (n, k, s, p, dl) in enumerate(zip(shape[-d:], self.kernel, self.stride,
                                                 self.padding, self.dilation)):
+            if self.op == "avg" and d == 3 and n < k:
+                raise ConvError(
+                    f"{ctx.at(self.call)}: spatial dim {i} is {n}, smaller than the kernel "
+                    f"{k}; AvgPool3d needs every input dim >= its kernel even with padding "
+                    f"(torch's avg_pool3d check), so use kernel_size <= {n}")
             size = pool_output_size(n, k, s, p, dl, self.ceil_mode)
             if size < 1:
                 span = dl * (k - 1) + 1
@@ -392,8 +397,11 @@ class Adaptive(Layer):
         super().__init__(call, values)
         self.kind, self.dims = call.name, dims
         size = values["output_size"]
-        if _is_int(size) or size is None:
+        if _is_int(size):
             size = (size,) * dims
+        if dims == 1 and isinstance(size, tuple) and None in size:
+            raise ConvError(f"{call}: output_size={size!r}: the 1d adaptive pools take "
+                            "whole numbers only (None works for 2d and 3d)")
         if not (isinstance(size, tuple) and len(size) in (1, dims)
                 and all(v is None or _is_int(v) for v in size)):
             raise ConvError(f"{call}: output_size={size!r} must be a whole number or a "
