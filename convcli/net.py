@@ -226,13 +226,12 @@ def _spatial(d: int) -> str:
 
 
 def _no_empty(layer: Layer, shape: Shape, ctx: Ctx, batched: bool):
-    if batched and shape[0] == 0:
-        raise ConvError(f"{ctx.at(layer.call)}: an empty batch (N=0) is "
-                        "undefined here; use N >= 1")
+    """Pools take an empty batch (N=0) but no other empty dim. (AdaptiveAvgPool2d alone
+    accepts empty dims and returns NaN means; convcli rejects that too.)"""
     for i, n in enumerate(shape[1:] if batched else shape):
         if n == 0:
-            raise ConvError(f"{ctx.at(layer.call)}: dim "
-                            f"{i + (1 if batched else 0)} is 0; torch rejects empty dims here")
+            raise ConvError(f"{ctx.at(layer.call)}: dim {i + (1 if batched else 0)} is 0; "
+                            f"{layer.kind} needs every non-batch dim >= 1")
 
 
 # -- convolutions --
@@ -551,12 +550,18 @@ class Same(Layer):
                 raise ConvError(f"{ctx.at(self.call)} but num_parameters="
                                 f"{self.n} must equal the channels (dim 1); use "
                                 f"PReLU({c if c is not None else 1})")
-        if self.kind.startswith("Dropout") and self.kind[-2:] in ("1d", "2d", "3d"):
-            d = int(self.kind[-2])
-            if len(shape) not in (d + 1, d + 2):
-                raise ConvError(f"{ctx.at(self.call)}; {self.kind} takes "
-                                f"{d + 2} dims (N, C, {_spatial(d)}) or {d + 1} unbatched")
+        if self.kind == "Dropout1d" and len(shape) not in (2, 3):
+            raise ConvError(f"{ctx.at(self.call)}: Dropout1d takes 3 dims (N, C, L) or 2 "
+                            "unbatched (C, L)")
         return tuple(shape)
+
+    def note(self, shape_in):
+        if self.kind in ("Dropout2d", "Dropout3d"):
+            d = int(self.kind[-2])
+            if len(shape_in) not in (d + 1, d + 2):
+                return (f"torch warns: {self.kind} expects {d + 2} dims (N, C, "
+                        f"{_spatial(d)}); on {len(shape_in)} dims it zeroes other slices")
+        return ""
 
 
 _INPLACE = [("inplace", False)]
@@ -867,9 +872,10 @@ def build_layer(call: LayerCall) -> Layer:
         lower = {k.lower(): k for k in KNOWN_LAYERS}
         guess = lower.get(call.name.lower()) or next(
             (k for k in KNOWN_LAYERS if _near(k.lower(), call.name.lower())), None)
-        hint = f"; did you mean {guess}?" if guess else ""
+        hint = f" (did you mean {guess}?)" if guess else ""
         raise ConvError(
-            f"{call}: convcli has no rule for the layer {call.name!r}{hint} It knows: "
+            f"{call}: convcli has no rule for the layer {call.name!r}{hint}, so it cannot "
+            "give its shape or cost. It knows: "
             "Conv/ConvTranspose/MaxPool/AvgPool/AdaptiveAvgPool/AdaptiveMaxPool/BatchNorm/"
             "InstanceNorm 1d-3d, GroupNorm, LayerNorm, Linear, Flatten, Unflatten, Upsample, "
             "PixelShuffle, padding layers, Dropout variants, Identity and the activations "

@@ -21,6 +21,7 @@ import importlib.util
 import inspect
 import os
 import sys
+from dataclasses import replace
 from math import prod
 
 from convcli.errors import ConvError, EnvironmentProblem
@@ -149,7 +150,7 @@ def load_model(target: str, args: tuple = (), kwargs: dict | None = None):
         raise ConvError(f"{path} has no {name!r}; it defines: {known}")
     obj = getattr(module, name)
     if not callable(obj):
-        raise ConvError(f"{path}:{name} is a {type(obj).__name__}, not an nn.Module class "
+        raise ConvError(f"{path}:{name} is {_a(type(obj).__name__)}, not an nn.Module class "
                         "or a function returning one")
     if isinstance(obj, nn.Module):
         raise ConvError(f"{path}:{name} is a module instance; convcli builds its own on "
@@ -166,9 +167,13 @@ def load_model(target: str, args: tuple = (), kwargs: dict | None = None):
         raise ConvError(f"{path}: {call} failed: {type(e).__name__}: {e}"
                         f"{_where(e, os.path.abspath(path))}") from None
     if not isinstance(model, nn.Module):
-        raise ConvError(f"{path}: {call} returned a {type(model).__name__}, not an "
+        raise ConvError(f"{path}: {call} returned {_a(type(model).__name__)}, not an "
                         "nn.Module")
     return model, call
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 def _args_text(args, kwargs) -> str:
@@ -278,6 +283,7 @@ def summarise(model, input_shape) -> NetReport:
         call = _call_of(m)
         layer = None
         if call is not None:
+            call = replace(call, text=short_repr(m))
             try:
                 layer = build_layer(call)
             except ConvError:
@@ -336,6 +342,7 @@ def summarise(model, input_shape) -> NetReport:
                            name=qual if not times else f"{qual} (call {times + 1})",
                            note=note))
         state["last"] = f"{qual} {short_repr(m)} (output {_sx(out_shape)})"
+        state["last_shape"] = out_shape
 
     handles = []
     for qual, m in leaves.values():
@@ -369,6 +376,14 @@ def summarise(model, input_shape) -> NetReport:
     if total != counted and not idle:
         notes.append(f"{total - counted:,} params belong to non-leaf modules (their own "
                      "nn.Parameter); they are in the total, not in a row")
+    if rows and len(input_shape) >= 2 and len(rows[-1].output_shape) >= 2 and \
+            rows[-1].output_shape[0] != input_shape[0]:
+        changed = next(r for r in rows if r.output_shape[:1] != input_shape[:1])
+        notes.append(
+            f"the batch changed from {input_shape[0]} to {rows[-1].output_shape[0]} (first "
+            f"seen at {changed.name}, input {_sx(changed.input_shape)}): a view/reshape with "
+            "-1 in forward() may have folded features into the batch; flatten with "
+            "x.flatten(1) or nn.Flatten() and size the Linear from this table")
     unknown = sorted({r.kind for r in rows if r.macs is None})
     if unknown:
         notes.append("MACs not counted for " + ", ".join(unknown)
@@ -405,5 +420,10 @@ def _failure(e: Exception, stack, state, input_shape) -> str:
         return text
     where = (f"after {state['last']}" if state["last"]
              else f"before any module ran (input {_sx(input_shape)})")
-    return (f"the forward pass failed outside any module, {where}: "
-            f"{type(e).__name__}: {msg}")
+    text = f"the forward pass failed outside any module, {where}: {type(e).__name__}: {msg}"
+    shape = state.get("last_shape")
+    if shape and len(shape) > 2:
+        text += (f"; per sample that output has {prod(shape[1:]):,} values "
+                 f"({' * '.join(map(str, shape[1:]))}), the in_features a Linear after a "
+                 "flatten needs")
+    return text
