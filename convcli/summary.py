@@ -157,8 +157,13 @@ def load_model(target: str, args: tuple = (), kwargs: dict | None = None):
                         "the meta device: point at its class or at a function returning it")
     call = f"{name}({_args_text(args, kwargs)})"
     try:
-        with torch.device("meta"):
-            model = obj(*args, **kwargs)
+        try:
+            with torch.device("meta"):
+                model = obj(*args, **kwargs)
+        except Exception as e:
+            if not _meta_limit(e):
+                raise
+            model = obj(*args, **kwargs).to("meta")  # e.g. __init__ reads tensor values
     except TypeError as e:
         hint = ("" if args or kwargs else
                 "; pass constructor arguments with --args, e.g. --args \"{'num_classes': 10}\"")
@@ -348,16 +353,42 @@ def summarise(model, input_shape) -> NetReport:
     for qual, m in leaves.values():
         handles.append(m.register_forward_pre_hook(pre_hook))
         handles.append(m.register_forward_hook(post_hook))
+    # torch's meta kernels for the norms are Python decompositions whose first use
+    # imports torch._dynamo (about 2 s); a norm's output is its input's shape, checked
+    # by convcli's rule in the pre-hook, so on meta those leaves return an empty copy
+    fast = [m for key, (_, m) in leaves.items()
+            if rules.get(key) is not None and type(m).__name__.startswith(_SHAPE_KEEPING)]
+    for m in fast:
+        m.forward = _same_shape
     model.eval()
+    on_cpu = None
     try:
-        with torch.device("meta"), torch.no_grad():
-            x = torch.empty(input_shape, device="meta")
-            model(x)
+        try:
+            with torch.device("meta"), torch.no_grad():
+                model(torch.empty(input_shape, device="meta"))
+        except _Failed:
+            raise
+        except Exception as e:
+            if not _meta_limit(e):
+                raise
+            # data-dependent code (x.item(), nonzero, ...) cannot run on meta: run once
+            # for real, on zeros, with uninitialised weights (shapes are all we read)
+            on_cpu = f"{type(e).__name__}: {' '.join(str(e).split())[:120]}"
+            rows.clear(), stack.clear(), calls.clear()
+            state.update(last=None, last_shape=None)
+            for m in fast:
+                del m.forward
+            fast = []
+            model.to_empty(device="cpu")
+            with torch.no_grad():
+                model(torch.zeros(input_shape))
     except _Failed as e:
         raise ConvError(str(e)) from None
     except Exception as e:  # the user's forward failed: say where
         raise ConvError(_failure(e, stack, state, input_shape)) from None
     finally:
+        for m in fast:
+            del m.forward
         for h in handles:
             h.remove()
         for _, m in leaves.values():
@@ -366,6 +397,9 @@ def summarise(model, input_shape) -> NetReport:
 
     total = sum(p.numel() for p in _unique_params(model))
     notes = []
+    if on_cpu:
+        notes.append(f"forward() cannot run on the meta device ({on_cpu}); it ran once on "
+                     "the CPU, on zeros")
     counted = sum(r.params for r in rows)
     called = {r.name.split(" (call")[0] for r in rows}
     idle = [q for q, m in leaves.values() if q not in called
@@ -396,6 +430,21 @@ def summarise(model, input_shape) -> NetReport:
 # leaf modules without a net.py rule that still do no multiply-accumulates
 _ZERO_MAC_EXTRA = {"Identity", "Dropout", "ReLU", "Flatten", "Unflatten", "Softmax",
                    "Sigmoid", "Tanh", "GELU", "SiLU", "Hardswish", "ChannelShuffle"}
+
+
+_SHAPE_KEEPING = ("BatchNorm", "InstanceNorm", "GroupNorm", "LayerNorm", "LocalResponseNorm")
+
+
+def _same_shape(x, *args, **kwargs):
+    return x.new_empty(x.shape)
+
+
+def _meta_limit(e: Exception) -> bool:
+    """An error that comes from the meta device itself, not from the user's model."""
+    text = str(e).lower()
+    return isinstance(e, NotImplementedError) or "meta" in text and (
+        "data" in text or "item" in text or "not implemented" in text
+        or "cannot" in text or "tensor.item" in text)
 
 
 def _unique_params(model):

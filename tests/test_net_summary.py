@@ -158,3 +158,25 @@ def test_unknown_leaf_modules_are_not_silent_zeros(cli, model_file):
     assert data["uncounted_macs"] == ["scale"]
     assert any("MACs not counted for Scale" in n for n in data["notes"])
     assert "?" in cli("summary", f"{path}:Net", "--input", "1x3x4x4").stdout
+
+
+def test_data_dependent_code_falls_back_to_one_cpu_pass(cli, model_file):
+    path = model_file("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 4, 3)
+                self.gain = float(torch.ones(1).sum().item())  # fails on meta
+                self.fc = nn.Linear(4, 2)
+
+            def forward(self, x):
+                x = self.conv(x)
+                if x.abs().sum().item() >= 0:  # data-dependent: fails on meta
+                    x = x.mean((2, 3))
+                return self.fc(x)
+    """)
+    r = cli("summary", f"{path}:Net", "--input", "1x3x8x8", "--json")
+    assert r.exit_code == 0, r.stderr
+    data = r.json()
+    assert [row["output_shape"] for row in data["layers"]] == [[1, 4, 6, 6], [1, 2]]
+    assert any("ran once on the CPU" in n for n in data["notes"])
