@@ -162,6 +162,10 @@ def _ints(call, name, value, dims, low=None, allow_one=True) -> tuple[int, ...]:
     return t
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _sx(shape) -> str:
     return "[" + ", ".join(str(n) for n in shape) + "]"
 
@@ -270,7 +274,7 @@ class Conv(Layer):
                 fix = (f"; in_channels must be {c}, and groups={spec.groups} must then "
                        f"divide {c}")
             raise ConvError(
-                f"{ctx.receives(self.call, f'{c} channels')} but its "
+                f"{ctx.receives(self.call, _n(c, 'channel'))} but its "
                 f"in_channels is {spec.in_channels}{fix}")
         try:
             return spec.output_shape(shape)
@@ -447,7 +451,7 @@ class BatchNorm(Layer):
         if c != self.c and (not self.instance or self.affine):
             fix = self.call.text.replace(str(self.c), str(c), 1) if str(
                 self.c) in self.call.text else f"{self.kind}({c})"
-            raise ConvError(f"{ctx.receives(self.call, f'{c} channels')} "
+            raise ConvError(f"{ctx.receives(self.call, _n(c, 'channel'))} "
                             f"but num_features is {self.c}; use {fix}")
         return tuple(shape)
 
@@ -484,7 +488,7 @@ class GroupNorm(Layer):
             raise ConvError(f"{ctx.at(self.call)}; GroupNorm needs "
                             "(N, C, *) with at least 2 dims")
         if shape[1] != self.c:
-            raise ConvError(f"{ctx.receives(self.call, f'{shape[1]} channels')} "
+            raise ConvError(f"{ctx.receives(self.call, _n(shape[1], 'channel'))} "
                             f"but num_channels is {self.c}; use "
                             f"GroupNorm(g, {shape[1]}) with g dividing {shape[1]}")
         return tuple(shape)
@@ -678,7 +682,7 @@ class Linear(Layer):
             if len(shape) > 2:
                 where = (f" (the last dim of {_sx(shape)}; to use all "
                          f"{prod(shape[1:]):,} values per sample put Flatten() before it)")
-            raise ConvError(f"{ctx.receives(self.call, f'{f} features')}{where}; use {fix}")
+            raise ConvError(f"{ctx.receives(self.call, _n(f, 'feature'))}{where}; use {fix}")
         return tuple(shape[:-1]) + (self.fout,)
 
     def macs(self, shape_in, shape_out):
@@ -767,7 +771,7 @@ class PixelShuffle(Layer):
                                 f"must be divisible by downscale_factor={r}")
             return (*lead, c * r * r, h // r, w // r)
         if c % (r * r):
-            raise ConvError(f"{ctx.receives(self.call, f'{c} channels')}, which is not "
+            raise ConvError(f"{ctx.receives(self.call, _n(c, 'channel'))}, which is not "
                             f"divisible by upscale_factor**2 = {r * r}")
         return (*lead, c // (r * r), h * r, w * r)
 

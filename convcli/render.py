@@ -275,7 +275,9 @@ def net_table(report, dtype: str, title: str | None = None) -> Table:
     t.columns[0].overflow = "fold"
     t.add_row("input", shape_str(report.input_shape), "", "", "", style="dim")
     for r in report.rows:
-        label = escape(r.layer) if r.name is None else f"[bold]{escape(r.name)}[/bold] {escape(r.layer)}"
+        # summary rows: the module's name and class (its arguments are in --json `layer`;
+        # channels, kernel, stride... are in the other columns)
+        label = escape(r.layer) if r.name is None else f"{escape(r.name)} [dim]{r.kind}[/dim]"
         if r.note:
             label += f"\n[dim]{escape(r.note)}[/dim]"
         t.add_row(label, shape_str(r.output_shape), f"{r.params:,}", compact_str(r.macs),
