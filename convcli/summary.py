@@ -372,7 +372,7 @@ def summarise(model, input_shape) -> NetReport:
             if not _meta_limit(e):
                 raise
             # data-dependent code (x.item(), nonzero, ...) cannot run on meta: run once
-            # for real, on zeros, with uninitialised weights (shapes are all we read)
+            # for real, on zeros, with zero weights (shapes are all we read)
             on_cpu = f"{type(e).__name__}: {' '.join(str(e).split())[:120]}"
             rows.clear(), stack.clear(), calls.clear()
             state.update(last=None, last_shape=None)
@@ -380,6 +380,11 @@ def summarise(model, input_shape) -> NetReport:
                 del m.forward
             fast = []
             model.to_empty(device="cpu")
+            with torch.no_grad():  # defined values (to_empty leaves garbage, even NaN)
+                for t in model.parameters():
+                    t.zero_()
+                for key, t in model.named_buffers():
+                    t.fill_(1 if key.endswith("running_var") else 0)
             with torch.no_grad():
                 model(torch.zeros(input_shape))
     except _Failed as e:
