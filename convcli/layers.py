@@ -54,7 +54,8 @@ def parse_layers(text: str, source: str = "LAYERS") -> list[LayerCall]:
         except SyntaxError as e:
             raise ConvError(
                 f"{source} line {line}: {_clip(chunk)!r} is not a layer call "
-                f"({e.msg}); write torch constructors like Conv2d(3, 16, 3, padding=1)"
+                f"({e.msg}); write torch constructors like Conv2d(3, 16, 3, padding=1), "
+                "separated by commas or newlines"
             ) from None
         calls.extend(_calls(node, chunk, line, source))
     if not calls:
@@ -187,8 +188,9 @@ def _calls(node, chunk: str, first_line: int, source: str) -> list[LayerCall]:
             out.extend(_calls(elt, chunk, first_line, source))
         return out
     if not isinstance(node, ast.Call):
+        piece = _clip(ast.get_source_segment(chunk, node) or chunk)
         raise ConvError(
-            f"{source} line {line}: {_clip(ast.get_source_segment(chunk, node) or chunk)!r} is not a layer call; write a torch "
+            f"{source} line {line}: {piece!r} is not a layer call; write a torch "
             "constructor like ReLU() (with the parentheses)")
     raw = _dotted(node.func)
     if raw is None:
@@ -203,7 +205,7 @@ def _calls(node, chunk: str, first_line: int, source: str) -> list[LayerCall]:
             raise ConvError(f"{source} line {line}: {name}(...) takes layers only")
         out = []
         for arg in node.args:
-            out.extend(_calls(arg, chunk, first_line, source))
+            out.extend(_calls(_ordered_dict_items(arg) or arg, chunk, first_line, source))
         return out
     text = ast.get_source_segment(chunk, node) or chunk
     text = " ".join(_strip_prefix(text).split())
@@ -220,6 +222,20 @@ def _calls(node, chunk: str, first_line: int, source: str) -> list[LayerCall]:
                             "write the values out")
         kwargs[kw.arg] = _value(kw.value, text, line, source)
     return [LayerCall(name, tuple(args), kwargs, text, line)]
+
+
+def _ordered_dict_items(node):
+    """nn.Sequential(OrderedDict([('conv', Conv2d(...)), ...])) -> a Tuple of the layers."""
+    if not (isinstance(node, ast.Call) and _dotted(node.func) in (
+            "OrderedDict", "collections.OrderedDict") and len(node.args) == 1
+            and isinstance(node.args[0], (ast.List, ast.Tuple))):
+        return None
+    layers = []
+    for item in node.args[0].elts:
+        if not (isinstance(item, ast.Tuple) and len(item.elts) == 2):
+            return None
+        layers.append(item.elts[1])
+    return ast.Tuple(elts=layers, ctx=ast.Load())
 
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,

@@ -17,6 +17,8 @@ from convcli.net import KNOWN_LAYERS, REGISTRY, analyse_net
     "nn.Sequential(\n    nn.Conv2d(3, 8, 3),\n    nn.ReLU(),\n    nn.Flatten(),\n)",
     "self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Sequential(nn.ReLU()), nn.Flatten())",
     "(Conv2d(3, 8, 3), ReLU(), Flatten())",
+    "nn.Sequential(OrderedDict([('conv', nn.Conv2d(3, 8, 3)), ('act', nn.ReLU()),\n"
+    "                           ('flat', nn.Flatten())]))",
     "Conv2d(in_channels=3, out_channels=2 * 4, kernel_size=(3, 3)); ReLU(); Flatten()",
 ])
 def test_the_forms_people_paste(text):
