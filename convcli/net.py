@@ -710,13 +710,15 @@ class Upsample(Layer):
         if self.align is not None and self.mode not in _MODES_RANK:
             raise ConvError(f"{call}: align_corners can only be set with the interpolating "
                             "modes (linear, bilinear, bicubic, trilinear)")
-        for v in (self.size if isinstance(self.size, tuple) else (self.size,)):
-            if v is not None and (not _is_int(v) or v < 1):
-                raise ConvError(f"{call}: size={self.size!r} must be whole numbers >= 1")
-        for v in (self.scale if isinstance(self.scale, tuple) else (self.scale,)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
-                                  or v <= 0):
-                raise ConvError(f"{call}: scale_factor={self.scale!r} must be positive")
+        if self.size is not None:
+            for v in (self.size if isinstance(self.size, tuple) else (self.size,)):
+                if not _is_int(v) or v < 1:
+                    raise ConvError(f"{call}: size={self.size!r} must be whole numbers >= 1")
+        if self.scale is not None:
+            for v in (self.scale if isinstance(self.scale, tuple) else (self.scale,)):
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                    raise ConvError(f"{call}: scale_factor={self.scale!r} must be positive "
+                                    "numbers")
 
     def output(self, shape, ctx):
         fixed = 4 if self.kind.startswith("Upsampling") else None

@@ -155,3 +155,46 @@ def test_what_torch_rejects_convcli_rejects(shape, text):
         analyse_net(shape, [call])
     with pytest.raises(Exception):  # noqa: B017 - any rejection counts
         getattr(torch.nn, call.name)(*call.args, **call.kwargs)(torch.zeros(shape))
+
+
+# ---- careless input never crashes -------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from convcli.layers import LayerCall  # noqa: E402
+
+_VALUES = st.one_of(
+    st.integers(-3, 70), st.booleans(), st.none(), st.sampled_from(["same", "valid", "x", ""]),
+    st.floats(-2, 4, allow_nan=False), st.tuples(st.integers(-1, 5)),
+    st.tuples(st.integers(-1, 5), st.integers(-1, 5)),
+    st.tuples(st.integers(0, 5), st.none()),
+    st.tuples(st.integers(-1, 5), st.integers(-1, 5), st.integers(-1, 5)))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(KNOWN_LAYERS)),
+       args=st.lists(_VALUES, max_size=4),
+       kwargs=st.dictionaries(st.sampled_from(
+           ["stride", "padding", "dilation", "groups", "bias", "ceil_mode", "output_size",
+            "scale_factor", "size", "mode", "affine", "dim", "start_dim", "end_dim", "p",
+            "normalized_shape", "num_parameters", "padding_mode", "output_padding"]),
+           _VALUES, max_size=3),
+       shape=st.lists(st.integers(0, 9), min_size=1, max_size=6))
+def test_any_arguments_give_a_shape_or_a_conv_error(name, args, kwargs, shape):
+    call = LayerCall(name, tuple(args), kwargs, f"{name}(...)")
+    try:
+        report = analyse_net(tuple(shape), [call])
+    except ConvError as e:
+        assert str(e)
+        return
+    assert all(isinstance(n, int) and n >= 0 for n in report.output_shape)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="Conv2dReLU(),=[]{}'\"#\n 0123.*-+_xnl", max_size=60))
+def test_any_text_parses_or_gives_a_conv_error(text):
+    try:
+        analyse_net((1, 3, 8, 8), parse_layers(text))
+    except ConvError as e:
+        assert str(e)
