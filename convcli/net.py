@@ -54,9 +54,15 @@ class NetReport:
     rows: list[NetRow]
     total_params: int
     notes: list[str] = field(default_factory=list)
+    # False when some computation was seen but not counted (summary: modules without a
+    # rule, parameters owned by modules with children); the notes say which
+    macs_complete: bool = True
+    final_shape: Shape | None = None   # summary: what forward() returned
 
     @property
     def output_shape(self) -> Shape:
+        if self.final_shape is not None:
+            return self.final_shape
         return self.rows[-1].output_shape if self.rows else self.input_shape
 
     @property

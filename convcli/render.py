@@ -232,6 +232,7 @@ def net_dict(report, dtype: str) -> dict:
         "total_macs": report.total_macs,
         "total_flops": 2 * report.total_macs,
         "uncounted_macs": report.uncounted,
+        "macs_complete": report.macs_complete,
         "activation_elements": report.activation_elements,
         "dtype": dtype,
         "activation_bytes": {d: report.activation_elements * s for d, s in DTYPE_SIZES.items()},
@@ -301,8 +302,7 @@ def net_totals(report, dtype: str) -> Table:
     t.add_row("params", f"{report.total_params:,} = {bytes_str(report.total_params * size)} "
                         f"({dtype})")
     t.add_row("MACs", count_str(report.total_macs)
-              + (" (uncounted: " + escape(", ".join(sorted(set(report.uncounted)))) + ")"
-                 if report.uncounted else ""))
+              + ("" if report.macs_complete else " at least (see the notes)"))
     t.add_row("FLOPs (2*MACs)", count_str(2 * report.total_macs))
     t.add_row("activations", f"{report.activation_elements:,} elements = "
                              f"{bytes_str(report.activation_elements * size)} ({dtype})")

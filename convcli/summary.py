@@ -365,7 +365,7 @@ def summarise(model, input_shape) -> NetReport:
     try:
         try:
             with torch.device("meta"), torch.no_grad():
-                model(torch.empty(input_shape, device="meta"))
+                result = model(torch.empty(input_shape, device="meta"))
         except _Failed:
             raise
         except Exception as e:
@@ -386,7 +386,7 @@ def summarise(model, input_shape) -> NetReport:
                 for key, t in model.named_buffers():
                     t.fill_(1 if key.endswith("running_var") else 0)
             with torch.no_grad():
-                model(torch.zeros(input_shape))
+                result = model(torch.zeros(input_shape))
     except _Failed as e:
         raise ConvError(str(e)) from None
     except Exception as e:  # the user's forward failed: say where
@@ -405,16 +405,21 @@ def summarise(model, input_shape) -> NetReport:
     if on_cpu:
         notes.append(f"forward() cannot run on the meta device ({on_cpu}); it ran once on "
                      "the CPU, on zeros")
-    counted = sum(r.params for r in rows)
     called = {r.name.split(" (call")[0] for r in rows}
     idle = [q for q, m in leaves.values() if q not in called
             and sum(p.numel() for p in m.parameters(recurse=False))]
     if idle:
         notes.append(f"{len(idle)} module(s) with parameters were never called in forward(): "
                      + ", ".join(idle[:5]) + (" ..." if len(idle) > 5 else ""))
-    if total != counted and not idle:
-        notes.append(f"{total - counted:,} params belong to non-leaf modules (their own "
-                     "nn.Parameter); they are in the total, not in a row")
+    owners = [(q or type(m).__name__, type(m).__name__) for q, m in model.named_modules()
+              if id(m) not in leaves and any(True for _ in m.parameters(recurse=False))]
+    if owners:
+        own = sum(p.numel() for q, m in model.named_modules() if id(m) not in leaves
+                  for p in m.parameters(recurse=False))
+        notes.append(f"{own:,} params belong to modules with children ("
+                     + ", ".join(f"{q} {t}" for q, t in owners[:4])
+                     + (" ..." if len(owners) > 4 else "") + "): in the total, not in a "
+                     "row, and the MACs of their own computation are not counted")
     if rows and len(input_shape) >= 2 and len(rows[-1].output_shape) >= 2 and \
             rows[-1].output_shape[0] != input_shape[0]:
         changed = next(r for r in rows if r.output_shape[:1] != input_shape[:1])
@@ -429,7 +434,18 @@ def summarise(model, input_shape) -> NetReport:
                      + " (no convcli rule; shown as ?)")
     notes.append("functional calls in forward() (F.relu, torch.flatten, x + y, ...) are "
                  "not modules and have no row")
-    return NetReport(input_shape, rows, total, notes)
+    first = result if isinstance(result, torch.Tensor) else next(
+        (r for r in (result.values() if isinstance(result, dict) else result
+                     if isinstance(result, (tuple, list)) else ())
+         if isinstance(r, torch.Tensor)), None)
+    if first is None:
+        notes.append(f"forward() returned {_a(type(result).__name__)}, not a tensor")
+    elif not isinstance(result, torch.Tensor):
+        notes.append(f"forward() returned {_a(type(result).__name__)}; the output shape is "
+                     "that of its first tensor")
+    return NetReport(input_shape, rows, total, notes,
+                     macs_complete=not owners and not unknown,
+                     final_shape=None if first is None else tuple(first.shape))
 
 
 # leaf modules without a net.py rule that still do no multiply-accumulates

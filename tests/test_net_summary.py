@@ -180,3 +180,26 @@ def test_data_dependent_code_falls_back_to_one_cpu_pass(cli, model_file):
     data = r.json()
     assert [row["output_shape"] for row in data["layers"]] == [[1, 4, 6, 6], [1, 2]]
     assert any("ran once on the CPU" in n for n in data["notes"])
+
+
+def test_uncounted_work_is_flagged_not_hidden(cli, model_file):
+    """MultiheadAttention computes with its own parameters (it is not a leaf) and
+    never calls its out_proj module: the MACs total says it is incomplete."""
+    path = model_file("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.attn = nn.MultiheadAttention(16, 2, batch_first=True)
+                self.spare = nn.Linear(3, 3)
+
+            def forward(self, x):
+                return self.attn(x, x, x)
+    """)
+    r = cli("summary", f"{path}:Net", "--input", "2x5x16", "--json")
+    data = r.json()
+    assert data["macs_complete"] is False
+    assert data["output_shape"] == [2, 5, 16]
+    notes = " ".join(data["notes"])
+    assert "never called in forward(): attn.out_proj, spare" in notes
+    assert "attn MultiheadAttention" in notes and "returned a tuple" in notes
+    assert "at least" in cli("summary", f"{path}:Net", "--input", "2x5x16").stdout
