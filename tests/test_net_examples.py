@@ -89,6 +89,7 @@ def test_summary_rows_match_real_forward(cli, file, name, shape, twin):
     assert [(row["name"].split(" (call")[0], row["type"], tuple(row["output_shape"]))
             for row in data["layers"]] == calls
     assert data["output_shape"] == list(out)
+    assert data["macs_complete"] and data["uncounted_macs"] == []
     assert data["total_params"] == sum(p.numel() for p in model.parameters())
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(torch.randn(shape_of(shape)))
