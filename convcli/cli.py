@@ -351,6 +351,9 @@ def summary(
 
     Example: convcli summary examples/models/cifar_cnn.py:CifarCNN --input 1x3x32x32
     """
+    import contextlib
+    import sys
+
     from convcli import render
     from convcli.counts import dtype_size
     from convcli.summary import load_model, parse_args, summarise
@@ -358,8 +361,10 @@ def summary(
     dtype_size(dtype)
     input_shape = parse_shape(input, "--input")
     pos, kw = parse_args(args)
-    model, label = load_model(target, pos, kw)
-    report = summarise(model, input_shape)
+    # the user's code may print: keep stdout for the table / the one JSON object
+    with contextlib.redirect_stdout(sys.stderr):
+        model, label = load_model(target, pos, kw)
+        report = summarise(model, input_shape)
     data = render.net_dict(report, dtype)
     data["model"] = label
     render.Output(json).emit(data, render.net_table(report, dtype, label),

@@ -203,3 +203,22 @@ def test_uncounted_work_is_flagged_not_hidden(cli, model_file):
     assert "never called in forward(): attn.out_proj, spare" in notes
     assert "attn MultiheadAttention" in notes and "returned a tuple" in notes
     assert "at least" in cli("summary", f"{path}:Net", "--input", "2x5x16").stdout
+
+
+def test_prints_in_the_users_code_do_not_break_json(cli, model_file):
+    path = model_file("""
+        print("loading my model")
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+
+            def forward(self, x):
+                print("shape", x.shape)
+                return self.fc(x)
+    """)
+    r = cli("summary", f"{path}:Net", "--input", "3x4", "--json")
+    assert r.exit_code == 0
+    assert r.json()["output_shape"] == [3, 2]
+    assert "loading my model" in r.stderr
