@@ -287,16 +287,16 @@ def net(
     dtype: Dtype = "float32",
     json: Json = False,
 ):
-    """Layer-by-layer output shapes, params and MACs of a stack of torch layers,
-    without torch. A layer that does not fit its input is reported with the fix.
+    """Layer-by-layer output shapes, params and MACs of a stack of torch layers, \
+without torch. A layer that does not fit its input is reported with the fix.
 
-    Layers: Conv/ConvTranspose 1d-3d, MaxPool/AvgPool/AdaptiveAvgPool/AdaptiveMaxPool
-    1d-3d, BatchNorm/InstanceNorm 1d-3d, GroupNorm, LayerNorm, Linear, Flatten,
-    Unflatten, Upsample, PixelShuffle, Zero/Constant/Reflection/Replication/CircularPad,
-    Dropout variants, Identity and the activations (ReLU, GELU, SiLU, Softmax, ...).
+    Layers: Conv/ConvTranspose 1d-3d, MaxPool/AvgPool/AdaptiveAvgPool/AdaptiveMaxPool \
+1d-3d, BatchNorm/InstanceNorm 1d-3d, GroupNorm, LayerNorm, Linear, Flatten, Unflatten, \
+Upsample, PixelShuffle, Zero/Constant/Reflection/Replication/CircularPad, Dropout \
+variants, Identity and the activations (ReLU, GELU, SiLU, Softmax, ...).
 
-    Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2),
-    Flatten(), Linear(4096, 10)"
+    Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), \
+Flatten(), Linear(4096, 10)"
     """
     from convcli import render
     from convcli.counts import dtype_size
@@ -341,13 +341,13 @@ def summary(
 ):
     """Layer-by-layer output shapes, params and MACs of your own nn.Module (needs torch).
 
-    WARNING: this imports and runs FILE.py (its top level and the constructor and
-    forward() of NAME), like `python FILE.py`; only use it on code you trust.
+    WARNING: this imports and runs FILE.py (its top level, and the constructor and \
+forward() of NAME), like `python FILE.py`; only use it on code you trust.
 
-    Shapes come from one forward pass on the meta device (no memory, no arithmetic,
-    fine for 1x3x224x224), with hooks on every leaf module; convs are checked and
-    annotated by convcli's own rules. When forward() fails it names the module, its
-    input shape and, for a Linear, the in_features that would fit.
+    Shapes come from one forward pass on the meta device (no memory, no arithmetic, \
+fine for 1x3x224x224), with hooks on every leaf module; convs are checked and \
+annotated by convcli's own rules. When forward() fails it names the module, its \
+input shape and, for a Linear, the in_features that would fit.
 
     Example: convcli summary examples/models/cifar_cnn.py:CifarCNN --input 1x3x32x32
     """
