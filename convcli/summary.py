@@ -192,8 +192,11 @@ def _call_of(m) -> LayerCall | None:
     torch_nn = sys.modules["torch.nn"]
     cls = type(m)
     name = cls.__name__
-    if name not in REGISTRY or getattr(torch_nn, name, None) is not cls:
-        return None  # a user subclass may behave differently: trust torch alone
+    if name not in REGISTRY or getattr(torch_nn, name, None) is not cls \
+            or name.startswith("Lazy"):
+        # a user subclass may behave differently: trust torch alone; a lazy module
+        # becomes its concrete class in its first forward (the post-hook reads that)
+        return None
     sig, _ = REGISTRY[name]
     kwargs = {}
     for key, _default in sig:
@@ -297,6 +300,7 @@ def summarise(model, input_shape) -> NetReport:
         if layer is not None and layer.conv is not None:
             m._convcli_spec = layer.conv
 
+    kinds = {key: type(m).__name__ for key, (_, m) in leaves.items()}
     rows: list[NetRow] = []
     stack: list[tuple[str, object, tuple]] = []
     state = {"last": None}
@@ -328,6 +332,8 @@ def summarise(model, input_shape) -> NetReport:
              if isinstance(o, torch.Tensor)), None)
         out_shape = tuple(out.shape) if out is not None else ()
         layer = rules.get(id(m))
+        if layer is None and shape_in is not None and type(m).__name__ != kinds[id(m)]:
+            layer = _rule_for(m, shape_in)  # a lazy module that just became concrete
         own = sum(p.numel() for p in m.parameters(recurse=False))
         if layer is not None and shape_in is not None:
             macs = layer.macs(shape_in, out_shape)
@@ -446,6 +452,18 @@ def summarise(model, input_shape) -> NetReport:
     return NetReport(input_shape, rows, total, notes,
                      macs_complete=not owners and not unknown,
                      final_shape=None if first is None else tuple(first.shape))
+
+
+def _rule_for(m, shape_in):
+    call = _call_of(m)
+    if call is None:
+        return None
+    try:
+        layer = build_layer(replace(call, text=short_repr(m)))
+        layer.output(shape_in, Ctx("its input", True))
+    except ConvError:
+        return None
+    return layer
 
 
 # leaf modules without a net.py rule that still do no multiply-accumulates

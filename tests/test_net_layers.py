@@ -106,6 +106,10 @@ ZOO = [
     ("1x2x3x3", "CircularPad2d(2)"),
     ("1x3x4", "Identity(54, unused='x')"),
     ("0x3x4x4", "MaxPool2d(2)"), ("0x3x4x4", "AdaptiveAvgPool2d(1)"),  # an empty batch is fine
+    ("2x3x4", "LazyLinear(7)"), ("1x3x9x9", "LazyConv2d(6, 3, groups=3)"),
+    ("1x4x5", "LazyConvTranspose1d(2, 3, stride=2)"), ("2x6x3x3", "LazyBatchNorm2d()"),
+    ("2x6x3x3", "LazyInstanceNorm2d(affine=True)"), ("4x6", "LazyBatchNorm1d()"),
+    ("6x3x3", "LazyConv2d(2, 3)"),
 ]
 
 
@@ -123,7 +127,7 @@ def test_each_layer_matches_torch(shape, text):
     row = report.rows[0]
     assert row.output_shape == tuple(out.shape)
     assert row.params == sum(p.numel() for p in module.parameters())
-    if call.name.startswith(("Conv", "Linear")):
+    if call.name.startswith(("Conv", "Linear", "LazyConv", "LazyLinear")):
         assert 2 * row.macs == counter.get_total_flops()
     else:
         assert row.macs == 0
@@ -146,6 +150,7 @@ def test_zoo_covers_every_family():
     ("1x60", "Unflatten(1, (7, -1))"), ("1x3x5x5", "Upsample(size=(2, 2, 2))"),
     ("1x3x5x5", "Dropout1d()"), ("1x2x3x3", "MaxPool2d(4)"), ("1x2x2x2x2", "AvgPool3d(3)"),
     ("1x3x0x4", "MaxPool2d(2)"), ("1x0x4x4", "AdaptiveMaxPool2d(1)"),
+    ("6x3x3", "LazyInstanceNorm2d(affine=True)"), ("1x5", "LazyConv2d(2, 3)"),
 ])
 def test_what_torch_rejects_convcli_rejects(shape, text):
     torch = pytest.importorskip("torch")

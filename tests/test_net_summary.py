@@ -222,3 +222,21 @@ def test_prints_in_the_users_code_do_not_break_json(cli, model_file):
     assert r.exit_code == 0
     assert r.json()["output_shape"] == [3, 2]
     assert "loading my model" in r.stderr
+
+
+def test_lazy_modules_are_counted_once_concrete(cli, model_file):
+    path = model_file("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.f = nn.Sequential(nn.LazyConv2d(8, 3), nn.LazyBatchNorm2d(),
+                                       nn.Flatten(), nn.LazyLinear(10))
+
+            def forward(self, x):
+                return self.f(x)
+    """)
+    data = cli("summary", f"{path}:Net", "--input", "2x3x8x8", "--json").json()
+    assert [r["layer"] for r in data["layers"]] == [
+        "Conv2d(3, 8, 3)", "BatchNorm2d(8)", "Flatten()", "Linear(288, 10)"]
+    assert data["total_params"] == 224 + 16 + 2890
+    assert data["total_macs"] == 2 * 36 * 8 * 27 + 2 * 288 * 10 and data["macs_complete"]
