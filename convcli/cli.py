@@ -292,8 +292,8 @@ without torch. A layer that does not fit its input is reported with the fix.
 
     Layers: Conv/ConvTranspose 1d-3d, MaxPool/AvgPool/AdaptiveAvgPool/AdaptiveMaxPool \
 1d-3d, BatchNorm/InstanceNorm 1d-3d, GroupNorm, LayerNorm, Linear, Flatten, Unflatten, \
-Upsample, PixelShuffle, Zero/Constant/Reflection/Replication/CircularPad, Dropout \
-variants, Identity and the activations (ReLU, GELU, SiLU, Softmax, ...).
+Upsample, PixelShuffle, Zero/Constant/Reflection/Replication/CircularPad, the Lazy \
+layers, Dropout variants, Identity and the activations (ReLU, GELU, SiLU, Softmax, ...).
 
     Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), \
 Flatten(), Linear(4096, 10)"
