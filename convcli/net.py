@@ -951,7 +951,8 @@ def build_layer(call: LayerCall) -> Layer:
             "give its shape or cost. It knows: "
             "Conv/ConvTranspose/MaxPool/AvgPool/AdaptiveAvgPool/AdaptiveMaxPool/BatchNorm/"
             "InstanceNorm 1d-3d, GroupNorm, LayerNorm, Linear, Flatten, Unflatten, Upsample, "
-            "PixelShuffle, padding layers, Dropout variants, Identity and the activations "
+            "PixelShuffle, padding layers, Lazy layers, Dropout variants, Identity and the "
+            "activations "
             "(see `convcli net --help`)")
     signature, builder = entry
     return builder(call, bind(call, signature))
