@@ -952,8 +952,8 @@ def build_layer(call: LayerCall) -> Layer:
             "Conv/ConvTranspose/MaxPool/AvgPool/AdaptiveAvgPool/AdaptiveMaxPool/BatchNorm/"
             "InstanceNorm 1d-3d, GroupNorm, LayerNorm, Linear, Flatten, Unflatten, Upsample, "
             "PixelShuffle, padding layers, Lazy layers, Dropout variants, Identity and the "
-            "activations "
-            "(see `convcli net --help`)")
+            "activations (see `convcli net --help`); for any other module run `convcli "
+            "summary` on a model file")
     signature, builder = entry
     return builder(call, bind(call, signature))
 
