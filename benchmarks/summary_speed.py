@@ -28,9 +28,10 @@ CIFAR = str(ROOT / "examples" / "models" / "cifar_cnn.txt")
 TARGET_S, TARGET_MB = 5.0, 600.0
 
 
-def run(*args: str) -> tuple[float, float]:
+def run(*args: str, env_extra: dict | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of `python -m convcli ARGS` in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", **(env_extra or {})}
+    env = {k: v for k, v in env.items() if v is not None}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     p = subprocess.run([sys.executable, "-m", "convcli", *args], capture_output=True,
@@ -97,15 +98,27 @@ def main() -> None:
     print("  where the time goes (one fresh process): " + ", ".join(
         f"{k} {v:.2f} s" for k, v in parts.items()))
 
-    net_t, shape_t = [], []
-    for _ in range(n):  # interleaved, so that load on the machine hits both alike
-        net_t.append(run("net", "1x3x32x32", "--file", CIFAR)[0])
-        shape_t.append(run("shape", "1x3x32x32", "-o", "16", "-k", "3", "-p", "1")[0])
-    a, b = statistics.median(net_t), statistics.median(shape_t)
-    print("start-up, fresh process each run (median of %d)" % n)
-    print(f"  convcli net   (CIFAR CNN, 11 layers): {a * 1000:.0f} ms")
-    print(f"  convcli shape (one conv)            : {b * 1000:.0f} ms")
-    print(f"  ratio net/shape: {a / b:.2f}   target about 1 (no torch, no numpy)")
+    import tempfile
+    with tempfile.TemporaryDirectory() as cache:
+        # as installed (.pyc cached) and, where PYTHONDONTWRITEBYTECODE is set as in
+        # this project's sandboxes, compiling every module from source on each start
+        modes = [("bytecode cached", {"PYTHONDONTWRITEBYTECODE": None,
+                                      "PYTHONPYCACHEPREFIX": cache})]
+        if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            modes.append(("compiled from source", {}))
+        for label, extra in modes:
+            run("net", "1x3x32x32", "--file", CIFAR, env_extra=extra)  # warm the cache
+            run("shape", "1x3x32x32", "-o", "16", "-k", "3", env_extra=extra)
+            net_t, shape_t = [], []
+            for _ in range(n):  # interleaved, so that load on the machine hits both alike
+                net_t.append(run("net", "1x3x32x32", "--file", CIFAR, env_extra=extra)[0])
+                shape_t.append(run("shape", "1x3x32x32", "-o", "16", "-k", "3", "-p", "1",
+                                   env_extra=extra)[0])
+            a, b = statistics.median(net_t), statistics.median(shape_t)
+            print(f"start-up, fresh process each run, {label} (median of {n})")
+            print(f"  convcli net   (CIFAR CNN, 11 layers): {a * 1000:.0f} ms")
+            print(f"  convcli shape (one conv)            : {b * 1000:.0f} ms")
+            print(f"  ratio net/shape: {a / b:.2f}   target about 1 (no torch, no numpy)")
 
 
 if __name__ == "__main__":
