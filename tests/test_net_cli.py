@@ -2,6 +2,9 @@
 one-line errors with exit codes, and start-up without torch or numpy."""
 
 import json
+import math
+import os
+import subprocess
 import sys
 import textwrap
 
@@ -31,7 +34,7 @@ def test_net_json_keys_and_values(cli):
     assert data["layers"][2]["geometry"]["stride"] == [2, 2]  # stride defaults to kernel
     assert data["activation_bytes"]["float16"] * 2 == data["activation_bytes"]["float32"]
     assert data["activation_elements"] == sum(
-        __import__("math").prod(row["output_shape"]) for row in data["layers"])
+        math.prod(row["output_shape"]) for row in data["layers"])
 
 
 def test_net_table_rows_and_totals(cli):
@@ -102,11 +105,9 @@ def test_file_and_stdin_and_usage(cli, tmp_path):
     assert r.exit_code == 2 and "either as LAYERS or with --file" in r.stderr
     r = cli("net", "1x1x28x28", "ReLU()", "--file", str(f))
     assert r.exit_code == 2
-    import subprocess
     p = subprocess.run([sys.executable, "-m", "convcli", "net", "1x1x28x28", "--file", "-",
                         "--json"], input="Conv2d(1, 2, 3)\nFlatten()\n", capture_output=True,
-                       text=True, cwd=ROOT, env={**__import__("os").environ,
-                                                 "PYTHONPATH": str(ROOT)})
+                       text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["output_shape"] == [1, 2 * 26 * 26]
 
@@ -117,7 +118,6 @@ def test_markup_in_user_text_is_not_interpreted(cli):
 
 
 def test_net_starts_without_torch_or_numpy():
-    import subprocess
     code = textwrap.dedent("""
         import sys
         from typer.testing import CliRunner
@@ -130,7 +130,7 @@ def test_net_starts_without_torch_or_numpy():
         print("ok")
     """)
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+                       cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr
 
 
