@@ -81,7 +81,11 @@ def _import_file(path: str):
     folder = os.path.dirname(full)
     sys.path.insert(0, folder)  # sibling imports work as when the user runs the file
     try:
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(mod_name, None)  # no half-run module left behind
+            raise
     except SyntaxError as e:
         raise ConvError(f"{path} line {e.lineno}: SyntaxError: {e.msg}") from None
     except ImportError as e:
