@@ -25,6 +25,6 @@ def test_library_snippet_runs_and_its_comments_are_true():
 
 
 def test_ci_runs_the_readme_test_command():
-    command = "pip install -e '.[torch,test]' torch==2.13.0 && python -m pytest -q"
+    command = "pip install -e '.[torch,plot,test]' torch==2.13.0 && python -m pytest -q"
     assert command in README
     assert command in (ROOT / ".ci" / "run").read_text()
