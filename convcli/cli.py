@@ -258,9 +258,7 @@ def shape(
     counts = analyse(spec, input_shape, dtype)
     explanation = spec.explain(input_shape)
     data = render.counts_dict(counts)
-    data["explain"] = [
-        {"dim": e.dim, "size_in": e.size_in, "size_out": e.size_out, "formula": e.formula,
-         "padding": [e.pad_left, e.pad_right], "note": e.note} for e in explanation]
+    data["explain"] = render.explain_dicts(explanation)
     parts = [render.counts_table(counts)]
     if explain:
         parts.append(render.explain_table(spec, explanation))
@@ -481,23 +479,15 @@ def _solve_padding(text):
 def _shape_ported(input_shape, framework, padding, json, explain, dtype, options) -> None:
     """`shape --padding-from`: the foreign padding word -> explicit pairs, then the
     counts of the conv torch runs after F.pad (input bytes are the user's input)."""
-    import dataclasses
-    from math import prod
-
     from convcli import render
-    from convcli.conventions import normalise_word, port_padding
-    from convcli.counts import analyse, dtype_size
+    from convcli.conventions import normalise_word, port_padding, ported_counts
 
     framework, word = normalise_word(framework, padding)
     spec = build_spec(input_shape=input_shape, padding="0", **options)
     ported = port_padding(spec, input_shape, framework, word)
-    counts = analyse(ported.spec, ported.padded_shape, dtype)
-    counts = dataclasses.replace(counts, input_shape=ported.input_shape, bytes=dataclasses.replace(
-        counts.bytes, input=prod(ported.input_shape) * dtype_size(dtype)))
+    counts = ported_counts(ported, dtype)
     data = render.counts_dict(counts)
-    data["explain"] = [
-        {"dim": e.dim, "size_in": e.size_in, "size_out": e.size_out, "formula": e.formula,
-         "padding": [e.pad_left, e.pad_right], "note": e.note} for e in ported.explanation]
+    data["explain"] = render.explain_dicts(ported.explanation)
     data.update(ported.as_dict())
     parts = [render.ported_counts_table(counts, ported), render.ported_table(ported)]
     if explain:

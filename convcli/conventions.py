@@ -18,8 +18,10 @@ Pure Python: no torch, no numpy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from math import prod
 
+from convcli.counts import ConvCounts, analyse, dtype_size
 from convcli.errors import ConvError
 from convcli.spec import ConvSpec, DimExplanation
 
@@ -171,3 +173,12 @@ def port_padding(spec: ConvSpec, input_shape, framework: str, word: str) -> Port
             i, n, k, s, dl, a, b, 0, size,
             f"floor(({n}+{a}+{b}-{dl}*({k}-1)-1)/{s})+1", note))
     return PortedPadding(framework, word, spec, input_shape, padded, pairs, explanation)
+
+
+def ported_counts(ported: PortedPadding, dtype: str) -> ConvCounts:
+    """Shapes and costs of the conv torch runs after ``F.pad``; the input (and its
+    bytes) are the user's unpadded input, which is what the port is fed."""
+    counts = analyse(ported.spec, ported.padded_shape, dtype)
+    return replace(counts, input_shape=ported.input_shape, bytes=replace(
+        counts.bytes, input=prod(ported.input_shape) * dtype_size(dtype)))
+

@@ -64,13 +64,10 @@ def shape_str(shape) -> str:
 
 
 def count_str(n: int | None) -> str:
-    """73856 -> '73,856'; big numbers get a short form too: '113,246,208 (113.2 M)'."""
-    if n is None:
-        return "—"
-    for div, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if n >= div:
-            return f"{n:,} ({n / div:.1f} {unit})"
-    return f"{n:,}"
+    """73856 -> '73,856 (73.9 k)': the exact count, and a short form from 1,000 up."""
+    if n is None or n < 1000:
+        return short_count(n)
+    return f"{n:,} ({short_count(n)})"
 
 
 def short_count(n: int | None) -> str:
@@ -149,6 +146,12 @@ def counts_table(c: ConvCounts) -> Table:
     else:
         t.add_row(f"weight bytes ({c.dtype})", bytes_str(c.bytes.weight + c.bytes.bias))
     return t
+
+
+def explain_dicts(explanation) -> list[dict]:
+    """`--json`'s `explain`: one object per spatial dim."""
+    return [{"dim": e.dim, "size_in": e.size_in, "size_out": e.size_out, "formula": e.formula,
+             "padding": [e.pad_left, e.pad_right], "note": e.note} for e in explanation]
 
 
 def explain_table(spec: ConvSpec, explanation) -> Table:
