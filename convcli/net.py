@@ -228,7 +228,7 @@ def _rank_check(layer: Layer, shape: Shape, ctx: Ctx, ranks: tuple[int, ...], na
         raise ConvError(
             f"{ctx.receives(layer.call, f'a {len(shape)}d tensor {_sx(shape)}')}; "
             f"{layer.kind} takes {want} dims ({names})"
-            + (f"; insert Flatten() or reshape before it" if len(shape) > max(ranks) else ""))
+            + ("; insert Flatten() or reshape before it" if len(shape) > max(ranks) else ""))
 
 
 def _spatial(d: int) -> str:

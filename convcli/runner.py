@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from math import prod
 
 from convcli.errors import ConvError, EnvironmentProblem, Mismatch
+from convcli.parse import format_shape
 from convcli.spec import ConvSpec
 
 INSTALL_HINT = "pip install 'convcli[torch]'"
@@ -119,10 +120,6 @@ def human_bytes(n: float) -> str:
     return f"{int(n):,} B"
 
 
-def _x(shape) -> str:
-    return "x".join(str(int(n)) for n in shape)
-
-
 def _np():
     import numpy
     return numpy
@@ -202,7 +199,7 @@ def npy_info(path: str, option: str) -> NpyFile:
     have = os.path.getsize(path) - offset
     if have < nbytes:
         raise EnvironmentProblem(
-            f"{option}: {path!r} is truncated: its header says {_x(shape) or 'a scalar'} "
+            f"{option}: {path!r} is truncated: its header says {format_shape(shape) or 'a scalar'} "
             f"{dtype} ({nbytes:,} bytes) but only {have:,} bytes follow; write it again")
     return NpyFile(path, tuple(int(n) for n in shape), dtype.newbyteorder("=").name, nbytes)
 
@@ -233,9 +230,9 @@ def check_weight_file(spec: ConvSpec, info: NpyFile) -> None:
     layout = "(C_in, C_out/g, *k)" if spec.transposed else "(C_out, C_in/g, *k)"
     hint = ""
     if len(info.shape) != len(want):
-        what = f"has {len(info.shape)} dims ({_x(info.shape)})"
+        what = f"has {len(info.shape)} dims ({format_shape(info.shape)})"
     else:
-        what = f"has shape {_x(info.shape)}"
+        what = f"has shape {format_shape(info.shape)}"
         g, k = spec.groups, spec.kernel_size
         other = ((spec.out_channels, spec.in_channels // g, *k) if spec.transposed
                  else (spec.in_channels, spec.out_channels // g, *k))
@@ -244,7 +241,7 @@ def check_weight_file(spec: ConvSpec, info: NpyFile) -> None:
                     else "; that is the layout of a ConvTranspose weight: add --transposed")
     raise ConvError(
         f"--weight-file {info.path!r} {what} but {spec.torch_repr()} needs a weight of "
-        f"shape {_x(want)} {layout}{hint or '; check -i/-o/-k/--groups'}")
+        f"shape {format_shape(want)} {layout}{hint or '; check -i/-o/-k/--groups'}")
 
 
 def check_bias_file(spec: ConvSpec, info: NpyFile) -> None:
@@ -252,7 +249,7 @@ def check_bias_file(spec: ConvSpec, info: NpyFile) -> None:
         raise ConvError(f"--bias-file {info.path!r} was given with --no-bias; drop one of them")
     if info.shape != (spec.out_channels,):
         raise ConvError(
-            f"--bias-file {info.path!r} has shape {_x(info.shape) or '()'} but "
+            f"--bias-file {info.path!r} has shape {format_shape(info.shape) or '()'} but "
             f"{spec.torch_repr()} needs a bias of shape {spec.out_channels} (one per "
             "output channel)")
 
@@ -701,7 +698,7 @@ def _memory_format(torch, spec: ConvSpec, input_shape):
     if len(input_shape) != spec.dims + 2 or spec.dims == 1:
         raise ConvError(
             f"--channels-last: applies to batched 2d (N, C, H, W) and 3d (N, C, D, H, W) "
-            f"inputs; this {spec.kind_name} input is {_x(input_shape)}; drop --channels-last")
+            f"inputs; this {spec.kind_name} input is {format_shape(input_shape)}; drop --channels-last")
     return torch.channels_last if spec.dims == 2 else torch.channels_last_3d
 
 
@@ -746,7 +743,7 @@ def _torch_failure(e: Exception, spec: ConvSpec, dtype: str, device: Device, pre
             "everywhere) or another --device")
     return Mismatch(
         f"torch refused {spec.torch_repr()} that convcli predicted would give "
-        f"{_x(predicted)} ({text}); this is a bug in convcli's rules, please report it")
+        f"{format_shape(predicted)} ({text}); this is a bug in convcli's rules, please report it")
 
 
 def run(spec: ConvSpec, input, *, weight=None, bias=None, seed: int = DEFAULT_SEED,
@@ -880,8 +877,8 @@ def _run(torch, spec, input_shape, predicted, dtype, tune_dtypes, repeat, warmup
     actual = tuple(out.shape)
     if actual != tuple(predicted):
         raise Mismatch(
-            f"{spec.torch_repr()} on {_x(input_shape)}: torch produced {_x(actual)} but "
-            f"convcli predicted {_x(predicted)}; this is a bug in convcli, please report it")
+            f"{spec.torch_repr()} on {format_shape(input_shape)}: torch produced {format_shape(actual)} but "
+            f"convcli predicted {format_shape(predicted)}; this is a bug in convcli, please report it")
     if dev.is_cuda:
         peak, peak_what = torch.cuda.max_memory_allocated(dev.index), \
             "CUDA max allocated during the timed calls"

@@ -477,7 +477,6 @@ class _Run:
 
     # 3. depthwise-separable block
     def separable(self, res: CheckResult, conf: Conf) -> bool:
-        torch = self.torch
         from torch.utils.flop_counter import FlopCounterMode
 
         spec, shape = conf.spec, conf.input_shape

@@ -8,7 +8,8 @@ from conftest import ROOT
 def test_public_api_is_pinned():
     assert sorted(convcli.__all__) == ["ConvError", "ConvSpec", "EnvironmentProblem",
                                        "__version__"]
-    from convcli import ConvError, ConvSpec  # noqa: F401
+    from convcli import ConvError, ConvSpec
+    assert issubclass(ConvError, ValueError) and ConvSpec.__module__ == "convcli.spec"
 
 
 def test_import_convcli_is_light():

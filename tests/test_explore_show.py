@@ -45,7 +45,7 @@ def test_golden_pictures_at_80_columns(name):
     path = GOLDEN / f"{name}.txt"
     if UPDATE:
         path.write_text(r.stdout, encoding="utf-8")
-    assert r.stdout == path.read_text(encoding="utf-8"), f"regenerate with CONVCLI_UPDATE_GOLDEN=1"
+    assert r.stdout == path.read_text(encoding="utf-8"), "regenerate with CONVCLI_UPDATE_GOLDEN=1"
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
 
 
