@@ -620,8 +620,9 @@ def verify(
         "--seed", rich_help_panel=_VERIFY,
         help="Seed for the random configurations and tensors.")] = 0,
     device: Annotated[str, typer.Option(
-        "--device", metavar="cpu|cuda", rich_help_panel=_VERIFY,
-        help="Where torch runs the convolutions (the numpy reference runs on the CPU).")]
+        "--device", metavar="auto|cpu|cuda|cuda:N", rich_help_panel=_VERIFY,
+        help="Where torch runs the convolutions, as for run (auto: cuda if available); "
+             "the numpy reference runs on the CPU.")]
         = "cpu",
     dtype: Dtype = "float32",
     atol: Annotated[Optional[float], typer.Option(

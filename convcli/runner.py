@@ -275,7 +275,7 @@ def parse_device(text: str) -> tuple[str, int | None]:
         return t, None
     if t.startswith("cuda:") and t[5:].isdigit():
         return "cuda", int(t[5:])
-    raise ConvError(f"--device: {text!r} is not a device; use auto, cpu, cuda or cuda:N "
+    raise ConvError(f"--device {text!r} is not a device; use auto, cpu, cuda or cuda:N "
                     "(e.g. cuda:0)")
 
 

@@ -46,7 +46,7 @@ from typing import Callable
 from convcli import runner
 from convcli.cases import Case, random_case
 from convcli.counts import compare_groups, group_layout, macs as count_macs
-from convcli.errors import ConvError, EnvironmentProblem
+from convcli.errors import ConvError
 from convcli.parse import format_shape
 from convcli.spec import ConvSpec
 
@@ -59,7 +59,6 @@ TOLERANCES = {
     "float16": (1e-2, 1e-2),
     "bfloat16": (5e-2, 2e-2),
 }
-DEVICES = ("cpu", "cuda")
 DEFAULT_CASES = 1000
 CHECKS = {   # name -> what it proves (short enough for an 80-column table)
     "grouped": "grouped conv == split-and-concat",
@@ -210,9 +209,7 @@ def tolerance(dtype: str, atol: float | None = None, rtol: float | None = None):
 
 def check_options(opts: Options) -> None:
     """Usage errors (exit 2) before torch is imported."""
-    if opts.device not in DEVICES:
-        raise ConvError(f"--device {opts.device!r}: verify runs on cpu or cuda; "
-                        "use --device cpu or --device cuda")
+    runner.parse_device(opts.device)
     tolerance(opts.dtype, opts.atol, opts.rtol)
     if opts.cases < 0:
         raise ConvError(f"--cases {opts.cases}: give a number >= 0 of random configurations")
@@ -222,17 +219,13 @@ def check_options(opts: Options) -> None:
 
 
 def _torch_env(opts: Options):
-    """torch, its dtype and device; EnvironmentProblem when the device is not there."""
+    """torch, its dtype, its device and the device's label for the report;
+    EnvironmentProblem (listing what is there) when the device is not."""
     check_options(opts)
     torch = runner.import_torch()
-    if opts.device == "cuda" and not torch.cuda.is_available():
-        build = ("a CPU-only build" if torch.version.cuda is None
-                 else f"built for CUDA {torch.version.cuda}")
-        raise EnvironmentProblem(
-            f"--device cuda: torch {torch.__version__} ({build}) sees no usable CUDA "
-            "device; run on a machine with a GPU and a CUDA build of torch, or use "
-            "--device cpu")
-    return torch, getattr(torch, opts.dtype), torch.device(opts.device)
+    dev = runner.resolve_device(opts.device)
+    label = dev.name if opts.device == "auto" else opts.device
+    return torch, getattr(torch, opts.dtype), torch.device(dev.name), label
 
 
 # ---- tensors --------------------------------------------------------------------
@@ -410,7 +403,7 @@ class _Run:
 
     def __init__(self, opts: Options, progress: Progress | None):
         self.opts = opts
-        self.torch, self.tdtype, self.device = _torch_env(opts)
+        self.torch, self.tdtype, self.device, self.device_label = _torch_env(opts)
         self.atol, self.rtol, self.tol_source = tolerance(opts.dtype, opts.atol, opts.rtol)
         self.data = _Data(self.torch, self.tdtype, self.device, opts.seed)
         self.progress = progress or (lambda name, done, total: None)
@@ -656,7 +649,7 @@ def _execute(opts: Options, plan: list[tuple[str, list, str]], progress, mode, c
         mode=mode, configuration=None if conf is None else conf.describe(),
         spec=None if conf is None else conf.spec,
         input_shape=None if conf is None else conf.input_shape,
-        device=opts.device, dtype=opts.dtype, atol=run.atol, rtol=run.rtol,
+        device=run.device_label, dtype=opts.dtype, atol=run.atol, rtol=run.rtol,
         tolerance_source=run.tol_source, seed=opts.seed,
         random_cases=opts.cases if mode == "suite" else 0,
         torch_version=torch.__version__, checks=checks, skipped=skipped,

@@ -313,3 +313,17 @@ def test_importing_verify_loads_neither_torch_nor_numpy(sh):
                        cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]"
+
+
+def test_device_option_means_what_it_means_for_run(cli):
+    """verify resolves --device with run's resolver: auto, cuda:N, and the same
+    one-line refusal listing what is there."""
+    r = cli("verify", "--device", "auto", "--cases", "5", "--json")
+    assert r.exit_code == 0, r.stderr
+    expected = "cuda:0" if torch.cuda.is_available() else "cpu"
+    assert r.json()["device"] == expected
+    if not torch.cuda.is_available():
+        r = cli("verify", "--device", "cuda:0", "--json")
+        assert r.exit_code == 3 and r.stdout == ""
+        assert "Error: --device cuda:0: CUDA is not available" in r.stderr
+        assert "available: cpu" in r.stderr
