@@ -23,6 +23,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from math import prod
 
+from convcli.counts import DTYPE_SIZES
 from convcli.errors import ConvError, EnvironmentProblem, Mismatch
 from convcli.parse import format_shape
 from convcli.spec import ConvSpec
@@ -99,7 +100,7 @@ def torch_output_shape(args: dict, input_shape) -> tuple[int, ...]:
 # torch is imported or a byte is allocated, so an impossible request is refused at once.
 
 
-DTYPES = ("float32", "float64", "float16", "bfloat16")
+DTYPES = tuple(DTYPE_SIZES)  # the dtypes convcli knows, one definition (counts.py)
 NPY_FLOAT_DTYPES = ("float16", "float32", "float64")
 DEFAULT_SEED = 0
 CPU_SHARE = 0.75   # default --max-memory on CPU: this share of the RAM available now
