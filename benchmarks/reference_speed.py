@@ -19,8 +19,8 @@ import time
 import numpy as np
 import torch
 
-from convcli import reference, runner
-from convcli.spec import ConvSpec
+from convcli.engine import reference, torch_adapter
+from convcli.calculator.spec import ConvSpec
 
 TARGET = 3.0
 CASES = [  # (label, spec, input shape); the first one is the target case
@@ -64,7 +64,7 @@ def main() -> None:
     worst_target = None
     for label, spec, shape in CASES:
         torch.manual_seed(0)
-        m = runner.build_module(spec)
+        m = torch_adapter.build_module(spec)
         x = torch.randn(shape)
         w = m.weight.detach().numpy()
         b = m.bias.detach().numpy()

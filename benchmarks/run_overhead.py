@@ -4,7 +4,7 @@ Times the same conv (8x64x56x56, Conv2d(64, 64, 3, padding=1), float32) two ways
 one process, interleaved round by round so that machine load hits both alike:
   * plain:   a bare torch loop, `y = F.conv2d(x, w, b, 1, 1)` between two clock reads
              (CUDA: events + synchronize, as convcli does);
-  * convcli: runner.run(...), the function behind `convcli run`, its reported median.
+  * convcli: engine.run.run(...), the function behind `convcli run`, its reported median.
 Prints both medians and convcli/plain (target <= 1.05; the median of the per-round
 ratios, robust to other load on the machine), then convcli's GFLOP/s against
 torch.mm on the same device: the conv's im2col GEMM ((N*H*W) x (C_in*k*k) @ ... x C_out,
@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from convcli import runner  # noqa: E402
-from convcli.spec import ConvSpec  # noqa: E402
+from convcli.engine.devices import resolve_device  # noqa: E402
+from convcli.engine.run import RunOptions, run  # noqa: E402
+from convcli.calculator.spec import ConvSpec  # noqa: E402
 
 SHAPE = (8, 64, 56, 56)
 SPEC = ConvSpec(2, 64, 64, 3, padding=1)
@@ -69,7 +70,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    dev = runner.resolve_device(args.device)
+    dev = resolve_device(args.device)
     cuda = dev.is_cuda
     # the very tensors convcli builds for seed 0: standard normal input, default init
     x = torch.randn(SHAPE, generator=torch.Generator().manual_seed(0)).to(dev.name)
@@ -81,7 +82,8 @@ def main() -> None:
     plain_ms, convcli_ms, ratios, plain_min, convcli_min, gflops = [], [], [], [], [], []
     for r in range(args.rounds):
         pt = timed(lambda: F.conv2d(x, w, b, 1, 1), args.repeat, args.warmup, cuda)
-        res = runner.run(SPEC, SHAPE, device=dev.name, repeat=args.repeat, warmup=args.warmup)
+        res = run(SPEC, SHAPE, RunOptions(device=dev.name, repeat=args.repeat,
+                                          warmup=args.warmup))
         p, c = statistics.median(pt), res.timing.median_ms
         plain_ms.append(p)
         convcli_ms.append(c)

@@ -53,8 +53,9 @@ t1 = time.perf_counter()
 import torch._dynamo  # what torch's first Python meta kernel (e.g. x + y) imports
 t2 = time.perf_counter()
 sys.path.insert(0, {str(ROOT)!r})
-from convcli.summary import load_model, summarise
-from convcli import render
+from convcli.engine.summary.loading import load_model
+from convcli.engine.summary.trace import summarise
+from convcli.views import console as render
 model, _ = load_model({RESNET!r})
 t3 = time.perf_counter()
 report = summarise(model, (1, 3, 224, 224))

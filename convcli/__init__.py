@@ -5,7 +5,7 @@ neither torch nor numpy.
 """
 
 from convcli.errors import ConvError, EnvironmentProblem
-from convcli.spec import ConvSpec
+from convcli.calculator.spec import ConvSpec
 
 __version__ = "0.1.0"
 

@@ -1,21 +1,23 @@
-"""Exceptions that carry their exit code; cli.py turns them into `Error: ...` lines.
-
-| code | meaning                                                             |
-|------|---------------------------------------------------------------------|
-| 0    | done; every check passed                                            |
-| 1    | a check found a mismatch                                            |
-| 2    | bad usage or an impossible convolution            (ConvError)       |
-| 3    | torch missing, device unavailable, over budget... (EnvironmentProblem)|
-| 130  | interrupted                                                         |
+"""Exit codes, and the exceptions that carry them; the cli world's funnel
+(cli/funnel.py) turns them into `Error: ...` lines. Standard library only.
 """
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_MISMATCH = 1
-EXIT_USAGE = 2
-EXIT_ENVIRONMENT = 3
-EXIT_INTERRUPTED = 130
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit status convcli has (documented in the README, tested)."""
+
+    OK = 0               # done; every check passed
+    MISMATCH = 1         # a check found a mismatch (verify, run's shape check)
+    USAGE = 2            # bad usage or an impossible convolution (ConvError)
+    ENVIRONMENT = 3      # torch missing, device unavailable, over budget, bad file
+    INTERNAL = 70        # a bug in convcli (CONVCLI_DEBUG=1 re-raises it)
+    INTERRUPTED = 130    # SIGINT (Ctrl-C); temporary files removed
+    CLOSED_STDOUT = 141  # stdout closed early (`| head -1`): stop quietly, as on SIGPIPE
+    TERMINATED = 143     # SIGTERM (CI cancel, timeout, docker stop); temporary files removed
 
 
 class ConvError(ValueError):
@@ -24,17 +26,24 @@ class ConvError(ValueError):
     The message names the parameter, the value, the rule and a way out.
     """
 
-    exit_code = EXIT_USAGE
+    exit_code = ExitCode.USAGE
 
 
 class EnvironmentProblem(RuntimeError):
     """torch missing, a device that is not there, over the memory budget,
     an unreadable file. Exit code 3."""
 
-    exit_code = EXIT_ENVIRONMENT
+    exit_code = ExitCode.ENVIRONMENT
 
 
 class Mismatch(Exception):
-    """A result disagreed with its prediction (run's shape check). Exit code 1."""
+    """A result disagreed with its prediction (verify, run's shape check). Exit code 1."""
 
-    exit_code = EXIT_MISMATCH
+    exit_code = ExitCode.MISMATCH
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by the SIGTERM handler, so that cleanup (``finally``,
+    temporary files) runs as it does for Ctrl-C. Exit code 143."""
+
+    exit_code = ExitCode.TERMINATED

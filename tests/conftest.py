@@ -15,8 +15,33 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 
+GOLDEN = ROOT / "tests" / "views" / "golden"
+
 # Unknown exceptions are bugs: the funnel re-raises them under this variable.
 os.environ["CONVCLI_DEBUG"] = "1"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite the golden files in tests/views/golden from the "
+                          "current output (then review the diff)")
+
+
+@pytest.fixture
+def golden(request):
+    """golden("name.txt", text): text equals the golden file (or rewrites it under
+    --update-goldens)."""
+    update = request.config.getoption("--update-goldens")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update:
+            path.write_text(text, encoding="utf-8")
+        assert path.exists(), f"no golden file {path}; create it with --update-goldens"
+        assert text == path.read_text(encoding="utf-8"), \
+            f"{name} differs; if the change is intended: python -m pytest --update-goldens"
+
+    return check
 
 
 @dataclass

@@ -1,0 +1,125 @@
+"""What a convolution costs: params, MACs, FLOPs, bias adds and bytes.
+
+The counting convention, the one definition used by every command, the README and
+``--json``:
+
+* MACs: multiply-accumulates of the dense convolution, bias excluded.
+    conv:        N * prod(out spatial) * C_out * (C_in / g) * prod(k)
+    transposed:  N * prod(in spatial)  * C_in  * (C_out / g) * prod(k)
+  A transposed conv is counted per *input* element: each input value is multiplied
+  by C_out/g * prod(k) weights and scattered. (Counting per output element, as thop,
+  torchinfo, torchscan and torchprofile do, overcounts by about stride^d.)
+* FLOPs = 2 * MACs, the torch.utils.flop_counter convention.
+* Bias adds are reported on their own: N * C_out * prod(out spatial).
+* Params = weight + bias elements (the same for conv and transposed).
+* Bytes = elements * dtype size, for input, output, weight and bias.
+
+Unbatched inputs count as N = 1. Pure integer math on shapes; no torch, no numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from typing import TYPE_CHECKING
+
+from convcli.errors import ConvError
+
+if TYPE_CHECKING:
+    from convcli.calculator.spec import ConvSpec
+
+CONVENTION = (
+    "MACs = multiply-accumulates of the dense conv, bias excluded (transposed convs "
+    "counted per input element); FLOPs = 2 * MACs (torch.utils.flop_counter); bias adds "
+    "= N * C_out * prod(out spatial), reported on their own; params = weight + bias "
+    "elements; bytes = elements * dtype size"
+)
+
+DTYPE_SIZES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
+
+
+def dtype_size(dtype: str) -> int:
+    try:
+        return DTYPE_SIZES[dtype]
+    except KeyError:
+        raise ConvError(
+            f"dtype={dtype!r}: use one of {', '.join(DTYPE_SIZES)}"
+        ) from None
+
+
+def _batch(spec: ConvSpec, input_shape) -> int:
+    return input_shape[0] if len(input_shape) == spec.dims + 2 else 1
+
+
+def macs(spec: ConvSpec, input_shape) -> int:
+    """Multiply-accumulates of one forward pass, bias excluded (see module doc)."""
+    out = spec.output_shape(input_shape)
+    n = _batch(spec, input_shape)
+    k = prod(spec.kernel_size)
+    if spec.transposed:
+        return n * prod(input_shape[-spec.dims:]) * spec.in_channels * (
+            spec.out_channels // spec.groups) * k
+    return n * prod(out[-spec.dims:]) * spec.out_channels * (
+        spec.in_channels // spec.groups) * k
+
+
+def flops(spec: ConvSpec, input_shape) -> int:
+    """2 * MACs (torch.utils.flop_counter's convention); bias not included."""
+    return 2 * macs(spec, input_shape)
+
+
+def bias_adds(spec: ConvSpec, input_shape) -> int:
+    """One add per output element when the layer has a bias, else 0."""
+    return prod(spec.output_shape(input_shape)) if spec.bias else 0
+
+
+@dataclass(frozen=True)
+class Bytes:
+    input: int
+    output: int
+    weight: int
+    bias: int
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output + self.weight + self.bias
+
+    def as_dict(self) -> dict:
+        return {"input": self.input, "output": self.output, "weight": self.weight,
+                "bias": self.bias, "total": self.total}
+
+
+@dataclass(frozen=True)
+class ConvCounts:
+    """Everything `convcli shape` and `convcli params --input` report."""
+
+    spec: ConvSpec
+    dtype: str
+    input_shape: tuple[int, ...] | None
+    output_shape: tuple[int, ...] | None
+    macs: int | None
+    bias_adds: int | None
+    bytes: Bytes
+
+    @property
+    def flops(self) -> int | None:
+        return None if self.macs is None else 2 * self.macs
+
+    @property
+    def params(self) -> int:
+        return self.spec.num_params
+
+
+def analyse(spec: ConvSpec, input_shape=None, dtype: str = "float32") -> ConvCounts:
+    """Shapes and costs of one layer; without an input, only what the weights tell."""
+    size = dtype_size(dtype)
+    weight_b = spec.num_weight * size
+    bias_b = (spec.out_channels if spec.bias else 0) * size
+    if input_shape is None:
+        return ConvCounts(spec, dtype, None, None, None, None, Bytes(0, 0, weight_b, bias_b))
+    input_shape = tuple(input_shape)
+    out = spec.output_shape(input_shape)
+    return ConvCounts(
+        spec, dtype, input_shape, out, macs(spec, input_shape), bias_adds(spec, input_shape),
+        Bytes(prod(input_shape) * size, prod(out) * size, weight_b, bias_b))

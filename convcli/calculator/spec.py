@@ -1,0 +1,263 @@
+"""ConvSpec: one convolution layer as torch would build it, validated once.
+
+A ConvSpec raises ConvError exactly where torch would reject the module
+(construction) or every forward pass (``output_shape``), with a message that says
+the rule in plain words and how to fix it. Construction rules are here; the forward
+rules (input checks, output sizes, formulas) are in shapes.py and the counting
+conventions in costs.py, which ConvSpec's methods call.
+
+Pure Python: no torch, no numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+
+from convcli.calculator import costs, shapes
+from convcli.calculator.groups import divisors_of_both
+from convcli.calculator.ints import is_int, per_dim_tuple
+from convcli.calculator.shapes import DimExplanation
+from convcli.errors import ConvError
+from convcli.formatting import per_dim
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+KIND_NAMES = {False: "Conv", True: "ConvTranspose"}
+
+Ints = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """A Conv{1,2,3}d or ConvTranspose{1,2,3}d with torch's argument names.
+
+    Ints broadcast to d-tuples; after construction every tuple-valued field is a
+    d-tuple (``padding`` may also be the string 'same'; 'valid' becomes zeros).
+    """
+
+    dims: int
+    in_channels: int
+    out_channels: int
+    kernel_size: int | Ints
+    stride: int | Ints = 1
+    padding: int | str | Ints = 0
+    dilation: int | Ints = 1
+    groups: int = 1
+    bias: bool = True
+    padding_mode: str = "zeros"
+    transposed: bool = False
+    output_padding: int | Ints = 0
+    # the user's own padding string, kept for messages ('valid' normalises to 0)
+    padding_text: str | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        self._check_scalars()
+        self._check_channels()
+        d = self.dims
+        for name in ("kernel_size", "stride", "dilation", "output_padding"):
+            object.__setattr__(self, name, per_dim_tuple(name, getattr(self, name), d))
+        for name in ("kernel_size", "stride", "dilation"):
+            for i, v in enumerate(getattr(self, name)):
+                if v < 1:
+                    raise ConvError(f"{name}={_show(getattr(self, name))}: dim {i} is {v}; "
+                                    f"every {name} must be at least 1")
+        if self.padding_mode not in PADDING_MODES:
+            raise ConvError(
+                f"padding_mode={self.padding_mode!r}: use one of {', '.join(PADDING_MODES)}")
+        object.__setattr__(self, "padding", self._normalised_padding())
+        self._check_output_padding()
+
+    def _check_scalars(self) -> None:
+        if not is_int(self.dims) or self.dims not in (1, 2, 3):
+            raise ConvError(f"dims={self.dims!r}: convolutions have 1, 2 or 3 spatial dims")
+        for name in ("in_channels", "out_channels", "groups"):
+            if not is_int(getattr(self, name)):
+                raise ConvError(f"{name}={getattr(self, name)!r}: expected a whole number")
+        for name in ("bias", "transposed"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConvError(f"{name}={getattr(self, name)!r}: expected True or False")
+
+    def _check_channels(self) -> None:
+        for name in ("in_channels", "out_channels"):
+            v = getattr(self, name)
+            if v <= 0:
+                raise ConvError(
+                    f"{name}={v}: a {self.kind_name} needs at least 1 channel "
+                    + ("(torch fails with 'negative dimension')" if v < 0 else
+                       "(torch would build a layer that produces or reads nothing)"))
+        if self.groups <= 0:
+            raise ConvError(f"groups={self.groups}: groups must be a positive whole number")
+        for name in ("in_channels", "out_channels"):
+            v = getattr(self, name)
+            if v % self.groups:
+                valid = ", ".join(map(str, divisors_of_both(self.in_channels, self.out_channels)))
+                raise ConvError(
+                    f"groups={self.groups}: {name}={v} is not divisible by groups; each "
+                    f"group needs whole channels. Valid groups for "
+                    f"{self.in_channels}->{self.out_channels}: {valid}")
+
+    def _normalised_padding(self) -> str | Ints:
+        """'same' stays a word, 'valid' becomes zeros, numbers become a d-tuple."""
+        padding = self.padding
+        if isinstance(padding, str):
+            text = padding
+            object.__setattr__(self, "padding_text", text)
+            if self.transposed:
+                raise ConvError(
+                    f"padding={text!r}: a transposed conv takes only whole-number padding "
+                    "(torch fails with a TypeError); to keep the size with stride 1 use "
+                    "padding=(k-1)//2 for odd kernels")
+            if text == "same":
+                if any(s != 1 for s in self.stride):
+                    raise ConvError(
+                        f"padding='same' needs stride 1, got stride={self.stride}; for "
+                        f"ceil(L/s) outputs use padding={_same_hint(self)}")
+                return "same"
+            if text != "valid":
+                raise ConvError(
+                    f"padding={text!r}: the only padding strings are 'same' and 'valid'; "
+                    "otherwise give a number or a tuple")
+            padding = 0
+        pads = per_dim_tuple("padding", padding, self.dims)
+        for i, v in enumerate(pads):
+            if v < 0:
+                raise ConvError(
+                    f"padding={_show(pads)}: dim {i} is {v}; padding cannot be "
+                    "negative (to crop, slice the input first)")
+        return pads
+
+    def _check_output_padding(self) -> None:
+        if not self.transposed:
+            if any(self.output_padding):
+                raise ConvError(
+                    f"output_padding={_show(self.output_padding)}: only a transposed conv "
+                    "takes output_padding; add --transposed or drop it")
+            return
+        if self.padding_mode != "zeros":
+            raise ConvError(
+                f"padding_mode={self.padding_mode!r}: a transposed conv only supports "
+                "'zeros'; pad the input with F.pad first if you need another mode")
+        for i, (op, s, dl) in enumerate(zip(self.output_padding, self.stride, self.dilation)):
+            if op < 0:
+                raise ConvError(f"output_padding={_show(self.output_padding)}: dim {i} is "
+                                f"{op}; it cannot be negative")
+            if not (op < s or op < dl):
+                raise ConvError(
+                    f"output_padding={_show(self.output_padding)}: dim {i} is {op} but it "
+                    f"must be smaller than stride ({s}) or dilation ({dl}); use "
+                    f"output_padding <= {max(s, dl) - 1}")
+
+    # ---- names ---------------------------------------------------------------
+    @property
+    def kind_name(self) -> str:
+        return f"{KIND_NAMES[bool(self.transposed)]}{self.dims}d"
+
+    def torch_repr(self) -> str:
+        """The constructor call that builds this layer in torch."""
+        k = self.kernel_size
+        args = [str(self.in_channels), str(self.out_channels), per_dim(k)]
+        if any(s != 1 for s in self.stride):
+            args.append(f"stride={per_dim(self.stride)}")
+        if self.padding == "same":
+            args.append("padding='same'")
+        elif any(self.padding):
+            args.append(f"padding={per_dim(self.padding)}")
+        if self.transposed and any(self.output_padding):
+            args.append(f"output_padding={per_dim(self.output_padding)}")
+        if self.groups != 1:
+            args.append(f"groups={self.groups}")
+        if not self.bias:
+            args.append("bias=False")
+        if any(dl != 1 for dl in self.dilation):
+            args.append(f"dilation={per_dim(self.dilation)}")
+        if self.padding_mode != "zeros":
+            args.append(f"padding_mode={self.padding_mode!r}")
+        return f"{self.kind_name}({', '.join(args)})"
+
+    # ---- weights -------------------------------------------------------------
+    @property
+    def weight_shape(self) -> Ints:
+        """conv (C_out, C_in/g, *k); transposed (C_in, C_out/g, *k)."""
+        if self.transposed:
+            return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+
+    @property
+    def bias_shape(self) -> Ints | None:
+        return (self.out_channels,) if self.bias else None
+
+    @property
+    def num_weight(self) -> int:
+        return prod(self.weight_shape)
+
+    @property
+    def num_params(self) -> int:
+        return self.num_weight + (self.out_channels if self.bias else 0)
+
+    @property
+    def padding_pairs(self) -> tuple[tuple[int, int], ...]:
+        """(left, right) padding per spatial dim. For 'same' the total is
+        dil*(k-1); left = total//2 and the odd extra goes right (torch's split)."""
+        if self.padding == "same":
+            pairs = []
+            for k, dl in zip(self.kernel_size, self.dilation):
+                total = dl * (k - 1)
+                pairs.append((total // 2, total - total // 2))
+            return tuple(pairs)
+        return tuple((p, p) for p in self.padding)
+
+    # ---- shapes (the forward rules live in shapes.py) -------------------------
+    def check_input(self, input_shape) -> bool:
+        """Validate an input shape; return True when it is batched (N, C, *L)."""
+        return shapes.check_input(self, input_shape)
+
+    def output_shape(self, input_shape) -> Ints:
+        """torch's output shape for this input, batched or unbatched; ConvError where
+        every forward pass of torch would fail."""
+        return shapes.output_shape(self, input_shape)
+
+    def explain(self, input_shape) -> list[DimExplanation]:
+        """Per spatial dim: the formula with the numbers substituted."""
+        return shapes.explain(self, input_shape)
+
+    # ---- counts (the conventions live in costs.py) -----------------------------
+    def macs(self, input_shape) -> int:
+        """Multiply-accumulates of one forward pass on this input (costs.macs)."""
+        return costs.macs(self, input_shape)
+
+    def flops(self, input_shape) -> int:
+        """2 * MACs (costs.flops)."""
+        return costs.flops(self, input_shape)
+
+    def replace(self, **changes) -> "ConvSpec":
+        """A copy with some fields changed (validated again)."""
+        fields = {
+            "dims": self.dims, "in_channels": self.in_channels,
+            "out_channels": self.out_channels, "kernel_size": self.kernel_size,
+            "stride": self.stride, "padding": self.padding, "dilation": self.dilation,
+            "groups": self.groups, "bias": self.bias, "padding_mode": self.padding_mode,
+            "transposed": self.transposed, "output_padding": self.output_padding,
+        }
+        fields.update(changes)
+        return ConvSpec(**fields)
+
+    def as_dict(self) -> dict:
+        """Stable JSON form of the normalised layer."""
+        return {
+            "kind": self.kind_name, "dims": self.dims, "in_channels": self.in_channels,
+            "out_channels": self.out_channels, "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": self.padding if self.padding == "same" else list(self.padding),
+            "padding_pairs": [list(p) for p in self.padding_pairs],
+            "dilation": list(self.dilation), "groups": self.groups, "bias": self.bias,
+            "padding_mode": self.padding_mode, "transposed": self.transposed,
+            "output_padding": list(self.output_padding), "torch": self.torch_repr(),
+        }
+
+
+def _same_hint(spec: ConvSpec) -> str:
+    return per_dim(dl * (k - 1) // 2 for k, dl in zip(spec.kernel_size, spec.dilation))
+
+
+def _show(t) -> str:
+    return str(tuple(t))

@@ -1,0 +1,129 @@
+"""`convcli verify`: numerical and arithmetic proof (engine world), reported as a
+table, --json and --junit.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import typer
+
+from convcli.calculator.parse import parse_shape
+from convcli.cli.app import app
+from convcli.cli.funnel import funnel
+from convcli.cli.options import CONV_PANEL, ConvArgs, Dtype, Json, conv_options
+from convcli.errors import ConvError, Mismatch
+
+_VERIFY = "Verification"
+
+
+@app.command()
+@funnel
+@conv_options(required=False)
+def verify(
+    conv: ConvArgs,
+    input: Annotated[Optional[str], typer.Option(
+        "--input", metavar="SHAPE", rich_help_panel=CONV_PANEL,
+        help="Input shape for one configuration (default 2 x C_in x 12 per dim, or "
+             "larger for wide kernels).")] = None,
+    cases: Annotated[Optional[int], typer.Option(
+        "--cases", metavar="N", rich_help_panel=_VERIFY,
+        help="Random configurations (valid and invalid) for the built-in suite "
+             "(default 1000).")] = None,
+    seed: Annotated[int, typer.Option(
+        "--seed", rich_help_panel=_VERIFY,
+        help="Seed for the random configurations and tensors.")] = 0,
+    device: Annotated[str, typer.Option(
+        "--device", metavar="auto|cpu|cuda|cuda:N", rich_help_panel=_VERIFY,
+        help="Where torch runs the convolutions, as for run (auto: cuda if available); "
+             "the numpy reference runs on the CPU.")]
+        = "cpu",
+    dtype: Dtype = "float32",
+    atol: Annotated[Optional[float], typer.Option(
+        "--atol", rich_help_panel=_VERIFY,
+        help="Absolute tolerance (default per dtype: float64 1e-10, float32 1e-4, "
+             "float16 1e-2, bfloat16 5e-2).")] = None,
+    rtol: Annotated[Optional[float], typer.Option(
+        "--rtol", rich_help_panel=_VERIFY,
+        help="Relative tolerance (default per dtype: float64 1e-8, float32 1e-4, "
+             "float16 1e-2, bfloat16 2e-2).")] = None,
+    fail_fast: Annotated[bool, typer.Option(
+        "--fail-fast", "-x", rich_help_panel=_VERIFY,
+        help="Stop at the first failing configuration.")] = False,
+    junit: Annotated[Optional[str], typer.Option(
+        "--junit", metavar="FILE", rich_help_panel=_VERIFY,
+        help="Also write JUnit XML (one testcase per check) for CI.")] = None,
+    json: Json = False,
+):
+    """Prove that grouped conv == split-and-concat, that depthwise and
+    depthwise-separable convs are what they claim, that the calculator agrees with
+    torch, and that a numpy reference agrees with torch. Exit 0 all passed, 1 a
+    mismatch, 2 bad usage, 3 environment.
+
+    --dtype: torch computes in it; the float64 reference allows its tolerance.
+
+    Example: convcli verify -i 16 -o 16 -k 1 -g 2 --input 8x16x32x32
+    """
+    from convcli.engine.verify import execute as core
+    from convcli.engine.verify.plans import default_input
+    from convcli.engine.verify.report import DEFAULT_CASES, Options, check_options
+    from convcli.views.progress import verify_progress
+
+    opts = Options(device=device.strip().lower(), dtype=dtype.strip().lower(),
+                   atol=atol, rtol=rtol, seed=seed,
+                   cases=DEFAULT_CASES if cases is None else cases, fail_fast=fail_fast)
+    _check_junit(junit)
+    if conv.out_channels is None and conv.kernel_size is None:
+        given = conv.given() + (["--input"] if input is not None else [])
+        if given:
+            raise ConvError(
+                f"{', '.join(given)} {'describe' if len(given) > 1 else 'describes'} one "
+                "configuration: add --out-channels and --kernel-size to verify it "
+                "(e.g. -i 16 -o 16 -k 1 -g 2), or drop "
+                f"{'them' if len(given) > 1 else 'it'} to run the built-in suite")
+        check_options(opts)
+        with verify_progress() as progress:
+            report = core.run_suite(opts, progress)
+    else:
+        if conv.out_channels is None or conv.kernel_size is None:
+            missing = "--out-channels" if conv.out_channels is None else "--kernel-size"
+            raise ConvError(f"{missing} is needed to verify one configuration (e.g. "
+                            "-i 16 -o 16 -k 1); without -o and -k verify runs the "
+                            "built-in suite")
+        if cases is not None:
+            raise ConvError(f"--cases {cases}: random configurations belong to the built-in "
+                            "suite; with -o/-k verify checks that one configuration, so "
+                            "drop --cases or the configuration")
+        input_shape = None if input is None else parse_shape(input, "--input")
+        spec = conv.spec(input_shape)
+        if input_shape is None:
+            input_shape = default_input(spec)
+        spec.output_shape(input_shape)
+        check_options(opts)
+        with verify_progress() as progress:
+            report = core.run_config(spec, input_shape, opts, progress)
+    _report(report, junit, json)
+
+
+def _check_junit(junit: str | None) -> None:
+    """A writable file path, checked before any work (its folder is created)."""
+    if junit is None:
+        return
+    if not junit.strip() or os.path.isdir(junit):
+        raise ConvError(f"--junit {junit!r}: give a file path such as report.xml"
+                        + (", not a folder" if junit.strip() else ""))
+    from convcli.files import check_writable
+    check_writable(junit, "--junit")
+
+
+def _report(report, junit: str | None, json: bool) -> None:
+    from convcli.views.console import Output
+    from convcli.views.junit import junit_xml, write_atomic
+    from convcli.views.verify import verify_dict, verify_renderables, verify_summary
+
+    if junit is not None:
+        write_atomic(junit, junit_xml(report))
+    Output(json).emit(verify_dict(report), *verify_renderables(report))
+    if not report.passed:
+        raise Mismatch(verify_summary(report))

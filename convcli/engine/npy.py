@@ -1,0 +1,192 @@
+"""The .npy files of `convcli run`: INPUT, --weight-file and --bias-file read (headers
+checked before anything is loaded: shape, dtype, truncation; then loaded in native
+byte order), and --save written atomically. numpy is imported inside functions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from math import prod
+
+from convcli.calculator.parse import parse_shape
+from convcli.calculator.spec import ConvSpec
+from convcli.engine.torch_adapter import import_torch
+from convcli.errors import ConvError, EnvironmentProblem
+from convcli.files import atomic_write
+from convcli.formatting import one_line, shape_x
+
+NPY_FLOAT_DTYPES = ("float16", "float32", "float64")
+
+
+@dataclass(frozen=True)
+class Saved:
+    """Where --save wrote the output, in which dtype, and why that dtype."""
+
+    path: str
+    dtype: str
+    note: str = ""
+
+
+def _np():
+    import numpy
+    return numpy
+
+
+# ---- .npy files ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NpyFile:
+    """What a .npy header says, read without loading the data."""
+
+    path: str
+    shape: tuple[int, ...]
+    dtype: str
+    nbytes: int
+
+
+def is_npy_path(text: str) -> bool:
+    """INPUT is a file when it ends in .npy, or names a file and is not a shape."""
+    if text.lower().endswith(".npy"):
+        return True
+    return os.path.isfile(text) and not _looks_like_shape(text)
+
+
+def _looks_like_shape(text: str) -> bool:
+    try:
+        parse_shape(text)
+    except ConvError:
+        return False
+    return True
+
+
+def parse_input(text: str) -> tuple[object, tuple[int, ...]]:
+    """INPUT -> (what ``run`` takes: the path or the shape, the input shape). A .npy
+    file's shape comes from its header; nothing is loaded."""
+    if is_npy_path(text):
+        return text, npy_info(text, "INPUT").shape
+    try:
+        shape = parse_shape(text)
+    except ConvError as e:
+        if any(c.isalpha() and c not in "xX" for c in text) or "/" in text or "." in text:
+            raise ConvError(f"INPUT: {text!r} is neither a shape like 4x3x64x64 nor an "
+                            "existing .npy file; check the spelling or the path") from None
+        raise e
+    return shape, shape
+
+
+def npy_info(path: str, option: str) -> NpyFile:
+    """Read and check a .npy header: the file exists, is a .npy, holds enough bytes
+    for its shape, and holds float16/32/64 values. Nothing is loaded."""
+    np = _np()
+    fmt = np.lib.format
+    if not os.path.exists(path):
+        raise EnvironmentProblem(f"{option}: file {path!r} not found; check the path")
+    if os.path.isdir(path):
+        raise EnvironmentProblem(f"{option}: {path!r} is a directory, not a .npy file")
+    try:
+        with open(path, "rb") as f:
+            version = fmt.read_magic(f)
+            reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _fortran, dtype = reader(f)
+            offset = f.tell()
+    except PermissionError:
+        raise EnvironmentProblem(f"{option}: {path!r} is not readable (permission denied)") \
+            from None
+    except (ValueError, OSError, EOFError, SyntaxError, UnicodeError) as e:
+        raise EnvironmentProblem(
+            f"{option}: {path!r} is not a readable .npy file ({one_line(e)}); write it "
+            "with numpy.save") from None
+    if dtype.kind != "f" or dtype.itemsize not in (2, 4, 8):
+        raise ConvError(
+            f"{option}: {path!r} holds {dtype} values; a convolution needs floating point "
+            f"({', '.join(NPY_FLOAT_DTYPES)}): save it with array.astype('float32')")
+    nbytes = prod(shape) * dtype.itemsize
+    have = os.path.getsize(path) - offset
+    if have < nbytes:
+        raise EnvironmentProblem(
+            f"{option}: {path!r} is truncated: its header says {shape_x(shape) or 'a scalar'} "
+            f"{dtype} ({nbytes:,} bytes) but only {have:,} bytes follow; write it again")
+    return NpyFile(path, tuple(int(n) for n in shape), dtype.newbyteorder("=").name, nbytes)
+
+
+def load_npy(info: NpyFile, option: str):
+    """The array of a checked .npy file, in native byte order."""
+    np = _np()
+    try:
+        arr = np.load(info.path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise EnvironmentProblem(
+            f"{option}: could not read {info.path!r} ({one_line(e)}); write it again "
+            "with numpy.save") from None
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+def check_weight_file(spec: ConvSpec, info: NpyFile) -> None:
+    want = spec.weight_shape
+    if info.shape == want:
+        return
+    layout = "(C_in, C_out/g, *k)" if spec.transposed else "(C_out, C_in/g, *k)"
+    hint = ""
+    if len(info.shape) != len(want):
+        what = f"has {len(info.shape)} dims ({shape_x(info.shape)})"
+    else:
+        what = f"has shape {shape_x(info.shape)}"
+        g, k = spec.groups, spec.kernel_size
+        other = ((spec.out_channels, spec.in_channels // g, *k) if spec.transposed
+                 else (spec.in_channels, spec.out_channels // g, *k))
+        if info.shape == other:
+            hint = ("; that is the layout of a Conv weight: drop --transposed" if spec.transposed
+                    else "; that is the layout of a ConvTranspose weight: add --transposed")
+    raise ConvError(
+        f"--weight-file {info.path!r} {what} but {spec.torch_repr()} needs a weight of "
+        f"shape {shape_x(want)} {layout}{hint or '; check -i/-o/-k/--groups'}")
+
+
+def check_bias_file(spec: ConvSpec, info: NpyFile) -> None:
+    if not spec.bias:
+        raise ConvError(f"--bias-file {info.path!r} was given with --no-bias; drop one of them")
+    if info.shape != (spec.out_channels,):
+        raise ConvError(
+            f"--bias-file {info.path!r} has shape {shape_x(info.shape) or '()'} but "
+            f"{spec.torch_repr()} needs a bias of shape {spec.out_channels} (one per "
+            "output channel)")
+
+
+# ---- devices ---------------------------------------------------------------------
+
+
+# ---- --save ----------------------------------------------------------------------
+
+def check_save_path(path: str, inputs) -> str:
+    """Refuse before running anything: not .npy, over an input file, or nowhere to write."""
+    if not path.lower().endswith(".npy"):
+        raise ConvError(f"--save: {path!r} must end in .npy (it is written with numpy.save)")
+    target = os.path.realpath(path)
+    for f in inputs:
+        if os.path.realpath(f.path) == target:
+            raise ConvError(f"--save {path!r} is also an input file; refusing to overwrite it, "
+                            "save the output under another name")
+    if os.path.isdir(path):
+        raise ConvError(f"--save: {path!r} is a directory; give a file name ending in .npy")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise EnvironmentProblem(f"--save: directory {parent!r} does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise EnvironmentProblem(f"--save: directory {parent!r} is not writable")
+    return path
+
+
+def save_output(path: str, out) -> Saved:
+    """numpy.save to a temp file in the target's directory, then rename over the
+    target: a failure or an interrupt never leaves a half-written file."""
+    torch = import_torch()
+    note = ""
+    y = out.detach()
+    if y.dtype == torch.bfloat16:
+        y, note = y.float(), "numpy has no bfloat16: saved as float32 (exact)"
+    arr = y.cpu().numpy()
+    atomic_write(path, lambda f: _np().save(f, arr, allow_pickle=False), "--save")
+    return Saved(path, str(arr.dtype), note)

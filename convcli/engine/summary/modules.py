@@ -1,0 +1,91 @@
+"""A torch module as convcli's network world sees it: the LayerCall of its class's
+rule (when convcli has one for exactly that torch class), and a short repr for rows.
+
+torch is never imported here: ``torch.nn`` is read from ``sys.modules`` (the caller
+has imported it).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from convcli.network.binding import REQUIRED
+from convcli.network.rules import REGISTRY
+from convcli.network.text import LayerCall
+
+
+def call_of(m) -> LayerCall | None:
+    """A LayerCall for the torch module, when net.py has a rule for its class."""
+    torch_nn = sys.modules["torch.nn"]
+    cls = type(m)
+    name = cls.__name__
+    if name not in REGISTRY or getattr(torch_nn, name, None) is not cls \
+            or name.startswith("Lazy"):
+        # a user subclass may behave differently: trust torch alone; a lazy module
+        # becomes its concrete class in its first forward (the post-hook reads that)
+        return None
+    sig, _ = REGISTRY[name]
+    kwargs = {}
+    for key, _default in sig:
+        if key in ("device", "dtype"):
+            continue
+        if key == "bias" and name.startswith(("Conv", "Linear")):
+            kwargs[key] = m.bias is not None
+            continue
+        if key == "bias" and name == "LayerNorm":
+            kwargs[key] = getattr(m, "bias", None) is not None
+            continue
+        if key == "num_parameters" and name == "PReLU":
+            kwargs[key] = m.num_parameters
+            continue
+        if key == "init" and name == "PReLU":
+            continue
+        if not hasattr(m, key):
+            return None
+        kwargs[key] = _plain(getattr(m, key))
+    return LayerCall(name, (), kwargs, name)
+
+
+def _plain(v):
+    if isinstance(v, list):
+        return tuple(_plain(x) for x in v)
+    if isinstance(v, tuple):
+        return tuple(_plain(x) for x in v)
+    if isinstance(v, (int, float, str, bool)) or v is None:
+        return v
+    if type(v).__name__ == "Size":
+        return tuple(v)
+    return v
+
+
+def short_repr(m) -> str:
+    """Conv rows: ConvSpec's constructor text; layers with a net.py rule: their
+    arguments that differ from torch's defaults; others: torch's repr, one line."""
+    spec = getattr(m, "_convcli_spec", None)
+    if spec is not None:
+        return spec.torch_repr()
+    call = call_of(m)
+    if call is not None:
+        sig = dict(REGISTRY[call.name][0])
+        kw = dict(call.kwargs)
+        if kw.get("stride") in (kw.get("kernel_size"), None) and "stride" in sig:
+            kw.pop("stride")  # the default: stride = kernel_size
+        parts = []
+        for key, default in REGISTRY[call.name][0]:
+            if key not in kw:
+                continue
+            v = kw[key]
+            if default is REQUIRED:
+                parts.append(_lit(v))
+            elif v != default and not (isinstance(v, tuple) and len(set(v)) == 1
+                                       and v[0] == default):
+                parts.append(f"{key}={_lit(v)}")
+        return f"{call.name}({', '.join(parts)})"
+    text = " ".join(repr(m).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _lit(v) -> str:
+    if isinstance(v, tuple) and v and len(set(v)) == 1 and all(isinstance(x, int) for x in v):
+        return str(v[0])
+    return repr(v)

@@ -1,0 +1,90 @@
+"""torch, and the convolution exactly as torch's modules run it. torch is imported
+inside functions; everything in convcli that executes torch goes through here.
+
+* ``import_torch()``: torch, or EnvironmentProblem with the install hint;
+* ``build_module(spec)``: the nn.ConvNd / nn.ConvTransposeNd torch builds for a spec;
+* ``functional(spec, x, weight, bias)``: F.convNd / F.conv_transposeNd, with F.pad
+  first for non-'zeros' padding modes, exactly as nn.ConvNd does;
+* ``torch_output_shape(spec_args, input_shape)``: what a real CPU forward pass does
+  (the oracle the calculator is tested against).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from convcli.errors import EnvironmentProblem
+
+if TYPE_CHECKING:
+    from convcli.calculator.spec import ConvSpec
+
+INSTALL_HINT = "pip install 'convcli[torch]'"
+
+
+def import_torch():
+    try:
+        import torch
+    except ImportError:
+        raise EnvironmentProblem(
+            f"torch is not installed; this command runs convolutions with it: {INSTALL_HINT}"
+        ) from None
+    return torch
+
+
+def module_class(dims: int, transposed: bool):
+    torch = import_torch()
+    name = f"{'ConvTranspose' if transposed else 'Conv'}{dims}d"
+    return getattr(torch.nn, name)
+
+
+def build_module(spec: ConvSpec, dtype=None, device=None):
+    """nn.ConvNd with the spec's arguments (default init under torch's current seed)."""
+    cls = module_class(spec.dims, spec.transposed)
+    kwargs = dict(stride=spec.stride, padding=spec.padding, dilation=spec.dilation,
+                  groups=spec.groups, bias=spec.bias, padding_mode=spec.padding_mode,
+                  device=device, dtype=dtype)
+    if spec.transposed:
+        kwargs["output_padding"] = spec.output_padding
+    return cls(spec.in_channels, spec.out_channels, spec.kernel_size, **kwargs)
+
+
+def functional(spec: ConvSpec, x, weight, bias=None):
+    """The functional conv nn.ConvNd.forward runs, on given tensors."""
+    torch = import_torch()
+    F = torch.nn.functional
+    d = spec.dims
+    if spec.transposed:
+        fn = getattr(F, f"conv_transpose{d}d")
+        return fn(x, weight, bias, spec.stride, [p for p, _ in spec.padding_pairs],
+                  spec.output_padding, spec.groups, spec.dilation)
+    fn = getattr(F, f"conv{d}d")
+    if spec.padding_mode != "zeros":
+        pad = []
+        for left, right in reversed(spec.padding_pairs):
+            pad += [left, right]
+        return fn(F.pad(x, pad, mode=spec.padding_mode), weight, bias, spec.stride, 0,
+                  spec.dilation, spec.groups)
+    return fn(x, weight, bias, spec.stride, spec.padding, spec.dilation, spec.groups)
+
+
+def torch_output_shape(args: dict, input_shape) -> tuple[int, ...]:
+    """Build the torch module from raw ConvSpec-style arguments and run a real CPU
+    forward pass on zeros of ``input_shape``. Raises whatever torch raises."""
+    torch = import_torch()
+    args = dict(args)
+    dims = args.pop("dims")
+    transposed = args.pop("transposed", False)
+    cls = module_class(dims, transposed)
+    if not transposed:
+        args.pop("output_padding", None)
+    in_c, out_c, k = args.pop("in_channels"), args.pop("out_channels"), args.pop("kernel_size")
+    with torch.no_grad():
+        m = cls(in_c, out_c, k, **args)
+        return tuple(m(torch.zeros(tuple(input_shape))).shape)
+
+
+# ==== `convcli run`: execute one convolution and measure it ===========================
+#
+# The order matters: everything that can be decided from shapes alone (the predicted
+# output, the .npy headers, the memory estimate against the budget) is decided before
+# torch is imported or a byte is allocated, so an impossible request is refused at once.

@@ -1,0 +1,36 @@
+"""`convcli verify`: numerical and arithmetic proof, as check families that return
+report dataclasses (never printing).
+
+Checks (each one row of the report: name, configurations tried, worst error, pass/fail):
+
+* ``grouped``    grouped conv == split-and-concat: group g reads input channels
+                 [g*C_in/G, (g+1)*C_in/G) and owns weight rows [g*C_out/G, ...)
+                 (transposed: rows [g*C_in/G, ...), the weight's dim 0 is C_in) and
+                 bias[g*C_out/G, ...); one conv per group, concatenated, must equal the
+                 grouped conv. Slices come from ``groups.group_layout``.
+* ``depthwise``  groups == C_in: one single-channel conv per input channel.
+* ``separable``  depthwise k x k then pointwise 1x1: the shapes chain, the block's
+                 output has the standard conv's shape, and torch's parameter count
+                 and FLOPs equal ``groups.compare_groups`` and the closed formula
+                 C_in*K + C_in*C_out (+ C_in + C_out bias); without bias the ratio to the
+                 standard conv is exactly 1/C_out + 1/K.
+* ``calculator`` ConvSpec's validity and output shape against real CPU forward passes
+                 (``torch_adapter.torch_output_shape``) on random configurations from
+                 ``cases.random_case``, valid and invalid; params against
+                 sum(p.numel()); MACs against torch.utils.flop_counter (FLOPs / 2).
+* ``reference``  the numpy reference (``reference.conv``, float64) against torch in the
+                 chosen dtype and device, within the dtype's tolerance.
+
+Inputs and parameters are drawn in float64 from a seeded generator and rounded to the
+dtype once; the reference computes in float64 on those rounded values, so the
+tolerance covers only torch's own arithmetic. On CUDA, TF32 is switched off while
+verify runs (it checks the math, not TF32's 10-bit mantissa).
+
+Known quirk, counted as agreement (docs: /work/shared/torch-conv-rules.md): a
+transposed conv whose output size is exactly 0 in some dim may return an empty tensor
+on torch's CPU backend, while ConvSpec rejects it on purpose.
+
+Modules: report.py (names, tolerances, result dataclasses), plans.py (which
+configurations), checks.py (the checks), execute.py (run_suite, run_config).
+torch is imported inside functions.
+"""

@@ -1,0 +1,78 @@
+"""The layer model every rule implements, and the shape checks the rules share.
+
+A ``Layer`` is a bound call: ``output(shape, ctx)`` gives the output shape or raises
+ConvError where torch would fail; ``params``; ``macs(in, out)``; ``geometry()`` for
+convs and pools. ``Ctx`` says where a layer's input came from, for messages.
+Pure Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from convcli.errors import ConvError
+from convcli.formatting import shape_list
+from convcli.network.text import LayerCall
+
+if TYPE_CHECKING:
+    from convcli.calculator.spec import ConvSpec
+
+Shape = tuple[int, ...]
+
+
+class Layer:
+    """A bound layer: ``output(shape, ctx)`` -> shape (ConvError where torch fails);
+    ``params``; ``macs(in, out)``."""
+
+    kind = ""
+    params = 0
+    conv: ConvSpec | None = None
+
+    def __init__(self, call: LayerCall, values: dict):
+        self.call = call
+        self.values = values
+
+    def output(self, shape: Shape, ctx: "Ctx") -> Shape:
+        raise NotImplementedError
+
+    def macs(self, shape_in: Shape, shape_out: Shape) -> int:
+        return 0
+
+    def geometry(self) -> dict | None:
+        return None
+
+    def note(self, shape_in: Shape) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Where the input of a layer comes from, for messages."""
+
+    source: str        # "the input [1, 3, 32, 32]" or "Flatten() (layer 10, output [1, 1024])"
+    first: bool
+
+    def receives(self, call, what: str) -> str:
+        return f"{call} receives {what} {'from' if self.first else 'after'} {self.source}"
+
+    def at(self, call) -> str:
+        return f"{call} {'on' if self.first else 'after'} {self.source}"
+
+
+def rank_check(layer: Layer, shape: Shape, ctx: Ctx, ranks: tuple[int, ...], names: str):
+    if len(shape) not in ranks:
+        want = " or ".join(str(r) for r in ranks)
+        raise ConvError(
+            f"{ctx.receives(layer.call, f'a {len(shape)}d tensor {shape_list(shape)}')}; "
+            f"{layer.kind} takes {want} dims ({names})"
+            + ("; insert Flatten() or reshape before it" if len(shape) > max(ranks) else ""))
+
+
+def no_empty(layer: Layer, shape: Shape, ctx: Ctx, batched: bool):
+    """Pools take an empty batch (N=0) but no other empty dim. (AdaptiveAvgPool2d alone
+    accepts empty dims and returns NaN means; convcli rejects that too.)"""
+    for i, n in enumerate(shape[1:] if batched else shape):
+        if n == 0:
+            raise ConvError(f"{ctx.at(layer.call)}: dim {i + (1 if batched else 0)} is 0; "
+                            f"{layer.kind} needs every non-batch dim >= 1")

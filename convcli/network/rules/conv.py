@@ -1,0 +1,68 @@
+"""Conv1d/2d/3d and ConvTranspose1d/2d/3d: ConvSpec does the checking and the
+counting (transposed convs counted per input element, costs.py)."""
+
+from __future__ import annotations
+
+from convcli.calculator.costs import macs
+from convcli.calculator.shapes import spatial_names
+from convcli.calculator.spec import ConvSpec
+from convcli.errors import ConvError
+from convcli.formatting import plural
+from convcli.network.binding import REQUIRED
+from convcli.network.layer import Layer, rank_check
+
+_CONV_SIG = [("in_channels", REQUIRED), ("out_channels", REQUIRED), ("kernel_size", REQUIRED),
+             ("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("bias", True),
+             ("padding_mode", "zeros"), ("device", None), ("dtype", None)]
+_CONVT_SIG = [("in_channels", REQUIRED), ("out_channels", REQUIRED), ("kernel_size", REQUIRED),
+              ("stride", 1), ("padding", 0), ("output_padding", 0), ("groups", 1),
+              ("bias", True), ("dilation", 1), ("padding_mode", "zeros"), ("device", None),
+              ("dtype", None)]
+
+
+class Conv(Layer):
+    def __init__(self, call, values, dims, transposed):
+        super().__init__(call, values)
+        self.kind = call.name
+        self.dims = dims
+        v = dict(values)
+        v.pop("device"), v.pop("dtype")
+        try:
+            self.conv = ConvSpec(dims=dims, transposed=transposed, **v)
+        except ConvError as e:
+            raise ConvError(f"{call}: {e}") from None
+        self.params = self.conv.num_params
+
+    def output(self, shape, ctx):
+        d, spec = self.dims, self.conv
+        rank_check(self, shape, ctx, (d + 1, d + 2), f"N, C, {spatial_names(d)}, or unbatched "
+                                                       f"C, {spatial_names(d)}")
+        c = shape[1] if len(shape) == d + 2 else shape[0]
+        if c != spec.in_channels:
+            try:
+                fix = f"; use {spec.replace(in_channels=c).torch_repr()}"
+            except ConvError:
+                fix = (f"; in_channels must be {c}, and groups={spec.groups} must then "
+                       f"divide {c}")
+            raise ConvError(
+                f"{ctx.receives(self.call, plural(c, 'channel'))} but its "
+                f"in_channels is {spec.in_channels}{fix}")
+        try:
+            return spec.output_shape(shape)
+        except ConvError as e:
+            raise ConvError(f"{ctx.at(self.call)}: {e}") from None
+
+    def macs(self, shape_in, shape_out):
+        return macs(self.conv, shape_in)
+
+    def geometry(self):
+        s = self.conv
+        return {"kernel_size": list(s.kernel_size), "stride": list(s.stride),
+                "padding": [list(p) for p in s.padding_pairs], "dilation": list(s.dilation),
+                "groups": s.groups}
+
+
+RULES = {}
+for _d in (1, 2, 3):
+    RULES[f"Conv{_d}d"] = (_CONV_SIG, lambda c, v, d=_d: Conv(c, v, d, False))
+    RULES[f"ConvTranspose{_d}d"] = (_CONVT_SIG, lambda c, v, d=_d: Conv(c, v, d, True))

@@ -1,0 +1,60 @@
+"""ZeroPad, ConstantPad, ReflectionPad, ReplicationPad and CircularPad 1d-3d, with
+torch's size limits per mode; 0 MACs."""
+
+from __future__ import annotations
+
+from convcli.calculator.ints import is_int
+from convcli.calculator.shapes import spatial_names
+from convcli.errors import ConvError
+from convcli.network.binding import REQUIRED
+from convcli.network.layer import Layer, rank_check
+
+class Pad(Layer):
+    def __init__(self, call, values, dims, mode):
+        super().__init__(call, values)
+        self.kind, self.dims, self.mode = call.name, dims, mode
+        p = values["padding"]
+        if is_int(p):
+            p = (p,) * (2 * dims)
+        if not (isinstance(p, tuple) and len(p) == 2 * dims and all(is_int(v) for v in p)):
+            raise ConvError(f"{call}: padding={values['padding']!r} must be a whole number or "
+                            f"{2 * dims} numbers (left, right"
+                            + (", top, bottom" if dims > 1 else "")
+                            + (", front, back" if dims > 2 else "") + ")")
+        self.pad = p
+
+    def output(self, shape, ctx):
+        d = self.dims
+        rank_check(self, shape, ctx, (d + 1, d + 2),
+                    f"N, C, {spatial_names(d)}, or unbatched C, {spatial_names(d)}")
+        out = list(shape)
+        for i in range(d):
+            left, right = self.pad[2 * i], self.pad[2 * i + 1]
+            axis = len(shape) - 1 - i
+            n = shape[axis]
+            if self.mode == "reflect" and (left >= n or right >= n):
+                raise ConvError(f"{ctx.at(self.call)}: reflection padding "
+                                f"{max(left, right)} must be smaller than the dim's size {n}")
+            if self.mode in ("reflect", "replicate") and n == 0:
+                raise ConvError(f"{ctx.at(self.call)}: empty dim")
+            if self.mode == "circular" and (left > n or right > n):
+                raise ConvError(f"{ctx.at(self.call)}: circular padding "
+                                f"{max(left, right)} is larger than the dim's size {n}")
+            out[axis] = n + left + right
+            if out[axis] < 1:
+                raise ConvError(f"{ctx.at(self.call)}: padding "
+                                f"({left}, {right}) leaves nothing of size {n}")
+        return tuple(out)
+
+
+RULES = {}
+for _d in (1, 2, 3):
+    RULES[f"ZeroPad{_d}d"] = ([("padding", REQUIRED)], lambda c, v, d=_d: Pad(c, v, d, "zeros"))
+    RULES[f"ConstantPad{_d}d"] = ([("padding", REQUIRED), ("value", REQUIRED)],
+                                  lambda c, v, d=_d: Pad(c, v, d, "constant"))
+    RULES[f"ReflectionPad{_d}d"] = ([("padding", REQUIRED)],
+                                    lambda c, v, d=_d: Pad(c, v, d, "reflect"))
+    RULES[f"ReplicationPad{_d}d"] = ([("padding", REQUIRED)],
+                                     lambda c, v, d=_d: Pad(c, v, d, "replicate"))
+    RULES[f"CircularPad{_d}d"] = ([("padding", REQUIRED)],
+                                  lambda c, v, d=_d: Pad(c, v, d, "circular"))

@@ -1,0 +1,91 @@
+"""Where output goes: rich consoles, one ``Output`` per command (a table for people or
+one JSON object for machines), and the one-line ``Error:`` / ``Warning:`` / info
+messages on stderr. Plain text (no colour) where NO_COLOR is set or stdout is not a
+terminal: rich decides that from the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+JSON_VERSION = 1
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _line(message: str) -> str:
+    """Multi-line text (an exception's message, a path with a newline) as one line."""
+    return " ".join(str(message).split())
+
+
+def error(message: str) -> None:
+    """`Error: <message>` on stderr, as one line (user text is never markup)."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        Text("Error: ", style="bold red") + Text(_line(message)))
+
+
+def warn(message: str) -> None:
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        Text("Warning: ", style="yellow") + Text(_line(message)))
+
+
+class Output:
+    """Knows whether the user asked for JSON; commands call ``emit`` once."""
+
+    def __init__(self, json_mode: bool):
+        self.json_mode = json_mode
+
+    def emit(self, data: dict, *renderables) -> None:
+        if self.json_mode:
+            write_json(data)
+        else:
+            out = console()
+            for r in renderables:
+                out.print(r)
+
+
+def strict(value):
+    """JSON has no NaN or Infinity: non-finite floats become null, at any depth."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) \
+            else None
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    return value
+
+
+def write_json(data: dict) -> None:
+    """One strict JSON object on stdout (no NaN/Infinity tokens)."""
+    sys.stdout.write(json.dumps(strict(data), indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+# ---- formatting helpers ---------------------------------------------------------
+
+
+def table(title: str | None = None, *columns: str, **kwargs) -> Table:
+    t = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left",
+              title_style="bold", **kwargs)
+    for i, c in enumerate(columns):
+        t.add_column(c, justify="left" if i == 0 else "right")
+    return t
+
+
+# ---- shape / params -------------------------------------------------------------
+
+
+def info(message: str) -> None:
+    """A side note for people on stderr (never on --json's stdout)."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(message, style="dim"))
+
+# ---- run ------------------------------------------------------------------------

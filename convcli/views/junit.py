@@ -1,0 +1,60 @@
+"""`verify --junit`: JUnit XML for CI, one testcase per check, written atomically."""
+
+from __future__ import annotations
+
+import platform
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+
+from convcli.engine.verify.report import CHECKS
+from convcli.files import atomic_write
+from convcli.views.verify import err_str
+
+def junit_xml(report) -> str:
+    """JUnit XML for CI: one testcase per check (skipped checks as <skipped/>)."""
+    n_tests = len(report.checks) + len(report.skipped)
+    n_fail = len(report.failed)
+    attrs = {"name": "convcli verify", "tests": str(n_tests), "failures": str(n_fail),
+             "errors": "0", "skipped": str(len(report.skipped)),
+             "time": f"{report.seconds:.3f}"}
+    root = ET.Element("testsuites", attrs)
+    suite = ET.SubElement(root, "testsuite", {
+        **attrs, "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "hostname": platform.node()})
+    props = ET.SubElement(suite, "properties")
+    for k, v in (("mode", report.mode), ("configuration", report.configuration or ""),
+                 ("device", report.device), ("dtype", report.dtype),
+                 ("atol", f"{report.atol:g}"), ("rtol", f"{report.rtol:g}"),
+                 ("seed", str(report.seed)), ("random_cases", str(report.random_cases)),
+                 ("torch", report.torch_version)):
+        ET.SubElement(props, "property", {"name": k, "value": v})
+    order = list(CHECKS)
+    for c in sorted(report.checks + report.skipped, key=lambda c: order.index(c.name)):
+        if not hasattr(c, "passed"):        # a check that did not run
+            case = ET.SubElement(suite, "testcase", {
+                "classname": "convcli.verify", "name": c.name, "time": "0"})
+            ET.SubElement(case, "skipped", {"message": c.reason})
+            continue
+        case = ET.SubElement(suite, "testcase", {
+            "classname": "convcli.verify", "name": c.name, "time": f"{c.seconds:.3f}"})
+        if not c.passed:
+            w = c.worst
+            fail = ET.SubElement(case, "failure", {
+                "type": "mismatch",
+                "message": f"{c.title}: {c.failures} of {c.cases} cases failed; worst: "
+                           f"{w.configuration} at {w.where}"})
+            fail.text = "\n".join([
+                f"check: {c.title} ({c.tolerance})", f"config: {w.configuration}",
+                f"where: {w.where}", f"expected: {w.expected}", f"got: {w.got}",
+                f"max abs error: {err_str(w.error)}"] + ([w.message] if w.message else []))
+        else:
+            out = ET.SubElement(case, "system-out")
+            out.text = (f"{c.title}: {c.cases} cases, worst error {err_str(c.worst_error)}"
+                        f" ({c.tolerance})")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_atomic(path: str, text: str, what: str = "--junit") -> None:
+    """Write a text report whole or not at all (see convcli.files)."""
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")), what)

@@ -1,0 +1,160 @@
+"""`convcli run` without torch: option parsing, the memory estimate and budget, and the
+faults that must be answered before torch is imported (or when it is missing)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from convcli.engine import devices, memory
+from convcli.engine.run import parse_dtypes
+from convcli.formatting import size
+from convcli.errors import ConvError, EnvironmentProblem
+from convcli.calculator.parse import parse_bytes
+from convcli.calculator.spec import ConvSpec
+
+HUGE = ("run", "100000x64x1024x1024", "-o", "64", "-k", "3")
+
+
+@pytest.mark.parametrize("text, value", [
+    ("8GiB", 8 * 1024 ** 3), ("8G", 8 * 1024 ** 3), ("512M", 512 * 1024 ** 2),
+    ("1.5GB", 1_500_000_000), ("1000B", 1000), ("64 KiB", 65536), ("50%", 0.5),
+    ("100%", 1.0),
+])
+def test_parse_bytes(text, value):
+    assert parse_bytes(text) == value
+
+
+@pytest.mark.parametrize("text", ["0B", "x", "8 parsecs", "0%", "150%", "-1G", "", "8"])
+def test_parse_bytes_rejects(text):
+    with pytest.raises(ConvError, match="--max-memory"):
+        parse_bytes(text)
+
+
+@pytest.mark.parametrize("text, want", [
+    ("auto", ("auto", None)), ("CPU", ("cpu", None)), ("cuda", ("cuda", None)),
+    ("cuda:3", ("cuda", 3)),
+])
+def test_parse_device(text, want):
+    assert devices.parse_device(text) == want
+
+
+@pytest.mark.parametrize("text", ["gpu", "cuda:", "cuda:x", "mps0", "cuda:-1"])
+def test_parse_device_rejects(text):
+    with pytest.raises(ConvError, match="auto, cpu, cuda or cuda:N"):
+        devices.parse_device(text)
+
+
+def test_parse_dtypes():
+    assert parse_dtypes("float32", False) == ("float32",)
+    assert parse_dtypes("float32,bfloat16,float32", True) == ("float32", "bfloat16")
+    with pytest.raises(ConvError, match="add --tune"):
+        parse_dtypes("float32,float16", False)
+    with pytest.raises(ConvError, match="'int8' is not supported"):
+        parse_dtypes("int8", False)
+
+
+def test_estimate_counts_every_tensor():
+    spec = ConvSpec(2, 4, 8, 3, padding=1)
+    est = memory.estimate_memory(spec, (2, 4, 10, 10), "float32", threads=1)
+    assert est.input == 2 * 4 * 10 * 10 * 4
+    assert est.output == 2 * 8 * 10 * 10 * 4
+    assert est.weight == 8 * 4 * 9 * 4 and est.bias == 8 * 4
+    assert est.padded_input == 0 and est.tune == 0
+    assert est.workspace == 4 * 9 * 100 * 4          # one sample's im2col, one thread
+    assert est.staging == est.input                  # the float32 source copy
+    assert est.total == (est.tensors + est.staging + est.workspace + est.margin)
+    f64 = memory.estimate_memory(spec, (2, 4, 10, 10), "float64", threads=1)
+    assert f64.input == 2 * est.input and f64.output == 2 * est.output
+
+
+def test_estimate_padding_mode_tune_and_cuda():
+    spec = ConvSpec(2, 4, 8, 3, padding=(1, 2), padding_mode="reflect")
+    est = memory.estimate_memory(spec, (1, 4, 10, 10), "float32", tune_dtypes=("float32",))
+    assert est.padded_input == 4 * 12 * 14 * 4
+    assert est.tune == est.output + est.input + est.output   # f32 reference + a variant
+    cuda = memory.estimate_memory(spec, (1, 4, 10, 10), "float32", cuda=True)
+    assert cuda.staging == 0 and cuda.workspace == 0        # host side, cuDNN in margin
+    t = memory.estimate_memory(ConvSpec(1, 4, 6, 5, transposed=True), (1, 4, 7), "float32",
+                               threads=1)
+    assert t.workspace == 6 * 5 * 7 * 4                      # C_out * k * L_in columns
+
+
+def test_estimate_counts_the_copy_of_same_with_an_even_kernel():
+    even = memory.estimate_memory(ConvSpec(2, 2, 2, 4, padding="same"), (1, 2, 8, 8), "float32")
+    assert even.padded_input == 2 * 11 * 11 * 4        # 3 total per dim: 1 before, 2 after
+    odd = memory.estimate_memory(ConvSpec(2, 2, 2, 3, padding="same"), (1, 2, 8, 8), "float32")
+    assert odd.padded_input == 0                       # symmetric: torch pads in the kernel
+
+
+def test_budget_message_names_estimate_and_limit():
+    spec = ConvSpec(2, 3, 4, 3)
+    est = memory.estimate_memory(spec, (1, 3, 8, 8), "float32")
+    with pytest.raises(EnvironmentProblem) as e:
+        memory.check_budget(est, 1000, "--max-memory", "cpu", True)
+    msg = str(e.value)
+    assert size(est.total) in msg and "1,000 B (--max-memory)" in msg
+    assert "use a smaller batch" in msg
+    ok = memory.check_budget(est, est.total, "x", "cpu", True)
+    assert ok.limit == est.total
+
+
+def test_default_limit_is_a_share_of_available_ram():
+    free, _ = memory.available_ram()
+    limit, source = memory.memory_limit("cpu", None)
+    assert free and limit == int(free * memory.CPU_SHARE)
+    assert "75%" in source
+    half, source = memory.memory_limit("cpu", 0.5)
+    assert source.startswith("50% of") and 0 < half < free
+    assert memory.memory_limit("cpu", 12345) == (12345, "--max-memory")
+
+
+def test_human_bytes():
+    assert size(512) == "512 B"
+    assert size(3 * 1024 ** 4) == "3.0 TiB"
+
+
+def _no_torch(tmp_path):
+    """A PYTHONPATH entry whose torch.py fails to import, as if torch were missing."""
+    (tmp_path / "torch.py").write_text("raise ImportError(\"No module named 'torch'\")\n")
+    from tests.conftest import ROOT
+    return {"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+
+
+def test_torch_missing_says_how_to_install(sh, tmp_path):
+    r = sh("run", "1x3x8x8", "-o", "4", "-k", "3", "--json", env=_no_torch(tmp_path))
+    assert r.exit_code == 3
+    assert "torch is not installed" in r.stderr
+    assert "pip install 'convcli[torch]'" in r.stderr
+    assert r.stdout == "" and "Traceback" not in r.stderr
+
+
+def test_huge_run_refused_before_torch_is_imported(sh, tmp_path):
+    # torch is unimportable here: the refusal must come from the estimate alone
+    t0 = time.perf_counter()
+    r = sh(*HUGE, "--device", "cpu", env=_no_torch(tmp_path))
+    elapsed = time.perf_counter() - t0
+    assert r.exit_code == 3, r.stderr
+    assert r.stderr.startswith("Error: this run needs about") and "TiB" in r.stderr
+    assert "75% of" in r.stderr and "--max-memory" in r.stderr
+    assert elapsed < 10  # generous; benchmarks/ time it, this only catches a hang
+
+
+@pytest.mark.skipif(devices.gpu_possible(), reason="auto may mean a GPU here")
+def test_huge_run_on_auto_refused_without_torch_where_no_gpu_can_exist(sh, tmp_path):
+    r = sh(*HUGE, env=_no_torch(tmp_path))
+    assert r.exit_code == 3 and "this run needs about" in r.stderr
+
+
+def test_explicit_max_memory_refuses_without_torch(sh, tmp_path):
+    r = sh("run", "1x3x64x64", "-o", "4", "-k", "3", "--max-memory", "100K", "--json",
+           env=_no_torch(tmp_path))
+    assert r.exit_code == 3 and r.stdout == ""
+    assert "the limit is 100.0 KiB (--max-memory)" in r.stderr
+
+
+def test_parse_bytes_wants_a_unit():
+    with pytest.raises(ConvError, match="'8' has no unit; write 8GiB, 8MiB or 8B"):
+        parse_bytes("8")
