@@ -19,6 +19,8 @@ Unbatched inputs count as N = 1. Pure integer math on shapes; no torch, no numpy
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass
 from math import prod
 
@@ -48,11 +50,11 @@ def dtype_size(dtype: str) -> int:
         ) from None
 
 
-def _batch(spec: ConvSpec, input_shape) -> int:
+def _batch(spec: ConvSpec, input_shape: Sequence[int]) -> int:
     return input_shape[0] if len(input_shape) == spec.dims + 2 else 1
 
 
-def macs(spec: ConvSpec, input_shape) -> int:
+def macs(spec: ConvSpec, input_shape: Sequence[int]) -> int:
     """Multiply-accumulates of one forward pass, bias excluded (see module doc)."""
     out = spec.output_shape(input_shape)
     n = _batch(spec, input_shape)
@@ -64,12 +66,12 @@ def macs(spec: ConvSpec, input_shape) -> int:
         spec.in_channels // spec.groups) * k
 
 
-def flops(spec: ConvSpec, input_shape) -> int:
+def flops(spec: ConvSpec, input_shape: Sequence[int]) -> int:
     """2 * MACs (torch.utils.flop_counter's convention); bias not included."""
     return 2 * macs(spec, input_shape)
 
 
-def bias_adds(spec: ConvSpec, input_shape) -> int:
+def bias_adds(spec: ConvSpec, input_shape: Sequence[int]) -> int:
     """One add per output element when the layer has a bias, else 0."""
     return prod(spec.output_shape(input_shape)) if spec.bias else 0
 
@@ -111,7 +113,8 @@ class ConvCounts:
         return self.spec.num_params
 
 
-def analyse(spec: ConvSpec, input_shape=None, dtype: str = "float32") -> ConvCounts:
+def analyse(spec: ConvSpec, input_shape: Sequence[int] | None = None,
+            dtype: str = "float32") -> ConvCounts:
     """Shapes and costs of one layer; without an input, only what the weights tell."""
     size = dtype_size(dtype)
     weight_b = spec.num_weight * size

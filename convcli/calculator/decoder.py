@@ -9,6 +9,8 @@ Pure Python.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass, field
 
 from convcli.calculator.solve import broadcast_sizes, spatial_sizes
@@ -64,14 +66,16 @@ class DecoderReport:
                 "ambiguous": self.ambiguous, "dims": [d.as_dict() for d in self.dims]}
 
 
-def decoder(encoder: ConvSpec, size_in, placeholders: bool = False) -> DecoderReport:
+def decoder(encoder: ConvSpec, size_in: int | Sequence[int],
+            placeholders: bool = False) -> DecoderReport:
     """The ConvTranspose with the encoder's k, s, p, dil and the output_padding that
     maps the encoder's output back to exactly ``size_in``; every other input size the
     encoder maps to the same output, with the output_padding that would restore it."""
     d = encoder.dims
-    if isinstance(size_in, int):
-        size_in = (size_in,) * d
-    size_in = broadcast_sizes("--input", spatial_sizes("--input", size_in), d)
+    sizes = broadcast_sizes("--input", spatial_sizes(
+        "--input", (size_in,) * d if isinstance(size_in, int) else size_in), d)
+    assert sizes is not None
+    size_in = sizes
     pairs = encoder.padding_pairs
     for i, (a, b) in enumerate(pairs):
         if a != b:
@@ -94,9 +98,10 @@ def decoder(encoder: ConvSpec, size_in, placeholders: bool = False) -> DecoderRe
         ops.append(op if valid else None)
         dims.append(DecoderDim(n, o, k, s, p, dl, op if valid else None, pre, choices))
     dec = None
-    if all(op is not None for op in ops):
+    chosen = [op for op in ops if op is not None]
+    if len(chosen) == len(ops):
         dec = ConvSpec(d, encoder.out_channels, encoder.in_channels, encoder.kernel_size,
                        stride=encoder.stride, padding=tuple(a for a, _ in pairs),
                        dilation=encoder.dilation, groups=encoder.groups, bias=encoder.bias,
-                       transposed=True, output_padding=tuple(ops))
+                       transposed=True, output_padding=tuple(chosen))
     return DecoderReport(encoder, dec, dims, placeholders)

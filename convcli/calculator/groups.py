@@ -8,6 +8,8 @@ The weight of a grouped conv is ONE tensor; group i reads input channels
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass
 from math import gcd, isqrt
 from typing import TYPE_CHECKING
@@ -79,7 +81,8 @@ class GroupsRow:
         return 1 - self.params / base.params
 
 
-def compare_groups(spec: ConvSpec, input_shape=None) -> list[GroupsRow]:
+def compare_groups(spec: ConvSpec,
+                   input_shape: Sequence[int] | None = None) -> list[GroupsRow]:
     """One row per valid groups value (every divisor of both channel counts), then a
     depthwise conv (C_in -> C_in, groups=C_in) and the depthwise-separable pair
     (that depthwise k x k followed by a pointwise 1x1 C_in -> C_out)."""
@@ -108,6 +111,6 @@ def compare_groups(spec: ConvSpec, input_shape=None) -> list[GroupsRow]:
         pw_macs = macs(pw, mid)
     rows.append(GroupsRow(
         "depthwise-separable", None, None, dw.num_params + pw.num_params,
-        None if dw_macs is None else dw_macs + pw_macs,
+        None if dw_macs is None or pw_macs is None else dw_macs + pw_macs,
         f"{dw.num_params:,} dw + {pw.num_params:,} pw 1x1"))
     return rows

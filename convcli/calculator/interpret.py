@@ -7,6 +7,10 @@ message names the option. Pure Python.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from typing import Any
+
 from convcli.calculator.parse import parse_int, parse_ints, parse_padding
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
@@ -51,9 +55,10 @@ def spec_from_text(*, out_channels: str, kernel_size: str, in_channels: str | No
                    stride: str = "1", padding: str = "0", dilation: str = "1",
                    groups: str = "1", bias: bool = True, padding_mode: str = "zeros",
                    transposed: bool = False, output_padding: str = "0",
-                   dims: int | None = None, input_shape=None) -> ConvSpec:
+                   dims: int | None = None,
+                   input_shape: Sequence[int] | None = None) -> ConvSpec:
     """CLI strings -> a validated ConvSpec (inferring dims and in_channels)."""
-    values = {
+    values: dict[str, Any] = {
         "kernel_size": parse_ints(kernel_size, "--kernel-size"),
         "stride": parse_ints(stride, "--stride"),
         "padding": parse_padding(padding, "--padding"),

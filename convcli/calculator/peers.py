@@ -14,6 +14,8 @@ ptflops 139,264; thop 524,288; torchinfo 532,480; torchscan 524,296; torchprofil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass
 from math import prod
 
@@ -66,7 +68,7 @@ def _calflops_conv_out(spec: ConvSpec, spatial) -> list[int]:
     return out
 
 
-def peer_counts(spec: ConvSpec, input_shape) -> PeerReport:
+def peer_counts(spec: ConvSpec, input_shape: Sequence[int] | None) -> PeerReport:
     """Every tool's figure for this layer on this input (unbatched counts as N = 1)."""
     if input_shape is None:
         raise ConvError(

@@ -16,6 +16,8 @@ Pure Python: no torch, no numpy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass
 from math import prod
 
@@ -63,7 +65,7 @@ class GroupMap:
         cells = []
         for r in range(-(-c_out // bin_out)):
             o0, o1 = r * bin_out, min((r + 1) * bin_out, c_out)
-            row = []
+            row: list[tuple[int | None, bool]] = []
             for c in range(-(-c_in // bin_in)):
                 i0, i1 = c * bin_in, min((c + 1) * bin_in, c_in)
                 g_lo = max(o0 // co, i0 // ci)
@@ -132,10 +134,11 @@ class WindowView:
     @property
     def unread(self) -> list[int]:
         """Input elements no window reads (forward conv)."""
-        read = set()
+        read: set[int] = set()
         for w in self.windows:
             read.update(w.taps)
-        return [c.index for c in self.cells if c.kind == INPUT and c.pos not in read]
+        return [c.index for c in self.cells
+                if c.kind == INPUT and c.pos not in read and c.index is not None]
 
     def notes(self) -> list[str]:
         k, s, dl = self.kernel, self.stride, self.dilation
@@ -217,17 +220,17 @@ def window_view(spec: ConvSpec, input_shape, dim: int) -> WindowView:
                       (pl, pr), cells, windows)
 
 
-def visible(view, budget: int):
+def visible(view: WindowView, budget: int) -> tuple[list[Window | None], list[int]]:
     """Pick which windows and cells to draw so the strip fits ``budget`` cells.
     Returns (windows with None for an elided run, sorted cell positions)."""
-    wins = view.windows
+    wins: list[Window | None] = list(view.windows)
     first, last = view.cells[0].pos, view.cells[-1].pos
     if len(view.cells) <= budget and len(wins) <= 12:
-        return list(wins), [c.pos for c in view.cells]
+        return wins, [c.pos for c in view.cells]
     for head, tail, spans in ((len(wins), 0, True), (4, 2, True), (3, 1, True),
                               (2, 1, True), (2, 1, False), (1, 1, False), (1, 0, False)):
         if head + tail >= len(wins):
-            chosen = list(wins)
+            chosen = wins
         else:
             chosen = wins[:head] + [None] + (wins[-tail:] if tail else [])
         if len(chosen) > 13:
@@ -251,8 +254,8 @@ def visible(view, budget: int):
         if len(pos) + _gaps(sorted(pos)) <= budget:
             return chosen, sorted(pos)
     # a kernel too large for the width: the first window's first taps
-    pos = sorted(set(wins[0].taps[: max(1, budget // 2 - 1)]) | {first})
-    return [wins[0], None], pos
+    start = sorted(set(view.windows[0].taps[: max(1, budget // 2 - 1)]) | {first})
+    return [view.windows[0], None], start
 
 
 def _gaps(pos: list[int]) -> int:
@@ -326,7 +329,8 @@ def receptive_field(spec: ConvSpec, views: list[WindowView], position,
             raise ConvError(f"--at: output index {o} on spatial dim {v.dim} ({v.dim_name}) "
                             f"is outside 0..{v.size_out - 1}")
         taps = v.windows[o].taps
-        inputs = tuple(v.cell(t).index for t in taps if v.cell(t).kind == INPUT)
+        inputs = tuple(i for i in (v.cell(t).index for t in taps if v.cell(t).kind == INPUT)
+                       if i is not None)
         dims.append(FieldDim(v.dim, v.dim_name, o, taps, inputs, len(taps) - len(inputs)))
     group = group_layout(spec)[out_channel // (spec.out_channels // spec.groups)]
     return ReceptiveField(spec, tuple(position), out_channel, group, dims)
@@ -353,7 +357,8 @@ class Picture:
                 "receptive_field": None if self.field is None else self.field.as_dict()}
 
 
-def picture(spec: ConvSpec, input_shape=None, dim: int | None = None, at=None,
+def picture(spec: ConvSpec, input_shape: Sequence[int] | None = None,
+            dim: int | None = None, at: int | Sequence[int] | None = None,
             channel: int = 0) -> Picture:
     """Everything `show` draws. Without an input only the channel map is known."""
     groups = GroupMap(spec, group_layout(spec))

@@ -18,6 +18,8 @@ Pure Python: no torch, no numpy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass, replace
 from math import prod
 
@@ -129,7 +131,8 @@ class PortedPadding:
                 "torch_code": self.torch_code()}
 
 
-def port_padding(spec: ConvSpec, input_shape, framework: str, word: str) -> PortedPadding:
+def port_padding(spec: ConvSpec, input_shape: Sequence[int], framework: str,
+                 word: str) -> PortedPadding:
     """Resolve ``word`` (already normalised) for this input. ``spec`` carries kernel,
     stride and dilation; its own padding must be 0 (the caller builds it that way)."""
     if spec.transposed:

@@ -9,6 +9,8 @@ Functions of a ConvSpec (its methods call them). Pure Python.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,7 +47,7 @@ class DimExplanation:
 
 
 
-def check_input(spec: ConvSpec, input_shape) -> bool:
+def check_input(spec: ConvSpec, input_shape: Sequence[int]) -> bool:
     """Validate an input shape; return True when it is batched (N, C, *L)."""
     shape = tuple(input_shape)
     if not all(is_int(n) for n in shape):
@@ -97,7 +99,7 @@ def check_input(spec: ConvSpec, input_shape) -> bool:
                 )
     return batched
 
-def output_shape(spec: ConvSpec, input_shape) -> Ints:
+def output_shape(spec: ConvSpec, input_shape: Sequence[int]) -> Ints:
     """torch's output shape for this input, batched or unbatched; ConvError where
     every forward pass of torch would fail."""
     batched = check_input(spec, input_shape)
@@ -105,7 +107,7 @@ def output_shape(spec: ConvSpec, input_shape) -> Ints:
     head = (input_shape[0], spec.out_channels) if batched else (spec.out_channels,)
     return head + out_spatial
 
-def explain(spec: ConvSpec, input_shape) -> list[DimExplanation]:
+def explain(spec: ConvSpec, input_shape: Sequence[int]) -> list[DimExplanation]:
     """Per spatial dim: the formula with the numbers substituted."""
     check_input(spec, input_shape)
     return _explain(spec, tuple(input_shape))

@@ -22,6 +22,7 @@ Pure Python: no torch, no numpy.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import product
 
@@ -125,7 +126,7 @@ def solve_dim(size_in: int, size_out: int, bounds: Bounds, transposed: bool = Fa
                 lo = (size_out - 1) * s + span - size_in
                 hi = lo + s - 1
                 if padding is not None:
-                    totals = [2 * padding] if lo <= 2 * padding <= hi else []
+                    totals: Iterable[int] = [2 * padding] if lo <= 2 * padding <= hi else []
                 else:
                     totals = range(max(lo, 0), min(hi, 2 * pmax) + 1)
                 for total in totals:

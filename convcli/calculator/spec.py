@@ -11,8 +11,10 @@ Pure Python: no torch, no numpy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import prod
+from typing import TYPE_CHECKING, Any, Union, cast
 
 from convcli.calculator import costs, shapes
 from convcli.calculator.groups import divisors_of_both
@@ -25,6 +27,8 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 KIND_NAMES = {False: "Conv", True: "ConvTranspose"}
 
 Ints = tuple[int, ...]
+IntOrInts = Union[int, Sequence[int]]
+Padding = Union[Ints, str]     # a d-tuple, or 'same'
 
 
 @dataclass(frozen=True)
@@ -38,17 +42,26 @@ class ConvSpec:
     dims: int
     in_channels: int
     out_channels: int
-    kernel_size: int | Ints
-    stride: int | Ints = 1
-    padding: int | str | Ints = 0
-    dilation: int | Ints = 1
+    kernel_size: Ints
+    # the defaults are torch's ints; __post_init__ makes every one a d-tuple
+    stride: Ints = cast(Ints, 1)
+    padding: Padding = cast(Ints, 0)
+    dilation: Ints = cast(Ints, 1)
     groups: int = 1
     bias: bool = True
     padding_mode: str = "zeros"
     transposed: bool = False
-    output_padding: int | Ints = 0
+    output_padding: Ints = cast(Ints, 0)
     # the user's own padding string, kept for messages ('valid' normalises to 0)
     padding_text: str | None = field(default=None, compare=False, repr=False)
+
+    if TYPE_CHECKING:  # what the constructor takes; the fields above are what it keeps
+        def __init__(self, dims: int, in_channels: int, out_channels: int,
+                     kernel_size: IntOrInts, stride: IntOrInts = 1,
+                     padding: int | str | Sequence[int] = 0, dilation: IntOrInts = 1,
+                     groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                     transposed: bool = False, output_padding: IntOrInts = 0,
+                     padding_text: str | None = None) -> None: ...
 
     def __post_init__(self):
         self._check_scalars()
@@ -98,7 +111,7 @@ class ConvSpec:
 
     def _normalised_padding(self) -> str | Ints:
         """'same' stays a word, 'valid' becomes zeros, numbers become a d-tuple."""
-        padding = self.padding
+        padding: object = self.padding
         if isinstance(padding, str):
             text = padding
             object.__setattr__(self, "padding_text", text)
@@ -158,7 +171,7 @@ class ConvSpec:
         args = [str(self.in_channels), str(self.out_channels), per_dim(k)]
         if any(s != 1 for s in self.stride):
             args.append(f"stride={per_dim(self.stride)}")
-        if self.padding == "same":
+        if isinstance(self.padding, str):
             args.append("padding='same'")
         elif any(self.padding):
             args.append(f"padding={per_dim(self.padding)}")
@@ -198,7 +211,7 @@ class ConvSpec:
     def padding_pairs(self) -> tuple[tuple[int, int], ...]:
         """(left, right) padding per spatial dim. For 'same' the total is
         dil*(k-1); left = total//2 and the odd extra goes right (torch's split)."""
-        if self.padding == "same":
+        if isinstance(self.padding, str):   # 'same'
             pairs = []
             for k, dl in zip(self.kernel_size, self.dilation):
                 total = dl * (k - 1)
@@ -207,31 +220,31 @@ class ConvSpec:
         return tuple((p, p) for p in self.padding)
 
     # ---- shapes (the forward rules live in shapes.py) -------------------------
-    def check_input(self, input_shape) -> bool:
+    def check_input(self, input_shape: Sequence[int]) -> bool:
         """Validate an input shape; return True when it is batched (N, C, *L)."""
         return shapes.check_input(self, input_shape)
 
-    def output_shape(self, input_shape) -> Ints:
+    def output_shape(self, input_shape: Sequence[int]) -> Ints:
         """torch's output shape for this input, batched or unbatched; ConvError where
         every forward pass of torch would fail."""
         return shapes.output_shape(self, input_shape)
 
-    def explain(self, input_shape) -> list[DimExplanation]:
+    def explain(self, input_shape: Sequence[int]) -> list[DimExplanation]:
         """Per spatial dim: the formula with the numbers substituted."""
         return shapes.explain(self, input_shape)
 
     # ---- counts (the conventions live in costs.py) -----------------------------
-    def macs(self, input_shape) -> int:
+    def macs(self, input_shape: Sequence[int]) -> int:
         """Multiply-accumulates of one forward pass on this input (costs.macs)."""
         return costs.macs(self, input_shape)
 
-    def flops(self, input_shape) -> int:
+    def flops(self, input_shape: Sequence[int]) -> int:
         """2 * MACs (costs.flops)."""
         return costs.flops(self, input_shape)
 
-    def replace(self, **changes) -> "ConvSpec":
+    def replace(self, **changes: Any) -> ConvSpec:
         """A copy with some fields changed (validated again)."""
-        fields = {
+        fields: dict[str, Any] = {
             "dims": self.dims, "in_channels": self.in_channels,
             "out_channels": self.out_channels, "kernel_size": self.kernel_size,
             "stride": self.stride, "padding": self.padding, "dilation": self.dilation,
@@ -247,7 +260,7 @@ class ConvSpec:
             "kind": self.kind_name, "dims": self.dims, "in_channels": self.in_channels,
             "out_channels": self.out_channels, "kernel_size": list(self.kernel_size),
             "stride": list(self.stride),
-            "padding": self.padding if self.padding == "same" else list(self.padding),
+            "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
             "padding_pairs": [list(p) for p in self.padding_pairs],
             "dilation": list(self.dilation), "groups": self.groups, "bias": self.bias,
             "padding_mode": self.padding_mode, "transposed": self.transposed,
@@ -259,5 +272,5 @@ def _same_hint(spec: ConvSpec) -> str:
     return per_dim(dl * (k - 1) // 2 for k, dl in zip(spec.kernel_size, spec.dilation))
 
 
-def _show(t) -> str:
+def _show(t: Sequence[int]) -> str:
     return str(tuple(t))

@@ -65,15 +65,22 @@ def verify(
 
     Example: convcli verify -i 16 -o 16 -k 1 -g 2 --input 8x16x32x32
     """
-    from convcli.engine.verify import execute as core
-    from convcli.engine.verify.plans import default_input
-    from convcli.engine.verify.report import DEFAULT_CASES, Options, check_options
-    from convcli.views.progress import verify_progress
+    from convcli.engine.verify.report import DEFAULT_CASES, Options
 
     opts = Options(device=device.strip().lower(), dtype=dtype.strip().lower(),
                    atol=atol, rtol=rtol, seed=seed,
                    cases=DEFAULT_CASES if cases is None else cases, fail_fast=fail_fast)
     _check_junit(junit)
+    _report(_run_checks(conv, input, cases, opts), junit, json)
+
+
+def _run_checks(conv: ConvArgs, input: str | None, cases: int | None, opts):
+    """The built-in suite without -o/-k; every check of one configuration with them."""
+    from convcli.engine.verify import execute as core
+    from convcli.engine.verify.plans import default_input
+    from convcli.engine.verify.report import check_options
+    from convcli.views.progress import verify_progress
+
     if conv.out_channels is None and conv.kernel_size is None:
         given = conv.given() + (["--input"] if input is not None else [])
         if given:
@@ -84,26 +91,24 @@ def verify(
                 f"{'them' if len(given) > 1 else 'it'} to run the built-in suite")
         check_options(opts)
         with verify_progress() as progress:
-            report = core.run_suite(opts, progress)
-    else:
-        if conv.out_channels is None or conv.kernel_size is None:
-            missing = "--out-channels" if conv.out_channels is None else "--kernel-size"
-            raise ConvError(f"{missing} is needed to verify one configuration (e.g. "
-                            "-i 16 -o 16 -k 1); without -o and -k verify runs the "
-                            "built-in suite")
-        if cases is not None:
-            raise ConvError(f"--cases {cases}: random configurations belong to the built-in "
-                            "suite; with -o/-k verify checks that one configuration, so "
-                            "drop --cases or the configuration")
-        input_shape = None if input is None else parse_shape(input, "--input")
-        spec = conv.spec(input_shape)
-        if input_shape is None:
-            input_shape = default_input(spec)
-        spec.output_shape(input_shape)
-        check_options(opts)
-        with verify_progress() as progress:
-            report = core.run_config(spec, input_shape, opts, progress)
-    _report(report, junit, json)
+            return core.run_suite(opts, progress)
+    if conv.out_channels is None or conv.kernel_size is None:
+        missing = "--out-channels" if conv.out_channels is None else "--kernel-size"
+        raise ConvError(f"{missing} is needed to verify one configuration (e.g. "
+                        "-i 16 -o 16 -k 1); without -o and -k verify runs the "
+                        "built-in suite")
+    if cases is not None:
+        raise ConvError(f"--cases {cases}: random configurations belong to the built-in "
+                        "suite; with -o/-k verify checks that one configuration, so "
+                        "drop --cases or the configuration")
+    input_shape = None if input is None else parse_shape(input, "--input")
+    spec = conv.spec(input_shape)
+    if input_shape is None:
+        input_shape = default_input(spec)
+    spec.output_shape(input_shape)
+    check_options(opts)
+    with verify_progress() as progress:
+        return core.run_config(spec, input_shape, opts, progress)
 
 
 def _check_junit(junit: str | None) -> None:

@@ -11,6 +11,8 @@ the timed calls, --tune's variants and the atomic --save.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -131,7 +133,7 @@ def parse_dtypes(text: str | None, tune: bool, default: str = "float32") -> tupl
 
 # ---- 1. before torch ---------------------------------------------------------------
 
-def plan(spec: ConvSpec, input, opts: RunOptions) -> Plan:
+def plan(spec: ConvSpec, input: Sequence[int] | str | os.PathLike, opts: RunOptions) -> Plan:
     """Everything decidable from shapes and headers; nothing imported or allocated.
     ``input`` is a shape, or the path of a .npy file."""
     in_file = None
@@ -187,7 +189,8 @@ def check_channels_last(spec: ConvSpec, input_shape) -> None:
 
 # ---- 2-6. with torch -----------------------------------------------------------------
 
-def run(spec: ConvSpec, input, options: RunOptions | None = None,
+def run(spec: ConvSpec, input: Sequence[int] | str | os.PathLike,
+        options: RunOptions | None = None,
         progress: Progress | None = None) -> RunResult:
     """Run ``spec`` once per call, ``warmup`` + ``repeat`` times, and measure it.
     ``progress(done, total, label)`` is called between calls. Raises ConvError

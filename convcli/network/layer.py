@@ -9,8 +9,9 @@ Pure Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
+from convcli.calculator.shapes import spatial_names
 from convcli.errors import ConvError
 from convcli.formatting import shape_list
 from convcli.network.text import LayerCall
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
 
 Shape = tuple[int, ...]
+Signature = list[tuple[str, Any]]        # (argument name, default) in torch's order
+Rule = tuple[Signature, Callable[..., "Layer"]]   # a signature and the Layer builder
 
 
 class Layer:
@@ -67,6 +70,16 @@ def rank_check(layer: Layer, shape: Shape, ctx: Ctx, ranks: tuple[int, ...], nam
             f"{ctx.receives(layer.call, f'a {len(shape)}d tensor {shape_list(shape)}')}; "
             f"{layer.kind} takes {want} dims ({names})"
             + ("; insert Flatten() or reshape before it" if len(shape) > max(ranks) else ""))
+
+
+def spatial_rank_check(layer: Layer, shape: Shape, ctx: Ctx, d: int,
+                       non_empty: bool = False) -> None:
+    """A d-spatial-dim layer takes (N, C, *spatial) or unbatched (C, *spatial);
+    ``non_empty``: and no empty dim but the batch (pools)."""
+    names = spatial_names(d)
+    rank_check(layer, shape, ctx, (d + 1, d + 2), f"N, C, {names}, or unbatched C, {names}")
+    if non_empty:
+        no_empty(layer, shape, ctx, len(shape) == d + 2)
 
 
 def no_empty(layer: Layer, shape: Shape, ctx: Ctx, batched: bool):

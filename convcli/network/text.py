@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import operator
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from convcli.errors import ConvError
 
@@ -143,7 +144,7 @@ def _split(text: str, source: str) -> list[tuple[str, int]]:
     return pieces
 
 
-def _parse_chunk(chunk: str):
+def _parse_chunk(chunk: str) -> tuple[ast.expr, str]:
     """An expression; `features = nn.Sequential(...)` (pasted from __init__) gives its
     right-hand side."""
     try:
@@ -157,7 +158,7 @@ def _parse_chunk(chunk: str):
             if len(tree.body) == 1 and isinstance(tree.body[0], ast.Assign):
                 value = tree.body[0].value
                 # re-anchor the value so source segments index into its own text
-                text = ast.get_source_segment(chunk, value)
+                text = ast.get_source_segment(chunk, value) or ""
                 return ast.parse(text, mode="eval").body, text
         raise
 
@@ -238,10 +239,10 @@ def _ordered_dict_items(node):
     return ast.Tuple(elts=layers, ctx=ast.Load())
 
 
-_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.FloorDiv: operator.floordiv, ast.Div: operator.truediv,
            ast.Mod: operator.mod, ast.Pow: operator.pow}
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
 def _value(node, text: str, line: int, source: str):

@@ -8,6 +8,8 @@ raises ConvError at that layer, with the fix. Pure Python: no torch, no numpy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from convcli.errors import ConvError
 from convcli.formatting import shape_list
 from convcli.network.layer import Ctx
@@ -16,7 +18,7 @@ from convcli.network.rules import build_layer
 from convcli.network.text import LayerCall
 
 
-def analyse_net(input_shape, calls: list[LayerCall]) -> NetReport:
+def analyse_net(input_shape: Sequence[int], calls: list[LayerCall]) -> NetReport:
     """Propagate ``input_shape`` through the layers; ConvError at the first layer that
     torch would reject, saying which layer, what it received and the fix."""
     shape = tuple(input_shape)

@@ -17,8 +17,21 @@ from rich.text import Text
 JSON_VERSION = 1
 
 
+class _Console(Console):
+    """rich's Console, except that a stdout closed by its reader raises
+    BrokenPipeError for the funnel (exit 141) instead of rich's SystemExit(1), which
+    would read as 'a check found a mismatch'."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError()
+
+
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _stderr() -> Console:
+    return _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _line(message: str) -> str:
@@ -28,12 +41,12 @@ def _line(message: str) -> str:
 
 def error(message: str) -> None:
     """`Error: <message>` on stderr, as one line (user text is never markup)."""
-    Console(stderr=True, highlight=False, soft_wrap=True).print(
+    _stderr().print(
         Text("Error: ", style="bold red") + Text(_line(message)))
 
 
 def warn(message: str) -> None:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(
+    _stderr().print(
         Text("Warning: ", style="yellow") + Text(_line(message)))
 
 
@@ -66,8 +79,12 @@ def strict(value):
 
 def write_json(data: dict) -> None:
     """One strict JSON object on stdout (no NaN/Infinity tokens)."""
-    sys.stdout.write(json.dumps(strict(data), indent=2, allow_nan=False) + "\n")
-    sys.stdout.flush()
+    text = json.dumps(strict(data), indent=2, allow_nan=False) + "\n"
+    # in pieces: one huge write to a pipe whose reader has gone can come back as a
+    # partial success, with no BrokenPipeError to say the rest was lost
+    for i in range(0, len(text), 1 << 16):
+        sys.stdout.write(text[i:i + (1 << 16)])
+        sys.stdout.flush()
 
 
 # ---- formatting helpers ---------------------------------------------------------
@@ -86,6 +103,6 @@ def table(title: str | None = None, *columns: str, **kwargs) -> Table:
 
 def info(message: str) -> None:
     """A side note for people on stderr (never on --json's stdout)."""
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(message, style="dim"))
+    _stderr().print(Text(message, style="dim"))
 
 # ---- run ------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import platform
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
@@ -10,7 +12,11 @@ from convcli.engine.verify.report import CHECKS
 from convcli.files import atomic_write
 from convcli.views.verify import err_str
 
-def junit_xml(report) -> str:
+if TYPE_CHECKING:
+    from convcli.engine.verify.report import VerifyReport
+
+
+def junit_xml(report: VerifyReport) -> str:
     """JUnit XML for CI: one testcase per check (skipped checks as <skipped/>)."""
     n_tests = len(report.checks) + len(report.skipped)
     n_fail = len(report.failed)

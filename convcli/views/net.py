@@ -3,6 +3,8 @@ keys for both commands)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -10,6 +12,10 @@ from rich.text import Text
 from convcli.calculator.costs import DTYPE_SIZES
 from convcli.formatting import count, count_short, shape_list, size
 from convcli.views.console import JSON_VERSION, table
+
+if TYPE_CHECKING:
+    from convcli.network.report import NetReport
+
 
 NET_COUNTING = (
     "MACs: dense multiply-accumulates of convs (transposed: per input element) and "
@@ -19,7 +25,7 @@ NET_COUNTING = (
 )
 
 
-def net_dict(report, dtype: str) -> dict:
+def net_dict(report: NetReport, dtype: str) -> dict:
     """`net` and `summary` --json: the same keys."""
     layers = []
     for r in report.rows:
@@ -65,7 +71,7 @@ def _geometry_str(g: dict | None) -> str:
     return "/".join(parts)
 
 
-def net_table(report, dtype: str, title: str | None = None) -> Table:
+def net_table(report: NetReport, dtype: str, title: str | None = None) -> Table:
     """One row per layer (summary: per leaf-module call), the totals at the foot."""
     t = table(None if title is None else escape(title), "layer", "output shape", "params",
               "MACs", "k/s/p/d/g")
@@ -90,7 +96,7 @@ def net_table(report, dtype: str, title: str | None = None) -> Table:
     return t
 
 
-def net_totals(report, dtype: str) -> Table:
+def net_totals(report: NetReport, dtype: str) -> Table:
     per = DTYPE_SIZES[dtype]
     t = table(None, "", "value", show_header=False)
     t.columns[1].justify = "left"

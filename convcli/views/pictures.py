@@ -3,12 +3,18 @@ and the receptive field of one output position, fitted to the terminal's width."
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group
 from rich.markup import escape
 from rich.text import Text
 
 from convcli.calculator.pictures import visible
 from convcli.formatting import index_ranges, index_span, shape_list
+
+if TYPE_CHECKING:
+    from convcli.calculator.pictures import Picture
+
 
 _GROUP_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "red")
 _GLYPHS = {"input": None, "pad": "·", "zero": "∘", "crop": "x"}
@@ -18,7 +24,7 @@ def _group_style(g: int) -> str:
     return _GROUP_STYLES[g % len(_GROUP_STYLES)]
 
 
-def show_view(pic, width: int = 80):
+def show_view(pic: Picture, width: int = 80) -> Group:
     """The channel map, the sliding window and the receptive field, fitted to width."""
     parts = [Text(escape(pic.spec.torch_repr()) + (
         f" on {shape_list(pic.input_shape)} -> {shape_list(pic.output_shape)}"

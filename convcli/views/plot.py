@@ -6,11 +6,17 @@ draw never leaves a partial file behind.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import os
 
 from convcli.calculator.pictures import visible
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.files import atomic_write
+
+if TYPE_CHECKING:
+    from convcli.calculator.pictures import Picture
+
 
 INSTALL_HINT = "pip install 'convcli[plot]'"
 COLORS = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b",
@@ -30,7 +36,7 @@ def _import():
     return Figure, FigureCanvasAgg, Rectangle
 
 
-def draw(pic, path: str, kind: str) -> None:
+def draw(pic: Picture, path: str, kind: str) -> None:
     """Draw ``pic`` (a show.Picture) to ``path`` as ``kind`` ('png' or 'svg')."""
     if kind not in ("png", "svg"):
         raise ConvError(f"unknown picture format {kind!r}: use --png or --svg")

@@ -14,7 +14,7 @@ class RunProgress:
 
     def __init__(self, delay: float = 0.5, console_: Console | None = None):
         self.delay = delay
-        self.console = console_ or Console(stderr=True)
+        self.console = console_ or console(stderr=True)
         self.enabled = self.console.is_terminal
         self._t0 = None
         self._bar = None

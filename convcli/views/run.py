@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -9,6 +11,10 @@ from rich.text import Text
 from convcli.calculator.costs import CONVENTION
 from convcli.formatting import count, shape_list, size
 from convcli.views.console import JSON_VERSION, table
+
+if TYPE_CHECKING:
+    from convcli.engine.run import RunResult
+
 
 def _ms(v: float) -> str:
     return f"{v:,.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}" if v >= 1 \
@@ -19,7 +25,7 @@ def _num(v) -> str:
     return "—" if v is None else f"{v:.6g}"
 
 
-def run_dict(r) -> dict:
+def run_dict(r: RunResult) -> dict:
     """`convcli run --json`: one object; keys documented in the README."""
     spec = r.spec
     return {
@@ -53,7 +59,7 @@ def run_dict(r) -> dict:
     }
 
 
-def run_table(r) -> Table:
+def run_table(r: RunResult) -> Table:
     spec = r.spec
     t = table(f"{escape(spec.torch_repr())} on {r.device.name}, {r.dtype}"
               + (", channels_last" if r.channels_last else ""), "", "value",
@@ -90,7 +96,7 @@ def run_table(r) -> Table:
     return t
 
 
-def tune_table(r) -> Table:
+def tune_table(r: RunResult) -> Table:
     """--tune: one row per variant, the fastest marked, and what to set."""
     rows = r.tune
     base = next((x for x in rows if x.requested), rows[0])

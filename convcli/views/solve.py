@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group
 from rich.markup import escape
 from rich.text import Text
@@ -9,7 +11,12 @@ from rich.text import Text
 from convcli.formatting import per_dim
 from convcli.views.console import table
 
-def solve_view(report):
+if TYPE_CHECKING:
+    from convcli.calculator.decoder import DecoderReport
+    from convcli.calculator.solutions import SolveReport
+
+
+def solve_view(report: SolveReport) -> Group:
     """The solutions, simplest first, with what each one costs in reading the input."""
     kind = "ConvTranspose" if report.transposed else "Conv"
     size = f"{per_dim(report.size_in, ',')} -> {per_dim(report.size_out, ',')}"
@@ -49,7 +56,7 @@ def solve_view(report):
     return Group(t, Text("\n".join(lines) + "\n", style="dim"))
 
 
-def decoder_view(report):
+def decoder_view(report: DecoderReport) -> Group:
     """The decoder of an encoder conv, and which sizes its output_padding chooses from."""
     t = table(f"Decoder of {escape(report.layer('encoder'))}", "dim", "restore", "encoder out",
               "sizes that map there", "output_padding")

@@ -3,11 +3,17 @@ summary for the error funnel, and the --json dict."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from rich.text import Text
 
 from convcli.engine.verify.report import TOLERANCES
 from convcli.views.console import JSON_VERSION, table
+
+if TYPE_CHECKING:
+    from convcli.engine.verify.report import VerifyReport
+
 
 def _finite(v):
     """JSON has no NaN/inf: those become null."""
@@ -24,7 +30,7 @@ def err_str(v) -> str:
     return f"{v:.2g}" if isinstance(v, float) and v < 1 else f"{v:,.4g}"
 
 
-def verify_dict(report) -> dict:
+def verify_dict(report: VerifyReport) -> dict:
     """`convcli verify --json`: stable keys (README)."""
     checks = []
     for c in report.checks:
@@ -62,7 +68,7 @@ def verify_dict(report) -> dict:
     }
 
 
-def verify_renderables(report) -> list:
+def verify_renderables(report: VerifyReport) -> list:
     """The report as people read it: one row per check, then the worst case of each
     failing check, skipped checks and notes."""
     what = "built-in suite" if report.mode == "suite" else escape(report.configuration)
@@ -107,7 +113,7 @@ def verify_renderables(report) -> list:
     return parts
 
 
-def verify_summary(report) -> str:
+def verify_summary(report: VerifyReport) -> str:
     """One line for the `Error:` funnel when a check failed."""
     parts = []
     for c in report.failed:

@@ -8,6 +8,8 @@ torch is imported inside functions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ast
 import importlib.util
 import inspect
@@ -17,6 +19,10 @@ import sys
 from convcli.engine.torch_adapter import import_torch
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.formatting import article
+
+if TYPE_CHECKING:
+    from torch.nn import Module
+
 
 
 def parse_target(target: str) -> tuple[str, str | None]:
@@ -120,7 +126,8 @@ def _candidates(module, nn) -> tuple[list[str], list[str]]:
     return classes, functions
 
 
-def load_model(target: str, args: tuple = (), kwargs: dict | None = None):
+def load_model(target: str, args: tuple = (),
+               kwargs: dict | None = None) -> tuple[Module, str]:
     """Build NAME from FILE.py on the meta device. Returns (model, label)."""
     torch = import_torch()
     nn = torch.nn

@@ -17,6 +17,10 @@ torch is imported inside functions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from collections.abc import Sequence
+
 from dataclasses import dataclass, field, replace
 from math import prod
 
@@ -28,6 +32,10 @@ from convcli.formatting import article, shape_list
 from convcli.network.layer import Ctx, Layer
 from convcli.network.report import NetReport, NetRow
 from convcli.network.rules import build_layer
+
+if TYPE_CHECKING:
+    from torch.nn import Module
+
 
 # leaf modules without a network rule that still do no multiply-accumulates
 ZERO_MAC_EXTRA = {"Identity", "Dropout", "ReLU", "Flatten", "Unflatten", "Softmax",
@@ -208,7 +216,7 @@ def _materialise_zeros(model, torch) -> None:
             t.fill_(1 if key.endswith("running_var") else 0)
 
 
-def summarise(model, input_shape) -> NetReport:
+def summarise(model: Module, input_shape: Sequence[int]) -> NetReport:
     """Rows for every leaf-module call of ``model(torch.empty(input_shape))`` on the
     meta device; ConvError naming the module where the forward pass failed."""
     torch = import_torch()

@@ -7,7 +7,7 @@ from convcli.calculator.ints import is_int
 from convcli.calculator.shapes import spatial_names
 from convcli.errors import ConvError
 from convcli.network.binding import REQUIRED, bool_arg, int_arg
-from convcli.network.layer import Layer
+from convcli.network.layer import Layer, Rule
 
 class Same(Layer):
     """Activations, dropout, Identity: the output is the input's shape."""
@@ -85,4 +85,4 @@ class Identity(Layer):
         return tuple(shape)
 
 
-RULES = {name: (sig, Same) for name, sig in _SAME_SIGS.items()}
+RULES: dict[str, Rule] = {name: (sig, Same) for name, sig in _SAME_SIGS.items()}

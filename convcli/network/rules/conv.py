@@ -4,12 +4,11 @@ counting (transposed convs counted per input element, costs.py)."""
 from __future__ import annotations
 
 from convcli.calculator.costs import macs
-from convcli.calculator.shapes import spatial_names
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 from convcli.formatting import plural
 from convcli.network.binding import REQUIRED
-from convcli.network.layer import Layer, rank_check
+from convcli.network.layer import Layer, Rule, spatial_rank_check
 
 _CONV_SIG = [("in_channels", REQUIRED), ("out_channels", REQUIRED), ("kernel_size", REQUIRED),
              ("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("bias", True),
@@ -28,15 +27,15 @@ class Conv(Layer):
         v = dict(values)
         v.pop("device"), v.pop("dtype")
         try:
-            self.conv = ConvSpec(dims=dims, transposed=transposed, **v)
+            self.spec = ConvSpec(dims=dims, transposed=transposed, **v)
         except ConvError as e:
             raise ConvError(f"{call}: {e}") from None
-        self.params = self.conv.num_params
+        self.conv = self.spec
+        self.params = self.spec.num_params
 
     def output(self, shape, ctx):
-        d, spec = self.dims, self.conv
-        rank_check(self, shape, ctx, (d + 1, d + 2), f"N, C, {spatial_names(d)}, or unbatched "
-                                                       f"C, {spatial_names(d)}")
+        d, spec = self.dims, self.spec
+        spatial_rank_check(self, shape, ctx, d)
         c = shape[1] if len(shape) == d + 2 else shape[0]
         if c != spec.in_channels:
             try:
@@ -53,16 +52,16 @@ class Conv(Layer):
             raise ConvError(f"{ctx.at(self.call)}: {e}") from None
 
     def macs(self, shape_in, shape_out):
-        return macs(self.conv, shape_in)
+        return macs(self.spec, shape_in)
 
     def geometry(self):
-        s = self.conv
+        s = self.spec
         return {"kernel_size": list(s.kernel_size), "stride": list(s.stride),
                 "padding": [list(p) for p in s.padding_pairs], "dilation": list(s.dilation),
                 "groups": s.groups}
 
 
-RULES = {}
+RULES: dict[str, Rule] = {}
 for _d in (1, 2, 3):
     RULES[f"Conv{_d}d"] = (_CONV_SIG, lambda c, v, d=_d: Conv(c, v, d, False))
     RULES[f"ConvTranspose{_d}d"] = (_CONVT_SIG, lambda c, v, d=_d: Conv(c, v, d, True))

@@ -7,7 +7,7 @@ from typing import Callable
 
 from convcli.errors import ConvError
 from convcli.network.binding import REQUIRED
-from convcli.network.layer import Layer
+from convcli.network.layer import Layer, Rule
 from convcli.network.rules.conv import _CONV_SIG, _CONVT_SIG
 from convcli.network.rules.normalization import _BN_SIG, _IN_SIG
 from convcli.network.text import LayerCall
@@ -43,11 +43,16 @@ class Lazy(Layer):
         self.params, self.conv = self.inner.params, self.inner.conv
         return self.inner.output(shape, ctx)
 
+    def _built(self) -> Layer:
+        if self.inner is None:
+            raise ConvError(f"{self.call}: its size is known only after its first input")
+        return self.inner
+
     def macs(self, shape_in, shape_out):
-        return self.inner.macs(shape_in, shape_out)
+        return self._built().macs(shape_in, shape_out)
 
     def geometry(self):
-        return self.inner.geometry()
+        return self._built().geometry()
 
     def note(self, shape_in):
         return f"{self.key}={self.n} (inferred)"
@@ -57,9 +62,9 @@ def _lazy_sig(sig: list, key: str) -> list:
     return [(n, d) for n, d in sig if n != key]
 
 
-def rules(build: Callable[[LayerCall], Layer]) -> dict:
+def rules(build: Callable[[LayerCall], Layer]) -> dict[str, Rule]:
     """The lazy layers; ``build`` builds the concrete layer once the size is known."""
-    reg = {}
+    reg: dict[str, Rule] = {}
     for d in (1, 2, 3):
         reg[f"LazyConv{d}d"] = (_lazy_sig(_CONV_SIG, "in_channels"), lambda c, v, d=d: Lazy(
             c, v, f"Conv{d}d", "in_channels", d, build))

@@ -7,7 +7,7 @@ from math import prod
 from convcli.errors import ConvError
 from convcli.formatting import plural, shape_list
 from convcli.network.binding import REQUIRED, bool_arg, int_arg
-from convcli.network.layer import Layer
+from convcli.network.layer import Layer, Rule
 
 class Linear(Layer):
     kind = "Linear"
@@ -37,5 +37,5 @@ class Linear(Layer):
         return prod(shape_in[:-1]) * self.fin * self.fout
 
 
-RULES = {"Linear": ([("in_features", REQUIRED), ("out_features", REQUIRED), ("bias", True),
+RULES: dict[str, Rule] = {"Linear": ([("in_features", REQUIRED), ("out_features", REQUIRED), ("bias", True),
                      ("device", None), ("dtype", None)], Linear)}

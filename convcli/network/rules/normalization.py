@@ -10,7 +10,7 @@ from convcli.calculator.shapes import spatial_names
 from convcli.errors import ConvError
 from convcli.formatting import plural
 from convcli.network.binding import REQUIRED, bool_arg, int_arg
-from convcli.network.layer import Layer, rank_check
+from convcli.network.layer import Layer, Rule, rank_check
 
 class BatchNorm(Layer):
     def __init__(self, call, values, dims, instance=False):
@@ -22,6 +22,7 @@ class BatchNorm(Layer):
 
     def output(self, shape, ctx):
         d = self.dims
+        ranks: tuple[int, ...]
         if self.instance:
             ranks = (d + 1, d + 2)
             names = f"N, C, {spatial_names(d)}, or unbatched C, {spatial_names(d)}"
@@ -104,7 +105,7 @@ class LayerNorm(Layer):
         return tuple(shape)
 
 
-RULES = {}
+RULES: dict[str, Rule] = {}
 for _d in (1, 2, 3):
     RULES[f"BatchNorm{_d}d"] = (_BN_SIG, lambda c, v, d=_d: BatchNorm(c, v, d))
     RULES[f"InstanceNorm{_d}d"] = (_IN_SIG, lambda c, v, d=_d: BatchNorm(c, v, d, True))

@@ -4,10 +4,9 @@ torch's size limits per mode; 0 MACs."""
 from __future__ import annotations
 
 from convcli.calculator.ints import is_int
-from convcli.calculator.shapes import spatial_names
 from convcli.errors import ConvError
 from convcli.network.binding import REQUIRED
-from convcli.network.layer import Layer, rank_check
+from convcli.network.layer import Layer, Rule, spatial_rank_check
 
 class Pad(Layer):
     def __init__(self, call, values, dims, mode):
@@ -25,8 +24,7 @@ class Pad(Layer):
 
     def output(self, shape, ctx):
         d = self.dims
-        rank_check(self, shape, ctx, (d + 1, d + 2),
-                    f"N, C, {spatial_names(d)}, or unbatched C, {spatial_names(d)}")
+        spatial_rank_check(self, shape, ctx, d)
         out = list(shape)
         for i in range(d):
             left, right = self.pad[2 * i], self.pad[2 * i + 1]
@@ -47,7 +45,7 @@ class Pad(Layer):
         return tuple(out)
 
 
-RULES = {}
+RULES: dict[str, Rule] = {}
 for _d in (1, 2, 3):
     RULES[f"ZeroPad{_d}d"] = ([("padding", REQUIRED)], lambda c, v, d=_d: Pad(c, v, d, "zeros"))
     RULES[f"ConstantPad{_d}d"] = ([("padding", REQUIRED), ("value", REQUIRED)],

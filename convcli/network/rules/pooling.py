@@ -4,11 +4,10 @@ adaptive pools. Pools do no multiply-accumulates: 0 MACs."""
 from __future__ import annotations
 
 from convcli.calculator.ints import is_int
-from convcli.calculator.shapes import spatial_names
 from convcli.errors import ConvError
 from convcli.formatting import per_dim
 from convcli.network.binding import REQUIRED, bool_arg, ints_arg
-from convcli.network.layer import Layer, no_empty, rank_check
+from convcli.network.layer import Layer, Rule, spatial_rank_check
 
 def pool_output_size(size: int, k: int, s: int, pad: int, dil: int, ceil_mode: bool) -> int:
     """torch's pooling_output_shape: with ceil_mode the last window must start inside
@@ -63,9 +62,7 @@ class Pool(Layer):
 
     def output(self, shape, ctx):
         d = self.dims
-        rank_check(self, shape, ctx, (d + 1, d + 2),
-                    f"N, C, {spatial_names(d)}, or unbatched C, {spatial_names(d)}")
-        no_empty(self, shape, ctx, len(shape) == d + 2)
+        spatial_rank_check(self, shape, ctx, d, non_empty=True)
         out = []
         for i, (n, k, s, p, dl) in enumerate(zip(shape[-d:], self.kernel, self.stride,
                                                 self.padding, self.dilation)):
@@ -137,14 +134,12 @@ class Adaptive(Layer):
 
     def output(self, shape, ctx):
         d = self.dims
-        rank_check(self, shape, ctx, (d + 1, d + 2),
-                    f"N, C, {spatial_names(d)}, or unbatched C, {spatial_names(d)}")
-        no_empty(self, shape, ctx, len(shape) == d + 2)
+        spatial_rank_check(self, shape, ctx, d, non_empty=True)
         return tuple(shape[:-d]) + tuple(n if s is None else s
                                          for n, s in zip(shape[-d:], self.size))
 
 
-RULES = {}
+RULES: dict[str, Rule] = {}
 for _d in (1, 2, 3):
     RULES[f"MaxPool{_d}d"] = (_MAXPOOL_SIG, lambda c, v, d=_d: Pool(c, v, d, "max"))
     RULES[f"AvgPool{_d}d"] = (_AVGPOOL1_SIG if _d == 1 else _AVGPOOL_SIG,

@@ -8,7 +8,7 @@ import math
 from convcli.calculator.ints import is_int
 from convcli.errors import ConvError
 from convcli.formatting import shape_list
-from convcli.network.layer import Layer, rank_check
+from convcli.network.layer import Layer, Rule, rank_check
 
 _MODES_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _MODES = ("nearest", "nearest-exact", "area", *_MODES_RANK)
@@ -73,7 +73,7 @@ _UPSAMPLE_SIG = [("size", None), ("scale_factor", None), ("mode", "nearest"),
                  ("align_corners", None), ("recompute_scale_factor", None)]
 
 
-RULES = {
+RULES: dict[str, Rule] = {
     "Upsample": (_UPSAMPLE_SIG, Upsample),
     "UpsamplingNearest2d": ([("size", None), ("scale_factor", None)],
                             lambda c, v: Upsample(c, v, "nearest")),

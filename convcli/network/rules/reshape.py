@@ -9,7 +9,7 @@ from convcli.calculator.ints import is_int
 from convcli.errors import ConvError
 from convcli.formatting import plural
 from convcli.network.binding import REQUIRED, int_arg
-from convcli.network.layer import Layer
+from convcli.network.layer import Layer, Rule
 
 class Flatten(Layer):
     kind = "Flatten"
@@ -94,7 +94,7 @@ class PixelShuffle(Layer):
         return (*lead, c // (r * r), h * r, w * r)
 
 
-RULES = {
+RULES: dict[str, Rule] = {
     "Flatten": ([("start_dim", 1), ("end_dim", -1)], Flatten),
     "Unflatten": ([("dim", REQUIRED), ("unflattened_size", REQUIRED)], Unflatten),
     "PixelShuffle": ([("upscale_factor", REQUIRED)], lambda c, v: PixelShuffle(c, v, False)),

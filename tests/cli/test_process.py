@@ -1,0 +1,68 @@
+"""How the process ends, as a shell sees it: a stdout closed by its reader (exit 141,
+nothing on stderr), SIGINT (130) and SIGTERM (143) with one `Error:` line each."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+from convcli.errors import ExitCode
+
+LAYERS = ", ".join(["Conv2d(3, 3, 3, padding=1)"] * 3000)
+
+
+def _spawn(*args, **kwargs):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "NO_COLOR": "1"}
+    env.pop("CONVCLI_DEBUG", None)
+    return subprocess.Popen([sys.executable, "-m", "convcli", *args], cwd=ROOT, env=env,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def test_exit_codes_are_one_enum():
+    assert {int(c) for c in ExitCode} == {0, 1, 2, 3, 70, 130, 141, 143}
+
+
+@pytest.mark.parametrize("json", [False, True])
+def test_closed_stdout_exits_141_quietly(json):
+    p = _spawn("net", "1x3x32x32", LAYERS, *(["--json"] if json else []),
+               stdout=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()          # the reader goes away, as `| head -1` does
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == ExitCode.CLOSED_STDOUT
+    assert err == ""
+
+
+@pytest.mark.parametrize("sig, code, words", [
+    (signal.SIGINT, ExitCode.INTERRUPTED, "Error: interrupted"),
+    (signal.SIGTERM, ExitCode.TERMINATED, "Error: terminated (SIGTERM)"),
+])
+def test_signals_end_with_one_line(tmp_path, sig, code, words):
+    pytest.importorskip("torch")
+    p = _spawn("run", "8x16x64x64", "-o", "16", "-k", "3", "--repeat", "100000",
+               "--save", str(tmp_path / "y.npy"), stdout=subprocess.DEVNULL)
+    time.sleep(4)             # inside the timed calls (torch imported, tensors made)
+    p.send_signal(sig)
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == code
+    assert err.strip().splitlines() == [words]
+    assert os.listdir(tmp_path) == []   # no output, no temporary file
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.3])
+def test_a_signal_while_starting_up_is_one_line(delay):
+    """Even while Python is still importing convcli (the first 0.3 s), never a
+    traceback: the handlers come first."""
+    p = _spawn("shape", "1x3x8x8", "-o", "1", "-k", "1", stdout=subprocess.PIPE)
+    time.sleep(delay)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode in (0, ExitCode.TERMINATED), err
+    if p.returncode == ExitCode.TERMINATED:
+        assert err.strip().splitlines() == ["Error: terminated (SIGTERM)"] and out == ""
