@@ -47,7 +47,7 @@ app = typer.Typer(
     cls=_OneLineErrors,
     help="Shapes, weights, costs and numerical proof for PyTorch convolutions.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
