@@ -4,7 +4,6 @@ here and the numbers people learn from are checked."""
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -15,7 +14,6 @@ torch = pytest.importorskip("torch")
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKED = ROOT / "examples" / "worked"
-CI = ROOT / "examples" / "ci"
 
 # script -> strings its output must contain, in this order
 KEY_NUMBERS = {
@@ -87,47 +85,3 @@ def test_a_worked_script_runs_as_a_shell_script():
     assert p.stderr == ""
     assert_in_order(p.stdout, ["# 1.", *KEY_NUMBERS["grouped_weight_shape.sh"][:2], "# 3.",
                                "PASSED"])
-
-
-def _ci_commands() -> list[str]:
-    yaml = pytest.importorskip("yaml")
-    workflow = yaml.safe_load((CI / "convcli-verify.yml").read_text())
-    commands = []
-    for job in workflow["jobs"].values():
-        for step in job["steps"]:
-            for line in step.get("run", "").replace("\n", "\n").splitlines():
-                commands.append(line)
-    # folded scalars (>-) arrive as one line; literal ones line by line
-    hooks = yaml.safe_load((CI / "pre-commit-config.yaml").read_text())
-    commands += [h["entry"] for repo in hooks["repos"] for h in repo["hooks"]]
-    return [c.strip() for c in commands if c.strip().startswith("convcli verify")]
-
-
-def test_ci_examples_run(tmp_path):
-    """Every `convcli verify` line of the workflow and the pre-commit hook runs and
-    passes (GitHub expressions filled in, --cases lowered to keep the test quick)."""
-    from typer.testing import CliRunner
-
-    from convcli.cli import app
-
-    commands = _ci_commands()
-    assert len(commands) == 4 and any("--junit" in c for c in commands)
-    runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"})
-    for command in commands:
-        command = command.replace("${{ github.run_number }}", "12").replace(
-            "${{ matrix.dtype }}", "float64")
-        command = re.sub(r"--cases \d+", "--cases 30", command)
-        args = shlex.split(command)[1:]
-        args = [str(tmp_path / a) if a.startswith("reports/") else a for a in args]
-        r = runner.invoke(app, args, catch_exceptions=False)
-        assert r.exit_code == 0, (command, r.stderr)
-        assert "PASSED" in r.stdout
-    assert (tmp_path / "reports" / "convcli-verify-float64.xml").exists()
-
-
-def test_pre_commit_hook_is_a_local_system_hook():
-    yaml = pytest.importorskip("yaml")
-    hooks = yaml.safe_load((CI / "pre-commit-config.yaml").read_text())
-    (hook,) = hooks["repos"][0]["hooks"]
-    assert hooks["repos"][0]["repo"] == "local"
-    assert hook["language"] == "system" and hook["pass_filenames"] is False
