@@ -17,8 +17,8 @@ from math import prod
 from typing import TYPE_CHECKING, Any, Union, cast
 
 from convcli.calculator import costs, shapes
-from convcli.calculator.groups import divisors_of_both
-from convcli.calculator.ints import is_int, per_dim_tuple
+from convcli.calculator.groups import valid_groups_text
+from convcli.calculator.ints import MAX_SIZE, check_int64, is_int, per_dim_tuple
 from convcli.calculator.shapes import DimExplanation
 from convcli.errors import ConvError
 from convcli.formatting import per_dim
@@ -64,53 +64,86 @@ class ConvSpec:
                      padding_text: str | None = None) -> None: ...
 
     def __post_init__(self):
-        self._check_scalars()
-        self._check_channels()
-        d = self.dims
-        for name in ("kernel_size", "stride", "dilation", "output_padding"):
-            object.__setattr__(self, name, per_dim_tuple(name, getattr(self, name), d))
+        # the common case in a few comparisons; anything unusual takes the slow path,
+        # which raises the message (construction is in every answer's hot path)
+        d, ci, co, g = self.dims, self.in_channels, self.out_channels, self.groups
+        if (type(d) is not int or type(ci) is not int or type(co) is not int
+                or type(g) is not int or type(self.bias) is not bool
+                or type(self.transposed) is not bool or not 1 <= d <= 3
+                or not 0 < co <= MAX_SIZE or not 0 < ci <= MAX_SIZE or not 0 < g <= ci
+                or ci % g or co % g):
+            self._check_scalars()
+            self._check_channels()
+        setattr_ = object.__setattr__
         for name in ("kernel_size", "stride", "dilation"):
-            for i, v in enumerate(getattr(self, name)):
-                if v < 1:
-                    raise ConvError(f"{name}={_show(getattr(self, name))}: dim {i} is {v}; "
-                                    f"every {name} must be at least 1")
+            t = getattr(self, name)
+            if type(t) is int and 0 < t <= MAX_SIZE:
+                t = (t,) * d
+            else:
+                t = per_dim_tuple(name, t, d)
+                if min(t) < 1 or max(t) > MAX_SIZE:
+                    check_int64(name, t)
+                    i = next(i for i, v in enumerate(t) if v < 1)
+                    raise ConvError(f"{name}={_show(t)}: dim {i} is {t[i]}; every {name} "
+                                    "must be at least 1 (torch fails every forward pass on "
+                                    "a non-empty input with it)")
+            setattr_(self, name, t)
+        op = self.output_padding
+        if op == 0 and type(op) is int:
+            setattr_(self, "output_padding", (0,) * d)
+        else:
+            op = per_dim_tuple("output_padding", op, d)
+            check_int64("output_padding", op)
+            setattr_(self, "output_padding", op)
+            self._check_output_padding()
         if self.padding_mode not in PADDING_MODES:
             raise ConvError(
                 f"padding_mode={self.padding_mode!r}: use one of {', '.join(PADDING_MODES)}")
-        object.__setattr__(self, "padding", self._normalised_padding())
-        self._check_output_padding()
+        if self.transposed and self.padding_mode != "zeros":
+            self._check_output_padding()
+        setattr_(self, "padding", self._normalised_padding())
+        setattr_(self, "_pairs", self._pairs_of_padding())
 
     def _check_scalars(self) -> None:
-        if not is_int(self.dims) or self.dims not in (1, 2, 3):
-            raise ConvError(f"dims={self.dims!r}: convolutions have 1, 2 or 3 spatial dims")
+        if type(self.dims) is not int or self.dims not in (1, 2, 3):
+            if not is_int(self.dims) or self.dims not in (1, 2, 3):
+                raise ConvError(f"dims={self.dims!r}: convolutions have 1, 2 or 3 spatial dims")
         for name in ("in_channels", "out_channels", "groups"):
-            if not is_int(getattr(self, name)):
-                raise ConvError(f"{name}={getattr(self, name)!r}: expected a whole number")
-        for name in ("bias", "transposed"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConvError(f"{name}={getattr(self, name)!r}: expected True or False")
+            v = getattr(self, name)
+            if type(v) is not int:
+                if not is_int(v):
+                    raise ConvError(f"{name}={v!r}: expected a whole number")
+            if v > MAX_SIZE or v < -MAX_SIZE:
+                check_int64(name, v)
+        if type(self.bias) is not bool or type(self.transposed) is not bool:
+            for name in ("bias", "transposed"):
+                if not isinstance(getattr(self, name), bool):
+                    raise ConvError(f"{name}={getattr(self, name)!r}: expected True or False")
 
     def _check_channels(self) -> None:
         for name in ("in_channels", "out_channels"):
             v = getattr(self, name)
-            if v <= 0:
+            if v < 0 or (v == 0 and (name == "out_channels" or self.transposed)):
                 raise ConvError(
-                    f"{name}={v}: a {self.kind_name} needs at least 1 channel "
-                    + ("(torch fails with 'negative dimension')" if v < 0 else
-                       "(torch would build a layer that produces or reads nothing)"))
-        if self.groups <= 0:
-            raise ConvError(f"groups={self.groups}: groups must be a positive whole number")
-        for name in ("in_channels", "out_channels"):
-            v = getattr(self, name)
-            if v % self.groups:
-                valid = ", ".join(map(str, divisors_of_both(self.in_channels, self.out_channels)))
-                raise ConvError(
-                    f"groups={self.groups}: {name}={v} is not divisible by groups; each "
-                    f"group needs whole channels. Valid groups for "
-                    f"{self.in_channels}->{self.out_channels}: {valid}")
+                    f"{name}={v}: a {self.kind_name} needs at least 1 "
+                    + ("channel (torch fails with 'negative dimension')" if v < 0 else
+                       f"{'output' if name == 'out_channels' else 'input'} channel (torch "
+                       "builds it, but every forward pass fails: its weight has no rows)"))
+        g = self.groups
+        if g <= 0:
+            raise ConvError(f"groups={g}: groups must be a positive whole number")
+        if self.in_channels % g or self.out_channels % g:
+            name = "in_channels" if self.in_channels % g else "out_channels"
+            raise ConvError(
+                f"groups={g}: {name}={getattr(self, name)} is not divisible by groups; each "
+                f"group needs whole channels. Valid groups for "
+                f"{self.in_channels}->{self.out_channels}: "
+                f"{valid_groups_text(self.in_channels, self.out_channels)}")
 
     def _normalised_padding(self) -> str | Ints:
-        """'same' stays a word, 'valid' becomes zeros, numbers become a d-tuple."""
+        """'same' stays a word, 'valid' becomes zeros, numbers become a d-tuple. A
+        negative padding crops with a non-'zeros' padding_mode (F.pad); torch refuses
+        it in 'zeros' mode (and transposed convs have only that)."""
         padding: object = self.padding
         if isinstance(padding, str):
             text = padding
@@ -131,15 +164,22 @@ class ConvSpec:
                     f"padding={text!r}: the only padding strings are 'same' and 'valid'; "
                     "otherwise give a number or a tuple")
             padding = 0
+        if type(padding) is int and 0 <= padding <= MAX_SIZE:
+            return (padding,) * self.dims
         pads = per_dim_tuple("padding", padding, self.dims)
-        for i, v in enumerate(pads):
-            if v < 0:
+        if min(pads) < 0 or max(pads) > MAX_SIZE:
+            check_int64("padding", pads)
+            if self.padding_mode == "zeros":
+                i = next(i for i, v in enumerate(pads) if v < 0)
                 raise ConvError(
-                    f"padding={_show(pads)}: dim {i} is {v}; padding cannot be "
-                    "negative (to crop, slice the input first)")
+                    f"padding={_show(pads)}: dim {i} is {pads[i]}; padding cannot be "
+                    "negative with padding_mode='zeros' (to crop, slice the input first, "
+                    "or use padding_mode='reflect', 'replicate' or 'circular', which crop)")
         return pads
 
     def _check_output_padding(self) -> None:
+        """Construction rules only: output_padding < stride or dilation is a forward
+        rule (torch skips it for an empty batch), in shapes.py."""
         if not self.transposed:
             if any(self.output_padding):
                 raise ConvError(
@@ -150,15 +190,21 @@ class ConvSpec:
             raise ConvError(
                 f"padding_mode={self.padding_mode!r}: a transposed conv only supports "
                 "'zeros'; pad the input with F.pad first if you need another mode")
-        for i, (op, s, dl) in enumerate(zip(self.output_padding, self.stride, self.dilation)):
+        for i, op in enumerate(self.output_padding):
             if op < 0:
                 raise ConvError(f"output_padding={_show(self.output_padding)}: dim {i} is "
                                 f"{op}; it cannot be negative")
-            if not (op < s or op < dl):
-                raise ConvError(
-                    f"output_padding={_show(self.output_padding)}: dim {i} is {op} but it "
-                    f"must be smaller than stride ({s}) or dilation ({dl}); use "
-                    f"output_padding <= {max(s, dl) - 1}")
+
+    def _pairs_of_padding(self) -> tuple[tuple[int, int], ...]:
+        if type(self.padding) is tuple:
+            return tuple([(p, p) for p in self.padding])
+        if isinstance(self.padding, str):   # 'same'
+            pairs = []
+            for k, dl in zip(self.kernel_size, self.dilation):
+                total = dl * (k - 1)
+                pairs.append((total // 2, total - total // 2))
+            return tuple(pairs)
+        return tuple((p, p) for p in self.padding)
 
     # ---- names ---------------------------------------------------------------
     @property
@@ -211,13 +257,7 @@ class ConvSpec:
     def padding_pairs(self) -> tuple[tuple[int, int], ...]:
         """(left, right) padding per spatial dim. For 'same' the total is
         dil*(k-1); left = total//2 and the odd extra goes right (torch's split)."""
-        if isinstance(self.padding, str):   # 'same'
-            pairs = []
-            for k, dl in zip(self.kernel_size, self.dilation):
-                total = dl * (k - 1)
-                pairs.append((total // 2, total - total // 2))
-            return tuple(pairs)
-        return tuple((p, p) for p in self.padding)
+        return self._pairs  # type: ignore[attr-defined]
 
     # ---- shapes (the forward rules live in shapes.py) -------------------------
     def check_input(self, input_shape: Sequence[int]) -> bool:
@@ -232,6 +272,11 @@ class ConvSpec:
     def explain(self, input_shape: Sequence[int]) -> list[DimExplanation]:
         """Per spatial dim: the formula with the numbers substituted."""
         return shapes.explain(self, input_shape)
+
+    def notes(self, input_shape: Sequence[int]) -> list[str]:
+        """What torch does differently for this input than for an ordinary one (an
+        empty batch, in_channels=0, a cropping negative padding)."""
+        return shapes.notes(self, input_shape)
 
     # ---- counts (the conventions live in costs.py) -----------------------------
     def macs(self, input_shape: Sequence[int]) -> int:
