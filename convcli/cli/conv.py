@@ -46,12 +46,12 @@ def shape(
     input_shape = parse_shape(input)
     if padding_from is not None:
         return _shape_ported(input_shape, padding_from, conv, json, explain, dtype)
-    spec = conv.spec(input_shape)
+    spec, reading = conv.read(input_shape)
     counts = analyse(spec, input_shape, dtype)
     explanation = spec.explain(input_shape)
-    data = view.counts_dict(counts)
+    data = view.counts_dict(counts, reading)
     data["explain"] = view.explain_dicts(explanation)
-    parts = [view.counts_table(counts)]
+    parts = [view.counts_table(counts), view.notes_text(counts, reading)]
     if explain:
         parts.append(view.explain_table(spec, explanation))
     Output(json).emit(data, *parts)
@@ -66,13 +66,14 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, json: bool, expla
     from convcli.views.console import Output
 
     framework, word = normalise_word(framework, conv.padding or "0")
-    spec = conv.spec(input_shape, padding="0")
+    spec, reading = conv.read(input_shape, padding="0")
     ported = port_padding(spec, input_shape, framework, word)
     counts = ported_counts(ported, dtype)
-    data = view.counts_dict(counts)
+    data = view.counts_dict(counts, reading)
     data["explain"] = view.explain_dicts(ported.explanation)
     data.update(ported.as_dict())
-    parts = [view.ported_counts_table(counts, ported), view.ported_table(ported)]
+    parts = [view.ported_counts_table(counts, ported), view.notes_text(counts, reading),
+             view.ported_table(ported)]
     if explain:
         parts.append(view.explain_table(ported.spec, ported.explanation))
     Output(json).emit(data, *parts)
@@ -108,15 +109,16 @@ def params(
     from convcli.views.console import Output
 
     input_shape = None if input is None else parse_shape(input, "--input")
-    spec = conv.spec(input_shape)
+    spec, reading = conv.read(input_shape)
     counts = analyse(spec, input_shape, dtype)
-    data = view.counts_dict(counts)
-    parts = [view.counts_table(counts)]
+    data = view.counts_dict(counts, reading)
+    parts = [view.counts_table(counts), view.notes_text(counts, reading)]
     if spec.groups > 1:
         parts.append(view.layout_table(spec))
     if compare_groups:
         rows = compare(spec, input_shape)
         data["compare_groups"] = view.groups_rows_dict(rows)
+        data["compare_groups_omitted"] = view.compare_groups_omitted(rows)
         parts.append(view.groups_table(rows))
     if conventions:
         from convcli.calculator.peers import peer_counts

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from convcli.calculator.interpret import spec_from_text
+from convcli.calculator.interpret import Interpretation, read_spec
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 
@@ -43,6 +43,11 @@ class ConvArgs:
 
     def spec(self, input_shape=None, **changes: Any) -> ConvSpec:
         """A validated ConvSpec; dims and in_channels come from INPUT when not given."""
+        return self.read(input_shape, **changes)[0]
+
+    def read(self, input_shape=None, **changes: Any
+             ) -> tuple[ConvSpec, Interpretation | None]:
+        """The ConvSpec and how INPUT's rank was read (calculator/interpret.py)."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         for name in ("out_channels", "kernel_size"):
@@ -53,7 +58,7 @@ class ConvArgs:
                               ("groups", "1"), ("output_padding", "0")):
             if values[name] is None:
                 values[name] = default
-        return spec_from_text(input_shape=input_shape, **values)
+        return read_spec(input_shape=input_shape, **values)
 
     def given(self) -> list[str]:
         """The options changed from their defaults, as the user wrote them."""

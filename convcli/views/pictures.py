@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.markup import escape
 from rich.text import Text
 
-from convcli.calculator.pictures import visible
+from convcli.calculator.pictures import LEGEND_GROUPS, visible
 from convcli.formatting import index_ranges, index_span, shape_list
 
 if TYPE_CHECKING:
@@ -42,13 +42,6 @@ def show_view(pic: Picture, width: int = 80) -> Group:
     return Group(*parts)
 
 
-def _summarised(items: list, head: int = 4, tail: int = 2) -> list:
-    """items, or its head and tail with None marking what was left out."""
-    if len(items) <= head + tail + 1:
-        return list(items)
-    return items[:head] + [None] + items[-tail:]
-
-
 def group_map_lines(gm, width: int = 80) -> list:
     spec = gm.spec
     g, w = spec.groups, spec.weight_shape
@@ -56,7 +49,7 @@ def group_map_lines(gm, width: int = 80) -> list:
                   + (f"each group reads {gm.in_per_group} input and writes "
                      f"{gm.out_per_group} output channels" if g > 1 else
                      "every output channel reads every input channel"), style="bold")]
-    label_w = 8
+    label_w = max(8, len(str(spec.out_channels)) + 1)
     grid = gm.grid(16, max(4, (width - label_w - 2) // 2))
     cols = len(grid.cells[0])
     # header: the input channel at each column's start, where there is room
@@ -90,10 +83,10 @@ def group_map_lines(gm, width: int = 80) -> list:
                           f"channels{per}; ░ = only partly connected", style="dim"))
     # legend: one line per group (summarised), the weight slice labelled
     dim0 = "C_in" if spec.transposed else "C_out"
-    for s in _summarised(gm.slices):
-        if s is None:
-            lines.append(Text(f"  ... {g - 6} more groups ...", style="dim"))
-            continue
+    head = LEGEND_GROUPS[0]
+    for i, s in enumerate(gm.legend):
+        if gm.omitted and i == head:
+            lines.append(Text(f"  ... {gm.omitted:,} more groups ...", style="dim"))
         glyph = "██" if s.group % 2 == 0 else "▓▓"
         lines.append(Text(f"  {glyph} ", style=_group_style(s.group)) + Text(
             f"group {s.group}: in {index_span(s.in_channels)} -> out {index_span(s.out_channels)}"
