@@ -150,7 +150,8 @@ def read_spec(*, out_channels: str, kernel_size: str, in_channels: str | None = 
     fixed = (dims, "--dims") if dims is not None else _fixed_dims(values)
     reading = None
     if input_shape is not None:
-        reading = interpret(input_shape, *(fixed or (None, None)), c_in)
+        reading = interpret(input_shape, fixed[0] if fixed else None,
+                            fixed[1] if fixed else None, c_in)
         dims = reading.reading.dims
         if c_in is None and len(input_shape) in (dims + 1, dims + 2):
             c_in = reading.reading.channels(input_shape)

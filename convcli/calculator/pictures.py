@@ -39,21 +39,14 @@ JSON_GROUPS = (32, 32)     # groups listed in --json: the first 32 and the last 
 class GroupMap:
     """Block-diagonal connectivity: output channel o reads input channel i iff both
     are in the same group. ``grid(rows, cols)`` bins channels for small pictures;
-    ``legend`` names the first and last groups and ``omitted`` counts the others
-    (no object per group: a depthwise conv can have 10^8 of them)."""
+    ``legend`` names the first and last groups and says how many it left out
+    between them (no object per group: a depthwise conv can have 10^8 of them)."""
 
     spec: ConvSpec
 
     @property
-    def legend(self) -> list[GroupSlice]:
-        return layout_summary(self.spec, *LEGEND_GROUPS)[0]
-
-    @property
-    def omitted(self) -> int:
-        return layout_summary(self.spec, *LEGEND_GROUPS)[1]
-
-    def slice(self, i: int) -> GroupSlice:
-        return group_slice(self.spec, i)
+    def legend(self) -> tuple[list[GroupSlice], int]:
+        return layout_summary(self.spec, *LEGEND_GROUPS)
 
     @property
     def in_per_group(self) -> int:

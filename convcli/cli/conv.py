@@ -12,7 +12,7 @@ import typer
 from convcli.calculator.parse import parse_shape
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
-from convcli.cli.options import ConvArgs, Dtype, Json, conv_options
+from convcli.cli.options import BytesDtype, ConvArgs, Json, conv_options
 
 
 @app.command()
@@ -23,7 +23,7 @@ def shape(
         metavar="INPUT", help="Input shape: 4x3x64x64, 4,3,64,64 or '(4, 3, 64, 64)'; "
                               "N may be left out (unbatched).")],
     conv: ConvArgs,
-    dtype: Dtype = "float32",
+    dtype: BytesDtype = "float32",
     explain: Annotated[bool, typer.Option(
         "--explain", "-e", help="Show the formula per spatial dim with the numbers in.")] = False,
     json: Json = False,
@@ -81,15 +81,18 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, json: bool, expla
 
 @app.command()
 @funnel
-@conv_options()
+@conv_options(help={"in_channels": "Input channels (default: read from --input; required "
+                                   "without it)."})
 def params(
     conv: ConvArgs,
     input: Annotated[Optional[str], typer.Option(
-        "--input", metavar="SHAPE", help="Input shape, to add MACs/FLOPs/bytes.")] = None,
+        "--input", metavar="SHAPE",
+        help="Input shape as INPUT is elsewhere (N may be left out, e.g. 1x64x56x56), to add "
+             "the output shape, MACs/FLOPs and bytes.")] = None,
     compare_groups: Annotated[bool, typer.Option(
         "--compare-groups", help="One row per valid groups value, plus depthwise and "
                                  "depthwise-separable.")] = False,
-    dtype: Dtype = "float32",
+    dtype: BytesDtype = "float32",
     json: Json = False,
     conventions: Annotated[bool, typer.Option(
         "--conventions", help="What torch.utils.flop_counter, fvcore, ptflops, thop, "

@@ -12,7 +12,7 @@ import typer
 from convcli.calculator.parse import parse_shape
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
-from convcli.cli.options import CONV_PANEL, ConvArgs, Dtype, Json, conv_options
+from convcli.cli.options import CONV_PANEL, ConvArgs, Json, TensorDtype, conv_options
 from convcli.errors import ConvError, Mismatch
 
 _VERIFY = "Verification"
@@ -20,13 +20,14 @@ _VERIFY = "Verification"
 
 @app.command()
 @funnel
-@conv_options(required=False)
+@conv_options(required=False, help={
+    "in_channels": "Input channels (default: read from --input; required without it)."})
 def verify(
     conv: ConvArgs,
     input: Annotated[Optional[str], typer.Option(
         "--input", metavar="SHAPE", rich_help_panel=CONV_PANEL,
-        help="Input shape for one configuration (default 2 x C_in x 12 per dim, or "
-             "larger for wide kernels).")] = None,
+        help="Input shape for one configuration, as INPUT is elsewhere (default 2 x C_in x 12 "
+             "per dim, or larger for wide kernels).")] = None,
     cases: Annotated[Optional[int], typer.Option(
         "--cases", metavar="N", rich_help_panel=_VERIFY,
         help="Random configurations (valid and invalid) for the built-in suite "
@@ -39,7 +40,7 @@ def verify(
         help="Where torch runs the convolutions, as for run (auto: cuda if available); "
              "the numpy reference runs on the CPU.")]
         = "cpu",
-    dtype: Dtype = "float32",
+    dtype: TensorDtype = "float32",
     atol: Annotated[Optional[float], typer.Option(
         "--atol", rich_help_panel=_VERIFY,
         help="Absolute tolerance (default per dtype: float64 1e-10, float32 1e-4, "

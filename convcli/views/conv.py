@@ -14,7 +14,7 @@ from convcli.calculator.groups import GroupsRow, layout_summary
 from convcli.calculator.interpret import Interpretation
 from convcli.calculator.porting import FRAMEWORK_NAMES
 from convcli.calculator.spec import ConvSpec
-from convcli.formatting import count, count_short, per_dim, shape_list, size
+from convcli.formatting import count, count_short, index_span, per_dim, shape_list, size
 from convcli.views.console import JSON_VERSION, table
 
 # groups listed in full up to these counts; beyond, the first and last few and a count
@@ -128,15 +128,19 @@ def layout_table(spec: ConvSpec) -> Table:
     slices, omitted = layout_summary(spec, head, tail)
     for i, g in enumerate(slices):
         if omitted and i == head:
-            t.add_row("...", f"{omitted:,} more groups", "", "", "")
+            t.add_row("...", "", "", f"{omitted:,} more groups", "")
         t.add_row(str(g.group), _span(g.in_channels), _span(g.out_channels),
                   f"weight[{g.weight_rows[0]}:{g.weight_rows[1]}]",
                   shape_list(g.weight_slice_shape))
+    last = slices[-1]   # the widest cells: never cut a slice in two
+    t.columns[3].min_width = len(f"weight[{last.weight_rows[0]}:{last.weight_rows[1]}]")
+    t.columns[4].min_width = len(shape_list(last.weight_slice_shape))
     return t
 
 
 def _span(span: tuple[int, int]) -> str:
-    return "—" if span[0] == span[1] else f"{span[0]}..{span[1] - 1}"
+    """[start, stop) of channels: '0..15', '7' for one, '—' for none."""
+    return "—" if span[0] == span[1] else index_span(span)
 
 
 def groups_rows_dict(rows: list[GroupsRow]) -> list[dict]:

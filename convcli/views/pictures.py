@@ -24,11 +24,15 @@ def _group_style(g: int) -> str:
     return _GROUP_STYLES[g % len(_GROUP_STYLES)]
 
 
-def show_view(pic: Picture, width: int = 80) -> Group:
-    """The channel map, the sliding window and the receptive field, fitted to width."""
+def show_view(pic: Picture, width: int = 80, note: str | None = None) -> Group:
+    """The channel map, the sliding window and the receptive field, fitted to width;
+    ``note``: how INPUT's rank was read, when that was a choice."""
     parts = [Text(escape(pic.spec.torch_repr()) + (
         f" on {shape_list(pic.input_shape)} -> {shape_list(pic.output_shape)}"
-        if pic.input_shape else ""), style="bold"), Text("")]
+        if pic.input_shape else ""), style="bold")]
+    if note:
+        parts.append(Text(note, style="dim"))
+    parts.append(Text(""))
     parts += group_map_lines(pic.groups, width)
     if pic.window is None:
         parts.append(Text("Give INPUT (e.g. 1x{}x8x8) to see the sliding window and the "
@@ -83,10 +87,10 @@ def group_map_lines(gm, width: int = 80) -> list:
                           f"channels{per}; ░ = only partly connected", style="dim"))
     # legend: one line per group (summarised), the weight slice labelled
     dim0 = "C_in" if spec.transposed else "C_out"
-    head = LEGEND_GROUPS[0]
-    for i, s in enumerate(gm.legend):
-        if gm.omitted and i == head:
-            lines.append(Text(f"  ... {gm.omitted:,} more groups ...", style="dim"))
+    legend, omitted = gm.legend
+    for i, s in enumerate(legend):
+        if omitted and i == LEGEND_GROUPS[0]:
+            lines.append(Text(f"  ... {omitted:,} more groups ...", style="dim"))
         glyph = "██" if s.group % 2 == 0 else "▓▓"
         lines.append(Text(f"  {glyph} ", style=_group_style(s.group)) + Text(
             f"group {s.group}: in {index_span(s.in_channels)} -> out {index_span(s.out_channels)}"

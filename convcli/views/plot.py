@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import os
 
+from convcli.calculator.groups import group_slice
 from convcli.calculator.pictures import visible
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.files import atomic_write
@@ -77,7 +78,7 @@ def _groups(ax, gm, Rectangle) -> None:
                                                                  grid.bin_in),
                         min(grid.bin_out, c_out - r * grid.bin_out),
                         facecolor=COLORS[0], linewidth=0))
-    for s in gm.legend if g > MAX_DRAWN_GROUPS else (gm.slice(i) for i in range(g)):
+    for s in gm.legend[0] if g > MAX_DRAWN_GROUPS else (group_slice(spec, i) for i in range(g)):
         (i0, i1), (o0, o1) = s.in_channels, s.out_channels
         if g <= MAX_DRAWN_GROUPS:
             ax.add_patch(Rectangle((i0, o0), i1 - i0, o1 - o0,
