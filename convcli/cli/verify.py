@@ -72,7 +72,8 @@ def verify(
                    atol=atol, rtol=rtol, seed=seed,
                    cases=DEFAULT_CASES if cases is None else cases, fail_fast=fail_fast)
     _check_junit(junit)
-    _report(_run_checks(conv, input, cases, opts), junit, json)
+    report, reading, transposed = _run_checks(conv, input, cases, opts)
+    _report(report, junit, json, reading, transposed)
 
 
 def _run_checks(conv: ConvArgs, input: str | None, cases: int | None, opts):
@@ -92,7 +93,7 @@ def _run_checks(conv: ConvArgs, input: str | None, cases: int | None, opts):
                 f"{'them' if len(given) > 1 else 'it'} to run the built-in suite")
         check_options(opts)
         with verify_progress() as progress:
-            return core.run_suite(opts, progress)
+            return core.run_suite(opts, progress), None, False
     if conv.out_channels is None or conv.kernel_size is None:
         missing = "--out-channels" if conv.out_channels is None else "--kernel-size"
         raise ConvError(f"{missing} is needed to verify one configuration (e.g. "
@@ -103,13 +104,13 @@ def _run_checks(conv: ConvArgs, input: str | None, cases: int | None, opts):
                         "suite; with -o/-k verify checks that one configuration, so "
                         "drop --cases or the configuration")
     input_shape = None if input is None else parse_shape(input, "--input")
-    spec = conv.spec(input_shape)
+    spec, reading = conv.read(input_shape)
     if input_shape is None:
         input_shape = default_input(spec)
     spec.output_shape(input_shape)
     check_options(opts)
     with verify_progress() as progress:
-        return core.run_config(spec, input_shape, opts, progress)
+        return core.run_config(spec, input_shape, opts, progress), reading, spec.transposed
 
 
 def _check_junit(junit: str | None) -> None:
@@ -123,13 +124,18 @@ def _check_junit(junit: str | None) -> None:
     check_writable(junit, "--junit")
 
 
-def _report(report, junit: str | None, json: bool) -> None:
+def _report(report, junit: str | None, json: bool, reading=None,
+            transposed: bool = False) -> None:
     from convcli.views.console import Output
+    from convcli.views.conv import reading_text
     from convcli.views.junit import junit_xml, write_atomic
     from convcli.views.verify import verify_dict, verify_renderables, verify_summary
 
     if junit is not None:
         write_atomic(junit, junit_xml(report))
-    Output(json).emit(verify_dict(report), *verify_renderables(report))
+    data = verify_dict(report)
+    data["interpretation"] = None if reading is None else reading.as_dict(transposed)
+    note = reading_text(reading, transposed)
+    Output(json).emit(data, note, *verify_renderables(report))
     if not report.passed:
         raise Mismatch(verify_summary(report))

@@ -84,6 +84,12 @@ def counts_table(c: ConvCounts) -> Table:
     return t
 
 
+def reading_text(reading: Interpretation | None, transposed: bool) -> Text | None:
+    """How INPUT's rank was read, for commands without a counts table (run, verify)."""
+    note = None if reading is None else reading.note(transposed)
+    return Text(note + "\n", style="dim") if note else None
+
+
 def notes_text(c: ConvCounts, reading: Interpretation | None = None) -> Text | None:
     """The notes under the counts table, full width (None when there are none)."""
     lines = notes(c, reading)
