@@ -31,7 +31,7 @@ IntOrInts = Union[int, Sequence[int]]
 Padding = Union[Ints, str]     # a d-tuple, or 'same'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ConvSpec:
     """A Conv{1,2,3}d or ConvTranspose{1,2,3}d with torch's argument names.
 
@@ -43,7 +43,7 @@ class ConvSpec:
     in_channels: int
     out_channels: int
     kernel_size: Ints
-    # the defaults are torch's ints; __post_init__ makes every one a d-tuple
+    # the defaults are torch's ints; __init__ makes every one a d-tuple
     stride: Ints = cast(Ints, 1)
     padding: Padding = cast(Ints, 0)
     dilation: Ints = cast(Ints, 1)
@@ -55,54 +55,56 @@ class ConvSpec:
     # the user's own padding string, kept for messages ('valid' normalises to 0)
     padding_text: str | None = field(default=None, compare=False, repr=False)
 
-    if TYPE_CHECKING:  # what the constructor takes; the fields above are what it keeps
-        def __init__(self, dims: int, in_channels: int, out_channels: int,
-                     kernel_size: IntOrInts, stride: IntOrInts = 1,
-                     padding: int | str | Sequence[int] = 0, dilation: IntOrInts = 1,
-                     groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                     transposed: bool = False, output_padding: IntOrInts = 0,
-                     padding_text: str | None = None) -> None: ...
-
-    def __post_init__(self):
-        # the common case in a few comparisons; anything unusual takes the slow path,
-        # which raises the message (construction is in every answer's hot path)
-        d, ci, co, g = self.dims, self.in_channels, self.out_channels, self.groups
+    def __init__(self, dims: int, in_channels: int, out_channels: int,
+                 kernel_size: IntOrInts, stride: IntOrInts = 1,
+                 padding: int | str | Sequence[int] = 0, dilation: IntOrInts = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 transposed: bool = False, output_padding: IntOrInts = 0,
+                 padding_text: str | None = None) -> None:
+        # Construction is in every answer's hot path: the common case costs a few
+        # comparisons and one dict write per field (the dataclass is frozen, so its
+        # fields are set in __dict__); anything unusual takes the slow checks, which
+        # raise the message.
+        v = self.__dict__
+        v.update(dims=dims, in_channels=in_channels, out_channels=out_channels,
+                 kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                 groups=groups, bias=bias, padding_mode=padding_mode, transposed=transposed,
+                 output_padding=output_padding, padding_text=padding_text)
+        d, ci, co, g = dims, in_channels, out_channels, groups
         if (type(d) is not int or type(ci) is not int or type(co) is not int
-                or type(g) is not int or type(self.bias) is not bool
-                or type(self.transposed) is not bool or not 1 <= d <= 3
+                or type(g) is not int or type(bias) is not bool
+                or type(transposed) is not bool or not 1 <= d <= 3
                 or not 0 < co <= MAX_SIZE or not 0 < ci <= MAX_SIZE or not 0 < g <= ci
                 or ci % g or co % g):
             self._check_scalars()
             self._check_channels()
-        setattr_ = object.__setattr__
-        for name in ("kernel_size", "stride", "dilation"):
-            t = getattr(self, name)
+        for name, t in (("kernel_size", kernel_size), ("stride", stride),
+                        ("dilation", dilation)):
             if type(t) is int and 0 < t <= MAX_SIZE:
-                t = (t,) * d
+                v[name] = (t,) * d
+            elif type(t) is tuple and len(t) == d and min(t) > 0 and max(t) <= MAX_SIZE \
+                    and all(type(x) is int for x in t):
+                pass
             else:
-                t = per_dim_tuple(name, t, d)
-                if min(t) < 1 or max(t) > MAX_SIZE:
-                    check_int64(name, t)
-                    i = next(i for i, v in enumerate(t) if v < 1)
-                    raise ConvError(f"{name}={_show(t)}: dim {i} is {t[i]}; every {name} "
-                                    "must be at least 1 (torch fails every forward pass on "
-                                    "a non-empty input with it)")
-            setattr_(self, name, t)
-        op = self.output_padding
-        if op == 0 and type(op) is int:
-            setattr_(self, "output_padding", (0,) * d)
+                v[name] = _at_least_one(name, t, d)
+        if output_padding == 0 and type(output_padding) is int:
+            v["output_padding"] = (0,) * d
         else:
-            op = per_dim_tuple("output_padding", op, d)
+            op = per_dim_tuple("output_padding", output_padding, d)
             check_int64("output_padding", op)
-            setattr_(self, "output_padding", op)
+            v["output_padding"] = op
             self._check_output_padding()
-        if self.padding_mode not in PADDING_MODES:
+        if padding_mode not in PADDING_MODES:
             raise ConvError(
-                f"padding_mode={self.padding_mode!r}: use one of {', '.join(PADDING_MODES)}")
-        if self.transposed and self.padding_mode != "zeros":
+                f"padding_mode={padding_mode!r}: use one of {', '.join(PADDING_MODES)}")
+        if transposed and padding_mode != "zeros":
             self._check_output_padding()
-        setattr_(self, "padding", self._normalised_padding())
-        setattr_(self, "_pairs", self._pairs_of_padding())
+        if type(padding) is int and 0 <= padding <= MAX_SIZE:
+            v["padding"] = (padding,) * d
+            v["_pairs"] = ((padding, padding),) * d
+        else:
+            v["padding"] = self._normalised_padding()
+            v["_pairs"] = self._pairs_of_padding()
 
     def _check_scalars(self) -> None:
         if type(self.dims) is not int or self.dims not in (1, 2, 3):
@@ -164,8 +166,6 @@ class ConvSpec:
                     f"padding={text!r}: the only padding strings are 'same' and 'valid'; "
                     "otherwise give a number or a tuple")
             padding = 0
-        if type(padding) is int and 0 <= padding <= MAX_SIZE:
-            return (padding,) * self.dims
         pads = per_dim_tuple("padding", padding, self.dims)
         if min(pads) < 0 or max(pads) > MAX_SIZE:
             check_int64("padding", pads)
@@ -311,6 +311,18 @@ class ConvSpec:
             "padding_mode": self.padding_mode, "transposed": self.transposed,
             "output_padding": list(self.output_padding), "torch": self.torch_repr(),
         }
+
+
+def _at_least_one(name: str, value: object, d: int) -> Ints:
+    """A kernel_size, stride or dilation as a d-tuple of values >= 1 (else the
+    message)."""
+    t = per_dim_tuple(name, value, d)
+    if min(t) < 1 or max(t) > MAX_SIZE:
+        check_int64(name, t)
+        i = next(i for i, x in enumerate(t) if x < 1)
+        raise ConvError(f"{name}={_show(t)}: dim {i} is {t[i]}; every {name} must be at "
+                        "least 1 (torch fails every forward pass on a non-empty input with it)")
+    return t
 
 
 def _same_hint(spec: ConvSpec) -> str:
