@@ -174,8 +174,9 @@ def config_plan(spec: ConvSpec, input_shape) -> list[tuple[str, list, str]]:
         ("depthwise", [conf] if g == spec.in_channels > 1 else [],
          f"groups={g} != in_channels={spec.in_channels}: not depthwise"
          if g != spec.in_channels else "in_channels=1: not depthwise"),
-        ("separable", [] if spec.transposed else [conf],
-         "a transposed conv has no depthwise-separable counterpart here"),
+        ("separable", [] if spec.transposed or not spec.in_channels else [conf],
+         "a transposed conv has no depthwise-separable counterpart here" if spec.transposed
+         else "in_channels=0: no depthwise conv to build"),
         ("calculator", [Case(spec_args(spec), conf.input_shape)], ""),
         ("reference", [conf], ""),
     ]
