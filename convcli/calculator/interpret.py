@@ -68,10 +68,13 @@ class Interpretation:
     alternative: Reading | None
 
     def note(self, transposed: bool = False) -> str | None:
-        """For people, when the rank alone (or -i) decided and another reading was
-        possible: which reading was used and how to get the other."""
+        """For people, when the rank alone decided and another reading was possible,
+        or -i chose the reading the rank alone would not have: which reading was used
+        and how to get the other."""
         alt = self.alternative
-        if self.decided_by not in ("rank", "--in-channels") or alt is None:
+        if alt is None or self.decided_by not in ("rank", "--in-channels") or (
+                self.decided_by == "--in-channels"
+                and readings(len(self.shape))[0] == self.reading):
             return None
         kind = f"{KIND_NAMES[transposed]}{self.reading.dims}d"
         why = (f" (--in-channels {self.reading.channels(self.shape)} fits its C)"

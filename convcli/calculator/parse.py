@@ -62,11 +62,13 @@ def _short(text: str, most: int = 40) -> str:
 
 
 def parse_ints(text: str, option: str) -> int | tuple[int, ...]:
-    """``"3"`` -> 3; ``"3,5"``/``"3x5"``/``"(3, 5)"`` -> (3, 5). Signs are kept for
-    ConvSpec to judge (a negative stride gets a message about strides, not syntax)."""
+    """``"3"`` -> 3; ``"3,5"``/``"3x5"``/``"(3, 5)"`` -> (3, 5); ``"3,"``/``"(3,)"`` ->
+    (3,), as Python reads them. Signs are kept for ConvSpec to judge (a negative stride
+    gets a message about strides, not syntax)."""
     parts = _tokens(text, option)
     values = tuple(_int(p, option, text) for p in parts)
-    if len(values) == 1 and not text.strip().startswith(("(", "[")):
+    if len(values) == 1 and not text.strip().startswith(("(", "[")) and \
+            not text.strip().endswith(","):
         return values[0]
     return values
 
