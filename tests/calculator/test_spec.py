@@ -197,3 +197,30 @@ def test_torch_repr_round_trip_text():
                     output_padding=1, bias=False)
     assert spec.torch_repr() == ("ConvTranspose2d(16, 32, (4, 3), stride=2, padding=1, "
                                  "output_padding=1, groups=4, bias=False)")
+
+
+# ---- torch's corners (the shapes themselves are checked against torch in
+# test_spec_vs_torch.py and tests/cli/test_corners.py) ---------------------------------
+def test_corner_answers_and_their_notes():
+    spec = conv2d(3, 4, 1, padding=1)
+    assert spec.output_shape((0, 3, 0, 8)) == (0, 4, 2, 10)
+    assert "with N >= 1 this conv fails" in spec.notes((0, 3, 0, 8))[0]
+    assert spec.notes((0, 3, 5, 8)) == []             # the same answer as for N >= 1
+    t = ConvSpec(2, 3, 4, 3, output_padding=2, transposed=True)    # built, as torch does
+    assert t.output_shape((0, 3, 5, 5)) == (0, 4, 9, 9)
+    assert "must be smaller than stride (1)" in t.notes((0, 3, 5, 5))[0]
+    zero = conv2d(0, 4, 3)
+    assert zero.output_shape((2, 0, 5, 5)) == (2, 0, 3, 3) and zero.num_params == 4
+    assert zero.output_shape((0, 5, 5)) == (0, 3, 3)
+    assert "0 output channels, not out_channels=4" in zero.notes((2, 0, 5, 5))[0]
+    crop = conv2d(3, 4, 3, padding=(2, -1), padding_mode="circular")
+    assert crop.output_shape((1, 3, 8, 6)) == (1, 4, 10, 2)
+    assert "negative padding crops" in crop.notes((1, 3, 8, 6))[0]
+    assert crop.explain((1, 3, 8, 6))[1].formula == "floor((6-1-1-1*(3-1)-1)/1)+1"
+
+
+def test_sizes_beyond_int64_are_refused_without_printing_them():
+    with pytest.raises(ConvError, match="64-bit integers"):
+        conv2d(10 ** 5000, 4, 3)
+    with pytest.raises(ConvError, match="at most 9,223,372,036,854,775,807"):
+        conv2d(3, 4, 3).output_shape((1, 3, 10 ** 5000, 8))
