@@ -66,7 +66,8 @@ def random_case(rng: random.Random, *, max_size: int = 9, allow_invalid: bool = 
         args["padding_mode"] = mode
     elif allow_invalid and rng.random() < 0.05:
         args["padding_mode"] = rng.choice(PADDING_MODES[1:])
-    low = -2 if mode != "zeros" or (allow_invalid and rng.random() < 0.05) else 0
+    negative = mode != "zeros" and rng.random() < 0.3 or allow_invalid and rng.random() < 0.03
+    low = -2 if negative else 0
     r = rng.random()
     if not transposed and r < 0.15:
         args["padding"] = "same"
@@ -86,9 +87,10 @@ def _with_input(rng: random.Random, args: dict, max_size: int, allow_invalid: bo
     an empty spatial dim too), and sometimes the text a user types for it."""
     dims, in_c = args["dims"], args["in_channels"]
     batched = rng.random() < 0.75
-    n = rng.choice((0, 1, 1, 1, 2, 2)) if batched else 1
+    n = rng.choice((0, 1, 1, 1, 1, 2, 2, 2)) if batched else 1
     spatial = [rng.randint(1, max_size) for _ in range(dims)]
-    if (n == 0 or in_c == 0 or allow_invalid) and rng.random() < 0.15:
+    empty = n == 0 or in_c == 0     # torch then allows empty spatial dims
+    if rng.random() < (0.3 if empty else 0.03 if allow_invalid else 0):
         spatial[rng.randrange(dims)] = 0
     channels = in_c if not (allow_invalid and rng.random() < 0.04) else in_c + 1
     shape = ((n, channels) if batched else (channels,)) + tuple(spatial)
