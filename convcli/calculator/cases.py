@@ -1,10 +1,14 @@
 """Random convolution configurations, valid and invalid, for checking the calculator
 against torch (the property tests and `convcli verify` draw from here).
 
-A case is raw ConvSpec keyword arguments plus an input shape, drawn from a
-``random.Random`` so that a seed reproduces it. The draws lean towards the edges
-torch cares about: tiny inputs, 'same' with even kernels, reflect/circular padding
-close to the input size, output_padding near stride and dilation, unbatched inputs.
+A case is raw ConvSpec keyword arguments (the torch layer) plus an input shape, drawn
+from a ``random.Random`` so that a seed reproduces it. The draws lean towards the
+edges torch cares about: tiny inputs, 'same' with even kernels, reflect/circular
+padding close to the input size, output_padding near stride and dilation, unbatched
+inputs, empty batches (N = 0) with empty spatial dims, in_channels = 0, negative
+padding with every padding mode, and ambiguous ranks: some cases carry ``text``, the
+command-line strings a user types for that layer (no --dims where the rank decides,
+-i where it picks the reading), which must be read back as that very layer.
 Pure Python.
 """
 
@@ -20,12 +24,17 @@ from convcli.calculator.spec import PADDING_MODES
 class Case:
     args: dict
     input_shape: tuple[int, ...]
+    text: dict | None = None    # read_spec's strings, when the case tests the reading
 
     def describe(self) -> str:
         a = {k: v for k, v in self.args.items() if k not in ("dims", "transposed")}
         kind = f"{'ConvTranspose' if self.args['transposed'] else 'Conv'}{self.args['dims']}d"
         inner = ", ".join(f"{k}={v!r}" for k, v in a.items())
-        return f"{kind}({inner}) on {'x'.join(map(str, self.input_shape))}"
+        read = "" if self.text is None else " read from `" + " ".join(
+            f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool) else
+            f"--{k.replace('_', '-')}" if v else f"--no-{k.replace('_', '-')}"
+            for k, v in self.text.items() if v is not None) + "`"
+        return f"{kind}({inner}) on {'x'.join(map(str, self.input_shape))}{read}"
 
 
 def _per_dim(rng: random.Random, dims: int, draw):
@@ -41,14 +50,24 @@ def random_case(rng: random.Random, *, max_size: int = 9, allow_invalid: bool = 
     groups = rng.choice((1, 1, 1, 2, 3, 4))
     in_c = groups * rng.randint(1, 3)
     out_c = groups * rng.randint(1, 3)
-    if allow_invalid and rng.random() < 0.05:
-        in_c += 1  # not divisible by groups
+    if not transposed and rng.random() < 0.04:
+        in_c = 0  # torch: an output with 0 channels
+    elif allow_invalid and rng.random() < 0.05:
+        in_c += 1  # not divisible by groups (or in_channels=0 + 1)
     kernel = _per_dim(rng, dims, lambda: rng.randint(1, 4))
     stride = _per_dim(rng, dims, lambda: rng.choice((1, 1, 2, 3)))
     dilation = _per_dim(rng, dims, lambda: rng.choice((1, 1, 2)))
     args = dict(dims=dims, in_channels=in_c, out_channels=out_c, kernel_size=kernel,
                 stride=stride, dilation=dilation, groups=groups,
                 bias=rng.random() < 0.7, transposed=transposed)
+    mode = "zeros"
+    if not transposed:
+        mode = rng.choice(PADDING_MODES + ("zeros", "zeros"))
+        args["padding_mode"] = mode
+    elif allow_invalid and rng.random() < 0.05:
+        args["padding_mode"] = rng.choice(PADDING_MODES[1:])
+    negative = mode != "zeros" and rng.random() < 0.3 or allow_invalid and rng.random() < 0.03
+    low = -2 if negative else 0
     r = rng.random()
     if not transposed and r < 0.15:
         args["padding"] = "same"
@@ -57,17 +76,54 @@ def random_case(rng: random.Random, *, max_size: int = 9, allow_invalid: bool = 
     elif not transposed and r < 0.2:
         args["padding"] = "valid"
     else:
-        args["padding"] = _per_dim(rng, dims, lambda: rng.randint(0, 3))
-    if not transposed:
-        args["padding_mode"] = rng.choice(PADDING_MODES + ("zeros", "zeros"))
-    elif allow_invalid and rng.random() < 0.05:
-        args["padding_mode"] = rng.choice(PADDING_MODES[1:])
+        args["padding"] = _per_dim(rng, dims, lambda: rng.randint(low, 3))
     if transposed:
         args["output_padding"] = _per_dim(rng, dims, lambda: rng.randint(0, 2))
+    return _with_input(rng, args, max_size, allow_invalid)
+
+
+def _with_input(rng: random.Random, args: dict, max_size: int, allow_invalid: bool) -> Case:
+    """An input for the layer: batched or not, sometimes an empty batch (then often
+    an empty spatial dim too), and sometimes the text a user types for it."""
+    dims, in_c = args["dims"], args["in_channels"]
     batched = rng.random() < 0.75
-    spatial = tuple(rng.randint(1, max_size) for _ in range(dims))
+    n = rng.choice((0, 1, 1, 1, 1, 2, 2, 2)) if batched else 1
+    spatial = [rng.randint(1, max_size) for _ in range(dims)]
+    empty = n == 0 or in_c == 0     # torch then allows empty spatial dims
+    if rng.random() < (0.3 if empty else 0.03 if allow_invalid else 0):
+        spatial[rng.randrange(dims)] = 0
     channels = in_c if not (allow_invalid and rng.random() < 0.04) else in_c + 1
-    shape = ((rng.randint(1, 2), channels) if batched else (channels,)) + spatial
+    shape = ((n, channels) if batched else (channels,)) + tuple(spatial)
     if allow_invalid and rng.random() < 0.03:
-        shape = shape + (2,)  # wrong rank
-    return Case(args, shape)
+        return Case(args, shape + (2,))  # wrong rank
+    text = None
+    if (dims, batched) in ((1, True), (2, True), (2, False), (3, False)) and \
+            rng.random() < 0.25:
+        text = _text(rng, args, shape, batched)
+    return Case(args, shape, text)
+
+
+def _text(rng: random.Random, args: dict, shape: tuple[int, ...], batched: bool) -> dict:
+    """What a user types for this layer on this (rank-ambiguous) input: no --dims
+    when the rank's default reading (2 spatial dims) is the layer's, else -i when it
+    fits only the layer's reading, else --dims."""
+    def word(v) -> str:
+        return ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
+
+    dims = args["dims"]
+    text: dict = {name: word(args[name]) for name in (
+        "out_channels", "kernel_size", "stride", "padding", "dilation", "groups")}
+    text.update(bias=args["bias"], transposed=args["transposed"],
+                padding_mode=args.get("padding_mode", "zeros"),
+                output_padding=word(args.get("output_padding", 0)))
+    channels = shape[1] if batched else shape[0]
+    other = shape[0] if batched else shape[1]   # C under the other reading
+    if channels != args["in_channels"]:   # a wrong channel count: say which layer
+        text.update(dims=dims, in_channels=str(args["in_channels"]))
+    elif dims == 2:
+        text["in_channels"] = rng.choice((None, str(channels)))
+    elif other != channels and rng.random() < 0.5:
+        text["in_channels"] = str(channels)
+    else:
+        text["dims"] = dims
+    return text

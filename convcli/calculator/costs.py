@@ -78,18 +78,26 @@ def bias_adds(spec: ConvSpec, input_shape: Sequence[int]) -> int:
 
 @dataclass(frozen=True)
 class Bytes:
-    input: int
-    output: int
+    """Bytes of one forward pass; input and output are None without an input shape."""
+
+    input: int | None
+    output: int | None
     weight: int
     bias: int
 
     @property
-    def total(self) -> int:
+    def parameters(self) -> int:
+        return self.weight + self.bias
+
+    @property
+    def total(self) -> int | None:
+        if self.input is None or self.output is None:
+            return None
         return self.input + self.output + self.weight + self.bias
 
     def as_dict(self) -> dict:
         return {"input": self.input, "output": self.output, "weight": self.weight,
-                "bias": self.bias, "total": self.total}
+                "bias": self.bias, "parameters": self.parameters, "total": self.total}
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,7 @@ class ConvCounts:
     macs: int | None
     bias_adds: int | None
     bytes: Bytes
+    notes: tuple[str, ...] = ()    # what torch does differently for this input
 
     @property
     def flops(self) -> int | None:
@@ -120,9 +129,11 @@ def analyse(spec: ConvSpec, input_shape: Sequence[int] | None = None,
     weight_b = spec.num_weight * size
     bias_b = (spec.out_channels if spec.bias else 0) * size
     if input_shape is None:
-        return ConvCounts(spec, dtype, None, None, None, None, Bytes(0, 0, weight_b, bias_b))
+        return ConvCounts(spec, dtype, None, None, None, None,
+                          Bytes(None, None, weight_b, bias_b))
     input_shape = tuple(input_shape)
     out = spec.output_shape(input_shape)
     return ConvCounts(
         spec, dtype, input_shape, out, macs(spec, input_shape), bias_adds(spec, input_shape),
-        Bytes(prod(input_shape) * size, prod(out) * size, weight_b, bias_b))
+        Bytes(prod(input_shape) * size, prod(out) * size, weight_b, bias_b),
+        tuple(spec.notes(input_shape)))

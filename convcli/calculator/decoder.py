@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from dataclasses import dataclass, field
 
-from convcli.calculator.solve import broadcast_sizes, spatial_sizes
+from convcli.calculator.solve import MAX_PINNED, broadcast_sizes, spatial_sizes
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 
@@ -83,6 +83,11 @@ def decoder(encoder: ConvSpec, size_in: int | Sequence[int],
                 f"padding='same' pads dim {i} asymmetrically ({a} before, {b} after); a "
                 "ConvTranspose crops both sides equally, so no output_padding inverts it "
                 f"exactly: give the encoder symmetric padding (e.g. -p {a}) or an odd kernel")
+    for i, st in enumerate(encoder.stride):
+        if st > MAX_PINNED:
+            raise ConvError(f"--stride: {st:,} on dim {i}; the decoder lists the {st:,} input "
+                            f"sizes such a stride maps to one output, and solve pins strides "
+                            f"up to {MAX_PINNED:,}")
     shape = (1, encoder.in_channels) + tuple(size_in)
     code = encoder.output_shape(shape)[2:]
     dims, ops = [], []

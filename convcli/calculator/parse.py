@@ -1,21 +1,32 @@
 """Text from the command line -> values. Every message names the option.
 
-Shapes and tuples are written ``4x3x64x64``, ``4,3,64,64`` or ``(4, 3, 64, 64)``.
-Nothing here knows about convolutions; ConvSpec validates the values.
+Shapes and tuples are written ``4x3x64x64``, ``4,3,64,64`` or ``(4, 3, 64, 64)``; a
+shape may also be pasted as Python prints it (``torch.Size([4, 3, 64, 64])``). Only
+ASCII digits are numbers, and a number has at most ``MAX_DIGITS`` digits (Python's
+own limit for turning text into an int); a shape's sizes are at most ``MAX_SIZE``, the
+largest size torch's 64-bit sizes hold. Nothing here knows about convolutions;
+ConvSpec validates the values.
 """
 
 from __future__ import annotations
 
 import re
 
+from convcli.calculator.ints import MAX_SIZE
 from convcli.errors import ConvError
 
 _SEPARATORS = re.compile(r"\s*[x×,*]\s*|\s+")
-_INT = re.compile(r"[+-]?\d+")
+_INT = re.compile(r"[+-]?[0-9]+")
+# what print(x.shape) / print(x.size()) shows: torch.Size([4, 3, 64, 64])
+_TORCH_SIZE = re.compile(r"(?:torch\.)?Size\(\s*\[(.*)\]\s*\)", re.DOTALL)
+MAX_DIGITS = 4300          # sys.get_int_max_str_digits()'s default
 
 
 def _tokens(text: str, option: str) -> list[str]:
     raw = text.strip()
+    pasted = _TORCH_SIZE.fullmatch(raw)
+    if pasted:
+        raw = "(" + pasted.group(1) + ")"
     if raw[:1] in "([" and raw[-1:] in ")]":
         raw = raw[1:-1].strip()
     if not raw:
@@ -23,7 +34,7 @@ def _tokens(text: str, option: str) -> list[str]:
     parts = _SEPARATORS.split(raw.rstrip(","))
     if any(p == "" for p in parts):
         raise ConvError(
-            f"{option}: {text!r} has an empty entry; separate numbers with one 'x' or ',', "
+            f"{option}: {_short(text)!r} has an empty entry; separate numbers with one 'x' or ',', "
             "e.g. 4x3x64x64"
         )
     return parts
@@ -31,18 +42,33 @@ def _tokens(text: str, option: str) -> list[str]:
 
 def _int(token: str, option: str, text: str) -> int:
     if not _INT.fullmatch(token):
+        hint = (" (only the ASCII digits 0-9 are numbers)"
+                if any(c.isdigit() and not c.isascii() for c in token) else "")
         raise ConvError(
-            f"{option}: {token!r} in {text!r} is not a whole number; write e.g. 3 or 3,5"
+            f"{option}: {_short(token)!r} in {_short(text)!r} is not a whole number{hint}; "
+            "write e.g. 3 or 3,5"
         )
+    digits = len(token.lstrip("+-"))
+    if digits > MAX_DIGITS:
+        raise ConvError(
+            f"{option}: a number with {digits:,} digits; convcli reads whole numbers of at "
+            f"most {MAX_DIGITS:,} digits")
     return int(token)
 
 
+def _short(text: str, most: int = 40) -> str:
+    """User text quoted in a message, cut to ``most`` characters."""
+    return text if len(text) <= most else text[:most - 3] + "..."
+
+
 def parse_ints(text: str, option: str) -> int | tuple[int, ...]:
-    """``"3"`` -> 3; ``"3,5"``/``"3x5"``/``"(3, 5)"`` -> (3, 5). Signs are kept for
-    ConvSpec to judge (a negative stride gets a message about strides, not syntax)."""
+    """``"3"`` -> 3; ``"3,5"``/``"3x5"``/``"(3, 5)"`` -> (3, 5); ``"3,"``/``"(3,)"`` ->
+    (3,), as Python reads them. Signs are kept for ConvSpec to judge (a negative stride
+    gets a message about strides, not syntax)."""
     parts = _tokens(text, option)
     values = tuple(_int(p, option, text) for p in parts)
-    if len(values) == 1 and not text.strip().startswith(("(", "[")):
+    if len(values) == 1 and not text.strip().startswith(("(", "[")) and \
+            not text.strip().endswith(","):
         return values[0]
     return values
 
@@ -54,7 +80,7 @@ def parse_padding(text: str, option: str = "--padding") -> int | str | tuple[int
         return word
     if re.fullmatch(r"[a-z_]+", word):
         raise ConvError(
-            f"{option}: {text!r} is not a padding; use a number, a tuple like 1,2, "
+            f"{option}: {_short(text)!r} is not a padding; use a number, a tuple like 1,2, "
             "'same' or 'valid'"
         )
     return parse_ints(text, option)
@@ -64,7 +90,7 @@ def parse_int(text: str, option: str) -> int:
     """One whole number (a tuple is an error naming the option)."""
     value = parse_ints(text, option)
     if isinstance(value, tuple):
-        raise ConvError(f"{option}: {text!r} must be a single whole number")
+        raise ConvError(f"{option}: {_short(text)!r} must be a single whole number")
     return value
 
 
@@ -75,8 +101,12 @@ def parse_shape(text: str, option: str = "INPUT") -> tuple[int, ...]:
     for i, n in enumerate(shape):
         if n < 0:
             raise ConvError(
-                f"{option}: dimension {i} of {text!r} is {n}; sizes cannot be negative"
+                f"{option}: dimension {i} of {_short(text)!r} is {n}; sizes cannot be negative"
             )
+        if n > MAX_SIZE:
+            raise ConvError(
+                f"{option}: dimension {i} of {_short(text)!r} has {len(str(n))} digits; torch "
+                f"sizes are 64-bit integers, at most {MAX_SIZE:,}")
     return shape
 
 
@@ -97,18 +127,24 @@ def parse_bytes(text: str, option: str = "--max-memory") -> int | float:
         except ValueError:
             pct = -1.0
         if not 0 < pct <= 100:
-            raise ConvError(f"{option}: {text!r} is not a share of free memory; write e.g. 50%")
+            raise ConvError(
+                f"{option}: {_short(text)!r} is not a share of free memory; write e.g. 50%")
         return pct / 100
     m = _SIZE.fullmatch(raw)
     if not m or m.group(2) not in _SIZE_UNITS:
         raise ConvError(
-            f"{option}: {text!r} is not a memory size; write e.g. 8GiB, 512M, 1.5GB or 50% "
+            f"{option}: {_short(text)!r} is not a memory size; write e.g. 8GiB, 512M, 1.5GB or 50% "
             "(of the free memory)")
     if not m.group(2):
         raise ConvError(
-            f"{option}: {text!r} has no unit; write {m.group(1)}GiB, {m.group(1)}MiB or "
-            f"{m.group(1)}B (or a share of the free memory like 50%)")
-    value = int(float(m.group(1)) * _SIZE_UNITS[m.group(2)])
+            f"{option}: {_short(text)!r} has no unit; write {_short(m.group(1))}GiB, "
+            f"{_short(m.group(1))}MiB or {_short(m.group(1))}B (or a share of the free memory "
+            "like 50%)")
+    number = float(m.group(1))
+    if number * _SIZE_UNITS[m.group(2)] > MAX_SIZE:
+        raise ConvError(f"{option}: {_short(text)!r} is more memory than any machine has "
+                        f"(more than {MAX_SIZE:,} bytes); write e.g. 8GiB or 50%")
+    value = int(number * _SIZE_UNITS[m.group(2)])
     if value <= 0:
-        raise ConvError(f"{option}: {text!r} must be more than 0 bytes")
+        raise ConvError(f"{option}: {_short(text)!r} must be more than 0 bytes")
     return value

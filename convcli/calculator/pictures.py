@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
 
-from convcli.calculator.groups import GroupSlice, group_layout
+from convcli.calculator.groups import GroupSlice, group_slice, layout_summary
 from convcli.errors import ConvError
 from convcli.formatting import index_ranges
 from convcli.calculator.spec import ConvSpec
@@ -31,13 +31,22 @@ INPUT, PAD, ZERO, CROP = "input", "pad", "zero", "crop"
 
 # ---- groups -----------------------------------------------------------------------
 
+LEGEND_GROUPS = (4, 2)     # groups named one by one: the first 4 and the last 2
+JSON_GROUPS = (32, 32)     # groups listed in --json: the first 32 and the last 32
+
+
 @dataclass(frozen=True)
 class GroupMap:
     """Block-diagonal connectivity: output channel o reads input channel i iff both
-    are in the same group. ``grid(rows, cols)`` bins channels for small pictures."""
+    are in the same group. ``grid(rows, cols)`` bins channels for small pictures;
+    ``legend`` names the first and last groups and says how many it left out
+    between them (no object per group: a depthwise conv can have 10^8 of them)."""
 
     spec: ConvSpec
-    slices: list[GroupSlice]
+
+    @property
+    def legend(self) -> tuple[list[GroupSlice], int]:
+        return layout_summary(self.spec, *LEGEND_GROUPS)
 
     @property
     def in_per_group(self) -> int:
@@ -80,10 +89,11 @@ class GroupMap:
         return ChannelGrid(bin_in, bin_out, cells)
 
     def as_dict(self) -> dict:
+        slices, omitted = layout_summary(self.spec, *JSON_GROUPS)
         return {"groups": self.spec.groups, "in_per_group": self.in_per_group,
                 "out_per_group": self.out_per_group,
                 "weight_shape": list(self.spec.weight_shape),
-                "slices": [s.as_dict() for s in self.slices]}
+                "slices": [s.as_dict() for s in slices], "slices_omitted": omitted}
 
 
 @dataclass(frozen=True)
@@ -332,7 +342,7 @@ def receptive_field(spec: ConvSpec, views: list[WindowView], position,
         inputs = tuple(i for i in (v.cell(t).index for t in taps if v.cell(t).kind == INPUT)
                        if i is not None)
         dims.append(FieldDim(v.dim, v.dim_name, o, taps, inputs, len(taps) - len(inputs)))
-    group = group_layout(spec)[out_channel // (spec.out_channels // spec.groups)]
+    group = group_slice(spec, out_channel // (spec.out_channels // spec.groups))
     return ReceptiveField(spec, tuple(position), out_channel, group, dims)
 
 
@@ -361,7 +371,10 @@ def picture(spec: ConvSpec, input_shape: Sequence[int] | None = None,
             dim: int | None = None, at: int | Sequence[int] | None = None,
             channel: int = 0) -> Picture:
     """Everything `show` draws. Without an input only the channel map is known."""
-    groups = GroupMap(spec, group_layout(spec))
+    if spec.in_channels == 0:
+        raise ConvError("in_channels=0: there is no channel to draw (torch answers an "
+                        "output with 0 channels); show needs at least 1 input channel")
+    groups = GroupMap(spec)
     if input_shape is None:
         if dim is not None or at is not None:
             raise ConvError("--dim and --at need INPUT (the sliding window and the receptive "
@@ -370,6 +383,10 @@ def picture(spec: ConvSpec, input_shape: Sequence[int] | None = None,
     input_shape = tuple(input_shape)
     out_shape = spec.output_shape(input_shape)
     d = spec.dims
+    if 0 in out_shape[-d:]:
+        raise ConvError(f"the output {list(out_shape)} has an empty spatial dim (torch "
+                        "answers it for an empty batch); show draws windows over at least "
+                        "one output position: use a larger input")
     dim = d - 1 if dim is None else dim
     if not 0 <= dim < d:
         raise ConvError(f"--dim {dim}: a {d}d conv has spatial dims 0..{d - 1} ({_names(d)})")

@@ -1,13 +1,19 @@
 """The answers of ``convcli solve``: one per-dim solution, a whole answer, the
-report, and how they rank (simplest first) and what each leaves unread.
+report, and how they rank and what each leaves unread.
 
-Pure Python.
+The ranking is the advice an expert gives: first the layouts that read every input
+with symmetric padding (a transposed conv: that write every output, with no
+output_padding, each output from the same number of taps), no dilation; among them
+the common kernels (3, then 1, 5, 7, 2, 4), then the rest; then stride, padding.
+What is left unread (unwritten) is counted with arithmetic on progressions, never a
+per-position loop, so sizes of any magnitude answer at once. Pure Python.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from math import gcd
 
 from convcli.calculator.spec import ConvSpec
 
@@ -49,8 +55,15 @@ class DimSolution:
 
     @cached_property
     def key(self) -> tuple:
-        return (self.kernel, self.dilation > 1, not self.symmetric, self.output_padding > 0,
-                self.unread > 0, self.dilation, self.stride, max(self.pad),
+        """Smaller is simpler (see the module doc); ``combo_key`` reads the fields."""
+        if self.transposed:
+            plain = self.unread == 0 and self.output_padding == 0
+            uneven = self.kernel % self.stride != 0 if self.dilation == 1 else True
+        else:
+            plain, uneven = self.unread == 0, False
+        return (not (plain and self.symmetric), self.dilation > 1, uneven,
+                kernel_rank(self.kernel), self.unread > 0, not self.symmetric,
+                self.output_padding > 0, self.dilation, self.stride, max(self.pad),
                 self.output_padding)
 
     @property
@@ -60,9 +73,11 @@ class DimSolution:
     @cached_property
     def unread(self) -> int:
         """Forward conv: real input positions no window reads (stride or dilation
-        skipping them, or a tail the last window does not reach)."""
+        skipping them, or a tail the last window does not reach). Transposed: output
+        positions no input element writes (a kernel shorter than the stride)."""
         if self.transposed:
-            return 0
+            return unread_inputs(self.size_out, self.size_in, self.kernel, self.stride,
+                                 self.dilation, self.pad[0], 0)
         return unread_inputs(self.size_in, self.size_out, self.kernel, self.stride,
                              self.dilation, self.pad[0], self.pad[1])
 
@@ -191,21 +206,36 @@ class SolveReport:
     total: int
     per_dim: tuple[int, ...]      # how many answers each dim has on its own
     limit: int
+    advice: str | None = None     # when the other kind of conv is the natural answer
+    alternative: Solution | None = None   # ... and its simplest answer
 
     def as_dict(self) -> dict:
         return {"transposed": self.transposed, "input": list(self.size_in),
                 "output": list(self.size_out), "bounds": self.bounds.as_dict(),
                 "total": self.total, "shown": len(self.solutions),
-                "solutions": [s.as_dict() for s in self.solutions]}
+                "solutions": [s.as_dict() for s in self.solutions],
+                "advice": self.advice,
+                "alternative": None if self.alternative is None else
+                {"transposed": self.alternative.transposed, **self.alternative.as_dict()}}
+
+
+COMMON_KERNELS = (3, 1, 5, 7, 2, 4)
+
+
+def kernel_rank(k: int) -> int:
+    """3 first, then 1, 5, 7, 2, 4, then the others by size."""
+    return COMMON_KERNELS.index(k) if k in COMMON_KERNELS else len(COMMON_KERNELS) + k
 
 
 def combo_key(keys: list[tuple], idents: list[tuple]) -> tuple:
-    """Simplicity of a multi-dim answer from its dims' keys: the largest kernel, then
-    the same values on every dim, then no dilation / symmetric padding / no
-    output_padding / every input read on any dim, then the sums."""
-    return (max(k[0] for k in keys), len(set(idents)) > 1, any(k[1] for k in keys),
-            any(k[2] for k in keys), any(k[3] for k in keys), any(k[4] for k in keys)) + tuple(
-                sum(k[i] for k in keys) for i in (0, 5, 6, 7, 8))
+    """Simplicity of a multi-dim answer from its dims' keys: the worst dim's tier,
+    then the same values on every dim, then no dilation, even overlap, the worst
+    kernel rank, every input read, symmetric padding, no output_padding on any dim,
+    then the sums of dilation, stride, padding and output_padding."""
+    return (any(k[0] for k in keys), len(set(idents)) > 1, any(k[1] for k in keys),
+            any(k[2] for k in keys), max(k[3] for k in keys), any(k[4] for k in keys),
+            any(k[5] for k in keys), any(k[6] for k in keys)) + tuple(
+                sum(k[i] for k in keys) for i in (7, 8, 9, 10))
 
 
 def _join(values, scalar: bool) -> str:
@@ -214,11 +244,50 @@ def _join(values, scalar: bool) -> str:
 
 
 def unread_inputs(size: int, out: int, kernel: int, stride: int, dilation: int,
-                  before: int, after: int) -> int:
-    """How many of the ``size`` real inputs no window of a forward conv reads."""
-    mark = bytearray(before + size + after)
-    last = (out - 1) * stride
-    for t in range(kernel):
-        off = t * dilation
-        mark[off:off + last + 1:stride] = b"\x01" * out
-    return size - mark[before:before + size].count(1)
+                  before: int, after: int = 0) -> int:
+    """How many of the ``size`` real inputs no window of a forward conv reads: tap t
+    of window o reads ``o*stride - before + t*dilation``. The taps with the same
+    offset modulo the stride read one residue class; within it, their runs of
+    ``out`` positions (in steps of the stride) start ``dilation/g`` apart (g =
+    gcd(dilation, stride)), so they merge into one run or stay apart: arithmetic,
+    O(min(kernel, stride)) work for any size. ``after`` does not change the count."""
+    del after
+    if size <= 0 or out <= 0:
+        return max(size, 0)
+    g = gcd(dilation, stride)
+    period = stride // g            # taps t and t + period share a residue class
+    step = dilation // g            # ... and their runs start this many strides apart
+    read = 0
+    for t0 in range(min(kernel, period)):
+        count = (kernel - 1 - t0) // period + 1      # taps in this class
+        off = t0 * dilation - before                 # first tap's first position
+        r = off % stride                             # the residue class
+        q0 = (off - r) // stride                     # first run starts at q0 (in strides)
+        # positions r + q*stride for q in the union of [q0 + j*step, ... + out - 1]
+        lo_q = -(-(0 - r) // stride)                 # q with position >= 0
+        hi_q = (size - 1 - r) // stride              # q with position <= size - 1
+        if hi_q < lo_q:
+            continue
+        read += _union_in_window(q0, step, count, out, lo_q, hi_q)
+    return size - read
+
+
+def _union_in_window(q0: int, step: int, count: int, length: int, lo: int, hi: int) -> int:
+    """|union of [q0 + j*step, q0 + j*step + length - 1] for j < count, within
+    [lo, hi]|."""
+    if step <= length:  # the runs touch or overlap: one run
+        a, b = q0, q0 + (count - 1) * step + length - 1
+        return max(0, min(b, hi) - max(a, lo) + 1)
+    # disjoint runs: full ones in the middle, partial ones at the ends
+    total = 0
+    j_first = max(0, -(-(lo - q0 - length + 1) // step))   # first run ending >= lo
+    j_last = min(count - 1, (hi - q0) // step)             # last run starting <= hi
+    if j_last < j_first:
+        return 0
+    for j in {j_first, j_last}:
+        a = q0 + j * step
+        total += max(0, min(a + length - 1, hi) - max(a, lo) + 1)
+    middle = j_last - j_first - 1
+    if middle > 0:
+        total += middle * length
+    return total

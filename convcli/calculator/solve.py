@@ -22,19 +22,21 @@ Pure Python: no torch, no numpy.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import product
 
 from convcli.calculator.solutions import (Bounds, DimSolution, Solution, SolveReport,
                                           combo_key)
+from convcli.calculator.ints import MAX_SIZE
 from convcli.errors import ConvError
 
 DEFAULT_BOUNDS = {"max_kernel": 7, "max_stride": 4, "max_dilation": 3}
 # a search over more (k, s, dil) triples than this is refused with a message
 MAX_TRIPLES = 200_000
 MAX_COMBINATIONS = 400_000
+MAX_PER_DIM = 100_000
 MAX_LISTED = 20_000  # --limit 0 (every solution, each rendered): more is a wall
+MAX_PINNED = 10_000  # a pinned kernel, stride or dilation
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ def spatial_sizes(name: str, value) -> tuple[int, ...]:
         if n < 1:
             raise ConvError(f"{name}: size {n} in {'x'.join(map(str, sizes))}; every spatial "
                             "size must be at least 1")
+        if n > MAX_SIZE:
+            raise ConvError(f"{name}: a size beyond {MAX_SIZE:,}; torch sizes are 64-bit "
+                            "integers")
     return sizes
 
 
@@ -77,6 +82,11 @@ def _check_bounds(b: Bounds) -> None:
             raise ConvError(f"--{name.replace('_', '-')}={v}: must be at least 1")
     if b.max_padding is not None and b.max_padding < 0:
         raise ConvError(f"--max-padding={b.max_padding}: must be at least 0")
+    for name in ("max_kernel", "max_stride", "max_dilation", "max_padding"):
+        v = getattr(b, name)
+        if v is not None and v > MAX_SIZE:
+            raise ConvError(f"--{name.replace('_', '-')}: more than {MAX_SIZE:,} (torch's "
+                            "int64 sizes); give a smaller bound")
     triples = b.max_kernel * b.max_stride * b.max_dilation
     if triples > MAX_TRIPLES:
         raise ConvError(
@@ -91,9 +101,13 @@ def _fixed_check(fixed: Fixed, dims: int, transposed: bool) -> Fixed:
         v = broadcast_sizes(f"--{name.replace('_', '-')}", getattr(fixed, name), dims)
         if v is not None:
             low = 0 if name == "padding" else 1
+            high = MAX_SIZE if name == "padding" else MAX_PINNED
             for x in v:
                 if x < low:
                     raise ConvError(f"--{name.replace('_', '-')}={x}: must be at least {low}")
+                if x > high:
+                    raise ConvError(f"--{name.replace('_', '-')}: {x:,} is more than solve "
+                                    f"pins ({high:,}); no useful layer has it")
         out[name] = v
     return Fixed(**out)
 
@@ -105,8 +119,11 @@ def _values(fixed_value: int | None, bound: int) -> range | tuple[int, ...]:
 def solve_dim(size_in: int, size_out: int, bounds: Bounds, transposed: bool = False,
               kernel: int | None = None, stride: int | None = None,
               dilation: int | None = None, padding: int | None = None) -> list[DimSolution]:
-    """Every answer for one spatial dim within the bounds, sorted by simplicity."""
-    out = []
+    """Every answer for one spatial dim within the bounds, sorted by simplicity.
+    The admissible paddings of each (k, s, dil) are a run found by arithmetic; more
+    than MAX_PER_DIM answers on one dim is refused before any is built."""
+    runs = []
+    total = 0
     for k in _values(kernel, bounds.max_kernel):
         for dl in _values(dilation, bounds.max_dilation):
             if k == 1 and dl > 1 and dilation is None:
@@ -114,30 +131,52 @@ def solve_dim(size_in: int, size_out: int, bounds: Bounds, transposed: bool = Fa
             span = dl * (k - 1) + 1
             pmax = bounds.max_padding if bounds.max_padding is not None else span - 1
             for s in _values(stride, bounds.max_stride):
-                if transposed:
-                    base = (size_in - 1) * s + span  # output before -2p and + op
-                    pads = (padding,) if padding is not None else range(0, pmax + 1)
-                    for p in pads:
-                        op = size_out - (base - 2 * p)
-                        if 0 <= op < max(s, dl):
-                            out.append(DimSolution(size_in, size_out, k, s, dl, (p, p), op,
-                                                   True))
-                    continue
-                lo = (size_out - 1) * s + span - size_in
-                hi = lo + s - 1
-                if padding is not None:
-                    totals: Iterable[int] = [2 * padding] if lo <= 2 * padding <= hi else []
-                else:
-                    totals = range(max(lo, 0), min(hi, 2 * pmax) + 1)
-                for total in totals:
-                    pair = (total // 2, total - total // 2)
-                    if pair[1] > pmax and padding is None:
-                        continue
-                    if size_in + total < span:
-                        continue
-                    out.append(DimSolution(size_in, size_out, k, s, dl, pair))
+                run = (_transposed_pads(size_in, size_out, s, dl, span, pmax, padding)
+                       if transposed else
+                       _forward_totals(size_in, size_out, s, span, pmax, padding))
+                total += len(run)
+                if total > MAX_PER_DIM:
+                    raise ConvError(
+                        f"more than {MAX_PER_DIM:,} settings map {size_in} -> {size_out} on "
+                        "one dim; narrow the search with smaller --max-* bounds or pin "
+                        "-k/-s/-d/-p")
+                runs.append((k, dl, s, run))
+    out = []
+    for k, dl, s, run in runs:
+        for v in run:
+            if transposed:
+                op = size_out - ((size_in - 1) * s + dl * (k - 1) + 1 - 2 * v)
+                out.append(DimSolution(size_in, size_out, k, s, dl, (v, v), op, True))
+            else:
+                out.append(DimSolution(size_in, size_out, k, s, dl, (v // 2, v - v // 2)))
     out.sort(key=lambda d: d.key)
     return out
+
+
+def _forward_totals(size_in: int, size_out: int, s: int, span: int, pmax: int,
+                    padding: int | None) -> range:
+    """Total paddings T (before + after, the odd one after) with
+    floor((L + T - span) / s) + 1 == size_out: a run of at most s values, each side
+    at most pmax, the window fitting the padded input."""
+    lo = (size_out - 1) * s + span - size_in
+    hi = lo + s - 1
+    lo = max(lo, 0, span - size_in)
+    if padding is not None:
+        return range(2 * padding, 2 * padding + 1) if lo <= 2 * padding <= hi else range(0)
+    return range(lo, min(hi, 2 * pmax) + 1)
+
+
+def _transposed_pads(size_in: int, size_out: int, s: int, dl: int, span: int, pmax: int,
+                     padding: int | None) -> range:
+    """Paddings p with (L-1)*s - 2p + span + op == size_out for an output_padding
+    0 <= op < max(s, dl): a run of about max(s, dl)/2 values."""
+    base = (size_in - 1) * s + span
+    top = max(s, dl) - 1
+    lo = max(0, -(-(base - size_out) // 2))          # op >= 0
+    hi = (base - size_out + top) // 2                # op <= top
+    if padding is not None:
+        return range(padding, padding + 1) if lo <= padding <= hi else range(0)
+    return range(lo, min(hi, pmax) + 1)
 
 
 def solve(size_in, size_out, bounds: Bounds = Bounds(), transposed: bool = False,
@@ -186,8 +225,10 @@ def solve(size_in, size_out, bounds: Bounds = Bounds(), transposed: bool = False
     total = 1
     for c in counts:
         total *= c
+    other = _other_kind(size_in, size_out, bounds, transposed, layer_dims, scalar)
     if total == 0:
-        raise ConvError(_no_solution(size_in, size_out, bounds, transposed, fixed, counts))
+        raise ConvError(_no_solution(size_in, size_out, bounds, transposed, fixed, counts,
+                                     other))
     if total > MAX_COMBINATIONS:
         raise ConvError(
             f"{total:,} combinations across {dims} dims ({' x '.join(map(str, counts))} per "
@@ -208,10 +249,38 @@ def solve(size_in, size_out, bounds: Bounds = Bounds(), transposed: bool = False
     best = sorted(indices, key=key) if limit == 0 else heapq.nsmallest(limit, indices, key=key)
     shown = [Solution(tuple(per_dim[i][j] for i, j in enumerate(index)), layer_dims, scalar)
              for index in best]
-    return SolveReport(transposed, size_in, size_out, bounds, shown, total, counts, limit)
+    return SolveReport(transposed, size_in, size_out, bounds, shown, total, counts, limit,
+                       *other)
 
 
-def _no_solution(size_in, size_out, bounds, transposed, fixed, counts) -> str:
+def _other_kind(size_in, size_out, bounds, transposed, layer_dims, scalar
+                ) -> tuple[str | None, Solution | None]:
+    """Advice when the other kind of conv is the natural answer: a size that grows
+    is a transposed conv's job (a Conv gets there only by padding), a size that
+    shrinks a Conv's; with the other kind's simplest answer, when it has one."""
+    grows = any(o > n for n, o in zip(size_in, size_out))
+    shrinks = any(o < n for n, o in zip(size_in, size_out))
+    if (grows and transposed) or (shrinks and not transposed) or not (grows or shrinks):
+        return None, None
+    try:
+        best = solve(size_in[0] if scalar else size_in, size_out[0] if scalar else size_out,
+                     bounds, not transposed, limit=1, layer_dims=layer_dims).solutions[0]
+    except ConvError:
+        best = None
+    sizes = f"{'x'.join(map(str, size_in))} -> {'x'.join(map(str, size_out))}"
+    if grows:
+        text = (f"{sizes} grows the size: upsampling is a transposed conv's job"
+                + (f", e.g. {best.torch_code()}" if best else "")
+                + " (solve --transposed lists them); a Conv gets there only by padding")
+    else:
+        text = (f"{sizes} shrinks the size: downsampling is a Conv's job"
+                + (f", e.g. {best.torch_code()}" if best else "")
+                + " (solve without --transposed lists them); a transposed conv gets there "
+                "only by cropping with padding")
+    return text, best
+
+
+def _no_solution(size_in, size_out, bounds, transposed, fixed, counts, other) -> str:
     dim = counts.index(0)
     n, o = size_in[dim], size_out[dim]
     kind = "ConvTranspose" if transposed else "Conv"
@@ -222,6 +291,9 @@ def _no_solution(size_in, size_out, bounds, transposed, fixed, counts) -> str:
            f"{bounds.max_stride}, --max-dilation {bounds.max_dilation}"
            + (f", {', '.join(pinned)}" if pinned else "")
            + f" maps {n} -> {o}{where}; ")
+    advice, best = other
+    if best is not None:
+        return msg + advice
     if not transposed and o > n:
         return msg + ("a conv only grows a size through padding: use --transposed to "
                       "upsample, or raise --max-padding")

@@ -17,8 +17,8 @@ from math import prod
 from typing import TYPE_CHECKING, Any, Union, cast
 
 from convcli.calculator import costs, shapes
-from convcli.calculator.groups import divisors_of_both
-from convcli.calculator.ints import is_int, per_dim_tuple
+from convcli.calculator.groups import valid_groups_text
+from convcli.calculator.ints import MAX_SIZE, check_int64, is_int, per_dim_tuple
 from convcli.calculator.shapes import DimExplanation
 from convcli.errors import ConvError
 from convcli.formatting import per_dim
@@ -31,7 +31,7 @@ IntOrInts = Union[int, Sequence[int]]
 Padding = Union[Ints, str]     # a d-tuple, or 'same'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ConvSpec:
     """A Conv{1,2,3}d or ConvTranspose{1,2,3}d with torch's argument names.
 
@@ -43,7 +43,7 @@ class ConvSpec:
     in_channels: int
     out_channels: int
     kernel_size: Ints
-    # the defaults are torch's ints; __post_init__ makes every one a d-tuple
+    # the defaults are torch's ints; __init__ makes every one a d-tuple
     stride: Ints = cast(Ints, 1)
     padding: Padding = cast(Ints, 0)
     dilation: Ints = cast(Ints, 1)
@@ -55,62 +55,97 @@ class ConvSpec:
     # the user's own padding string, kept for messages ('valid' normalises to 0)
     padding_text: str | None = field(default=None, compare=False, repr=False)
 
-    if TYPE_CHECKING:  # what the constructor takes; the fields above are what it keeps
-        def __init__(self, dims: int, in_channels: int, out_channels: int,
-                     kernel_size: IntOrInts, stride: IntOrInts = 1,
-                     padding: int | str | Sequence[int] = 0, dilation: IntOrInts = 1,
-                     groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                     transposed: bool = False, output_padding: IntOrInts = 0,
-                     padding_text: str | None = None) -> None: ...
-
-    def __post_init__(self):
-        self._check_scalars()
-        self._check_channels()
-        d = self.dims
-        for name in ("kernel_size", "stride", "dilation", "output_padding"):
-            object.__setattr__(self, name, per_dim_tuple(name, getattr(self, name), d))
-        for name in ("kernel_size", "stride", "dilation"):
-            for i, v in enumerate(getattr(self, name)):
-                if v < 1:
-                    raise ConvError(f"{name}={_show(getattr(self, name))}: dim {i} is {v}; "
-                                    f"every {name} must be at least 1")
-        if self.padding_mode not in PADDING_MODES:
+    def __init__(self, dims: int, in_channels: int, out_channels: int,
+                 kernel_size: IntOrInts, stride: IntOrInts = 1,
+                 padding: int | str | Sequence[int] = 0, dilation: IntOrInts = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 transposed: bool = False, output_padding: IntOrInts = 0,
+                 padding_text: str | None = None) -> None:
+        # Construction is in every answer's hot path: the common case costs a few
+        # comparisons and one dict write per field (the dataclass is frozen, so its
+        # fields are set in __dict__); anything unusual takes the slow checks, which
+        # raise the message.
+        v = self.__dict__
+        v.update(dims=dims, in_channels=in_channels, out_channels=out_channels,
+                 kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                 groups=groups, bias=bias, padding_mode=padding_mode, transposed=transposed,
+                 output_padding=output_padding, padding_text=padding_text)
+        d, ci, co, g = dims, in_channels, out_channels, groups
+        if (type(d) is not int or type(ci) is not int or type(co) is not int
+                or type(g) is not int or type(bias) is not bool
+                or type(transposed) is not bool or not 1 <= d <= 3
+                or not 0 < co <= MAX_SIZE or not 0 < ci <= MAX_SIZE or not 0 < g <= ci
+                or ci % g or co % g):
+            self._check_scalars()
+            self._check_channels()
+        for name, t in (("kernel_size", kernel_size), ("stride", stride),
+                        ("dilation", dilation)):
+            if type(t) is int and 0 < t <= MAX_SIZE:
+                v[name] = (t,) * d
+            elif type(t) is tuple and len(t) == d and min(t) > 0 and max(t) <= MAX_SIZE \
+                    and all(type(x) is int for x in t):
+                pass
+            else:
+                v[name] = _at_least_one(name, t, d)
+        if output_padding == 0 and type(output_padding) is int:
+            v["output_padding"] = (0,) * d
+        else:
+            op = per_dim_tuple("output_padding", output_padding, d)
+            check_int64("output_padding", op)
+            v["output_padding"] = op
+            self._check_output_padding()
+        if padding_mode not in PADDING_MODES:
             raise ConvError(
-                f"padding_mode={self.padding_mode!r}: use one of {', '.join(PADDING_MODES)}")
-        object.__setattr__(self, "padding", self._normalised_padding())
-        self._check_output_padding()
+                f"padding_mode={padding_mode!r}: use one of {', '.join(PADDING_MODES)}")
+        if transposed and padding_mode != "zeros":
+            self._check_output_padding()
+        if type(padding) is int and 0 <= padding <= MAX_SIZE:
+            v["padding"] = (padding,) * d
+            v["_pairs"] = ((padding, padding),) * d
+        else:
+            v["padding"] = self._normalised_padding()
+            v["_pairs"] = self._pairs_of_padding()
 
     def _check_scalars(self) -> None:
-        if not is_int(self.dims) or self.dims not in (1, 2, 3):
-            raise ConvError(f"dims={self.dims!r}: convolutions have 1, 2 or 3 spatial dims")
+        if type(self.dims) is not int or self.dims not in (1, 2, 3):
+            if not is_int(self.dims) or self.dims not in (1, 2, 3):
+                raise ConvError(f"dims={self.dims!r}: convolutions have 1, 2 or 3 spatial dims")
         for name in ("in_channels", "out_channels", "groups"):
-            if not is_int(getattr(self, name)):
-                raise ConvError(f"{name}={getattr(self, name)!r}: expected a whole number")
-        for name in ("bias", "transposed"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConvError(f"{name}={getattr(self, name)!r}: expected True or False")
+            v = getattr(self, name)
+            if type(v) is not int:
+                if not is_int(v):
+                    raise ConvError(f"{name}={v!r}: expected a whole number")
+            if v > MAX_SIZE or v < -MAX_SIZE:
+                check_int64(name, v)
+        if type(self.bias) is not bool or type(self.transposed) is not bool:
+            for name in ("bias", "transposed"):
+                if not isinstance(getattr(self, name), bool):
+                    raise ConvError(f"{name}={getattr(self, name)!r}: expected True or False")
 
     def _check_channels(self) -> None:
         for name in ("in_channels", "out_channels"):
             v = getattr(self, name)
-            if v <= 0:
+            if v < 0 or (v == 0 and (name == "out_channels" or self.transposed)):
                 raise ConvError(
-                    f"{name}={v}: a {self.kind_name} needs at least 1 channel "
-                    + ("(torch fails with 'negative dimension')" if v < 0 else
-                       "(torch would build a layer that produces or reads nothing)"))
-        if self.groups <= 0:
-            raise ConvError(f"groups={self.groups}: groups must be a positive whole number")
-        for name in ("in_channels", "out_channels"):
-            v = getattr(self, name)
-            if v % self.groups:
-                valid = ", ".join(map(str, divisors_of_both(self.in_channels, self.out_channels)))
-                raise ConvError(
-                    f"groups={self.groups}: {name}={v} is not divisible by groups; each "
-                    f"group needs whole channels. Valid groups for "
-                    f"{self.in_channels}->{self.out_channels}: {valid}")
+                    f"{name}={v}: a {self.kind_name} needs at least 1 "
+                    + ("channel (torch fails with 'negative dimension')" if v < 0 else
+                       f"{'output' if name == 'out_channels' else 'input'} channel (torch "
+                       "builds it, but every forward pass fails: its weight has no rows)"))
+        g = self.groups
+        if g <= 0:
+            raise ConvError(f"groups={g}: groups must be a positive whole number")
+        if self.in_channels % g or self.out_channels % g:
+            name = "in_channels" if self.in_channels % g else "out_channels"
+            raise ConvError(
+                f"groups={g}: {name}={getattr(self, name)} is not divisible by groups; each "
+                f"group needs whole channels. Valid groups for "
+                f"{self.in_channels}->{self.out_channels}: "
+                f"{valid_groups_text(self.in_channels, self.out_channels)}")
 
     def _normalised_padding(self) -> str | Ints:
-        """'same' stays a word, 'valid' becomes zeros, numbers become a d-tuple."""
+        """'same' stays a word, 'valid' becomes zeros, numbers become a d-tuple. A
+        negative padding crops with a non-'zeros' padding_mode (F.pad); torch refuses
+        it in 'zeros' mode (and transposed convs have only that)."""
         padding: object = self.padding
         if isinstance(padding, str):
             text = padding
@@ -132,14 +167,19 @@ class ConvSpec:
                     "otherwise give a number or a tuple")
             padding = 0
         pads = per_dim_tuple("padding", padding, self.dims)
-        for i, v in enumerate(pads):
-            if v < 0:
+        if min(pads) < 0 or max(pads) > MAX_SIZE:
+            check_int64("padding", pads)
+            if self.padding_mode == "zeros":
+                i = next(i for i, v in enumerate(pads) if v < 0)
                 raise ConvError(
-                    f"padding={_show(pads)}: dim {i} is {v}; padding cannot be "
-                    "negative (to crop, slice the input first)")
+                    f"padding={_show(pads)}: dim {i} is {pads[i]}; padding cannot be "
+                    "negative with padding_mode='zeros' (to crop, slice the input first, "
+                    "or use padding_mode='reflect', 'replicate' or 'circular', which crop)")
         return pads
 
     def _check_output_padding(self) -> None:
+        """Construction rules only: output_padding < stride or dilation is a forward
+        rule (torch skips it for an empty batch), in shapes.py."""
         if not self.transposed:
             if any(self.output_padding):
                 raise ConvError(
@@ -150,15 +190,21 @@ class ConvSpec:
             raise ConvError(
                 f"padding_mode={self.padding_mode!r}: a transposed conv only supports "
                 "'zeros'; pad the input with F.pad first if you need another mode")
-        for i, (op, s, dl) in enumerate(zip(self.output_padding, self.stride, self.dilation)):
+        for i, op in enumerate(self.output_padding):
             if op < 0:
                 raise ConvError(f"output_padding={_show(self.output_padding)}: dim {i} is "
                                 f"{op}; it cannot be negative")
-            if not (op < s or op < dl):
-                raise ConvError(
-                    f"output_padding={_show(self.output_padding)}: dim {i} is {op} but it "
-                    f"must be smaller than stride ({s}) or dilation ({dl}); use "
-                    f"output_padding <= {max(s, dl) - 1}")
+
+    def _pairs_of_padding(self) -> tuple[tuple[int, int], ...]:
+        if type(self.padding) is tuple:
+            return tuple([(p, p) for p in self.padding])
+        if isinstance(self.padding, str):   # 'same'
+            pairs = []
+            for k, dl in zip(self.kernel_size, self.dilation):
+                total = dl * (k - 1)
+                pairs.append((total // 2, total - total // 2))
+            return tuple(pairs)
+        return tuple((p, p) for p in self.padding)
 
     # ---- names ---------------------------------------------------------------
     @property
@@ -211,13 +257,7 @@ class ConvSpec:
     def padding_pairs(self) -> tuple[tuple[int, int], ...]:
         """(left, right) padding per spatial dim. For 'same' the total is
         dil*(k-1); left = total//2 and the odd extra goes right (torch's split)."""
-        if isinstance(self.padding, str):   # 'same'
-            pairs = []
-            for k, dl in zip(self.kernel_size, self.dilation):
-                total = dl * (k - 1)
-                pairs.append((total // 2, total - total // 2))
-            return tuple(pairs)
-        return tuple((p, p) for p in self.padding)
+        return self._pairs  # type: ignore[attr-defined]
 
     # ---- shapes (the forward rules live in shapes.py) -------------------------
     def check_input(self, input_shape: Sequence[int]) -> bool:
@@ -232,6 +272,11 @@ class ConvSpec:
     def explain(self, input_shape: Sequence[int]) -> list[DimExplanation]:
         """Per spatial dim: the formula with the numbers substituted."""
         return shapes.explain(self, input_shape)
+
+    def notes(self, input_shape: Sequence[int]) -> list[str]:
+        """What torch does differently for this input than for an ordinary one (an
+        empty batch, in_channels=0, a cropping negative padding)."""
+        return shapes.notes(self, input_shape)
 
     # ---- counts (the conventions live in costs.py) -----------------------------
     def macs(self, input_shape: Sequence[int]) -> int:
@@ -266,6 +311,18 @@ class ConvSpec:
             "padding_mode": self.padding_mode, "transposed": self.transposed,
             "output_padding": list(self.output_padding), "torch": self.torch_repr(),
         }
+
+
+def _at_least_one(name: str, value: object, d: int) -> Ints:
+    """A kernel_size, stride or dilation as a d-tuple of values >= 1 (else the
+    message)."""
+    t = per_dim_tuple(name, value, d)
+    if min(t) < 1 or max(t) > MAX_SIZE:
+        check_int64(name, t)
+        i = next(i for i, x in enumerate(t) if x < 1)
+        raise ConvError(f"{name}={_show(t)}: dim {i} is {t[i]}; every {name} must be at "
+                        "least 1 (torch fails every forward pass on a non-empty input with it)")
+    return t
 
 
 def _same_hint(spec: ConvSpec) -> str:

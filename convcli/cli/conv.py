@@ -12,7 +12,7 @@ import typer
 from convcli.calculator.parse import parse_shape
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
-from convcli.cli.options import ConvArgs, Dtype, Json, conv_options
+from convcli.cli.options import BytesDtype, ConvArgs, Json, conv_options
 
 
 @app.command()
@@ -23,7 +23,7 @@ def shape(
         metavar="INPUT", help="Input shape: 4x3x64x64, 4,3,64,64 or '(4, 3, 64, 64)'; "
                               "N may be left out (unbatched).")],
     conv: ConvArgs,
-    dtype: Dtype = "float32",
+    dtype: BytesDtype = "float32",
     explain: Annotated[bool, typer.Option(
         "--explain", "-e", help="Show the formula per spatial dim with the numbers in.")] = False,
     json: Json = False,
@@ -46,12 +46,12 @@ def shape(
     input_shape = parse_shape(input)
     if padding_from is not None:
         return _shape_ported(input_shape, padding_from, conv, json, explain, dtype)
-    spec = conv.spec(input_shape)
+    spec, reading = conv.read(input_shape)
     counts = analyse(spec, input_shape, dtype)
     explanation = spec.explain(input_shape)
-    data = view.counts_dict(counts)
+    data = view.counts_dict(counts, reading)
     data["explain"] = view.explain_dicts(explanation)
-    parts = [view.counts_table(counts)]
+    parts = [view.counts_table(counts), view.notes_text(counts, reading)]
     if explain:
         parts.append(view.explain_table(spec, explanation))
     Output(json).emit(data, *parts)
@@ -66,13 +66,14 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, json: bool, expla
     from convcli.views.console import Output
 
     framework, word = normalise_word(framework, conv.padding or "0")
-    spec = conv.spec(input_shape, padding="0")
+    spec, reading = conv.read(input_shape, padding="0")
     ported = port_padding(spec, input_shape, framework, word)
     counts = ported_counts(ported, dtype)
-    data = view.counts_dict(counts)
+    data = view.counts_dict(counts, reading)
     data["explain"] = view.explain_dicts(ported.explanation)
     data.update(ported.as_dict())
-    parts = [view.ported_counts_table(counts, ported), view.ported_table(ported)]
+    parts = [view.ported_counts_table(counts, ported), view.notes_text(counts, reading),
+             view.ported_table(ported)]
     if explain:
         parts.append(view.explain_table(ported.spec, ported.explanation))
     Output(json).emit(data, *parts)
@@ -80,15 +81,18 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, json: bool, expla
 
 @app.command()
 @funnel
-@conv_options()
+@conv_options(help={"in_channels": "Input channels (default: read from --input; required "
+                                   "without it)."})
 def params(
     conv: ConvArgs,
     input: Annotated[Optional[str], typer.Option(
-        "--input", metavar="SHAPE", help="Input shape, to add MACs/FLOPs/bytes.")] = None,
+        "--input", metavar="SHAPE",
+        help="Input shape as INPUT is elsewhere (N may be left out, e.g. 1x64x56x56), to add "
+             "the output shape, MACs/FLOPs and bytes.")] = None,
     compare_groups: Annotated[bool, typer.Option(
         "--compare-groups", help="One row per valid groups value, plus depthwise and "
                                  "depthwise-separable.")] = False,
-    dtype: Dtype = "float32",
+    dtype: BytesDtype = "float32",
     json: Json = False,
     conventions: Annotated[bool, typer.Option(
         "--conventions", help="What torch.utils.flop_counter, fvcore, ptflops, thop, "
@@ -108,15 +112,16 @@ def params(
     from convcli.views.console import Output
 
     input_shape = None if input is None else parse_shape(input, "--input")
-    spec = conv.spec(input_shape)
+    spec, reading = conv.read(input_shape)
     counts = analyse(spec, input_shape, dtype)
-    data = view.counts_dict(counts)
-    parts = [view.counts_table(counts)]
+    data = view.counts_dict(counts, reading)
+    parts = [view.counts_table(counts), view.notes_text(counts, reading)]
     if spec.groups > 1:
         parts.append(view.layout_table(spec))
     if compare_groups:
         rows = compare(spec, input_shape)
         data["compare_groups"] = view.groups_rows_dict(rows)
+        data["compare_groups_omitted"] = view.compare_groups_omitted(rows)
         parts.append(view.groups_table(rows))
     if conventions:
         from convcli.calculator.peers import peer_counts

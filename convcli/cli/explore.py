@@ -8,29 +8,31 @@ from typing import Annotated, Optional
 
 import typer
 
-from convcli.calculator.parse import parse_ints, parse_padding, parse_shape
+from convcli.calculator.parse import parse_int, parse_ints, parse_padding, parse_shape
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
-from convcli.cli.options import ConvArgs, Json, conv_options
+from convcli.cli.options import ConvArgs, Json, conv_options, parse_dims
 from convcli.errors import ConvError
 
 
 @app.command()
 @funnel
-@conv_options(exclude=("bias", "padding_mode"))
+@conv_options(exclude=("bias", "padding_mode"), help={
+    "in_channels": "Input channels (default: read from INPUT; required without it)."})
 def show(
     conv: ConvArgs,
     input: Annotated[Optional[str], typer.Argument(
         metavar="[INPUT]", help="Input shape, e.g. 1x16x8x8 (without it: the channel map "
                                 "only, and --in-channels is needed).")] = None,
-    dim: Annotated[Optional[int], typer.Option(
-        "--dim", help="Spatial dim the window slides along (default: the last, W).")] = None,
+    dim: Annotated[Optional[str], typer.Option(
+        "--dim", metavar="INT",
+        help="Spatial dim the window slides along (default: the last, W).")] = None,
     at: Annotated[Optional[str], typer.Option(
         "--at", metavar="INDEX|TUPLE",
         help="Output position for the receptive field, one index per spatial dim "
              "(default: the middle).")] = None,
-    channel: Annotated[int, typer.Option(
-        "--channel", help="Output channel for the receptive field.")] = 0,
+    channel: Annotated[str, typer.Option(
+        "--channel", metavar="INT", help="Output channel for the receptive field.")] = "0",
     png: Annotated[Optional[str], typer.Option(
         "--png", metavar="FILE",
         help="Also draw it to a PNG (needs matplotlib: pip install 'convcli\\[plot]').")] = None,
@@ -52,17 +54,20 @@ def show(
     from convcli.views.pictures import show_view
 
     input_shape = None if input is None else parse_shape(input)
-    spec = conv.spec(input_shape)
+    spec, reading = conv.read(input_shape)
     position = None if at is None else parse_ints(at, "--at")
-    pic = picture(spec, input_shape, dim, position, channel)
+    pic = picture(spec, input_shape, None if dim is None else parse_int(dim, "--dim"),
+                  position, parse_int(channel, "--channel"))
     targets = [(path, kind) for path, kind in ((png, "png"), (svg, "svg")) if path]
-    data = {"version": JSON_VERSION, **pic.as_dict()}
+    data = {"version": JSON_VERSION, **pic.as_dict(),
+            "interpretation": None if reading is None else reading.as_dict(spec.transposed)}
     if targets:
         from convcli.views.plot import draw
         for path, kind in targets:
             draw(pic, path, kind)
         data["files"] = [os.path.abspath(p) for p, _ in targets]
-    Output(json).emit(data, show_view(pic, console().width))
+    Output(json).emit(data, show_view(pic, console().width,
+                                      None if reading is None else reading.note(spec.transposed)))
     if targets and not json:
         for path, _ in targets:
             info(f"wrote {path}")
@@ -85,16 +90,18 @@ def solve(
         "--output", metavar="SIZES", help="Wanted spatial output size(s): 16 or 16x12. "
                                           "Leave out with --transposed and -k to get the "
                                           "decoder of that conv.")] = None,
-    max_kernel: Annotated[int, typer.Option(
-        "--max-kernel", help="Largest kernel size to try.")] = 7,
-    max_stride: Annotated[int, typer.Option("--max-stride", help="Largest stride.")] = 4,
-    max_dilation: Annotated[int, typer.Option(
-        "--max-dilation", help="Largest dilation.")] = 3,
-    max_padding: Annotated[Optional[int], typer.Option(
-        "--max-padding", help="Largest padding per side (default: dilation*(kernel-1), so "
-                              "no window is all padding).")] = None,
-    limit: Annotated[int, typer.Option(
-        "--limit", "-n", help="Show the simplest N solutions (0: all).")] = 12,
+    max_kernel: Annotated[str, typer.Option(
+        "--max-kernel", metavar="INT", help="Largest kernel size to try.")] = "7",
+    max_stride: Annotated[str, typer.Option(
+        "--max-stride", metavar="INT", help="Largest stride.")] = "4",
+    max_dilation: Annotated[str, typer.Option(
+        "--max-dilation", metavar="INT", help="Largest dilation.")] = "3",
+    max_padding: Annotated[Optional[str], typer.Option(
+        "--max-padding", metavar="INT",
+        help="Largest padding per side (default: dilation*(kernel-1), so no window is all "
+             "padding).")] = None,
+    limit: Annotated[str, typer.Option(
+        "--limit", "-n", metavar="INT", help="Show the simplest N solutions (0: all).")] = "12",
     json: Json = False,
 ):
     """The inverse problem: which kernel, stride, padding and dilation give this size.
@@ -116,9 +123,12 @@ def solve(
                                    ("stride", conv.stride, "--stride"),
                                    ("dilation", conv.dilation, "--dilation"),
                                    ("padding", _solve_padding(conv.padding), "--padding"))})
-    report = core.solve(sizes_in, parse_ints(output, "--output"),
-                        core.Bounds(max_kernel, max_stride, max_dilation, max_padding),
-                        conv.transposed, fixed, limit, conv.dims)
+    bounds = core.Bounds(parse_int(max_kernel, "--max-kernel"),
+                         parse_int(max_stride, "--max-stride"),
+                         parse_int(max_dilation, "--max-dilation"),
+                         None if max_padding is None else parse_int(max_padding, "--max-padding"))
+    report = core.solve(sizes_in, parse_ints(output, "--output"), bounds, conv.transposed,
+                        fixed, parse_int(limit, "--limit"), parse_dims(conv.dims))
     Output(json).emit({"version": JSON_VERSION, **report.as_dict()}, solve_view(report))
 
 
@@ -135,7 +145,7 @@ def _decoder(conv: ConvArgs, sizes_in, json: bool) -> None:
     if (conv.in_channels is None) != (conv.out_channels is None):
         raise ConvError("give both --in-channels and --out-channels (they only fill in "
                         "the printed layers), or neither for C_in / C_out")
-    dims = conv.dims if conv.dims else None if isinstance(sizes_in, int) else len(sizes_in)
+    dims = parse_dims(conv.dims) or (None if isinstance(sizes_in, int) else len(sizes_in))
     spec = conv.spec(in_channels=conv.in_channels or "1",
                      out_channels=conv.out_channels or "1", transposed=False, dims=dims)
     if not isinstance(sizes_in, int) and spec.dims != len(sizes_in):

@@ -17,7 +17,8 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from convcli.calculator.interpret import spec_from_text
+from convcli.calculator.interpret import Interpretation, read_spec
+from convcli.calculator.parse import parse_int
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 
@@ -39,10 +40,15 @@ class ConvArgs:
     padding_mode: str = "zeros"
     transposed: bool = False
     output_padding: Optional[str] = "0"
-    dims: Optional[int] = None
+    dims: Optional[str] = None
 
     def spec(self, input_shape=None, **changes: Any) -> ConvSpec:
         """A validated ConvSpec; dims and in_channels come from INPUT when not given."""
+        return self.read(input_shape, **changes)[0]
+
+    def read(self, input_shape=None, **changes: Any
+             ) -> tuple[ConvSpec, Interpretation | None]:
+        """The ConvSpec and how INPUT's rank was read (calculator/interpret.py)."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         for name in ("out_channels", "kernel_size"):
@@ -53,7 +59,8 @@ class ConvArgs:
                               ("groups", "1"), ("output_padding", "0")):
             if values[name] is None:
                 values[name] = default
-        return spec_from_text(input_shape=input_shape, **values)
+        values["dims"] = parse_dims(values["dims"])
+        return read_spec(input_shape=input_shape, **values)
 
     def given(self) -> list[str]:
         """The options changed from their defaults, as the user wrote them."""
@@ -72,7 +79,8 @@ _DECLS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     "kernel_size": (("--kernel-size", "-k"), "INT|TUPLE",
                     "Kernel size: 3, or one per spatial dim as 3,5 or 3x5."),
     "in_channels": (("--in-channels", "-i"), "INT",
-                    "Input channels (default: read from INPUT; if given it must match)."),
+                    "Input channels (default: read from INPUT; if given it must match, and "
+                    "it picks the reading where INPUT's rank allows two)."),
     "stride": (("--stride", "-s"), "INT|TUPLE", "Stride."),
     "padding": (("--padding", "-p"), "INT|TUPLE|same|valid",
                 "Padding per side: 1, 1,2, 'same' (stride 1 only) or 'valid' (= 0)."),
@@ -86,16 +94,26 @@ _DECLS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     "output_padding": (("--output-padding",), "INT|TUPLE",
                        "Extra size on one side of a transposed conv's output (< stride or "
                        "dilation)."),
-    "dims": (("--dims",), None,
-             "Spatial dims 1/2/3 (default: from a tuple option's length, else from INPUT's "
-             "rank as batched, else 2)."),
+    "dims": (("--dims",), "1|2|3",
+             "Spatial dims (default: a tuple option's length, else an -i that fits only one "
+             "reading of INPUT, else 2 when INPUT's rank allows it: 3 is C,H,W, 4 is N,C,H,W)."),
 }
-_TYPES = {"bias": bool, "transposed": bool, "padding_mode": str, "dims": Optional[int]}
+_TYPES = {"bias": bool, "transposed": bool, "padding_mode": str}
+
+
+def parse_dims(text: str | int | None) -> int | None:
+    """--dims: 1, 2 or 3."""
+    if text is None or isinstance(text, int):
+        return text
+    dims = parse_int(text, "--dims")
+    if dims not in (1, 2, 3):
+        raise ConvError(f"--dims {dims}: convolutions have 1, 2 or 3 spatial dims")
+    return dims
 
 
 def _option(name: str, help_text: str | None) -> Any:
     decls, metavar, default_help = _DECLS[name]
-    extra: dict[str, Any] = {"min": 1, "max": 3} if name == "dims" else {}
+    extra: dict[str, Any] = {}
     if metavar is not None:
         extra["metavar"] = metavar
     info = typer.Option(*decls, rich_help_panel=CONV_PANEL, help=help_text or default_help,
@@ -145,7 +163,12 @@ def conv_options(*, required: bool = True, exclude: tuple[str, ...] = (),
 
 
 # ---- other options shared by several commands -------------------------------------
-Dtype = Annotated[str, typer.Option(
-    "--dtype", metavar="float32|float64|float16|bfloat16",
-    help="Element type: of the tensors (verify), or for byte counts (shape, params).")]
+_DTYPES = "float32|float64|float16|bfloat16"
+# --dtype means something else per command: each says what
+BytesDtype = Annotated[str, typer.Option(
+    "--dtype", metavar=_DTYPES, help="Element type the byte counts assume (float32: 4 bytes).")]
+TensorDtype = Annotated[str, typer.Option(
+    "--dtype", metavar=_DTYPES,
+    help="Element type torch computes in; the float64 reference allows its tolerance.")]
+Dtype = BytesDtype
 Json = Annotated[bool, typer.Option("--json", help="One JSON object on stdout (keys in README).")]

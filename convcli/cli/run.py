@@ -75,11 +75,12 @@ def run(
     from convcli.engine.run import RunOptions, parse_dtypes
     from convcli.engine.run import run as execute
     from convcli.views.console import Output
+    from convcli.views.conv import reading_text
     from convcli.views.progress import RunProgress
     from convcli.views.run import run_dict, run_table, tune_table
 
     source, input_shape = parse_input(input)
-    spec = conv.spec(input_shape)
+    spec, reading = conv.read(input_shape)
     dtypes = parse_dtypes(dtype, tune) if dtype else None
     options = RunOptions(
         weight=weight_file, bias=bias_file, seed=parse_int(seed, "--seed"), device=device,
@@ -90,7 +91,9 @@ def run(
         threads=None if threads is None else parse_int(threads, "--threads"))
     with RunProgress() as progress:
         result = execute(spec, source, options, progress)
-    parts = [run_table(result)]
+    parts = [run_table(result), reading_text(reading, spec.transposed)]
     if tune:
         parts.append(tune_table(result))
-    Output(json).emit(run_dict(result), *parts)
+    data = run_dict(result)
+    data["interpretation"] = None if reading is None else reading.as_dict(spec.transposed)
+    Output(json).emit(data, *parts)

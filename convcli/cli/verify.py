@@ -12,7 +12,7 @@ import typer
 from convcli.calculator.parse import parse_shape
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
-from convcli.cli.options import CONV_PANEL, ConvArgs, Dtype, Json, conv_options
+from convcli.cli.options import CONV_PANEL, ConvArgs, Json, TensorDtype, conv_options
 from convcli.errors import ConvError, Mismatch
 
 _VERIFY = "Verification"
@@ -20,13 +20,14 @@ _VERIFY = "Verification"
 
 @app.command()
 @funnel
-@conv_options(required=False)
+@conv_options(required=False, help={
+    "in_channels": "Input channels (default: read from --input; required without it)."})
 def verify(
     conv: ConvArgs,
     input: Annotated[Optional[str], typer.Option(
         "--input", metavar="SHAPE", rich_help_panel=CONV_PANEL,
-        help="Input shape for one configuration (default 2 x C_in x 12 per dim, or "
-             "larger for wide kernels).")] = None,
+        help="Input shape for one configuration, as INPUT is elsewhere (default 2 x C_in x 12 "
+             "per dim, or larger for wide kernels).")] = None,
     cases: Annotated[Optional[int], typer.Option(
         "--cases", metavar="N", rich_help_panel=_VERIFY,
         help="Random configurations (valid and invalid) for the built-in suite "
@@ -39,7 +40,7 @@ def verify(
         help="Where torch runs the convolutions, as for run (auto: cuda if available); "
              "the numpy reference runs on the CPU.")]
         = "cpu",
-    dtype: Dtype = "float32",
+    dtype: TensorDtype = "float32",
     atol: Annotated[Optional[float], typer.Option(
         "--atol", rich_help_panel=_VERIFY,
         help="Absolute tolerance (default per dtype: float64 1e-10, float32 1e-4, "
@@ -71,7 +72,8 @@ def verify(
                    atol=atol, rtol=rtol, seed=seed,
                    cases=DEFAULT_CASES if cases is None else cases, fail_fast=fail_fast)
     _check_junit(junit)
-    _report(_run_checks(conv, input, cases, opts), junit, json)
+    report, reading, transposed = _run_checks(conv, input, cases, opts)
+    _report(report, junit, json, reading, transposed)
 
 
 def _run_checks(conv: ConvArgs, input: str | None, cases: int | None, opts):
@@ -91,7 +93,7 @@ def _run_checks(conv: ConvArgs, input: str | None, cases: int | None, opts):
                 f"{'them' if len(given) > 1 else 'it'} to run the built-in suite")
         check_options(opts)
         with verify_progress() as progress:
-            return core.run_suite(opts, progress)
+            return core.run_suite(opts, progress), None, False
     if conv.out_channels is None or conv.kernel_size is None:
         missing = "--out-channels" if conv.out_channels is None else "--kernel-size"
         raise ConvError(f"{missing} is needed to verify one configuration (e.g. "
@@ -102,13 +104,13 @@ def _run_checks(conv: ConvArgs, input: str | None, cases: int | None, opts):
                         "suite; with -o/-k verify checks that one configuration, so "
                         "drop --cases or the configuration")
     input_shape = None if input is None else parse_shape(input, "--input")
-    spec = conv.spec(input_shape)
+    spec, reading = conv.read(input_shape)
     if input_shape is None:
         input_shape = default_input(spec)
     spec.output_shape(input_shape)
     check_options(opts)
     with verify_progress() as progress:
-        return core.run_config(spec, input_shape, opts, progress)
+        return core.run_config(spec, input_shape, opts, progress), reading, spec.transposed
 
 
 def _check_junit(junit: str | None) -> None:
@@ -122,13 +124,18 @@ def _check_junit(junit: str | None) -> None:
     check_writable(junit, "--junit")
 
 
-def _report(report, junit: str | None, json: bool) -> None:
+def _report(report, junit: str | None, json: bool, reading=None,
+            transposed: bool = False) -> None:
     from convcli.views.console import Output
+    from convcli.views.conv import reading_text
     from convcli.views.junit import junit_xml, write_atomic
     from convcli.views.verify import verify_dict, verify_renderables, verify_summary
 
     if junit is not None:
         write_atomic(junit, junit_xml(report))
-    Output(json).emit(verify_dict(report), *verify_renderables(report))
+    data = verify_dict(report)
+    data["interpretation"] = None if reading is None else reading.as_dict(transposed)
+    note = reading_text(reading, transposed)
+    Output(json).emit(data, note, *verify_renderables(report))
     if not report.passed:
         raise Mismatch(verify_summary(report))

@@ -47,12 +47,15 @@ def _compute_dtype(*arrays) -> np.dtype:
 
 
 def pad(spec: ConvSpec, x: np.ndarray) -> np.ndarray:
-    """x (N, C, *L) padded by ``spec.padding_pairs`` with the spec's padding mode."""
+    """x (N, C, *L) padded by ``spec.padding_pairs`` with the spec's padding mode; a
+    negative padding (non-'zeros' modes) crops, as F.pad does."""
     import numpy as np
     pairs = [(0, 0), (0, 0)] + [tuple(p) for p in spec.padding_pairs]
     if not any(left or right for left, right in pairs):
         return x
-    return np.pad(x, pairs, mode=PAD_MODES[spec.padding_mode])
+    x = x[tuple(slice(max(0, -a), n - max(0, -b)) for n, (a, b) in zip(x.shape, pairs))]
+    return np.pad(x, [(max(0, a), max(0, b)) for a, b in pairs],
+                  mode=PAD_MODES[spec.padding_mode])
 
 
 def conv(spec: ConvSpec, x, weight, bias=None) -> np.ndarray:
@@ -70,6 +73,8 @@ def conv(spec: ConvSpec, x, weight, bias=None) -> np.ndarray:
     if tuple(weight.shape) != tuple(spec.weight_shape):
         raise ValueError(f"weight shape {weight.shape} != {spec.weight_shape}")
     dtype = _compute_dtype(x, weight, bias)
+    if 0 in x.shape:   # an empty input (N=0, C=0, or an empty dim torch allows then):
+        return np.zeros(spec.output_shape(x.shape), dtype)   # no value to compute
     xb = (x if batched else x[None]).astype(dtype, copy=False)
     w = weight.astype(dtype, copy=False)
     fn = _transposed if spec.transposed else _forward

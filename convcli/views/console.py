@@ -62,7 +62,8 @@ class Output:
         else:
             out = console()
             for r in renderables:
-                out.print(r)
+                if r is not None:
+                    out.print(r)
 
 
 def strict(value):

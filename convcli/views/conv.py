@@ -10,14 +10,21 @@ from rich.table import Table
 from rich.text import Text
 
 from convcli.calculator.costs import CONVENTION, ConvCounts
-from convcli.calculator.groups import GroupsRow, group_layout
+from convcli.calculator.groups import GroupsRow, layout_summary
+from convcli.calculator.interpret import Interpretation
 from convcli.calculator.porting import FRAMEWORK_NAMES
 from convcli.calculator.spec import ConvSpec
-from convcli.formatting import count, count_short, per_dim, shape_list, size
+from convcli.formatting import count, count_short, index_span, per_dim, shape_list, size
 from convcli.views.console import JSON_VERSION, table
 
-def counts_dict(c: ConvCounts) -> dict:
+# groups listed in full up to these counts; beyond, the first and last few and a count
+JSON_GROUPS = (32, 32)
+TABLE_GROUPS = (6, 2)
+
+
+def counts_dict(c: ConvCounts, reading: Interpretation | None = None) -> dict:
     spec = c.spec
+    layout, omitted = layout_summary(spec, *JSON_GROUPS) if spec.groups > 1 else ([], 0)
     return {
         "version": JSON_VERSION,
         "layer": spec.torch_repr(),
@@ -35,9 +42,19 @@ def counts_dict(c: ConvCounts) -> dict:
         "bias_adds": c.bias_adds,
         "dtype": c.dtype,
         "bytes": c.bytes.as_dict(),
-        "groups_layout": [g.as_dict() for g in group_layout(spec)] if spec.groups > 1 else [],
+        "groups_layout": [g.as_dict() for g in layout],
+        "groups_layout_omitted": omitted,
+        "interpretation": None if reading is None else reading.as_dict(spec.transposed),
+        "notes": notes(c, reading),
         "counting": CONVENTION,
     }
+
+
+def notes(c: ConvCounts, reading: Interpretation | None) -> list[str]:
+    """How INPUT was read (when the rank alone decided between readings), then what
+    torch does differently for this input."""
+    first = None if reading is None else reading.note(c.spec.transposed)
+    return ([first] if first else []) + list(c.notes)
 
 
 def counts_table(c: ConvCounts) -> Table:
@@ -59,10 +76,24 @@ def counts_table(c: ConvCounts) -> Table:
         b = c.bytes
         t.add_row(f"bytes ({c.dtype})",
                   f"in {size(b.input)} · out {size(b.output)} · "
-                  f"weight {size(b.weight + b.bias)}")
+                  f"parameters {size(b.parameters)}")
     else:
-        t.add_row(f"weight bytes ({c.dtype})", size(c.bytes.weight + c.bytes.bias))
+        b = c.bytes
+        t.add_row(f"parameter bytes ({c.dtype})", size(b.parameters) + (
+            f" (weight {size(b.weight)} + bias {size(b.bias)})" if b.bias else ""))
     return t
+
+
+def reading_text(reading: Interpretation | None, transposed: bool) -> Text | None:
+    """How INPUT's rank was read, for commands without a counts table (run, verify)."""
+    note = None if reading is None else reading.note(transposed)
+    return Text(note + "\n", style="dim") if note else None
+
+
+def notes_text(c: ConvCounts, reading: Interpretation | None = None) -> Text | None:
+    """The notes under the counts table, full width (None when there are none)."""
+    lines = notes(c, reading)
+    return Text("\n".join(lines) + "\n", style="dim") if lines else None
 
 
 def explain_dicts(explanation) -> list[dict]:
@@ -77,7 +108,8 @@ def explain_table(spec: ConvSpec, explanation) -> Table:
     t = table("Output size per spatial dim", "dim", "L", "k", "s", "d",
               "padding", "formula", "out")
     for e in explanation:
-        pad = f"{e.pad_left}+{e.pad_right}"
+        pad = (f"{e.pad_left}+{e.pad_right}" if min(e.pad_left, e.pad_right) >= 0 else
+               f"({e.pad_left})+({e.pad_right})")
         if spec.transposed and e.output_padding:
             pad += f", op {e.output_padding}"
         t.add_row(str(e.dim), str(e.size_in), str(e.kernel), str(e.stride), str(e.dilation),
@@ -89,7 +121,8 @@ def explain_table(spec: ConvSpec, explanation) -> Table:
 
 
 def layout_table(spec: ConvSpec) -> Table:
-    """Which weight rows and which channels each group uses."""
+    """Which weight rows and which channels each group uses (the first and last
+    groups when there are many)."""
     w = spec.weight_shape
     dim0 = "C_in" if spec.transposed else "C_out"
     t = table(
@@ -97,36 +130,60 @@ def layout_table(spec: ConvSpec) -> Table:
         f"groups' {dim0} rows, dim 1 is the {w[1]} channels each group "
         f"{'writes' if spec.transposed else 'reads'}",
         "group", "input channels", "output channels", "weight slice", "slice shape")
-    for g in group_layout(spec):
-        t.add_row(str(g.group), f"{g.in_channels[0]}..{g.in_channels[1] - 1}",
-                  f"{g.out_channels[0]}..{g.out_channels[1] - 1}",
+    head, tail = TABLE_GROUPS
+    slices, omitted = layout_summary(spec, head, tail)
+    for i, g in enumerate(slices):
+        if omitted and i == head:
+            t.add_row("...", "", "", f"{omitted:,} more groups", "")
+        t.add_row(str(g.group), _span(g.in_channels), _span(g.out_channels),
                   f"weight[{g.weight_rows[0]}:{g.weight_rows[1]}]",
                   shape_list(g.weight_slice_shape))
+    last = slices[-1]   # the widest cells: never cut a slice in two
+    t.columns[3].min_width = len(f"weight[{last.weight_rows[0]}:{last.weight_rows[1]}]")
+    t.columns[4].min_width = len(shape_list(last.weight_slice_shape))
     return t
+
+
+def _span(span: tuple[int, int]) -> str:
+    """[start, stop) of channels: '0..15', '7' for one, '—' for none."""
+    return "—" if span[0] == span[1] else index_span(span)
 
 
 def groups_rows_dict(rows: list[GroupsRow]) -> list[dict]:
     base = rows[0]
     return [{"label": r.label, "groups": r.groups, "params": r.params, "macs": r.macs,
-             "saving": round(r.saving(base), 6), "note": r.note,
-             "layer": None if r.spec is None else r.spec.torch_repr()} for r in rows]
+             "saving": round(r.saving(base), 6), "saved_params": r.saved(base),
+             "yours": r.yours, "note": r.note,
+             "layer": None if r.spec is None else r.spec.torch_repr()}
+            for r in rows if not r.omitted]
 
 
 def groups_table(rows: list[GroupsRow]) -> Table:
     base = rows[0]
     with_macs = base.macs is not None
-    cols = ["variant", "params"] + (["MACs"] if with_macs else []) + ["saving", "note"]
-    t = table("Parameters by groups value (saving against groups=1)", *cols)
+    cols = ["variant", "params"] + (["MACs"] if with_macs else []) + ["params saved", "note"]
+    t = table("Parameters by groups value (saved against groups=1)", *cols)
     t.columns[-1].justify = "left"
     for r in rows:
-        cells = [r.label, f"{r.params:,}"]
+        if r.omitted:
+            t.add_row("...", "", *([""] if with_macs else []), "", r.note)
+            continue
+        cells = [Text(r.label + (" (yours)" if r.yours else ""),
+                      style="bold" if r.yours else ""), f"{r.params:,}"]
         if with_macs:
             cells.append(count_short(r.macs))
-        saving = r.saving(base)
-        cells += ["—" if r is base else f"{saving:.1%}" if saving >= 0 else f"+{-saving:.1%}",
-                  r.note]
+        saved, saving = r.saved(base), r.saving(base)
+        text = f"{saved:,}" if abs(saved) < 10 ** 7 else count_short(saved)
+        cells += ["—" if r is base else f"{text} ({saving:.1%})" if saved >= 0 else
+                  f"{text} (+{-saving:.1%})", r.note]
         t.add_row(*cells)
     return t
+
+
+def compare_groups_omitted(rows: list[GroupsRow]) -> int:
+    """How many valid groups values --compare-groups left out (listed: the smallest,
+    the largest and the user's own)."""
+    return sum(r.omitted for r in rows)
 
 
 # ---- shape --padding-from (conventions of other frameworks) -----------------------

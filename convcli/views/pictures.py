@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.markup import escape
 from rich.text import Text
 
-from convcli.calculator.pictures import visible
+from convcli.calculator.pictures import LEGEND_GROUPS, visible
 from convcli.formatting import index_ranges, index_span, shape_list
 
 if TYPE_CHECKING:
@@ -24,11 +24,15 @@ def _group_style(g: int) -> str:
     return _GROUP_STYLES[g % len(_GROUP_STYLES)]
 
 
-def show_view(pic: Picture, width: int = 80) -> Group:
-    """The channel map, the sliding window and the receptive field, fitted to width."""
+def show_view(pic: Picture, width: int = 80, note: str | None = None) -> Group:
+    """The channel map, the sliding window and the receptive field, fitted to width;
+    ``note``: how INPUT's rank was read, when that was a choice."""
     parts = [Text(escape(pic.spec.torch_repr()) + (
         f" on {shape_list(pic.input_shape)} -> {shape_list(pic.output_shape)}"
-        if pic.input_shape else ""), style="bold"), Text("")]
+        if pic.input_shape else ""), style="bold")]
+    if note:
+        parts.append(Text(note, style="dim"))
+    parts.append(Text(""))
     parts += group_map_lines(pic.groups, width)
     if pic.window is None:
         parts.append(Text("Give INPUT (e.g. 1x{}x8x8) to see the sliding window and the "
@@ -42,13 +46,6 @@ def show_view(pic: Picture, width: int = 80) -> Group:
     return Group(*parts)
 
 
-def _summarised(items: list, head: int = 4, tail: int = 2) -> list:
-    """items, or its head and tail with None marking what was left out."""
-    if len(items) <= head + tail + 1:
-        return list(items)
-    return items[:head] + [None] + items[-tail:]
-
-
 def group_map_lines(gm, width: int = 80) -> list:
     spec = gm.spec
     g, w = spec.groups, spec.weight_shape
@@ -56,7 +53,7 @@ def group_map_lines(gm, width: int = 80) -> list:
                   + (f"each group reads {gm.in_per_group} input and writes "
                      f"{gm.out_per_group} output channels" if g > 1 else
                      "every output channel reads every input channel"), style="bold")]
-    label_w = 8
+    label_w = max(8, len(str(spec.out_channels)) + 1)
     grid = gm.grid(16, max(4, (width - label_w - 2) // 2))
     cols = len(grid.cells[0])
     # header: the input channel at each column's start, where there is room
@@ -90,10 +87,10 @@ def group_map_lines(gm, width: int = 80) -> list:
                           f"channels{per}; ░ = only partly connected", style="dim"))
     # legend: one line per group (summarised), the weight slice labelled
     dim0 = "C_in" if spec.transposed else "C_out"
-    for s in _summarised(gm.slices):
-        if s is None:
-            lines.append(Text(f"  ... {g - 6} more groups ...", style="dim"))
-            continue
+    legend, omitted = gm.legend
+    for i, s in enumerate(legend):
+        if omitted and i == LEGEND_GROUPS[0]:
+            lines.append(Text(f"  ... {omitted:,} more groups ...", style="dim"))
         glyph = "██" if s.group % 2 == 0 else "▓▓"
         lines.append(Text(f"  {glyph} ", style=_group_style(s.group)) + Text(
             f"group {s.group}: in {index_span(s.in_channels)} -> out {index_span(s.out_channels)}"

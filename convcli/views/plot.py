@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import os
 
+from convcli.calculator.groups import group_slice
 from convcli.calculator.pictures import visible
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.files import atomic_write
@@ -22,6 +23,8 @@ INSTALL_HINT = "pip install 'convcli[plot]'"
 COLORS = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b",
           "#9d755d")
 TAP, TAP_ZERO, PAD, ZERO, CROP = "#2e7d32", "#f9a825", "#d9d9d9", "#f1f1f1", "#bdbdbd"
+MAX_DRAWN_GROUPS = 64    # more groups: the diagonal drawn from a binned grid
+GRID_CELLS = 128
 
 
 def _import():
@@ -65,11 +68,22 @@ def _groups(ax, gm, Rectangle) -> None:
     c_in, c_out, g = spec.in_channels, spec.out_channels, spec.groups
     ax.add_patch(Rectangle((0, 0), c_in, c_out, facecolor="#f4f4f4", edgecolor="#999999"))
     label = g <= 16
-    for s in gm.slices:
+    if g > MAX_DRAWN_GROUPS:   # one patch per grid cell on the diagonal, not per group
+        grid = gm.grid(GRID_CELLS, GRID_CELLS)
+        for r, row in enumerate(grid.cells):
+            for c, (group, _) in enumerate(row):
+                if group is not None:
+                    ax.add_patch(Rectangle(
+                        (c * grid.bin_in, r * grid.bin_out), min(grid.bin_in, c_in - c *
+                                                                 grid.bin_in),
+                        min(grid.bin_out, c_out - r * grid.bin_out),
+                        facecolor=COLORS[0], linewidth=0))
+    for s in gm.legend[0] if g > MAX_DRAWN_GROUPS else (group_slice(spec, i) for i in range(g)):
         (i0, i1), (o0, o1) = s.in_channels, s.out_channels
-        ax.add_patch(Rectangle((i0, o0), i1 - i0, o1 - o0,
-                               facecolor=COLORS[s.group % len(COLORS)], edgecolor="white",
-                               linewidth=0.8 if g <= 64 else 0))
+        if g <= MAX_DRAWN_GROUPS:
+            ax.add_patch(Rectangle((i0, o0), i1 - i0, o1 - o0,
+                                   facecolor=COLORS[s.group % len(COLORS)], edgecolor="white",
+                                   linewidth=0.8))
         if label:
             ax.text((i0 + i1) / 2, (o0 + o1) / 2,
                     f"group {s.group}\nweight[{s.weight_rows[0]}:{s.weight_rows[1]}]\n"

@@ -42,7 +42,8 @@ def solve_view(report: SolveReport) -> Group:
         t.add_row(*cells)
     b = report.bounds
     pad_rule = ("d*(kernel-1)" if b.max_padding is None else str(b.max_padding))
-    lines = [f"e.g. {report.solutions[0].torch_code()}"]
+    lines = [("if it must be this kind, " if report.advice else "e.g. ")
+             + report.solutions[0].torch_code()]
     if report.transposed:
         lines.append(f"Conv from: the Conv with the same kernel, stride, padding and "
                      f"dilation maps these sizes to {per_dim(report.size_in, ',')}; output_padding "
@@ -53,7 +54,8 @@ def solve_view(report: SolveReport) -> Group:
     lines.append(f"searched kernel <= {b.max_kernel}, stride <= {b.max_stride}, dilation <= "
                  f"{b.max_dilation}, padding per side <= {pad_rule.replace('ilation', '')}"
                  + (f"; --limit 0 shows all {report.total:,}" if shown < report.total else ""))
-    return Group(t, Text("\n".join(lines) + "\n", style="dim"))
+    lead = [Text(report.advice + ":", style="bold yellow")] if report.advice else []
+    return Group(*lead, t, Text("\n".join(lines) + "\n", style="dim"))
 
 
 def decoder_view(report: DecoderReport) -> Group:

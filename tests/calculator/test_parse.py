@@ -29,6 +29,7 @@ def test_ints_and_tuples():
     assert parse_ints("3,5", "--kernel-size") == (3, 5)
     assert parse_ints("3x5", "--kernel-size") == (3, 5)
     assert parse_ints("(3,)", "--kernel-size") == (3,)
+    assert parse_ints("3,", "--kernel-size") == (3,)         # a 1-tuple, as in Python
     assert parse_ints("-1", "--stride") == -1  # ConvSpec judges the sign
     with pytest.raises(ConvError, match="--stride: 'two'"):
         parse_ints("two", "--stride")
@@ -44,3 +45,21 @@ def test_padding_words():
 
 def test_format_shape_round_trips():
     assert parse_shape(format_shape((2, 3, 4))) == (2, 3, 4)
+
+
+def test_shapes_pasted_as_python_prints_them():
+    assert parse_shape("torch.Size([4, 3, 64, 64])") == (4, 3, 64, 64)
+    assert parse_shape(" torch.Size([3,224,224]) ") == (3, 224, 224)
+    assert parse_shape("Size([2, 5])") == (2, 5)
+    with pytest.raises(ConvError, match="empty value"):
+        parse_shape("torch.Size([])")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("1x٣x8x8", "only the ASCII digits 0-9"), ("１x3", "only the ASCII digits 0-9"),
+    ("1x" + "9" * 4301, "4,301 digits"), ("1x" + "9" * 19, "64-bit"),
+])
+def test_numbers_are_ascii_and_bounded(text, words):
+    with pytest.raises(ConvError, match=words):
+        parse_shape(text)
+    assert parse_shape("1x" + str(2 ** 63 - 1)) == (1, 2 ** 63 - 1)

@@ -122,14 +122,40 @@ def test_transposed_search_is_complete_against_brute_force(n, o):
             assert (got == o) == ((k, s, dl, p, op) in found), (k, s, dl, p, op)
 
 
-def test_order_smallest_kernel_no_dilation_symmetric_first():
-    sols = solve(32, 16, limit=0).solutions
-    assert (sols[0].kernel_size, sols[0].stride, sols[0].padding) == ((1,), (2,), (0,))
-    keys = [(s.kernel_size[0], s.dilation[0] > 1, not s.symmetric) for s in sols]
-    assert keys == sorted(keys)
-    k3 = [s for s in sols if s.kernel_size == (3,) and s.dilation == (1,)]
-    assert k3[0].padding == (1,) and not k3[1].symmetric  # p=1 before TF-style 0+1
-    assert k3[1].padding_pairs == ((0, 1),)
+def test_order_reads_every_input_symmetric_first_then_common_kernels():
+    sols = solve(64, 32, limit=0).solutions
+    first = [(s.kernel_size[0], s.stride[0], s.padding) for s in sols[:6]]
+    assert first == [(3, 2, (1,)), (5, 2, (2,)), (7, 2, (3,)), (2, 2, (0,)), (4, 2, (1,)),
+                     (6, 2, (2,))]
+    tiers = [s.dims[0].unread > 0 or not s.symmetric for s in sols]
+    assert tiers == sorted(tiers)          # every input read, symmetric: first
+    k1 = next(i for i, s in enumerate(sols) if s.kernel_size == (1,))
+    assert "32 inputs never read" in sols[k1].notes[0] and tiers[k1]
+    plain = [s for s in sols if not tiers[sols.index(s)] and s.dilation == (1,)]
+    ranks = [(3, 1, 5, 7, 2, 4, 6).index(s.kernel_size[0]) for s in plain]
+    assert ranks == sorted(ranks)
+
+
+def test_transposed_7_to_14_leads_with_even_overlap_and_no_output_padding():
+    sols = solve(7, 14, transposed=True, limit=0).solutions
+    assert (sols[0].kernel_size, sols[0].stride, sols[0].padding) in (
+        ((2,), (2,), (0,)), ((4,), (2,), (1,)))
+    assert sols[1].kernel_size == (4,) and sols[1].padding == (1,)
+    k1 = next(i for i, s in enumerate(sols) if s.kernel_size == (1,))
+    assert k1 > 2 and sols[k1].output_padding == (1,)
+    assert sols[k1].dims[0].unread == 7     # k1 s2 writes only the even outputs
+
+
+def test_output_larger_than_input_leads_with_the_transposed_answer():
+    report = solve(7, 14)
+    assert report.advice.startswith("7 -> 14 grows the size")
+    assert report.alternative.transposed and report.alternative.kernel_size == (2,)
+    assert "nn.ConvTranspose2d(C_in, C_out, 2, stride=2)" in report.advice
+    assert solve(64, 32).advice is None and solve(7, 14, transposed=True).advice is None
+    assert "shrinks the size" in solve(14, 7, transposed=True).advice
+    with pytest.raises(ConvError, match="upsampling is a transposed conv's job, e.g. "
+                                        r"nn.ConvTranspose2d\(C_in, C_out, 6, stride=4\)"):
+        solve(7, 30)
 
 
 def test_uniform_answers_first_for_two_dims():
@@ -148,6 +174,45 @@ def test_unread_inputs():
     assert unread_inputs(32, 16, 1, 2, 1, 0, 0) == 16
     assert unread_inputs(32, 16, 3, 2, 1, 1, 1) == 0
     assert unread_inputs(7, 2, 3, 3, 1, 0, 0) == 1  # input 6 is past the last window
+    assert unread_inputs(10 ** 12, 5 * 10 ** 11, 1, 2, 1, 0) == 5 * 10 ** 11  # arithmetic
+
+
+@settings(max_examples=2000, deadline=None)
+@given(size=st.integers(0, 40), out=st.integers(0, 40), k=st.integers(1, 9),
+       s=st.integers(1, 9), dl=st.integers(1, 9), before=st.integers(-5, 20))
+def test_unread_inputs_counts_what_no_window_reads(size, out, k, s, dl, before):
+    read = {o * s - before + t * dl for o in range(out) for t in range(k)}
+    assert unread_inputs(size, out, k, s, dl, before) == size - len(read & set(range(size)))
+
+
+@pytest.mark.parametrize("args", [
+    ("--input", "1000000000000", "--output", "500000000000"),
+    ("--input", "64", "--output", "32", "--max-padding", "1000000000"),
+    ("--transposed", "--input", "7", "--output", "14", "--max-padding", "1000000000"),
+])
+def test_huge_sizes_and_bounds_answer_at_once(cli, args):
+    r = cli("solve", *args, "--json")
+    assert r.exit_code == 0, r.stderr
+    best = r.json()["solutions"][0]
+    assert best["notes"] == [] and best["symmetric"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--input", "32", "--output", "16", "-k", "1000000000000"), "more than solve pins"),
+    (("--transposed", "--input", "1000000000000", "-k", "3", "-s", "1000000000000"),
+     "solve pins strides up to 10,000"),
+    (("--input", "64", "--output", "32", "-s", "10000", "--max-padding", "100000000"),
+     "more than 100,000 settings"),
+    (("--input", "٣٢", "--output", "16"), "only the ASCII digits"),
+    (("--input", "32", "--output", "16", "--max-kernel", "٣"), "only the ASCII digits"),
+    (("--input", "1" * 4301, "--output", "16"), "4,301 digits"),
+    (("--input", "32", "--output", "16", "--max-padding", "9" * 30), "int64"),
+])
+def test_huge_or_foreign_numbers_are_refused_in_one_line(cli, args, words):
+    r = cli("solve", *args)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith("Error: ") and words in r.stderr, r.stderr
+    assert r.stderr.strip().count("\n") == 0
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -189,8 +254,10 @@ def test_cli_json_solutions(cli):
     first = data["solutions"][0]
     assert {"kernel_size", "stride", "padding", "dilation"} <= set(first)
     assert (first["kernel_size"], first["stride"], first["padding"], first["dilation"]) == \
-        (1, 2, 0, 1)
+        (3, 2, 1, 1)
+    assert data["advice"] is None and data["alternative"] is None
     assert data["total"] >= data["shown"] == len(data["solutions"]) == 12
+    data = cli("solve", "--input", "32", "--output", "16", "--json", "-n", "0").json()
     asym = next(s for s in data["solutions"] if not s["symmetric"])
     assert asym["padding"] is None and asym["f_pad"] == [0, 1, 0, 1]
 
@@ -198,7 +265,8 @@ def test_cli_json_solutions(cli):
 def test_cli_per_dim_sizes(cli):
     r = cli("solve", "--input", "32x24", "--output", "16x12", "--json", "-n", "3")
     assert r.exit_code == 0, r.stderr
-    assert r.json()["solutions"][1]["kernel_size"] == [2, 2]
+    assert r.json()["solutions"][0]["kernel_size"] == [3, 3]
+    assert r.json()["solutions"][1]["kernel_size"] == [5, 5]
 
 
 def test_cli_decoder(cli):

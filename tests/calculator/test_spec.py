@@ -113,13 +113,17 @@ def test_explain_substitutes_numbers_and_notes_same_split():
 @pytest.mark.parametrize("kwargs, words", [
     (dict(groups=5), ["groups=5", "not divisible", "Valid groups for 3->16: 1"]),
     (dict(groups=0), ["groups=0", "positive"]),
-    (dict(in_channels=0), ["in_channels=0", "at least 1 channel"]),
+    (dict(in_channels=0, transposed=True), ["in_channels=0", "at least 1 input channel",
+                                            "every forward pass fails"]),
+    (dict(out_channels=0), ["out_channels=0", "at least 1 output channel"]),
     (dict(out_channels=-2), ["out_channels=-2", "negative dimension"]),
     (dict(kernel_size=0), ["kernel_size=(0, 0)", "at least 1"]),
     (dict(kernel_size=(3, 3, 3)), ["kernel_size=(3, 3, 3)", "3 entries", "2d conv"]),
     (dict(stride=0), ["stride", "at least 1"]),
     (dict(dilation=(1, 0)), ["dilation=(1, 0)", "dim 1 is 0"]),
-    (dict(padding=-1), ["padding=(-1, -1)", "cannot be negative"]),
+    (dict(padding=-1), ["padding=(-1, -1)", "cannot be negative with padding_mode='zeros'",
+                        "'reflect', 'replicate' or 'circular', which crop"]),
+    (dict(padding=-1, transposed=True), ["padding=(-1, -1)", "cannot be negative"]),
     (dict(padding="full"), ["padding='full'", "'same' and 'valid'"]),
     (dict(padding="same", stride=2), ["padding='same' needs stride 1", "stride=(2, 2)",
                                       "padding=1"]),
@@ -127,8 +131,6 @@ def test_explain_substitutes_numbers_and_notes_same_split():
     (dict(output_padding=1), ["output_padding", "only a transposed conv"]),
     (dict(transposed=True, padding_mode="reflect"), ["only supports 'zeros'"]),
     (dict(transposed=True, padding="same"), ["transposed conv takes only whole-number"]),
-    (dict(transposed=True, stride=2, output_padding=2), ["smaller than stride (2) or dilation (1)",
-                                                         "output_padding <= 1"]),
     (dict(transposed=True, output_padding=-1), ["cannot be negative"]),
     (dict(bias=1), ["bias=1", "True or False"]),
     (dict(dims=4), ["dims=4", "1, 2 or 3"]),
@@ -146,7 +148,15 @@ def test_construction_rejections(kwargs, words):
 @pytest.mark.parametrize("spec_kw, shape, words", [
     ({}, (2, 3, 4, 64, 64), ["5 dims", "takes 4 (N, C, H, W) or 3 unbatched", "--dims 3"]),
     ({}, (4, 5, 64, 64), ["input has 5 channels", "in_channels=3"]),
-    ({}, (0, 3, 8, 8), ["empty batch"]),
+    ({}, (0, 3, 2, 8), ["padded input is 2"]),          # N=0 still checks the window
+    (dict(transposed=True, stride=2, output_padding=2), (1, 3, 4, 4),
+     ["smaller than stride (2) or dilation (1)", "output_padding <= 1"]),
+    (dict(transposed=True, padding=4), (0, 3, 2, 2), ["output size of -4"]),
+    (dict(padding=-2, padding_mode="reflect"), (1, 3, 4, 8), ["crops its 4 element(s) to 0",
+                                                              "at least 1"]),
+    (dict(padding=-3, padding_mode="circular"), (1, 3, 5, 8), ["crops its 5 element(s) to -1"]),
+    (dict(padding=1, padding_mode="replicate"), (0, 3, 0, 8), ["spatial dim 0 is 0",
+                                                              "every dim but the batch"]),
     ({}, (1, 3, 0, 8), ["spatial dim 0 is 0"]),
     ({}, (1, 3, 2, 8), ["padded input is 2", "kernel 3", "padding >= 1"]),
     (dict(dilation=3), (1, 3, 5, 8), ["dilation 3 spans 7"]),
@@ -187,3 +197,30 @@ def test_torch_repr_round_trip_text():
                     output_padding=1, bias=False)
     assert spec.torch_repr() == ("ConvTranspose2d(16, 32, (4, 3), stride=2, padding=1, "
                                  "output_padding=1, groups=4, bias=False)")
+
+
+# ---- torch's corners (the shapes themselves are checked against torch in
+# test_spec_vs_torch.py and tests/cli/test_corners.py) ---------------------------------
+def test_corner_answers_and_their_notes():
+    spec = conv2d(3, 4, 1, padding=1)
+    assert spec.output_shape((0, 3, 0, 8)) == (0, 4, 2, 10)
+    assert "with N >= 1 this conv fails" in spec.notes((0, 3, 0, 8))[0]
+    assert spec.notes((0, 3, 5, 8)) == []             # the same answer as for N >= 1
+    t = ConvSpec(2, 3, 4, 3, output_padding=2, transposed=True)    # built, as torch does
+    assert t.output_shape((0, 3, 5, 5)) == (0, 4, 9, 9)
+    assert "must be smaller than stride (1)" in t.notes((0, 3, 5, 5))[0]
+    zero = conv2d(0, 4, 3)
+    assert zero.output_shape((2, 0, 5, 5)) == (2, 0, 3, 3) and zero.num_params == 4
+    assert zero.output_shape((0, 5, 5)) == (0, 3, 3)
+    assert "0 output channels, not out_channels=4" in zero.notes((2, 0, 5, 5))[0]
+    crop = conv2d(3, 4, 3, padding=(2, -1), padding_mode="circular")
+    assert crop.output_shape((1, 3, 8, 6)) == (1, 4, 10, 2)
+    assert "negative padding crops" in crop.notes((1, 3, 8, 6))[0]
+    assert crop.explain((1, 3, 8, 6))[1].formula == "floor((6-1-1-1*(3-1)-1)/1)+1"
+
+
+def test_sizes_beyond_int64_are_refused_without_printing_them():
+    with pytest.raises(ConvError, match="64-bit integers"):
+        conv2d(10 ** 5000, 4, 3)
+    with pytest.raises(ConvError, match="at most 9,223,372,036,854,775,807"):
+        conv2d(3, 4, 3).output_shape((1, 3, 10 ** 5000, 8))

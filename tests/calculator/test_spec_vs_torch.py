@@ -1,7 +1,8 @@
 """Property tests: ConvSpec against real CPU forward passes (not the meta device,
 which accepts things the CPU rejects). Thousands of random configurations: dims
 1-3, transposed, groups, dilation, strides, 'same', padding modes, output_padding,
-tiny and unbatched inputs, and invalid ones."""
+tiny and unbatched inputs, empty batches, in_channels=0, negative padding with every
+padding mode, ambiguous ranks read from command-line text, and invalid ones."""
 
 import warnings
 
@@ -10,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convcli import ConvError, ConvSpec
-from convcli.calculator.cases import random_case
+from convcli.calculator.cases import Case, random_case
 from convcli.calculator.costs import macs
+from convcli.calculator.interpret import read_spec
 
 torch = pytest.importorskip("torch")
 from convcli.engine.torch_adapter import build_module, torch_output_shape  # noqa: E402
@@ -28,9 +30,16 @@ def outcome_torch(case):
             return None, f"{type(e).__name__}: {e}"
 
 
+def spec_of(case):
+    """The layer convcli builds: from the arguments, or read from the user's text."""
+    if case.text is not None:
+        return read_spec(**case.text, input_shape=case.input_shape)[0]
+    return ConvSpec(**case.args)
+
+
 def outcome_spec(case):
     try:
-        return ConvSpec(**case.args).output_shape(case.input_shape), None
+        return spec_of(case).output_shape(case.input_shape), None
     except ConvError as e:
         return None, str(e)
 
@@ -62,7 +71,7 @@ def test_params_and_macs_match_torch(rng):
 
     case = random_case(rng, allow_invalid=False)
     try:
-        spec = ConvSpec(**case.args)
+        spec = spec_of(case)
         spec.output_shape(case.input_shape)
     except ConvError:
         return
@@ -94,7 +103,7 @@ def test_worked_transposed_case_against_flop_counter():
           output_padding=2), (1, 2, 4, 4)),
 ])
 def test_both_reject_and_ours_names_the_rule(args, shape):
-    case = type("C", (), {"args": {"transposed": False, **args}, "input_shape": shape})
+    case = Case({"transposed": False, **args}, shape)
     t_shape, t_err = outcome_torch(case)
     s_shape, s_err = outcome_spec(case)
     assert t_shape is None and s_shape is None

@@ -26,7 +26,7 @@ from convcli.cli import app
      "ConvTranspose2d(16, 32, 4, stride=2, padding=1, groups=4)", [1, 32, 16, 16]),
     (["1x4x5x5x5", "-o", "8", "-k", "3", "-d", "2", "--no-bias"],
      "Conv3d(4, 8, 3, bias=False, dilation=2)", [1, 8, 1, 1, 1]),
-    (["1x2x7", "-o", "2", "-k", "3", "-s", "2", "-t", "--output-padding", "1"],
+    (["1x2x7", "-o", "2", "-k", "3", "-s", "2", "-t", "--output-padding", "1", "--dims", "1"],
      "ConvTranspose1d(2, 2, 3, stride=2, output_padding=1)", [1, 2, 16]),
 ])
 def test_shape_argv(cli, argv, layer, out):
@@ -72,7 +72,11 @@ def test_shape_dtype_changes_bytes(cli):
 
 
 def test_in_channels_must_match_input(cli):
-    r = cli("shape", "4x3x64x64", "-o", "16", "-k", "3", "-i", "4")
+    r = cli("shape", "4x3x64x64", "-o", "16", "-k", "3", "-i", "5")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "--in-channels 5 fits no reading of INPUT 4x3x64x64" in r.stderr
+    assert "(N, C, H, W) it has 3 channels, as (C, D, H, W) 4" in r.stderr
+    r = cli("shape", "4x3x64x64", "-o", "16", "-k", "3", "-i", "4", "--dims", "2")
     assert r.exit_code == 2
     assert "input has 3 channels" in r.stderr and "in_channels=4" in r.stderr
 
@@ -134,7 +138,8 @@ def test_params_needs_in_channels(cli):
     (["shape", "4x3x8x8", "-o", "4", "-k", "3", "--padding-mode", "mirror"], ["'mirror'"]),
     (["shape", "8", "-o", "4", "-k", "3"], ["INPUT 8 has 1 dims"]),
     (["shape", "1x3x4x8x8x8", "-o", "4", "-k", "3"], ["6 dims"]),
-    (["params", "-i", "3", "-o", "4", "-k", "3", "--input", "1x3"], ["2 dims"]),
+    (["params", "-i", "3", "-o", "4", "-k", "3", "--input", "1x3"], ["input has 1 channels"]),
+    (["params", "-i", "3", "-o", "4", "-k", "3", "--input", "1x3", "--dims", "2"], ["2 dims"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "3", "-p", "[red]x"], ["[red]x"]),
 ])
 def test_bad_input_one_line_exit_2(cli, argv, words):

@@ -194,7 +194,7 @@ def test_nonfinite_values_are_counted_not_averaged(cli, tmp_path):
     w = np.ones((1, 1, 1), dtype=np.float32)
     r = cli("run", _write(tmp_path / "x.npy", x), "-o", "1", "-k", "1", "--no-bias",
             "--weight-file", _write(tmp_path / "w.npy", w), "--repeat", "1", "--json",
-            "--device", "cpu")
+            "--device", "cpu", "--dims", "1")
     s = r.json()["stats"]
     assert s["nan"] == 1 and s["nonfinite"] == 1 and s["mean"] == 1.0 and s["std"] == 0.0
     assert s["count"] == 5
@@ -268,13 +268,13 @@ def test_input_npy_faults(cli, tmp_path):
     assert r.exit_code == 3 and "INPUT: file" in r.stderr and "not found" in r.stderr
     x = _write(tmp_path / "x.npy", np.zeros((1, 5, 8, 8), np.float32))
     r = cli("run", x, "-i", "3", "-o", "4", "-k", "3")
-    assert r.exit_code == 2 and "input has 5 channels" in r.stderr
+    assert r.exit_code == 2 and "(N, C, H, W) it has 5 channels" in r.stderr
     x = _write(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object))
     r = cli("run", x, "-o", "4", "-k", "3")
     assert r.exit_code == 2 and "holds object values" in r.stderr
-    x = _write(tmp_path / "r.npy", np.zeros((2, 2), np.float32))
+    x = _write(tmp_path / "r.npy", np.zeros((2,), np.float32))
     r = cli("run", x, "-o", "4", "-k", "1")
-    assert r.exit_code == 2 and "has 2 dims" in r.stderr
+    assert r.exit_code == 2 and "has 1 dims" in r.stderr
 
 
 def test_input_npy_dtype_and_byte_order(cli, tmp_path):

@@ -18,7 +18,7 @@ WORKED = ROOT / "examples" / "worked"
 # script -> strings its output must contain, in this order
 KEY_NUMBERS = {
     "grouped_weight_shape.sh": [
-        "weight                   [16, 8, 1, 1]", "144 (128 weight + 16 bias)",
+        "weight                      [16, 8, 1, 1]", "144 (128 weight + 16 bias)",
         "weight[0:8]   [8, 8, 1, 1]", "weight[8:16]   [8, 8, 1, 1]",
         "272 (256 weight + 16 bias)",
         "Conv2d(16, 16, 1, groups=2) on 8x16x32x32", "grouped conv == split-and-concat",

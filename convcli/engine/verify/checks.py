@@ -19,6 +19,7 @@ from typing import Callable
 from convcli.calculator.cases import Case
 from convcli.calculator.costs import macs as count_macs
 from convcli.calculator.groups import compare_groups, group_layout
+from convcli.calculator.interpret import read_spec
 from convcli.calculator.spec import ConvSpec
 from convcli.engine import torch_adapter
 from convcli.engine.devices import resolve_device
@@ -249,8 +250,9 @@ class Checks:
         shape = tuple(case.input_shape)
         pred = pred_err = truth = truth_err = None
         spec = None
-        try:
-            spec = ConvSpec(**case.args)
+        try:   # the layer as given, or as read from a user's text (rank, -i, --dims)
+            spec = (read_spec(**case.text, input_shape=shape)[0] if case.text is not None
+                    else ConvSpec(**case.args))
             pred = tuple(spec.output_shape(shape))
         except ConvError as e:
             pred_err = str(e)

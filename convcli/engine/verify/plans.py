@@ -86,7 +86,10 @@ def builtin_reference() -> list[Conf]:
 
 def builtin_calculator() -> list[Case]:
     """Fixed cases on top of the random ones: the worked counting case from
-    counting-peers.md and the transposed exactly-0-output quirk."""
+    counting-peers.md, the transposed exactly-0-output quirk, and torch's corners:
+    empty batches, in_channels=0, negative padding in every mode, ambiguous ranks."""
+    conv2 = dict(dims=2, in_channels=3, out_channels=4, kernel_size=3, transposed=False)
+    text = dict(out_channels="64", kernel_size="7", stride="2", padding="3")
     return [
         Case(dict(dims=2, in_channels=16, out_channels=32, kernel_size=4, stride=2,
                   padding=1, groups=4, transposed=True), (1, 16, 8, 8)),
@@ -96,6 +99,17 @@ def builtin_calculator() -> list[Case]:
                   transposed=False), (8, 16, 32, 32)),
         Case(dict(dims=2, in_channels=3, out_channels=8, kernel_size=4, padding="same",
                   dilation=3, transposed=False), (1, 3, 10, 11)),
+        Case({**conv2, "kernel_size": 1, "padding": 1}, (0, 3, 0, 4)),   # N=0, empty H
+        Case({**conv2, "padding": 1}, (0, 3, 1, 4)),        # N=0 still checks the window
+        Case({**conv2, "transposed": True, "output_padding": 2}, (0, 3, 5, 5)),
+        Case({**conv2, "in_channels": 0}, (2, 0, 5, 5)),    # 0 output channels
+        *[Case({**conv2, "padding": -1, "padding_mode": mode}, (1, 3, 6, 5))
+          for mode in ("reflect", "replicate", "circular")],
+        Case({**conv2, "padding": -1}, (1, 3, 6, 5)),       # zeros mode refuses it
+        Case(dict(dims=2, in_channels=3, out_channels=64, kernel_size=7, stride=2, padding=3,
+                  transposed=False), (3, 224, 224), text),
+        Case(dict(dims=1, in_channels=224, out_channels=64, kernel_size=7, stride=2,
+                  padding=3, transposed=False), (3, 224, 224), {**text, "in_channels": "224"}),
     ]
 
 
@@ -105,13 +119,17 @@ def random_cases(seed: int, n: int) -> list[Case]:
 
 
 def valid_confs(cases: list[Case]) -> list[Conf]:
-    """The cases ConvSpec accepts, as configurations for the numeric checks."""
+    """The cases ConvSpec accepts, as configurations for the numeric checks: those
+    with values to compare (no empty input, no cropping padding: the calculator
+    check covers those corners)."""
     out = []
     for c in cases:
         try:
             spec = ConvSpec(**c.args)
             spec.output_shape(c.input_shape)
         except ConvError:
+            continue
+        if 0 in c.input_shape or any(min(p) < 0 for p in spec.padding_pairs):
             continue
         out.append(Conf(spec, tuple(c.input_shape)))
     return out
@@ -156,8 +174,9 @@ def config_plan(spec: ConvSpec, input_shape) -> list[tuple[str, list, str]]:
         ("depthwise", [conf] if g == spec.in_channels > 1 else [],
          f"groups={g} != in_channels={spec.in_channels}: not depthwise"
          if g != spec.in_channels else "in_channels=1: not depthwise"),
-        ("separable", [] if spec.transposed else [conf],
-         "a transposed conv has no depthwise-separable counterpart here"),
+        ("separable", [] if spec.transposed or not spec.in_channels else [conf],
+         "a transposed conv has no depthwise-separable counterpart here" if spec.transposed
+         else "in_channels=0: no depthwise conv to build"),
         ("calculator", [Case(spec_args(spec), conf.input_shape)], ""),
         ("reference", [conf], ""),
     ]
