@@ -82,8 +82,8 @@ class ConvSpec:
                         ("dilation", dilation)):
             if type(t) is int and 0 < t <= MAX_SIZE:
                 v[name] = (t,) * d
-            elif type(t) is tuple and len(t) == d and min(t) > 0 and max(t) <= MAX_SIZE \
-                    and all(type(x) is int for x in t):
+            elif type(t) is tuple and len(t) == d and all(type(x) is int for x in t) \
+                    and min(t) > 0 and max(t) <= MAX_SIZE:
                 pass
             else:
                 v[name] = _at_least_one(name, t, d)

@@ -224,3 +224,11 @@ def test_sizes_beyond_int64_are_refused_without_printing_them():
         conv2d(10 ** 5000, 4, 3)
     with pytest.raises(ConvError, match="at most 9,223,372,036,854,775,807"):
         conv2d(3, 4, 3).output_shape((1, 3, 10 ** 5000, 8))
+
+
+@pytest.mark.parametrize("name", ["kernel_size", "stride", "dilation"])
+def test_a_tuple_with_a_non_number_is_a_conv_error(name):
+    """The fast path must not compare None with an int (found by the network fuzz)."""
+    args = {"kernel_size": 3, name: (0, None)}
+    with pytest.raises(ConvError, match=f"{name}=\\(0, None\\)"):
+        ConvSpec(2, 1, 1, **args)
