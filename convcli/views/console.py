@@ -6,15 +6,15 @@ terminal: rich decides that from the environment.
 
 from __future__ import annotations
 
-import json
-import sys
-
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-JSON_VERSION = 1
+from convcli.views.jsonout import JSON_VERSION, strict, write_json
+
+__all__ = ["JSON_VERSION", "Output", "console", "error", "info", "strict", "table", "warn",
+           "write_json"]
 
 
 class _Console(Console):
@@ -27,7 +27,9 @@ class _Console(Console):
 
 
 def console(stderr: bool = False) -> Console:
-    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # emoji=False: user text such as ':x:' stays text (and rich's emoji table is
+    # never loaded: 2 ms of every start-up)
+    return _Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
 
 
 def _stderr() -> Console:
@@ -64,28 +66,6 @@ class Output:
             for r in renderables:
                 if r is not None:
                     out.print(r)
-
-
-def strict(value):
-    """JSON has no NaN or Infinity: non-finite floats become null, at any depth."""
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) \
-            else None
-    if isinstance(value, dict):
-        return {k: strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict(v) for v in value]
-    return value
-
-
-def write_json(data: dict) -> None:
-    """One strict JSON object on stdout (no NaN/Infinity tokens)."""
-    text = json.dumps(strict(data), indent=2, allow_nan=False) + "\n"
-    # in pieces: one huge write to a pipe whose reader has gone can come back as a
-    # partial success, with no BrokenPipeError to say the rest was lost
-    for i in range(0, len(text), 1 << 16):
-        sys.stdout.write(text[i:i + (1 << 16)])
-        sys.stdout.flush()
 
 
 # ---- formatting helpers ---------------------------------------------------------
