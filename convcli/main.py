@@ -10,6 +10,7 @@ Standard library only until the app is imported.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import NoReturn
 
@@ -57,7 +58,13 @@ def _end(code: object) -> NoReturn:
     """Leave now, as SystemExit(code) would, but without the interpreter's teardown
     (freeing every module: a tenth of a `shape` answer, seconds after torch). By now
     the output is written and flushed, files are closed (files.py writes inside
-    with-blocks) and convcli registers no atexit work."""
+    with-blocks) and convcli registers no atexit work. The outcome is decided: a late
+    Ctrl-C or SIGTERM cannot change it."""
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+    except ValueError:      # not the main thread: no handler of ours can run here
+        pass
     if code is None:
         code = 0
     elif not isinstance(code, int):
