@@ -7,11 +7,12 @@ is looked up (`convcli shape` builds shape's options, not all eight commands').
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import MutableMapping
 from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from convcli import __version__
 
@@ -72,6 +73,9 @@ class _OneLineErrors(TyperGroup):
     def list_commands(self, ctx) -> list[str]:
         return list(self.commands)
 
+    def format_help(self, ctx, formatter) -> None:
+        _help_without_trailing_spaces(super().format_help, ctx, formatter)
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
         if not standalone_mode:
@@ -99,7 +103,65 @@ class _OneLineErrors(TyperGroup):
         raise SystemExit(code or 0)
 
 
-app = typer.Typer(
+class _Command(TyperCommand):
+    """A command whose help reads well at any width: each docstring paragraph is one
+    line of text that the terminal wraps (Typer's rich help keeps a docstring's hard
+    line breaks), INPUT not {INPUT} in the usage line, and no <str> beside each
+    argument (what INPUT accepts is said in its help)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.help = _reflow(self.help)
+        for param in self.params:
+            if param.param_type_name == "argument":
+                param.type = _untyped(param.type)
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p
+                for p in super().collect_usage_pieces(ctx)]
+
+    def format_help(self, ctx, formatter) -> None:
+        _help_without_trailing_spaces(super().format_help, ctx, formatter)
+
+
+def _help_without_trailing_spaces(format_help, ctx, formatter) -> None:
+    """Typer's help, with no spaces at the ends of lines when stdout is not a terminal
+    (as all of convcli's output)."""
+    from convcli.views.console import trailing_spaces_dropped
+
+    with trailing_spaces_dropped():
+        format_help(ctx, formatter)
+
+
+def _reflow(text: str | None) -> str | None:
+    """Paragraphs (blank-line separated) each joined into one line; a paragraph that
+    starts with \\b (click's "keep my line breaks") is left alone."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split())
+                        for p in paragraphs)
+
+
+def _untyped(param_type):
+    """The same parameter type, with no metavar of its own to show."""
+    class Untyped(type(param_type)):
+        def get_metavar(self, param, ctx):
+            return ""
+
+    untyped = Untyped.__new__(Untyped)
+    untyped.__dict__.update(param_type.__dict__)
+    return untyped
+
+
+class _App(typer.Typer):
+    """typer.Typer whose commands are ``_Command`` unless a command says otherwise."""
+
+    def command(self, name=None, *, cls=None, **kwargs):
+        return super().command(name, cls=cls or _Command, **kwargs)
+
+
+app = _App(
     name="convcli",
     cls=_OneLineErrors,
     help="Shapes, weights, costs and numerical proof for PyTorch convolutions.",

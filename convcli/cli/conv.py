@@ -29,10 +29,11 @@ def shape(
         "--explain", "-e", help="Show the formula per spatial dim with the numbers in.")] = False,
     json: Json = False,
     padding_from: Annotated[Optional[str], typer.Option(
-        "--padding-from", metavar="tf|keras|onnx",
-        help="Read --padding as that framework's word (tf/keras SAME|VALID, keras causal, "
-             "onnx SAME_UPPER|SAME_LOWER|VALID) and print the explicit padding and the "
-             "PyTorch code (F.pad + conv) that reproduce it.")] = None,
+        "--padding-from", metavar="NAME",
+        help="tf, keras or onnx: read --padding as that framework's word (tf and keras: "
+             "SAME or VALID; keras: causal; onnx: SAME_UPPER, SAME_LOWER or VALID) and print "
+             "the explicit padding and the PyTorch code (F.pad + conv) that reproduce it.")
+    ] = None,
 ):
     """Output shape, weight shape, params, MACs/FLOPs and bytes of one conv layer.
 
@@ -59,10 +60,10 @@ def params(
     dtype: BytesDtype = "float32",
     json: Json = False,
     conventions: Annotated[bool, typer.Option(
-        "--conventions", help="What torch.utils.flop_counter, fvcore, ptflops, thop, "
-                              "ultralytics-thop, torchinfo, calflops/DeepSpeed, torchscan "
-                              "and torchprofile would report for this layer (needs --input)."
-                              )] = False,
+        "--conventions", help="What other counting tools would report for this layer "
+                              "(needs --input): torch's flop_counter, fvcore, ptflops, thop, "
+                              "ultralytics-thop, torchinfo, calflops (DeepSpeed), torchscan "
+                              "and torchprofile.")] = False,
 ):
     """Weight and bias shapes, parameter counts and how groups change them.
 

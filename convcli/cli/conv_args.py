@@ -64,30 +64,34 @@ class ConvArgs:
         return out
 
 
-# (option names, metavar, help) of each ConvArgs field
+# (option names, metavar, help) of each ConvArgs field. Metavars are short (the forms
+# are in the help), so that help screens read at 80 and 60 columns (a test scans them).
 CONV_DECLS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     "out_channels": (("--out-channels", "-o"), "INT", "Output channels."),
-    "kernel_size": (("--kernel-size", "-k"), "INT|TUPLE",
+    "kernel_size": (("--kernel-size", "-k"), "INT",
                     "Kernel size: 3, or one per spatial dim as 3,5 or 3x5."),
     "in_channels": (("--in-channels", "-i"), "INT",
                     "Input channels (default: read from INPUT; if given it must match, and "
                     "it picks the reading where INPUT's rank allows two)."),
-    "stride": (("--stride", "-s"), "INT|TUPLE", "Stride."),
-    "padding": (("--padding", "-p"), "INT|TUPLE|same|valid",
-                "Padding per side: 1, 1,2, 'same' (stride 1 only) or 'valid' (= 0)."),
-    "dilation": (("--dilation", "-d"), "INT|TUPLE", "Dilation."),
+    "stride": (("--stride", "-s"), "INT", "Stride (one per dim as for -k)."),
+    "padding": (("--padding", "-p"), "PAD",
+                "Padding per side: 1, one per dim as 1,2, same (stride 1 only) or valid "
+                "(= 0)."),
+    "dilation": (("--dilation", "-d"), "INT", "Dilation (one per dim as for -k)."),
     "groups": (("--groups", "-g"), "INT",
                "Groups: must divide both channel counts; groups = in_channels is depthwise."),
     "bias": (("--bias/--no-bias",), None, "Learnable bias (torch's default: on)."),
-    "padding_mode": (("--padding-mode",), "zeros|reflect|replicate|circular",
-                     "How padding is filled (transposed convs: zeros only)."),
+    "padding_mode": (("--padding-mode",), "STR",
+                     "How padding is filled: zeros, reflect, replicate or circular "
+                     "(transposed convs: zeros only)."),
     "transposed": (("--transposed", "-t"), None, "ConvTranspose instead of Conv."),
-    "output_padding": (("--output-padding",), "INT|TUPLE",
+    "output_padding": (("--output-padding",), "INT",
                        "Extra size on one side of a transposed conv's output (< stride or "
-                       "dilation)."),
-    "dims": (("--dims",), "1|2|3",
-             "Spatial dims (default: a tuple option's length, else an -i that fits only one "
-             "reading of INPUT, else 2 when INPUT's rank allows it: 3 is C,H,W, 4 is N,C,H,W)."),
+                       "dilation; one per dim as for -k)."),
+    "dims": (("--dims",), "N",
+             "Spatial dims, 1 to 3 (default: a tuple option's length, else an -i that fits "
+             "only one reading of INPUT, else 2 when INPUT's rank allows it: 3 is C,H,W, 4 "
+             "is N,C,H,W)."),
 }
 CONV_TYPES = {"bias": bool, "transposed": bool, "padding_mode": str}
 

@@ -25,12 +25,12 @@ __all__ = ["CONV_PANEL", "BytesDtype", "ConvArgs", "Dtype", "Json", "TensorDtype
 CONV_PANEL = "Convolution"
 
 
-def _option(name: str, help_text: str | None) -> Any:
+def _option(name: str, help_text: str | None, panel: str | None) -> Any:
     decls, metavar, default_help = CONV_DECLS[name]
     extra: dict[str, Any] = {}
     if metavar is not None:
         extra["metavar"] = metavar
-    info = typer.Option(*decls, rich_help_panel=CONV_PANEL, help=help_text or default_help,
+    info = typer.Option(*decls, rich_help_panel=panel, help=help_text or default_help,
                         **extra)
     return Annotated[CONV_TYPES.get(name, Optional[str]), info]
 
@@ -54,11 +54,13 @@ def conv_options(*, required: bool = True, exclude: tuple[str, ...] = (),
         injected = []
         for f in offered:
             default = defaults.get(f.name, f.default)
+            # required options come first in --help: in the first panel (Options)
+            panel: str | None = CONV_PANEL
             if required and f.name in ("out_channels", "kernel_size"):
-                default = inspect.Parameter.empty
+                default, panel = inspect.Parameter.empty, None
             injected.append(inspect.Parameter(
                 f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                annotation=_option(f.name, help.get(f.name))))
+                annotation=_option(f.name, help.get(f.name), panel)))
         new = params[:at] + injected + params[at + 1:]
         new = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in new]
         names = {f.name for f in offered}
@@ -77,12 +79,13 @@ def conv_options(*, required: bool = True, exclude: tuple[str, ...] = (),
 
 
 # ---- other options shared by several commands -------------------------------------
-_DTYPES = "float32|float64|float16|bfloat16"
 # --dtype means something else per command: each says what
 BytesDtype = Annotated[str, typer.Option(
-    "--dtype", metavar=_DTYPES, help="Element type the byte counts assume (float32: 4 bytes).")]
+    "--dtype", metavar="DTYPE", help="Element type the byte counts assume: float32 (4 "
+                                     "bytes), float64, float16 or bfloat16.")]
 TensorDtype = Annotated[str, typer.Option(
-    "--dtype", metavar=_DTYPES,
-    help="Element type torch computes in; the float64 reference allows its tolerance.")]
+    "--dtype", metavar="DTYPE",
+    help="Element type torch computes in: float32, float64, float16 or bfloat16; the "
+         "float64 reference allows its tolerance.")]
 Dtype = BytesDtype
 Json = Annotated[bool, typer.Option("--json", help="One JSON object on stdout (keys in README).")]

@@ -1,10 +1,16 @@
 """Where output goes: rich consoles, one ``Output`` per command (a table for people or
 one JSON object for machines), and the one-line ``Error:`` / ``Warning:`` / info
 messages on stderr. Plain text (no colour) where NO_COLOR is set or stdout is not a
-terminal: rich decides that from the environment.
+terminal: rich decides that from the environment. Output that is not a terminal has
+no spaces at the end of its lines (rich pads every table line to the table's width;
+in a file or a diff they are noise).
 """
 
 from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Iterator, TextIO
 
 from rich import box
 from rich.console import Console
@@ -26,10 +32,61 @@ class _Console(Console):
         raise BrokenPipeError()
 
 
+class _NoTrailingSpaces:
+    """A text stream that drops the spaces before each line's end (rich writes whole
+    lines, so a line ends when its newline is written); everything else is the
+    stream's own (isatty, encoding, fileno...)."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._pending = (self._pending + text).split("\n")
+        if lines:
+            self.stream.write("\n".join(line.rstrip(" ") for line in lines) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:       # not known to end a line: as it is
+            self.stream.write(self._pending)
+            self._pending = ""
+        self.stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def console(stderr: bool = False) -> Console:
     # emoji=False: user text such as ':x:' stays text (and rich's emoji table is
     # never loaded: 2 ms of every start-up)
-    return _Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
+    out = _Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
+    if not out.is_terminal:
+        out.file = _NoTrailingSpaces(out.file)
+    return out
+
+
+@contextmanager
+def trailing_spaces_dropped() -> Iterator[None]:
+    """While the block runs, sys.stdout (when it is not a terminal) drops the spaces
+    at the end of each line: for what others print there (Typer's help)."""
+    if _is_tty(sys.stdout):
+        yield
+        return
+    stream = sys.stdout
+    sys.stdout = wrapper = _NoTrailingSpaces(stream)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        wrapper.flush()
+        sys.stdout = stream
 
 
 def _stderr() -> Console:
