@@ -40,11 +40,16 @@ class _NoTrailingSpaces:
     def __init__(self, stream: TextIO):
         self.stream = stream
         self._pending = ""
+        self.broken = False     # the reader closed the pipe
 
     def write(self, text: str) -> int:
         *lines, self._pending = (self._pending + text).split("\n")
         if lines:
-            self.stream.write("\n".join(line.rstrip(" ") for line in lines) + "\n")
+            try:
+                self.stream.write("\n".join(line.rstrip(" ") for line in lines) + "\n")
+            except BrokenPipeError:
+                self.broken = True
+                raise
         return len(text)
 
     def flush(self) -> None:
@@ -76,7 +81,9 @@ def console(stderr: bool = False) -> Console:
 @contextmanager
 def trailing_spaces_dropped() -> Iterator[None]:
     """While the block runs, sys.stdout (when it is not a terminal) drops the spaces
-    at the end of each line: for what others print there (Typer's help)."""
+    at the end of each line: for what others print there (Typer's help). A reader
+    that closed the pipe ends it with BrokenPipeError (exit 141, as everywhere in
+    convcli), not with rich's SystemExit(1)."""
     if _is_tty(sys.stdout):
         yield
         return
@@ -84,8 +91,12 @@ def trailing_spaces_dropped() -> Iterator[None]:
     sys.stdout = wrapper = _NoTrailingSpaces(stream)  # type: ignore[assignment]
     try:
         yield
-    finally:
         wrapper.flush()
+    except SystemExit:
+        if wrapper.broken:
+            raise BrokenPipeError() from None
+        raise
+    finally:
         sys.stdout = stream
 
 

@@ -42,3 +42,25 @@ def test_a_terminal_gets_rich_as_it_is(monkeypatch):
     monkeypatch.delenv("FORCE_COLOR")
     monkeypatch.setenv("TTY_COMPATIBLE", "0")   # rich: not a terminal
     assert isinstance(console().file, _NoTrailingSpaces)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["shape", "--help"]])
+def test_help_to_a_closed_pipe_exits_141_quietly(tmp_path, argv):
+    """As every convcli command: Typer's help (a cache miss) and the cached copy."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("CONVCLI_DEBUG", None)
+    assert subprocess.run([sys.executable, "-m", "convcli", *argv], env=env,
+                          capture_output=True).returncode == 0      # fills the cache
+    for cache in ("0", "1"):
+        p = subprocess.Popen([sys.executable, "-m", "convcli", *argv], cwd=ROOT,
+                             env={**env, "CONVCLI_HELP_CACHE": cache},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p.stdout.close()        # gone before the help is written
+        err = p.stderr.read()
+        assert (p.wait(timeout=60), err) == (141, ""), cache
