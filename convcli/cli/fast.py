@@ -23,7 +23,7 @@ typer and save nothing measurable over the lazy group.)
 same key: argv, the interpreter, sys.path, the terminal (isatty, size, encoding),
 every environment variable rich or Typer reads, and the size and mtime of each
 convcli, typer and rich module Typer loaded to print it. A miss runs Typer with
-stdout recorded and stores the text (only for exit 0 with nothing on stderr).
+stdout recorded and stores the text (only when it exits 0).
 CONVCLI_HELP_CACHE=0 turns the cache off.
 """
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import sys
+
 from convcli.errors import Terminated
 
 HELP_CACHE_ENV = "CONVCLI_HELP_CACHE"

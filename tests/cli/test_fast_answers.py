@@ -241,6 +241,21 @@ def test_typer_builds_only_the_command_it_runs():
                 "convcli.cli.verify"} & set(loaded)
 
 
+def test_the_lazy_group_knows_every_command_and_its_module():
+    """A command registered with @app.command() but missing from app.COMMANDS would be
+    invisible; one listed under the wrong module would never be built."""
+    import importlib
+
+    from convcli.cli.app import COMMANDS
+
+    for module in set(COMMANDS.values()):
+        importlib.import_module(f"convcli.cli.{module}")
+    where = {(c.name or c.callback.__name__): c.callback.__module__
+             for c in app.registered_commands}
+    assert where == {name: f"convcli.cli.{module}" for name, module in COMMANDS.items()}
+    assert typer.main.get_command(app).list_commands(None) == list(COMMANDS)
+
+
 # ---- the --help cache ------------------------------------------------------------
 
 
