@@ -18,7 +18,8 @@ class BatchNorm(Layer):
         self.kind, self.dims, self.instance = call.name, dims, instance
         self.c = int_arg(call, "num_features", values["num_features"], 1)
         self.affine = bool_arg(call, "affine", values["affine"])
-        self.params = 2 * self.c if self.affine else 0
+        bias = bool_arg(call, "bias", values["bias"])
+        self.params = self.c * (1 + bias) if self.affine else 0
 
     def output(self, shape, ctx):
         d = self.dims
@@ -46,10 +47,12 @@ class BatchNorm(Layer):
         return ""
 
 
+# `bias` (keyword-only, torch >= 2.11): affine=True keeps a weight, and a bias unless False
 _BN_SIG = [("num_features", REQUIRED), ("eps", 1e-5), ("momentum", 0.1), ("affine", True),
-           ("track_running_stats", True), ("device", None), ("dtype", None)]
+           ("track_running_stats", True), ("device", None), ("dtype", None), ("bias", True)]
 _IN_SIG = [("num_features", REQUIRED), ("eps", 1e-5), ("momentum", 0.1), ("affine", False),
-           ("track_running_stats", False), ("device", None), ("dtype", None)]
+           ("track_running_stats", False), ("device", None), ("dtype", None),
+           ("bias", True)]
 
 
 class GroupNorm(Layer):
@@ -60,11 +63,10 @@ class GroupNorm(Layer):
         self.g = int_arg(call, "num_groups", values["num_groups"], 1)
         self.c = int_arg(call, "num_channels", values["num_channels"], 1)
         if self.c % self.g:
-            ok = [g for g in range(1, self.c + 1) if self.c % g == 0]
             raise ConvError(f"{call}: num_channels={self.c} is not divisible by "
-                            f"num_groups={self.g}; valid num_groups: "
-                            f"{', '.join(map(str, ok))}")
-        self.params = 2 * self.c if bool_arg(call, "affine", values["affine"]) else 0
+                            f"num_groups={self.g}; valid num_groups: {_divisors(self.c)}")
+        bias = bool_arg(call, "bias", values["bias"])
+        self.params = self.c * (1 + bias) if bool_arg(call, "affine", values["affine"]) else 0
 
     def output(self, shape, ctx):
         if len(shape) < 2:
@@ -75,6 +77,25 @@ class GroupNorm(Layer):
                             f"but num_channels is {self.c}; use "
                             f"GroupNorm(g, {shape[1]}) with g dividing {shape[1]}")
         return tuple(shape)
+
+
+def _divisors(n: int, most: int = 12) -> str:
+    """The divisors of n, by pairs up to its square root (fast for n = 10**12); a long
+    list is shortened to its first and last few."""
+    small: list[object] = []
+    large: list[object] = []
+    d = 1
+    while d * d <= n and d <= 10 ** 6:
+        if n % d == 0:
+            small.append(d)
+            if d * d != n:
+                large.append(n // d)
+        d += 1
+    values: list[object] = small + large[::-1] if d * d > n else \
+        small + ["..."] + large[::-1]
+    if len(values) > most:
+        values = values[:most // 2] + ["..."] + values[-(most // 2):]
+    return ", ".join(map(str, values))
 
 
 class LayerNorm(Layer):
@@ -110,7 +131,8 @@ for _d in (1, 2, 3):
     RULES[f"BatchNorm{_d}d"] = (_BN_SIG, lambda c, v, d=_d: BatchNorm(c, v, d))
     RULES[f"InstanceNorm{_d}d"] = (_IN_SIG, lambda c, v, d=_d: BatchNorm(c, v, d, True))
 RULES["GroupNorm"] = ([("num_groups", REQUIRED), ("num_channels", REQUIRED), ("eps", 1e-5),
-                       ("affine", True), ("device", None), ("dtype", None)], GroupNorm)
+                       ("affine", True), ("device", None), ("dtype", None), ("bias", True)],
+                      GroupNorm)
 RULES["LayerNorm"] = ([("normalized_shape", REQUIRED), ("eps", 1e-5),
                        ("elementwise_affine", True), ("bias", True), ("device", None),
                        ("dtype", None)], LayerNorm)
