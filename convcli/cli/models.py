@@ -45,11 +45,11 @@ def net(
     """Layer-by-layer output shapes, params and MACs of a stack of torch layers, \
 without torch. A layer that does not fit its input is reported with the fix.
 
-    Layers: Conv/ConvTranspose 1d-3d, MaxPool/AvgPool/AdaptiveAvgPool/AdaptiveMaxPool \
-1d-3d, BatchNorm/InstanceNorm 1d-3d, GroupNorm, LayerNorm, Linear, Flatten, Unflatten, \
-Upsample, PixelShuffle, ChannelShuffle, Zero/Constant/Reflection/Replication/CircularPad, \
-the Lazy layers, Dropout variants, Identity and the activations (ReLU, GELU, SiLU, \
-Softmax, ...).
+    Layers: Conv/ConvTranspose 1d-3d, MaxPool/AvgPool/LPPool/AdaptiveAvgPool/\
+AdaptiveMaxPool 1d-3d, BatchNorm/InstanceNorm 1d-3d, SyncBatchNorm, GroupNorm, LayerNorm, \
+RMSNorm, Linear, Flatten, Unflatten, Upsample, PixelShuffle, ChannelShuffle, \
+Zero/Constant/Reflection/Replication/CircularPad, the Lazy layers, Dropout variants, \
+Identity and the activations (ReLU, GELU, SiLU, GLU, Softmax, ...).
 
     Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), \
 Flatten(), Linear(4096, 10)"

@@ -107,6 +107,8 @@ def _label(report: NetReport, r: NetRow) -> str:
     else:
         indent = "  " * max(r.depth - 1, 0) if report.depth is not None else ""
         what = escape(r.kind) + (", own code" if r.own else "")
+        if r.own and r.name == r.kind:   # the model's own forward() code
+            what = "own code"
         label = f"{indent}{escape(r.name)} [dim]{what}[/dim]"
         if r.container:
             label = f"{indent}[bold]{escape(r.name)}[/bold] [dim]{what}[/dim]"

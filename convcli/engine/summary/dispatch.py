@@ -9,16 +9,13 @@ removes both however it ends. Ops inside a kernel's own decomposition are not se
 twice: the mode is off while its kernel runs.
 
 Also here: ``no_mha_fastpath`` (nn.MultiheadAttention's fused CPU kernel hides its
-work) and ``dynamo_stub`` (meta kernels import torch._dynamo, about 40% of a summary's
-time, only to wrap themselves). torch is imported inside functions.
+work). torch is imported inside functions.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import sys
-import types
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -217,46 +214,3 @@ def no_mha_fastpath():
         yield
     finally:
         mha.set_fastpath_enabled(old)
-
-
-@contextlib.contextmanager
-def dynamo_stub():
-    """Meta kernels of elementwise ops, norms, pools and SDPA are Python refs wrapped in
-    torch._disable_dynamo, whose first call imports torch._dynamo (about 0.9 s) only to
-    wrap them. While this is active (and torch._dynamo is not imported yet), that import
-    finds a stub whose disable() returns the function unchanged; any other attribute (a
-    model calling torch._dynamo.is_compiling()) loads the real module and defers to it.
-    The caches the wrappers leave on the functions are removed afterwards, so a later
-    real import behaves as usual."""
-    name = "torch._dynamo"
-    if name in sys.modules:
-        yield
-        return
-    wrapped: list = []
-    stub = types.ModuleType(name)
-
-    def disable(fn=None, recursive=True, **kw):
-        if sys.modules.get(name) is not stub:  # the real one was loaded meanwhile
-            return sys.modules[name].disable(fn, recursive, **kw)
-        if fn is None:
-            return lambda f: disable(f, recursive)
-        wrapped.append(fn)
-        return fn
-
-    def real(attr):
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        if sys.modules.get(name) is stub:
-            del sys.modules[name]
-        return getattr(importlib.import_module(name), attr)
-
-    stub.disable = disable  # type: ignore[attr-defined]
-    stub.__getattr__ = real  # type: ignore[method-assign]
-    sys.modules[name] = stub
-    try:
-        yield
-    finally:
-        if sys.modules.get(name) is stub:
-            del sys.modules[name]
-        for fn in wrapped:
-            getattr(fn, "__dict__", {}).pop("__dynamo_disable", None)

@@ -17,7 +17,13 @@ SHAPE_ERRORS = ("cannot be multiplied", "is invalid for input of size",
 
 
 def first_line_of(e: BaseException, most: int = 160) -> str:
-    return f"{type(e).__name__}: {one_line(e, most)}"
+    """'Type: message', the message cut at its first sentence when that is long enough
+    to say what happened."""
+    text = one_line(e, 1000)
+    cut = text.find(". ")
+    if 40 <= cut < most:
+        text = text[:cut]
+    return f"{type(e).__name__}: {one_line(text, most)}"
 
 
 def is_user_error(e: BaseException) -> bool:

@@ -31,7 +31,7 @@ def build_report(run, specs: Sequence[InputSpec], options, label: str,
         more = " ..." if len(params.unused) > 5 else ""
         notes.append(f"{sum(params.unused.values()):,} params are read by no op of "
                      f"forward(): {listed}{more}; they are in the total, in no row")
-    notes += _output_notes(run.output, rows, specs)
+    notes += _output_notes(run.output, rows, specs, run.path == "meta")
     first = first_shape(run.output)
     return NetReport(
         specs[0].shape if specs else (), rows, params.total, notes,
@@ -55,7 +55,9 @@ def _uncounted_notes(uncounted: dict) -> list[str]:
     return out
 
 
-def _output_notes(output, rows, specs) -> list[str]:
+def _output_notes(output, rows, specs, shapes_only: bool) -> list[str]:
+    """What forward() returned; a batch that changed (a view folding features into it;
+    not said on the CPU path, where data-dependent models pick how many rows go on)."""
     import sys
     torch = sys.modules["torch"]
     notes = []
@@ -67,7 +69,7 @@ def _output_notes(output, rows, specs) -> list[str]:
                      "shape is that of its first tensor")
     shape: tuple[int, ...] = specs[0].shape if specs else ()
     leaves = [r for r in rows if not r.container and r.output_shape]
-    if leaves and len(shape) >= 2 and len(leaves[-1].output_shape) >= 2 and \
+    if shapes_only and leaves and len(shape) >= 2 and len(leaves[-1].output_shape) >= 2 and \
             leaves[-1].output_shape[0] != shape[0] and first is not None and \
             len(first) >= 1 and first[0] != shape[0]:
         changed = next(r for r in leaves if r.output_shape[:1] != shape[:1])

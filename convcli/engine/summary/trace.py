@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 from convcli.engine.summary import inputs as inputs_mod
-from convcli.engine.summary.dispatch import (Call, Recorder, counted_forward,
-                                             dynamo_stub)
+from convcli.engine.summary.dispatch import Call, Recorder, counted_forward
+from convcli.engine.summary.fastimport import fast_meta
 from convcli.engine.summary.guard import MemoryGuard, memory_error
 from convcli.engine.summary.inputs import InputSpec
 from convcli.engine.summary.messages import failure, first_line_of, is_user_error
@@ -68,7 +68,7 @@ def summarise_source(source: Source, specs: Sequence[InputSpec],
     the CPU."""
     options = options or Options()
     torch = import_torch()
-    with dynamo_stub():
+    with fast_meta():
         try:
             with torch.device("meta"):
                 model = source.meta()
@@ -90,7 +90,7 @@ def summarise_module(model, specs: Sequence[InputSpec], real_args: tuple, real_k
     options = options or Options()
     modes = [(m, m.training) for m in model.modules()]
     try:
-        with dynamo_stub():
+        with fast_meta():
             try:
                 run = _meta_pass(model, specs, options)
             except (RuleError, EnvironmentProblem):

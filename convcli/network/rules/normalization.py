@@ -28,8 +28,9 @@ class BatchNorm(Layer):
             ranks = (d + 1, d + 2)
             names = f"N, C, {spatial_names(d)}, or unbatched C, {spatial_names(d)}"
         else:
-            ranks = (2, 3) if d == 1 else (d + 2,)
-            names = "N, C or N, C, L" if d == 1 else f"N, C, {spatial_names(d)}"
+            ranks = (2, 3) if d == 1 else (2, 3, 4, 5) if d == 0 else (d + 2,)
+            names = "N, C or N, C, L" if d == 1 else "N, C, *" if d == 0 else \
+                f"N, C, {spatial_names(d)}"
         rank_check(self, shape, ctx, ranks, names)
         c = shape[0] if self.instance and len(shape) == d + 1 else shape[1]
         if c != self.c and (not self.instance or self.affine):
@@ -103,6 +104,7 @@ class LayerNorm(Layer):
 
     def __init__(self, call, values):
         super().__init__(call, values)
+        self.kind = call.name
         ns = values["normalized_shape"]
         ns = (ns,) if is_int(ns) else ns
         if not (isinstance(ns, tuple) and ns and all(is_int(v) and v >= 1 for v in ns)):
@@ -117,7 +119,7 @@ class LayerNorm(Layer):
         k = len(self.ns)
         if tuple(shape[-k:]) != self.ns or len(shape) < k:
             last = tuple(shape[-k:])
-            fix = (f"LayerNorm({last[0]})" if k == 1 else f"LayerNorm({list(last)})")
+            fix = (f"{self.kind}({last[0]})" if k == 1 else f"{self.kind}({list(last)})")
             raise ConvError(
                 f"{ctx.at(self.call)}: normalized_shape {list(self.ns)} must "
                 f"equal the last {k} dim(s), which are {list(last)}; use {fix}"
@@ -133,6 +135,11 @@ for _d in (1, 2, 3):
 RULES["GroupNorm"] = ([("num_groups", REQUIRED), ("num_channels", REQUIRED), ("eps", 1e-5),
                        ("affine", True), ("device", None), ("dtype", None), ("bias", True)],
                       GroupNorm)
+RULES["RMSNorm"] = ([("normalized_shape", REQUIRED), ("eps", None), ("elementwise_affine", True),
+                     ("device", None), ("dtype", None)],
+                    lambda c, v: LayerNorm(c, {**v, "bias": False}))
+RULES["SyncBatchNorm"] = ([*_BN_SIG[:5], ("process_group", None), *_BN_SIG[5:]],
+                          lambda c, v: BatchNorm(c, v, 0))   # dims 0: any (N, C, *)
 RULES["LayerNorm"] = ([("normalized_shape", REQUIRED), ("eps", 1e-5),
                        ("elementwise_affine", True), ("bias", True), ("device", None),
                        ("dtype", None)], LayerNorm)
