@@ -259,3 +259,21 @@ def test_lazy_modules_are_counted_once_concrete(cli, model_file):
         "Conv2d(3, 8, 3)", "BatchNorm2d(8)", "Flatten()", "Linear(288, 10)"]
     assert data["total_params"] == 224 + 16 + 2890
     assert data["total_macs"] == 2 * 36 * 8 * 27 + 2 * 288 * 10 and data["macs_complete"]
+
+
+def test_flatten_hint_only_where_a_linear_is_the_question(cli, model_file):
+    """A failure in forward()'s own code that is not about sizes gets no in_features
+    hint; one from a view or a matrix product does."""
+    path = model_file("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 16, 3)
+
+            def forward(self, x):
+                x = self.conv(x)
+                raise ValueError("the user's own check failed")
+    """)
+    r = cli("summary", f"{path}:Net", "--input", "1x3x10x10")
+    assert r.exit_code == 2 and "the user's own check failed" in r.stderr
+    assert "in_features" not in r.stderr and "Linear" not in r.stderr
