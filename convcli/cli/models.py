@@ -14,6 +14,15 @@ from convcli.cli.funnel import funnel
 from convcli.cli.options import Dtype, Json
 from convcli.errors import ConvError
 
+_TRAIN = "Training memory (--train)"
+Train = Annotated[bool, typer.Option(
+    "--train", rich_help_panel=_TRAIN,
+    help="Per row and in total: parameter, gradient and optimizer-state bytes, and the "
+         "activations autograd saves for backward, for one step at the input's batch.")]
+Optimizer = Annotated[str, typer.Option(
+    "--optimizer", metavar="sgd|sgd-momentum|adam|adamw|none", rich_help_panel=_TRAIN,
+    help="The optimizer whose state is counted (what it really keeps per trainable "
+         "parameter).")]
 Depth = Annotated[Optional[int], typer.Option(
     "--depth", metavar="N", min=0, max=1000,
     help="Rows for the blocks down to depth N (1: the model's children), each with the "
@@ -39,6 +48,8 @@ def net(
         "--set", metavar="NAME=VALUE,...",
         help="Values for the names the layers use, as tutorial code writes them: "
              "--set nz=100,ngf=64 for ConvTranspose2d(nz, ngf * 8, 4, 1, 0).")] = None,
+    train: Train = False,
+    optimizer: Optimizer = "adamw",
     dtype: Dtype = "float32",
     json: Json = False,
 ):
@@ -59,15 +70,21 @@ Flatten(), Linear(4096, 10)"
     from convcli.network.text import parse_layers
     from convcli.network.walk import analyse_net
     from convcli.views.console import Output
-    from convcli.views.net import net_dict, net_table, net_totals
+    from convcli.views.net import net_dict, renderables
 
     dtype_size(dtype)
     input_shape = parse_shape(input)
     names = parse_names(set_ or [])
     text, source = read_layers(layers, file)
-    report = analyse_net(input_shape, parse_layers(text, source, names))
-    Output(json).emit(net_dict(report, dtype), net_table(report, dtype),
-                      net_totals(report, dtype))
+    calls = parse_layers(text, source, names)
+    report = analyse_net(input_shape, calls)
+    if train:
+        from convcli.network.rules import build_layer
+        from convcli.network.train_rules import net_training
+        from convcli.network.training import check_optimizer
+        report, _ = net_training(report, [build_layer(c) for c in calls],
+                                 dtype_size(dtype), check_optimizer(optimizer), dtype)
+    Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
 
 
 # ---- summary --------------------------------------------------------------------
@@ -90,6 +107,24 @@ def summary(
         help="Constructor arguments as a Python literal: a tuple is positional, a dict "
              "keyword, anything else one argument: --args \"{'num_classes': 10}\".")] = None,
     depth: Depth = None,
+    train: Train = False,
+    optimizer: Optimizer = "adamw",
+    amp: Annotated[Optional[str], typer.Option(
+        "--amp", metavar="bf16|fp16", rich_help_panel=_TRAIN,
+        help="Autocast to this dtype (low-precision activations, fp32 master weights).")
+    ] = None,
+    budget: Annotated[Optional[str], typer.Option(
+        "--budget", metavar="SIZE", rich_help_panel=_TRAIN,
+        help="The largest batch whose training step fits SIZE (e.g. 16GiB), and what "
+             "dominates. Implies --train.")] = None,
+    measure: Annotated[bool, typer.Option(
+        "--measure", rich_help_panel=_TRAIN,
+        help="Also run one real step: with --device cuda its peak "
+             "torch.cuda.max_memory_allocated; on the CPU the saved-tensor bytes of a real "
+             "forward. Implies --train.")] = False,
+    device: Annotated[str, typer.Option(
+        "--device", metavar="cpu|cuda", rich_help_panel=_TRAIN,
+        help="Where --measure runs its step.")] = "cpu",
     max_memory: Annotated[Optional[str], typer.Option(
         "--max-memory", metavar="SIZE|N%",
         help="For a model that must run for real on the CPU (data-dependent forward): "
@@ -120,18 +155,38 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.engine.summary.sources import resolve
     from convcli.engine.summary.trace import Options, summarise_source
     from convcli.views.console import Output
-    from convcli.views.net import net_dict, net_table, net_totals
+    from convcli.views.net import net_dict, renderables
 
     dtype_size(dtype)
     specs = parse_inputs(input)
     pos, kw = parse_args(args)
     options = Options(depth=depth, max_memory=None if max_memory is None
-                      else parse_bytes(max_memory))
+                      else parse_bytes(max_memory),
+                      train=train_options(train or budget is not None or measure, optimizer,
+                                          amp, dtype, budget, measure, device))
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
         report = summarise_source(resolve(target, pos, kw), specs, options)
-    data = net_dict(report, dtype)
-    Output(json).emit(data, net_table(report, dtype, report.model),
-                      net_totals(report, dtype))
+    Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
 
 
-__all__ = ["net", "summary", "ConvError"]
+def train_options(on: bool, optimizer: str, amp: str | None, dtype: str,
+                  budget: str | None, measure: bool, device: str):
+    """--train's options, checked; None without --train."""
+    from convcli.calculator.parse import parse_bytes
+    from convcli.network.training import check_optimizer
+    check_optimizer(optimizer)
+    if amp is not None and amp not in ("bf16", "fp16", "bfloat16", "float16"):
+        raise ConvError(f"--amp {amp!r}: use bf16 or fp16")
+    if device not in ("cpu", "cuda"):
+        raise ConvError(f"--device {device!r}: use cpu or cuda")
+    if not on:
+        return None
+    from convcli.engine.summary.train_memory import TrainOptions
+    limit = None
+    if budget is not None:
+        limit = parse_bytes(budget, "--budget")
+        if isinstance(limit, float):
+            raise ConvError(f"--budget {budget!r}: give a size such as 16GiB (a share of "
+                            "the free memory means nothing for another machine)")
+    return TrainOptions(optimizer, amp, dtype, limit, measure, device)
+

@@ -16,6 +16,7 @@ from convcli.calculator.costs import DTYPE_SIZES
 from convcli.formatting import count, count_short, shape_list, size
 from convcli.network.report import RENDERERS
 from convcli.views.console import JSON_VERSION, table
+from convcli.views.train import row_dict, train_dict, train_table, train_totals
 
 if TYPE_CHECKING:
     from convcli.network.report import NetReport, NetRow
@@ -49,6 +50,8 @@ def _row_dict(report: NetReport, r: NetRow) -> dict:
                     "uncounted_ops": list(r.uncounted)})
     if r.note:
         row["note"] = r.note
+    if r.train is not None:
+        row["train"] = row_dict(r.train)
     return row
 
 
@@ -78,6 +81,8 @@ def net_dict(report: NetReport, dtype: str) -> dict:
         "notes": list(report.notes),
         "counting": NET_COUNTING if report.path == "rules" else SUMMARY_COUNTING,
     }
+    if report.train is not None:
+        data["train"] = train_dict(report.train)
     if report.path != "rules":
         data.update({"model": report.model, "inputs": list(report.inputs),
                      "path": report.path, "path_reason": report.path_reason or None,
@@ -186,17 +191,21 @@ def net_totals(report: NetReport, dtype: str) -> Table:
     return t
 
 
-def _renderables(report: NetReport) -> list:
-    return [net_table(report, "float32", report.model), net_totals(report, "float32")]
+def renderables(report: NetReport, dtype: str = "float32") -> list:
+    """What a command (or rich.print(report)) shows: the table and the totals, or with
+    --train the training table and the step's totals."""
+    if report.train is not None:
+        return [train_table(report, report.model), train_totals(report.train)]
+    return [net_table(report, dtype, report.model), net_totals(report, dtype)]
 
 
 def _mimebundle(report: NetReport) -> dict:
     console = Console(record=True, file=io.StringIO(), width=110, force_jupyter=False)
-    for r in _renderables(report):
+    for r in renderables(report):
         console.print(r)
     return {"text/plain": console.export_text(),
             "text/html": console.export_html(inline_styles=True)}
 
 
-RENDERERS["rich"] = _renderables
+RENDERERS["rich"] = renderables
 RENDERERS["mimebundle"] = _mimebundle

@@ -14,11 +14,13 @@ from convcli.network.report import NetReport
 
 
 def build_report(run, specs: Sequence[InputSpec], options, label: str,
-                 source_note: str) -> NetReport:
+                 source_note: str, train=None) -> NetReport:
+    """``train``: params -> (TrainRow per call, TrainReport), for --train."""
     rec = run.rec
     used = {rec.param_ids[i] for i in rec.used} if rec.param_ids else None
     params = assign_params(run.model, rec.calls, used)
-    rows = RowBuilder(rec, params, options.depth).build()
+    train_rows, train_report = train(params) if train is not None else (None, None)
+    rows = RowBuilder(rec, params, options.depth, train_rows).build()
     notes = [source_note] if source_note else []
     if run.path == "cpu":
         peak = f"; its tensors peaked at {size(run.guard.peak)}" if run.guard else ""
@@ -41,7 +43,7 @@ def build_report(run, specs: Sequence[InputSpec], options, label: str,
         macs_by_op=dict(rec.by_op.most_common()),
         uncounted_ops={op: sorted(q or "(model)" for q in mods)
                        for op, mods in sorted(rec.uncounted.items())},
-        model=label, depth=options.depth)
+        model=label, depth=options.depth, train=train_report)
 
 
 def _uncounted_notes(uncounted: dict) -> list[str]:

@@ -22,6 +22,7 @@ from convcli.engine.summary.modules import call_of, short_repr
 from convcli.errors import ConvError
 from convcli.network.layer import Ctx
 from convcli.network.report import NetRow
+from convcli.network.training import TrainRow
 from convcli.network.rules import build_layer
 
 
@@ -33,6 +34,7 @@ class Params:
     frozen: int = 0
     by_call: dict[int, list[int]] = field(default_factory=dict)   # call -> [n, frozen]
     unused: dict[str, int] = field(default_factory=dict)          # module -> params
+    owner: dict[str, int] = field(default_factory=dict)           # param name -> call
 
 
 def assign_params(model, calls: list[Call], used: set[str] | None) -> Params:
@@ -60,14 +62,17 @@ def assign_params(model, calls: list[Call], used: set[str] | None) -> Params:
         slot = out.by_call.setdefault(first[q], [0, 0])
         slot[0] += n
         slot[1] += frozen
+        out.owner[name] = first[q]
     return out
 
 
 class RowBuilder:
     """Turns the calls into NetRows (see the module doc)."""
 
-    def __init__(self, rec: Recorder, params: Params, depth: int | None):
+    def __init__(self, rec: Recorder, params: Params, depth: int | None,
+                 train: dict[int, TrainRow] | None = None):
         self.calls, self.params, self.depth = rec.calls, params, depth
+        self.train = train
         self.rows: list[NetRow] = []
         self._rolled: dict[int, tuple[int, int, int, tuple]] = {}
 
@@ -76,6 +81,15 @@ class RowBuilder:
             if call.parent is None:
                 self._emit(call)
         return [replace(r, index=i) for i, r in enumerate(self.rows, 1)]
+
+    def _train(self, call: Call, rolled: bool) -> TrainRow | None:
+        if self.train is None:
+            return None
+        own = self.train.get(call.index, TrainRow())
+        if rolled:
+            for i in call.children:
+                own = own + (self._train(self.calls[i], True) or TrainRow())
+        return own
 
     def rolled(self, call: Call) -> tuple[int, int, int, tuple]:
         """(MACs, params, frozen params, uncounted ops) of the call and all inside it."""
@@ -95,7 +109,8 @@ class RowBuilder:
 
     def _emit(self, call: Call) -> None:
         if not call.children:
-            self.rows.append(leaf_row(call, self.params))
+            self.rows.append(replace(leaf_row(call, self.params),
+                                     train=self._train(call, False)))
             return
         if self._shown(call):
             collapsed = call.depth == self.depth
@@ -105,15 +120,16 @@ class RowBuilder:
         for i in call.children:
             self._emit(self.calls[i])
         own = self.params.by_call.get(call.index, [0, 0])
-        if call.own_macs or own[0] or call.uncounted:
+        train = self._train(call, False)
+        if call.own_macs or own[0] or call.uncounted or train and train.total:
             self.rows.append(_row(call, f"{type(call.module).__name__} own code",
                                   call.own_macs, own, tuple(sorted(call.uncounted)),
-                                  own=True, ops=dict(call.ops)))
+                                  own=True, ops=dict(call.ops), train=train))
 
     def _container(self, call: Call, expanded: bool) -> NetRow:
         macs, n, frozen, unc = self.rolled(call)
         return _row(call, f"{type(call.module).__name__}(...)", macs, [n, frozen], unc,
-                    container=True, expanded=expanded)
+                    container=True, expanded=expanded, train=self._train(call, True))
 
 
 def _row(call: Call, layer: str, macs: int, params, uncounted: tuple, **extra) -> NetRow:

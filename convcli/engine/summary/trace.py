@@ -60,6 +60,7 @@ class Options:
     depth: int | None = None
     max_memory: Any = None         # --max-memory as parse_bytes gives it
     dtype: str = "float32"         # the default float dtype of the inputs
+    train: Any = None              # train_memory.TrainOptions for --train
 
 
 def summarise_source(source: Source, specs: Sequence[InputSpec],
@@ -80,7 +81,20 @@ def summarise_source(source: Source, specs: Sequence[InputSpec],
                 raise ConvError(failure(e, getattr(e, "_convcli_rec", None))) from None
             reason = first_line_of(e)
             run = _cpu_pass(lambda: _seeded(source.cpu), specs, options, reason, None)
-    return build_report(run, specs, options, source.label, source.note)
+    return build_report(run, specs, options, source.label, source.note,
+                        _trainer(source, run, specs, options))
+
+
+def _trainer(source: Source, run: Pass, specs, options: Options):
+    """--train: the function build_report calls with the parameters' owners."""
+    if options.train is None:
+        return None
+    import copy
+
+    from convcli.engine.summary.train_memory import Builders, train_memory
+    builders = Builders(meta=lambda: copy.deepcopy(source.meta()),
+                        cpu=lambda: _seeded(source.cpu))
+    return lambda params: train_memory(builders, run, list(specs), params, options.train)
 
 
 def summarise_module(model, specs: Sequence[InputSpec], real_args: tuple, real_kwargs: dict,
