@@ -23,6 +23,42 @@ Optimizer = Annotated[str, typer.Option(
     "--optimizer", metavar="sgd|sgd-momentum|adam|adamw|none", rich_help_panel=_TRAIN,
     help="The optimizer whose state is counted (what it really keeps per trainable "
          "parameter).")]
+_FIELD = "Receptive field (--rf, --field)"
+Rf = Annotated[bool, typer.Option(
+    "--rf", rich_help_panel=_FIELD,
+    help="Per row and spatial dim: the receptive field's size (the largest over the "
+         "row's positions at this input), jump (input positions per output step) and "
+         "start (output 0's first input index; negative: in the padding).")]
+Field = Annotated[Optional[str], typer.Option(
+    "--field", metavar="LAYER[@POS]", rich_help_panel=_FIELD,
+    help="Draw the input region behind one output position of a row (a row number or "
+         "a module name; POS one index per spatial dim, default the centre), with the "
+         "part of the window in the padding marked.")]
+Png = Annotated[Optional[str], typer.Option(
+    "--png", metavar="FILE", rich_help_panel=_FIELD,
+    help="Also draw --field's picture to a PNG (needs matplotlib).")]
+Svg = Annotated[Optional[str], typer.Option(
+    "--svg", metavar="FILE", rich_help_panel=_FIELD,
+    help="Also draw --field's picture to an SVG (needs matplotlib).")]
+Amp = Annotated[Optional[str], typer.Option(
+    "--amp", metavar="bf16|fp16", rich_help_panel=_TRAIN,
+    help="Autocast to this dtype (low-precision activations, fp32 master weights).")]
+BudgetOption = Annotated[Optional[str], typer.Option(
+    "--budget", metavar="SIZE", rich_help_panel=_TRAIN,
+    help="The largest batch whose training step fits SIZE (e.g. 16GiB), and what "
+         "dominates. Implies --train.")]
+Measure = Annotated[bool, typer.Option(
+    "--measure", rich_help_panel=_TRAIN,
+    help="Also run one real step: with --device cuda its peak "
+         "torch.cuda.max_memory_allocated; on the CPU the saved-tensor bytes of a real "
+         "forward. Implies --train.")]
+Device = Annotated[str, typer.Option(
+    "--device", metavar="cpu|cuda", rich_help_panel=_TRAIN,
+    help="Where --measure runs its step.")]
+MaxMemory = Annotated[Optional[str], typer.Option(
+    "--max-memory", metavar="SIZE|N%",
+    help="For a model that must run for real on the CPU (data-dependent forward): refuse "
+         "if its tensors would pass this (8GiB, 50%). Default: 75% of the available RAM.")]
 Depth = Annotated[Optional[int], typer.Option(
     "--depth", metavar="N", min=0, max=1000,
     help="Rows for the blocks down to depth N (1: the model's children), each with the "
@@ -50,6 +86,10 @@ def net(
              "--set nz=100,ngf=64 for ConvTranspose2d(nz, ngf * 8, 4, 1, 0).")] = None,
     train: Train = False,
     optimizer: Optimizer = "adamw",
+    rf: Rf = False,
+    field: Field = None,
+    png: Png = None,
+    svg: Svg = None,
     dtype: Dtype = "float32",
     json: Json = False,
 ):
@@ -78,12 +118,20 @@ Flatten(), Linear(4096, 10)"
     text, source = read_layers(layers, file)
     calls = parse_layers(text, source, names)
     report = analyse_net(input_shape, calls)
+    from convcli.network.rules import build_layer
+    layers = [build_layer(c) for c in calls]
     if train:
-        from convcli.network.rules import build_layer
         from convcli.network.train_rules import net_training
         from convcli.network.training import check_optimizer
-        report, _ = net_training(report, [build_layer(c) for c in calls],
-                                 dtype_size(dtype), check_optimizer(optimizer), dtype)
+        report, _ = net_training(report, layers, dtype_size(dtype),
+                                 check_optimizer(optimizer), dtype)
+    if rf or field or png or svg:
+        from dataclasses import replace
+
+        from convcli.network.field_walk import net_fields
+        report, notes = net_fields(report, layers)
+        report = replace(report, notes=list(report.notes) + notes)
+    report = with_picture(report, field, png, svg)
     Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
 
 
@@ -107,29 +155,17 @@ def summary(
         help="Constructor arguments as a Python literal: a tuple is positional, a dict "
              "keyword, anything else one argument: --args \"{'num_classes': 10}\".")] = None,
     depth: Depth = None,
+    rf: Rf = False,
+    field: Field = None,
+    png: Png = None,
+    svg: Svg = None,
     train: Train = False,
     optimizer: Optimizer = "adamw",
-    amp: Annotated[Optional[str], typer.Option(
-        "--amp", metavar="bf16|fp16", rich_help_panel=_TRAIN,
-        help="Autocast to this dtype (low-precision activations, fp32 master weights).")
-    ] = None,
-    budget: Annotated[Optional[str], typer.Option(
-        "--budget", metavar="SIZE", rich_help_panel=_TRAIN,
-        help="The largest batch whose training step fits SIZE (e.g. 16GiB), and what "
-             "dominates. Implies --train.")] = None,
-    measure: Annotated[bool, typer.Option(
-        "--measure", rich_help_panel=_TRAIN,
-        help="Also run one real step: with --device cuda its peak "
-             "torch.cuda.max_memory_allocated; on the CPU the saved-tensor bytes of a real "
-             "forward. Implies --train.")] = False,
-    device: Annotated[str, typer.Option(
-        "--device", metavar="cpu|cuda", rich_help_panel=_TRAIN,
-        help="Where --measure runs its step.")] = "cpu",
-    max_memory: Annotated[Optional[str], typer.Option(
-        "--max-memory", metavar="SIZE|N%",
-        help="For a model that must run for real on the CPU (data-dependent forward): "
-             "refuse if its tensors would pass this (8GiB, 50%). Default: 75% of the "
-             "available RAM.")] = None,
+    amp: Amp = None,
+    budget: BudgetOption = None,
+    measure: Measure = False,
+    device: Device = "cpu",
+    max_memory: MaxMemory = None,
     dtype: Dtype = "float32",
     json: Json = False,
 ):
@@ -163,10 +199,34 @@ module, its input shape and, for a Linear, the in_features that would fit.
     options = Options(depth=depth, max_memory=None if max_memory is None
                       else parse_bytes(max_memory),
                       train=train_options(train or budget is not None or measure, optimizer,
-                                          amp, dtype, budget, measure, device))
+                                          amp, dtype, budget, measure, device),
+                      fields=bool(rf or field or png or svg))
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
         report = summarise_source(resolve(target, pos, kw), specs, options)
+    report = with_picture(report, field, png, svg)
     Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
+
+
+def with_picture(report, field: str | None, png: str | None, svg: str | None):
+    """--field: the picture of one output's input region (drawn to --png/--svg too)."""
+    if field is None:
+        if png is not None or svg is not None:
+            raise ConvError("--png/--svg draw the picture of --field LAYER[@POS]; add "
+                            "--field, e.g. --field 3")
+        return report
+    from dataclasses import replace
+
+    from convcli.network.field_walk import select
+    from convcli.network.fields import picture
+    from convcli.views.field import draw
+    i, position = select(report, field)
+    row = report.rows[i]
+    label = f"{row.name} ({row.kind})" if row.name else f"layer {row.index} {row.layer}"
+    pic = picture(label, row.rf, position, tuple(report.input_shape[2:]))
+    for path, kind in ((png, "png"), (svg, "svg")):
+        if path is not None:
+            draw(pic, path, kind)
+    return replace(report, picture=pic)
 
 
 def train_options(on: bool, optimizer: str, amp: str | None, dtype: str,

@@ -16,6 +16,8 @@ from convcli.calculator.costs import DTYPE_SIZES
 from convcli.formatting import count, count_short, shape_list, size
 from convcli.network.report import RENDERERS
 from convcli.views.console import JSON_VERSION, table
+from convcli.network.fields import as_json
+from convcli.views.field import picture_dict, terminal
 from convcli.views.train import row_dict, train_dict, train_table, train_totals
 
 if TYPE_CHECKING:
@@ -52,6 +54,10 @@ def _row_dict(report: NetReport, r: NetRow) -> dict:
         row["note"] = r.note
     if r.train is not None:
         row["train"] = row_dict(r.train)
+    if r.rf is not None:
+        row["receptive_field"] = {"size": list(r.rf.size),
+                                  "nominal_size": list(r.rf.nominal_size),
+                                  "jump": as_json(r.rf.jump), "start": as_json(r.rf.start)}
     return row
 
 
@@ -83,6 +89,8 @@ def net_dict(report: NetReport, dtype: str) -> dict:
     }
     if report.train is not None:
         data["train"] = train_dict(report.train)
+    if report.picture is not None:
+        data["field"] = picture_dict(report.picture)
     if report.path != "rules":
         data.update({"model": report.model, "inputs": list(report.inputs),
                      "path": report.path, "path_reason": report.path_reason or None,
@@ -104,6 +112,18 @@ def _geometry_str(g: dict | None) -> str:
     parts = [per_dim(g["kernel_size"]), per_dim(g["stride"]), per_dim(g["padding"]),
              per_dim(g["dilation"]), "-" if g["groups"] is None else str(g["groups"])]
     return "/".join(parts)
+
+
+def _rf_str(rf) -> str:
+    """'35 /8 @-17' (size, jump, start), per dim joined with x where they differ."""
+    if rf is None:
+        return ""
+
+    def join(values) -> str:
+        shown = ["?" if v is None else str(v) for v in values]
+        return shown[0] if len(set(shown)) == 1 else "x".join(shown)
+
+    return f"{join(rf.size)} /{join(rf.jump)} @{join(rf.start)}"
 
 
 def _label(report: NetReport, r: NetRow) -> str:
@@ -137,9 +157,10 @@ def _macs(r: NetRow) -> str:
 
 def net_table(report: NetReport, dtype: str, title: str | None = None) -> Table:
     """One row per layer (summary: per module call), the totals at the foot."""
-    share = report.path != "rules"
+    rf = any(r.rf is not None for r in report.rows)
+    share = report.path != "rules" and not rf
     cols = ["layer", "output shape", "params", "MACs"] + (["share"] if share else []) + \
-        ["k/s/p/d/g"]
+        (["rf size /jump @start"] if rf else ["k/s/p/d/g"])
     t = table(None if title is None else escape(title), *cols)
     t.columns[0].overflow = "fold"
     for c in t.columns[1:]:
@@ -150,13 +171,17 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Table:
         if share:
             s = report.share(r)
             cells.append("" if not s else f"{100 * s:.1f}%")
-        cells.append(_geometry_str(r.geometry))
+        cells.append(_rf_str(r.rf) if rf else _geometry_str(r.geometry))
         t.add_row(*cells, style="dim" if r.expanded else None,
                   end_section=r is report.rows[-1])
     foot: list = ["total", Text(shape_list(report.output_shape), style="bold green"),
             f"{report.total_params:,}", count_short(report.total_macs)]
     t.add_row(*foot, *(["100%"] if share else []), "", style="bold")
     notes = [escape(n) for n in report.notes]
+    if rf:
+        notes.append("rf: size = the widest field of the row's positions at this input; "
+                     "/jump = input steps per output step; @start = output 0's first input "
+                     "index (negative: in the padding)")
     if report.path == "rules":
         notes.append("MACs: convs and Linear, bias excluded; pools, norms and activations "
                      "count 0. k/s/p/d/g: kernel/stride/padding/dilation/groups used.")
@@ -194,9 +219,12 @@ def net_totals(report: NetReport, dtype: str) -> Table:
 def renderables(report: NetReport, dtype: str = "float32") -> list:
     """What a command (or rich.print(report)) shows: the table and the totals, or with
     --train the training table and the step's totals."""
+    out: list = [net_table(report, dtype, report.model), net_totals(report, dtype)]
     if report.train is not None:
-        return [train_table(report, report.model), train_totals(report.train)]
-    return [net_table(report, dtype, report.model), net_totals(report, dtype)]
+        out = [train_table(report, report.model), train_totals(report.train)]
+    if report.picture is not None:
+        out.append(terminal(report.picture))
+    return out
 
 
 def _mimebundle(report: NetReport) -> dict:

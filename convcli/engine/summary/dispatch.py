@@ -137,6 +137,21 @@ class Recorder:
                 self.used.add(id(a))
 
 
+def first_tensor(values):
+    """The first tensor of a module's output (a tensor, or in a tuple, list or dict)."""
+    torch = sys.modules["torch"]
+    if isinstance(values, torch.Tensor):
+        return values
+    if isinstance(values, dict):
+        values = list(values.values())
+    if isinstance(values, (list, tuple)):
+        for v in values:
+            t = first_tensor(v)
+            if t is not None:
+                return t
+    return None
+
+
 def first_shape(values) -> tuple | None:
     """The shape of the first tensor in a module's arguments or output."""
     torch = sys.modules["torch"]

@@ -14,14 +14,16 @@ from convcli.network.report import NetReport
 
 
 def build_report(run, specs: Sequence[InputSpec], options, label: str,
-                 source_note: str, train=None) -> NetReport:
-    """``train``: params -> (TrainRow per call, TrainReport), for --train."""
+                 source_note: str, train=None, fields=None) -> NetReport:
+    """``train``: params -> (TrainRow per call, TrainReport), for --train; ``fields``:
+    (RowField per call, notes), for --rf and --field."""
     rec = run.rec
     used = {rec.param_ids[i] for i in rec.used} if rec.param_ids else None
     params = assign_params(run.model, rec.calls, used)
     train_rows, train_report = train(params) if train is not None else (None, None)
-    rows = RowBuilder(rec, params, options.depth, train_rows).build()
-    notes = [source_note] if source_note else []
+    rf_rows, rf_notes = fields if fields is not None else ({}, [])
+    rows = RowBuilder(rec, params, options.depth, train_rows, rf_rows).build()
+    notes = ([source_note] if source_note else []) + list(rf_notes)
     if run.path == "cpu":
         peak = f"; its tensors peaked at {size(run.guard.peak)}" if run.guard else ""
         notes.append(f"forward() cannot run on the meta device ({run.reason}); it ran once "

@@ -70,9 +70,9 @@ class RowBuilder:
     """Turns the calls into NetRows (see the module doc)."""
 
     def __init__(self, rec: Recorder, params: Params, depth: int | None,
-                 train: dict[int, TrainRow] | None = None):
+                 train: dict[int, TrainRow] | None = None, fields: dict | None = None):
         self.calls, self.params, self.depth = rec.calls, params, depth
-        self.train = train
+        self.train, self.fields = train, fields or {}
         self.rows: list[NetRow] = []
         self._rolled: dict[int, tuple[int, int, int, tuple]] = {}
 
@@ -110,7 +110,8 @@ class RowBuilder:
     def _emit(self, call: Call) -> None:
         if not call.children:
             self.rows.append(replace(leaf_row(call, self.params),
-                                     train=self._train(call, False)))
+                                     train=self._train(call, False),
+                                     rf=self.fields.get(call.index)))
             return
         if self._shown(call):
             collapsed = call.depth == self.depth
@@ -124,12 +125,14 @@ class RowBuilder:
         if call.own_macs or own[0] or call.uncounted or train and train.total:
             self.rows.append(_row(call, f"{type(call.module).__name__} own code",
                                   call.own_macs, own, tuple(sorted(call.uncounted)),
-                                  own=True, ops=dict(call.ops), train=train))
+                                  own=True, ops=dict(call.ops), train=train,
+                                  rf=self.fields.get(call.index)))
 
     def _container(self, call: Call, expanded: bool) -> NetRow:
         macs, n, frozen, unc = self.rolled(call)
         return _row(call, f"{type(call.module).__name__}(...)", macs, [n, frozen], unc,
-                    container=True, expanded=expanded, train=self._train(call, True))
+                    container=True, expanded=expanded, train=self._train(call, True),
+                    rf=self.fields.get(call.index))
 
 
 def _row(call: Call, layer: str, macs: int, params, uncounted: tuple, **extra) -> NetRow:

@@ -61,6 +61,7 @@ class Options:
     max_memory: Any = None         # --max-memory as parse_bytes gives it
     dtype: str = "float32"         # the default float dtype of the inputs
     train: Any = None              # train_memory.TrainOptions for --train
+    fields: bool = False           # --rf / --field: receptive fields per row
 
 
 def summarise_source(source: Source, specs: Sequence[InputSpec],
@@ -82,7 +83,31 @@ def summarise_source(source: Source, specs: Sequence[InputSpec],
             reason = first_line_of(e)
             run = _cpu_pass(lambda: _seeded(source.cpu), specs, options, reason, None)
     return build_report(run, specs, options, source.label, source.note,
-                        _trainer(source, run, specs, options))
+                        _trainer(source, run, specs, options),
+                        _fields(source, run, specs, options))
+
+
+def _fields(source: Source, run: Pass, specs, options: Options):
+    """--rf: a second meta pass under the field mode; rows matched by name and call."""
+    if not options.fields:
+        return None
+    if run.path != "meta":
+        return {}, ["receptive fields need a pass on the meta device, which this model's "
+                    "forward() cannot run"]
+    import copy
+
+    from convcli.engine.summary.fields import field_pass
+    from convcli.network.fields import row_field
+    torch = import_torch()
+    with fast_meta():
+        with torch.device("meta"):
+            model = copy.deepcopy(source.meta())
+        args, kwargs = inputs_mod.make(specs, "meta", options.dtype)
+        found, notes = field_pass(model, args, kwargs)
+    index = {(c.qual, c.number): c.index for c in run.rec.calls}
+    rows = {index[k]: replace(row_field(f, n, keep=True), chains=())   # unions: numbers
+            for k, (f, n) in found.items() if k in index}
+    return rows, notes
 
 
 def _trainer(source: Source, run: Pass, specs, options: Options):
