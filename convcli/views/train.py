@@ -95,15 +95,22 @@ def _budget_rows(out: Table, t: TrainReport) -> None:
     assert b is not None
     if b.largest_batch:
         out.add_row(f"budget {size(b.limit)}",
-                    f"largest batch {b.largest_batch:,} ({size(b.total_at_largest)}; "
-                    f"{b.largest_batch + 1:,} needs {size(b.total_at_next)}); most is "
+                    f"largest batch {b.largest_batch:,} ({_gib(b.total_at_largest)}; "
+                    f"{b.largest_batch + 1:,} needs {_gib(b.total_at_next)}); most is "
                     f"{b.dominant}", style="bold")
     else:
         out.add_row(f"budget {size(b.limit)}",
-                    f"not even a batch of 1 fits: it needs {size(b.total_at_next)}; most is "
+                    f"not even a batch of 1 fits: it needs {_gib(b.total_at_next)}; most is "
                     f"{b.dominant}", style="bold")
     out.add_row("per sample", f"{size(b.per_sample_bytes)} (activations and input), plus "
                               f"{size(b.fixed_bytes)} whatever the batch")
+
+
+def _gib(n: int | None) -> str:
+    """Bytes near a budget: three decimals, so that the answer and the next differ."""
+    if n is None:
+        return "-"
+    return f"{n / 2 ** 30:,.3f} GiB" if n >= 2 ** 30 else f"{n / 2 ** 20:,.3f} MiB"
 
 
 def _measured_rows(out: Table, t: TrainReport) -> None:

@@ -69,16 +69,16 @@ class SubclassNet(nn.Module):
 # ---- attention -------------------------------------------------------------------------
 
 class AttnSDPA(nn.Module):
-    def __init__(self, dim=64, heads=4):
+    def __init__(self, dim=64, heads=4, causal=False):
         super().__init__()
-        self.heads = heads
+        self.heads, self.causal = heads, causal
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x):
         b, n, c = x.shape
         q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
-        x = F.scaled_dot_product_attention(q, k, v)
+        x = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
         return self.proj(x.transpose(1, 2).reshape(b, n, c))
 
 

@@ -1,6 +1,6 @@
 """summary --rf and --field through traced models, residual branches included: every
 output position's field against the nonzero input gradient of that output element on
-a real forward (tests/field_truth.py), for a ResNet-style network, a U-Net with a cat
+a real forward (tests/torch_truth.py), for a ResNet-style network, a U-Net with a cat
 and nearest/bilinear upsampling, and a transposed decoder; the CLI's picture too."""
 
 import pytest
@@ -11,7 +11,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from convcli.engine.summary.fields import field_pass  # noqa: E402
 from convcli.network.fields import indices  # noqa: E402
-from field_truth import grad_sets, positive_copy  # noqa: E402
+from torch_truth import grad_sets, positive_copy  # noqa: E402
 from train_models import BasicBlock  # noqa: E402
 
 

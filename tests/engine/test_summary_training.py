@@ -9,27 +9,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import train_models as tm  # noqa: E402
+from torch_truth import saved_activation_bytes  # noqa: E402
 
 FILE = tm.__file__
-
-
-def saved_activation_bytes(model, x, amp=None):
-    """Ground truth: storages the pack hook sees on a real forward (train mode), each
-    once, less the parameters, buffers and the input."""
-    skip = {t.untyped_storage()._cdata for t in [*model.parameters(), *model.buffers(), x]}
-    seen = {}
-
-    def pack(t):
-        s = t.untyped_storage()
-        if s._cdata not in skip:
-            seen.setdefault(s._cdata, s.nbytes())
-        return t
-
-    ctx = torch.autocast("cpu", dtype=amp) if amp else torch.autocast("cpu", enabled=False)
-    model.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ctx:
-        model(x)
-    return sum(seen.values())
 
 
 def train_json(cli, name, batch, *extra):

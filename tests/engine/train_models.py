@@ -6,9 +6,9 @@ targets. TRAIN_MODELS: name -> (build, input shape without the batch)."""
 import importlib.util
 from pathlib import Path
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from summary_models import AttnSDPA
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "models"
 
@@ -86,18 +86,9 @@ class BlockMHA(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
-class SDPAttention(nn.Module):
-    def __init__(self, d, heads):
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(d, 3 * d)
-        self.proj = nn.Linear(d, d)
-
-    def forward(self, x):
-        n, l, d = x.shape
-        q, k, v = self.qkv(x).view(n, l, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.proj(y.transpose(1, 2).reshape(n, l, d))
+def SDPAttention(d, heads):
+    """GPT-style causal self-attention with F.scaled_dot_product_attention."""
+    return AttnSDPA(d, heads, causal=True)
 
 
 class BlockSDPA(nn.Module):

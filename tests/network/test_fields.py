@@ -1,5 +1,5 @@
 """net --rf: every row's receptive field against the nonzero input gradient of one
-output element on a real forward (tests/field_truth.py), at every output position of
+output element on a real forward (tests/torch_truth.py), at every output position of
 the last row along each dim, for chains, dilated stacks (with holes), strided stacks,
 a reflect-padded conv and a transposed decoder; the nominal numbers by hand."""
 
@@ -14,7 +14,7 @@ from convcli.network.text import parse_layers
 from convcli.network.walk import analyse_net
 
 torch = pytest.importorskip("torch")
-from field_truth import grad_sets, positive_copy  # noqa: E402
+from torch_truth import grad_sets, positive_copy  # noqa: E402
 
 NETS = {
     "chain": ((1, 2, 40, 52), "Conv2d(2, 3, (3, 5), padding=(1, 2)), ReLU(), "

@@ -12,22 +12,11 @@ from convcli.network.walk import analyse_net
 
 torch = pytest.importorskip("torch")
 from tests.network.test_model_examples import MODELS  # noqa: E402
+from torch_truth import saved_activation_bytes  # noqa: E402
 
 
 def hooks(layers, x):
-    model = torch.nn.Sequential(*layers).train()
-    skip = {t.untyped_storage()._cdata for t in [*model.parameters(), *model.buffers(), x]}
-    seen = {}
-
-    def pack(t):
-        s = t.untyped_storage()
-        if s._cdata not in skip:
-            seen.setdefault(s._cdata, s.nbytes())
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(x)
-    return sum(seen.values())
+    return saved_activation_bytes(torch.nn.Sequential(*layers), x)
 
 
 def train(text, shape, dtype="float32", optimizer="adamw"):

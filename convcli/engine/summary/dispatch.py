@@ -137,6 +137,19 @@ class Recorder:
                 self.used.add(id(a))
 
 
+def tensors(x):
+    """Every tensor in a value: a tensor, or inside tuples, lists and dicts."""
+    torch = sys.modules["torch"]
+    if isinstance(x, torch.Tensor):
+        yield x
+    elif isinstance(x, (list, tuple)):
+        for y in x:
+            yield from tensors(y)
+    elif isinstance(x, dict):
+        for y in x.values():
+            yield from tensors(y)
+
+
 def first_tensor(values):
     """The first tensor of a module's output (a tensor, or in a tuple, list or dict)."""
     torch = sys.modules["torch"]

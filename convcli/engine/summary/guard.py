@@ -12,6 +12,7 @@ torch is imported inside functions.
 
 from __future__ import annotations
 
+from convcli.engine.summary.dispatch import tensors
 from convcli.errors import EnvironmentProblem
 from convcli.formatting import size
 
@@ -49,7 +50,7 @@ class MemoryGuard:
 
     def after(self, out) -> None:
         from torch.multiprocessing.reductions import StorageWeakRef
-        for t in _tensors(out):
+        for t in tensors(out):
             try:
                 storage = t.untyped_storage()
             except (RuntimeError, NotImplementedError):
@@ -58,15 +59,6 @@ class MemoryGuard:
             if key not in self.live or self.live[key][0].expired():
                 self.live[key] = (StorageWeakRef(storage), storage.nbytes())
         self.peak = max(self.peak, self.live_bytes())
-
-
-def _tensors(x):
-    import torch
-    if isinstance(x, torch.Tensor):
-        yield x
-    elif isinstance(x, (list, tuple)):
-        for y in x:
-            yield from _tensors(y)
 
 
 def _predicted_bytes(func, args, kwargs) -> int:
@@ -85,7 +77,7 @@ def _predicted_bytes(func, args, kwargs) -> int:
         out = func(*tree_map(to_meta, args), **tree_map(to_meta, kwargs))
     except Exception:  # noqa: BLE001 - data-dependent ops: their size is not known here
         return 0
-    return sum(t.numel() * t.element_size() for t in _tensors(out))
+    return sum(t.numel() * t.element_size() for t in tensors(out))
 
 
 def memory_error(e: BaseException) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 
+from convcli.engine.summary.dispatch import tensors
 from convcli.engine.summary.training import AMP, real_pass, saved_tensors
 from convcli.engine.torch_adapter import import_torch
 from convcli.errors import EnvironmentProblem
@@ -62,7 +63,7 @@ def _cuda_step(build_cpu, specs, topts) -> dict:
             before = torch.cuda.memory_allocated(dev)
             with autocast():
                 saved = saved_tensors(model, args, kwargs, None, "cuda")
-            out = next(iter(_outputs(saved.output)))
+            out = next(iter(tensors(saved.output)))
             out.float().sum().backward()
             if opt is not None:
                 opt.step()
@@ -80,15 +81,3 @@ def _cuda_step(build_cpu, specs, topts) -> dict:
         del model, opt
         torch.cuda.empty_cache()
     return result
-
-
-def _outputs(x):
-    import torch
-    if isinstance(x, torch.Tensor):
-        yield x
-    elif isinstance(x, (list, tuple)):
-        for y in x:
-            yield from _outputs(y)
-    elif isinstance(x, dict):
-        for y in x.values():
-            yield from _outputs(y)

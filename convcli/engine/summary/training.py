@@ -22,7 +22,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from convcli.engine.summary.dispatch import Recorder, _mode_class
+from convcli.engine.summary.dispatch import Recorder, _mode_class, tensors
 from convcli.engine.summary.inputs import InputSpec
 from convcli.engine.summary.inputs import make as make_inputs
 
@@ -50,23 +50,11 @@ class SavingRecorder(Recorder):
         if self.last is None or self.last.module is not m:
             return
         from torch.multiprocessing.reductions import StorageWeakRef
-        for t in _tensors(out):
+        for t in tensors(out):
             key = storage_key(t)[0]
             old = self.produced.get(key)
             if old is None or old[0].expired():   # a freed storage's address, reused
                 self.produced[key] = (StorageWeakRef(t.untyped_storage()), self.last.index)
-
-
-def _tensors(x):
-    import torch
-    if isinstance(x, torch.Tensor):
-        yield x
-    elif isinstance(x, (list, tuple)):
-        for y in x:
-            yield from _tensors(y)
-    elif isinstance(x, dict):
-        for y in x.values():
-            yield from _tensors(y)
 
 
 def storage_key(t) -> tuple:
@@ -104,7 +92,7 @@ def saved_tensors(model, args, kwargs, amp: str | None = None, device_type: str 
     rec = SavingRecorder(model)
     params = {storage_key(p)[0] for p in model.parameters()}
     buffers = {storage_key(b)[0] for b in model.buffers()}
-    inputs = {storage_key(t)[0] for t in _tensors((args, kwargs))}
+    inputs = {storage_key(t)[0] for t in tensors((args, kwargs))}
     result = SavedPass(rec=rec)
     seen: set = set()
 

@@ -1,7 +1,10 @@
-"""The ground truth for receptive fields: the nonzero input gradient of one output
-element on a real forward, with positive weights and nothing that cuts the gradient
-(float64, eval mode, weights in [0.5, 1], biases 0, ReLUs as Identity, max pools as
-average pools over the same window)."""
+"""Ground truths from real forwards, for the tests of --train and --rf.
+
+* saved activations: the storages the pack hook of saved_tensors_hooks sees on a real
+  forward in train mode, each once, less the parameters, buffers and the input;
+* receptive fields: the nonzero input gradient of one output element, with positive
+  weights and nothing that cuts the gradient (float64, eval mode, weights in [0.5, 1],
+  biases 0, ReLUs as Identity, max pools as average pools over the same window)."""
 
 import copy
 
@@ -49,3 +52,20 @@ def grad_sets(model, input_shape, position, channel=0, upto=None):
             proj = proj.any(dim=i)
         sets.append({int(i) for i in torch.nonzero(proj).flatten()})
     return sets
+
+
+def saved_activation_bytes(model, x, amp=None):
+    skip = {t.untyped_storage()._cdata for t in [*model.parameters(), *model.buffers(), x]}
+    seen = {}
+
+    def pack(t):
+        s = t.untyped_storage()
+        if s._cdata not in skip:
+            seen.setdefault(s._cdata, s.nbytes())
+        return t
+
+    ctx = torch.autocast("cpu", dtype=amp) if amp else torch.autocast("cpu", enabled=False)
+    model.train()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ctx:
+        model(x)
+    return sum(seen.values())
