@@ -138,3 +138,11 @@ def test_data_dependent_model_is_measured_for_real(cli):
     torch.manual_seed(0)
     model = sm.DetHead()
     assert t["activation_bytes"] == saved_activation_bytes(model, torch.zeros(1, 3, 64, 64))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message without CUDA")
+def test_measure_on_cuda_without_a_gpu_is_an_environment_error(cli):
+    shape = "2x3x32x32"
+    r = cli("summary", f"{FILE}:build_resnet_small", "--input", shape, "--measure",
+            "--device", "cuda", "--json")
+    assert r.exit_code == 3 and r.stdout == "" and "torch.cuda.is_available()" in r.stderr
