@@ -29,11 +29,9 @@ def call_of(m) -> LayerCall | None:
     for key, _default in sig:
         if key in ("device", "dtype"):
             continue
-        if key == "bias" and name.startswith(("Conv", "Linear")):
-            kwargs[key] = m.bias is not None
-            continue
-        if key == "bias" and name == "LayerNorm":
-            kwargs[key] = getattr(m, "bias", None) is not None
+        if key == "bias":  # a tensor or None on the module: was it built with one?
+            value = getattr(m, "bias", None)
+            kwargs[key] = value if isinstance(value, bool) else value is not None
             continue
         if key == "num_parameters" and name == "PReLU":
             kwargs[key] = m.num_parameters
@@ -58,10 +56,9 @@ def _plain(v):
     return v
 
 
-def short_repr(m) -> str:
+def short_repr(m, spec=None) -> str:
     """Conv rows: ConvSpec's constructor text; layers with a net.py rule: their
     arguments that differ from torch's defaults; others: torch's repr, one line."""
-    spec = getattr(m, "_convcli_spec", None)
     if spec is not None:
         return spec.torch_repr()
     call = call_of(m)
@@ -81,7 +78,10 @@ def short_repr(m) -> str:
                                        and v[0] == default):
                 parts.append(f"{key}={_lit(v)}")
         return f"{call.name}({', '.join(parts)})"
-    text = " ".join(repr(m).split())
+    try:
+        text = " ".join(repr(m).split())
+    except Exception:  # noqa: BLE001 - a user's extra_repr that fails
+        text = type(m).__name__ + "(...)"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
