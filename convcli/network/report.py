@@ -53,6 +53,7 @@ class NetRow:
     uncounted: tuple[str, ...] = ()    # ops that did MAC work convcli did not count
     ops: dict = field(default_factory=dict)   # op name -> MACs (summary)
     rf: Any = None                 # receptive field (network/fields.py RowField)
+    short: str = ""                # the layer in as few arguments as torch needs (net)
     train: Any = None              # training memory (TrainRow)
 
     @property
@@ -82,6 +83,7 @@ class NetReport:
     depth: int | None = None
     train: Any = None                  # TrainReport (--train)
     picture: Any = None                # the field behind one output (--field)
+    kinds: dict = field(default_factory=dict)   # summary: module name -> its class
 
     @property
     def output_shape(self) -> Shape:

@@ -14,7 +14,6 @@ are already counted as parameters. Pure Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from math import prod
 
 from convcli.errors import ConvError
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Sequence
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -107,3 +109,26 @@ def info(message: str) -> None:
     _stderr().print(Text(message, style="dim"))
 
 # ---- run ------------------------------------------------------------------------
+
+
+class Fitted:
+    """A table that fits the width it is drawn at by leaving out optional columns (the
+    first listed goes first): fewer columns, never a number or a shape broken over two
+    lines. ``build(left_out)`` makes the table without the columns named in left_out."""
+
+    def __init__(self, build: Callable[[set[str]], Table], optional: Sequence[str] = ()):
+        self.build, self.optional = build, list(optional)
+
+    def table(self, width: int, console_: Console) -> Table:
+        left_out: set[str] = set()
+        t = self.build(left_out)
+        unbounded = console_.options.update_width(10 ** 6)   # the table's natural width
+        for name in self.optional:
+            if Measurement.get(console_, unbounded, t).maximum <= width:
+                break
+            left_out = left_out | {name}
+            t = self.build(left_out)
+        return t
+
+    def __rich_console__(self, console_: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width, console_)

@@ -13,9 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from convcli.calculator.costs import DTYPE_SIZES
-from convcli.formatting import count, count_short, shape_list, size
+from convcli.formatting import count, count_short, shape_x, size
 from convcli.network.report import RENDERERS
-from convcli.views.console import JSON_VERSION, table
+from convcli.views.console import JSON_VERSION, Fitted, table
 from convcli.network.fields import as_json
 from convcli.views.field import picture_dict, terminal
 from convcli.views.train import row_dict, train_dict, train_table, train_totals
@@ -101,6 +101,8 @@ def net_dict(report: NetReport, dtype: str) -> dict:
 
 
 def _geometry_str(g: dict | None) -> str:
+    """'3/2/1/1/1' (kernel/stride/padding/dilation/groups), per dim joined with x where
+    they differ; a transposed conv's output_padding follows as ' op1'."""
     if not g:
         return ""
 
@@ -111,7 +113,8 @@ def _geometry_str(g: dict | None) -> str:
 
     parts = [per_dim(g["kernel_size"]), per_dim(g["stride"]), per_dim(g["padding"]),
              per_dim(g["dilation"]), "-" if g["groups"] is None else str(g["groups"])]
-    return "/".join(parts)
+    op = g.get("output_padding")
+    return "/".join(parts) + (f" op{per_dim(op)}" if op and any(op) else "")
 
 
 def _rf_str(rf) -> str:
@@ -126,20 +129,39 @@ def _rf_str(rf) -> str:
     return f"{join(rf.size)} /{join(rf.jump)} @{join(rf.start)}"
 
 
-def _label(report: NetReport, r: NetRow) -> str:
-    if r.name is None:
-        label = escape(r.layer)
-    else:
-        indent = "  " * max(r.depth - 1, 0) if report.depth is not None else ""
-        what = escape(r.kind) + (", own code" if r.own else "")
-        if r.own and r.name == r.kind:   # the model's own forward() code
-            what = "own code"
-        label = f"{indent}{escape(r.name)} [dim]{what}[/dim]"
+def _labels(report: NetReport) -> list[tuple[str, NetRow | None]]:
+    """Each row's label, in order. net: the layer in as few arguments as torch needs.
+    summary: the module tree, each row indented under its blocks and named by the last
+    part of its name (the whole name is in --json), a header row for every block that
+    has no row of its own."""
+    out: list[tuple[str, NetRow | None]] = []
+    opened: set[str] = set()
+    for r in report.rows:
+        if r.name is None:
+            out.append((escape(r.short or r.layer) + _note(r), r))
+            continue
+        base = r.name.split(" (call ")[0]
+        parts = base.split(".")
+        if r.own:   # a block's own forward() code, under the block (the model's: at the top)
+            parts = ["(own code)"] if base == r.kind else parts + ["(own code)"]
+        for i in range(len(parts) - 1):
+            prefix = ".".join(parts[:i + 1])
+            if prefix not in opened:
+                opened.add(prefix)
+                kind = report.kinds.get(prefix, "")
+                out.append((f"{'  ' * i}{escape(parts[i])} [dim]{escape(kind)}[/dim]", None))
+        opened.add(base)
+        last = parts[-1] + r.name[len(base):]
+        what = "" if r.own else f" [dim]{escape(r.kind)}[/dim]"
+        label = f"{'  ' * (len(parts) - 1)}{escape(last)}{what}"
         if r.container:
-            label = f"{indent}[bold]{escape(r.name)}[/bold] [dim]{what}[/dim]"
-    if r.note:
-        label += f"\n[dim]{escape(r.note)}[/dim]"
-    return label
+            label = f"{'  ' * (len(parts) - 1)}[bold]{escape(last)}[/bold]{what}"
+        out.append((label + _note(r), r))
+    return out
+
+
+def _note(r: NetRow) -> str:
+    return f"\n[dim]{escape(r.note)}[/dim]" if r.note else ""
 
 
 def _params(r: NetRow) -> str:
@@ -155,45 +177,75 @@ def _macs(r: NetRow) -> str:
     return text + ("+?" if r.uncounted else "")
 
 
-def net_table(report: NetReport, dtype: str, title: str | None = None) -> Table:
-    """One row per layer (summary: per module call), the totals at the foot."""
+def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted:
+    """One row per layer (summary: per module call, as a tree), the totals at the foot.
+    At a narrow width the share column goes first, then the geometry, then labels may
+    wrap between a module's name and its class."""
     rf = any(r.rf is not None for r in report.rows)
+    last = "rf size /jump @start" if rf else "k/s/p/d/g"
     share = report.path != "rules" and not rf
-    cols = ["layer", "output shape", "params", "MACs"] + (["share"] if share else []) + \
-        (["rf size /jump @start"] if rf else ["k/s/p/d/g"])
-    t = table(None if title is None else escape(title), *cols)
-    t.columns[0].overflow = "fold"
-    for c in t.columns[1:]:
-        c.no_wrap = True
-    t.add_row("input", shape_list(report.input_shape), *[""] * (len(cols) - 2), style="dim")
-    for r in report.rows:
-        cells = [_label(report, r), shape_list(r.output_shape), _params(r), _macs(r)]
-        if share:
-            s = report.share(r)
-            cells.append("" if not s else f"{100 * s:.1f}%")
-        cells.append(_rf_str(r.rf) if rf else _geometry_str(r.geometry))
-        t.add_row(*cells, style="dim" if r.expanded else None,
-                  end_section=r is report.rows[-1])
-    foot: list = ["total", Text(shape_list(report.output_shape), style="bold green"),
-            f"{report.total_params:,}", count_short(report.total_macs)]
-    t.add_row(*foot, *(["100%"] if share else []), "", style="bold")
+    labels = _labels(report)
+    # a label's first line (indent, name, class) is never wrapped; notes may be
+    label_width = min(48, max((len(Text.from_markup(label).plain.splitlines()[0])
+                               for label, _ in labels), default=5))
+
+    cols_all = ["layer", "output", "params", "MACs"] + (["share"] if share else []) + [last]
+
+    def build(left_out: set[str]) -> Table:
+        cols = [c for c in cols_all if c not in left_out]
+        t = table(None if title is None else escape(title), *cols)
+        for c in t.columns[1:]:
+            c.no_wrap = True
+        if "one-line labels" not in left_out:
+            t.columns[0].min_width = label_width
+        t.add_row("input", shape_x(report.input_shape), *[""] * (len(cols) - 2),
+                  style="dim")
+        for label, r in labels:
+            if r is None:
+                t.add_row(label, *[""] * (len(cols) - 1))
+                continue
+            cells = {"layer": label, "output": shape_x(r.output_shape), "params": _params(r),
+                     "MACs": _macs(r)}
+            s = report.share(r) if share else None
+            cells["share"] = "" if not s else f"{100 * s:.1f}%"
+            cells[last] = _rf_str(r.rf) if rf else _geometry_str(r.geometry)
+            t.add_row(*[cells[c] for c in cols], style="dim" if r.expanded else None,
+                      end_section=r is report.rows[-1])
+        foot: dict[str, str | Text] = {"layer": "total", "output": Text(shape_x(report.output_shape),
+                                                 style="bold green"),
+                "params": f"{report.total_params:,}", "MACs": count_short(report.total_macs),
+                "share": "100%", last: ""}
+        t.add_row(*[foot[c] for c in cols], style="bold")
+        t.caption = "\n".join(_table_notes(report, rf, left_out & set(cols_all)))
+        t.caption_justify = "left"
+        return t
+
+    return Fitted(build, ["share", last, "one-line labels"])
+
+
+def _table_notes(report: NetReport, rf: bool, left_out: set[str]) -> list[str]:
     notes = [escape(n) for n in report.notes]
-    if rf:
+    if rf and "rf size /jump @start" not in left_out:
         notes.append("rf: size = the widest field of the row's positions at this input; "
                      "/jump = input steps per output step; @start = output 0's first input "
                      "index (negative: in the padding)")
+    geometry = "" if "k/s/p/d/g" in left_out or rf else (
+        " k/s/p/d/g: kernel/stride/padding/dilation/groups used (op: a transposed conv's "
+        "output_padding).")
     if report.path == "rules":
         notes.append("MACs: convs and Linear, bias excluded; pools, norms and activations "
-                     "count 0. k/s/p/d/g: kernel/stride/padding/dilation/groups used.")
+                     "count 0." + geometry)
     else:
         notes.append("MACs: every conv, matmul and attention op in forward(), bias "
                      "excluded, in the row of the module that ran it (= FlopCounterMode/2)."
                      + (" Bold rows are blocks: they hold the params and MACs of "
                         "everything inside them." if report.depth is not None else "")
-                     + " k/s/p/d/g: kernel/stride/padding/dilation/groups used.")
-    t.caption = "\n".join(notes)
-    t.caption_justify = "left"
-    return t
+                     + geometry)
+    columns = sorted(left_out)
+    if columns:
+        notes.append(f"left out to fit the width: {', '.join(columns)} (a wider terminal or "
+                     "--json shows them)")
+    return notes
 
 
 def net_totals(report: NetReport, dtype: str) -> Table:

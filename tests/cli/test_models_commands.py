@@ -41,7 +41,7 @@ def test_net_table_rows_and_totals(cli):
     r = cli("net", "1x3x32x32", CIFAR)
     assert r.exit_code == 0
     out = r.stdout
-    assert "Linear(1024, 10)" in out and "[1, 64, 4, 4]" in out and "[1, 1024]" in out
+    assert "Linear(1024, 10)" in out and "1x64x4x4" in out and "1x1024" in out
     assert "33,834" in out  # total params at the foot
     assert "3/1/1/1/1" in out and "2/2/0/1/-" in out  # k/s/p/d/g actually used
     assert "activations" in out and "KiB (float32)" in out

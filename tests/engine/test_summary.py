@@ -58,7 +58,7 @@ def test_class_function_args_and_default_name(cli, model_file):
 def test_summary_table(cli, model_file):
     r = cli("summary", f"{model_file(TINY)}:Tiny", "--input", "1x3x16x16")
     assert r.exit_code == 0
-    assert "Tiny()" in r.stdout and "conv" in r.stdout and "[1, 8, 16, 16]" in r.stdout
+    assert "Tiny()" in r.stdout and "conv" in r.stdout and "1x8x16x16" in r.stdout
     assert "3/1/1/1/1" in r.stdout
 
 

@@ -33,9 +33,9 @@ def test_summarise_leaves_the_model_as_it_was():
 def test_report_renders_itself_in_a_terminal_and_in_jupyter():
     report = convcli.summarise(sm.NonLocalNet(), "1x3x64x64")
     text = rendered(report)
-    assert "nl.theta" in text and "total" in text and "77.3 M" in text
+    assert "nl NonLocal" in text and "  theta Conv2d" in text and "77.3 M" in text
     bundle = report._repr_mimebundle_()
-    assert "nl.theta" in bundle["text/plain"] and "<" in bundle["text/html"]
+    assert "  theta Conv2d" in bundle["text/plain"] and "<" in bundle["text/html"]
     net = convcli.analyse_net("1x3x32x32", "Conv2d(3, 16, 3), ReLU(), MaxPool2d(2)")
     assert net.output_shape == (1, 16, 15, 15) and "MaxPool2d(2)" in rendered(net)
     assert net.total_macs == 30 * 30 * 16 * 27

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from convcli.network.binding import REQUIRED
+from convcli.network.binding import compact_text
 from convcli.network.rules import REGISTRY
 from convcli.network.text import LayerCall
 
@@ -63,21 +63,7 @@ def short_repr(m, spec=None) -> str:
         return spec.torch_repr()
     call = call_of(m)
     if call is not None:
-        sig = dict(REGISTRY[call.name][0])
-        kw = dict(call.kwargs)
-        if kw.get("stride") in (kw.get("kernel_size"), None) and "stride" in sig:
-            kw.pop("stride")  # the default: stride = kernel_size
-        parts = []
-        for key, default in REGISTRY[call.name][0]:
-            if key not in kw:
-                continue
-            v = kw[key]
-            if default is REQUIRED:
-                parts.append(_lit(v))
-            elif v != default and not (isinstance(v, tuple) and len(set(v)) == 1
-                                       and v[0] == default):
-                parts.append(f"{key}={_lit(v)}")
-        return f"{call.name}({', '.join(parts)})"
+        return compact_text(call.name, dict(call.kwargs), REGISTRY[call.name][0])
     try:
         text = " ".join(repr(m).split())
     except Exception:  # noqa: BLE001 - a user's extra_repr that fails
@@ -85,7 +71,3 @@ def short_repr(m, spec=None) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _lit(v) -> str:
-    if isinstance(v, tuple) and v and len(set(v)) == 1 and all(isinstance(x, int) for x in v):
-        return str(v[0])
-    return repr(v)

@@ -45,7 +45,8 @@ def build_report(run, specs: Sequence[InputSpec], options, label: str,
         macs_by_op=dict(rec.by_op.most_common()),
         uncounted_ops={op: sorted(q or "(model)" for q in mods)
                        for op, mods in sorted(rec.uncounted.items())},
-        model=label, depth=options.depth, train=train_report)
+        model=label, depth=options.depth, train=train_report,
+        kinds={c.name: type(c.module).__name__ for c in rec.calls if c.name})
 
 
 def _uncounted_notes(uncounted: dict) -> list[str]:

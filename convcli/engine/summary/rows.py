@@ -152,9 +152,7 @@ def leaf_row(call: Call, params: Params) -> NetRow:
     if layer is None and len(call.convs) == 1:
         conv = conv_spec(call.convs[0])
         if conv is not None:
-            geometry = {"kernel_size": list(conv.kernel_size), "stride": list(conv.stride),
-                        "padding": [list(p) for p in conv.padding_pairs],
-                        "dilation": list(conv.dilation), "groups": conv.groups}
+            geometry = conv.geometry()
     notes = []
     if layer is not None and call.input_shape is not None:
         notes.append(layer.note(call.input_shape))

@@ -47,4 +47,6 @@ def build_layer(call: LayerCall) -> Layer:
             "activations (see `convcli net --help`); for any other module run `convcli "
             "summary` on a model file")
     signature, builder = entry
-    return builder(call, bind(call, signature))
+    layer = builder(call, bind(call, signature))
+    layer.signature = signature
+    return layer
