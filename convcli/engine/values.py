@@ -13,7 +13,7 @@ nested lists. torch is imported inside functions.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 
 from convcli.calculator.kernels import Kernel, named_kernel
@@ -110,14 +110,9 @@ def plan_apply(spec: ConvSpec, plan: InputPlan, opts: ApplyOptions) -> MemoryEst
                 "smaller INPUT (or --resize for an image), or drop --json to see a heatmap")
     est = estimate_memory(spec, plan.shape, opts.dtype)
     if plan.image is not None:
-        est = _replace(est, staging=est.staging + plan.image.decoded_bytes)
+        est = replace(est, staging=est.staging + plan.image.decoded_bytes)
     limit, source = memory_limit("cpu", opts.max_memory)
     return check_budget(est, limit, source, "the CPU", opts.max_memory is not None)
-
-
-def _replace(est: MemoryEstimate, **changes) -> MemoryEstimate:
-    from dataclasses import replace
-    return replace(est, **changes)
 
 
 def apply(spec: ConvSpec, plan: InputPlan, opts: ApplyOptions) -> Applied:
@@ -301,6 +296,10 @@ class FigureRow:
 def figure_rows(applied: Applied, most: int = MAX_PLANES) -> tuple[list[FigureRow], int, str]:
     """The first ``most`` rows (sample 0), how many channels were left out, and what a
     3d conv's picture shows."""
+    if applied.x.numel() == 0 or applied.y.numel() == 0:
+        raise ConvError(f"--png: the input {shape_x(applied.x.shape)} or the output "
+                        f"{shape_x(applied.y.shape)} holds no values; nothing to draw: use "
+                        "an INPUT with at least one sample, channel and position")
     x = applied.x if not applied.batched else applied.x[0]
     y = applied.y if not applied.batched else applied.y[0]
     w = applied.w

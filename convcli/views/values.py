@@ -165,6 +165,8 @@ def planes_view(tp: TensorPlanes, source: str, width: int = 80) -> list:
             lines += [Text("    " + r) for r in grid_lines(p.values, fmt, cell_w)]
         else:
             lines += _heat(p, label)
+    if not tp.planes:
+        lines.append(Text("  (empty: it holds no values)", style="dim"))
     if tp.omitted:
         lines.append(Text(f"  ... {tp.omitted:,} more {'planes' if tp.name == 'weight' else 'channels'} "
                           "(--json with --values carries every value)", style="dim"))

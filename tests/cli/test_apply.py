@@ -157,6 +157,8 @@ BAD = [
     (["missing.npy"], 3, "not found"),
     (["kitten"], 2, "neither a shape"),
     (["1x1x8x8", "--png", "/nonexistent-dir/x.png"], 3, "does not exist"),
+    (["0x1x8x8", "--png", "never-written.png"], 2, "nothing to draw"),
+    (["1x0x8x8", "--dot"], 2, "in_channels=0"),
 ]
 
 
@@ -186,6 +188,11 @@ def test_huge_requests_are_refused_before_allocating(sh):
         r = sh("apply", *args, timeout=60)
         assert r.exit_code == code and r.stdout == "", r
         assert r.stderr.count("\n") == 1
+
+
+def test_an_empty_batch_has_no_values_to_print(cli):
+    r = cli("apply", "0x1x8x8", "--values")
+    assert r.exit_code == 0 and r.stdout.count("(empty: it holds no values)") == 2
 
 
 def test_big_tensors_are_a_heatmap_in_the_terminal(cli):
