@@ -6,6 +6,7 @@ commands that need them.
 """
 
 from convcli.cli import conv, explore, models, run, verify  # noqa: F401 - registers commands
+from convcli.cli import apply  # noqa: F401 - registers `apply`
 from convcli.cli.app import app
 
 __all__ = ["app"]
