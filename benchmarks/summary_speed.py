@@ -1,21 +1,23 @@
-"""How fast `convcli summary` and `convcli net` answer, measured side by side.
+"""How fast and how light `convcli summary` is, measured side by side (interleaved
+rounds, medians, a fresh process each run; wall, CPU = user + sys of the child, and
+its peak RSS from os.wait4).
 
-1. `convcli summary examples/models/resnet50.py:ResNet50 --input 1x3x224x224`
-   (25.6 M params) in a fresh interpreter: wall time including the torch import
-   (target < 5 s) and the peak resident memory of that process (ru_maxrss, target
-   < 600 MB). The meta device allocates neither weights nor activations.
-2. `convcli net` (the CIFAR-10 CNN layer list) against `convcli shape` start-up: both
-   must answer in about the time Python and Typer take to start (no torch, no numpy),
-   so the ratio net/shape should be about 1.
+1. ResNet-50 (examples/models/resnet50.py) at 1x3x224x224: `convcli summary` against
+   `python -c "import torch"` (target: wall <= 1.3x), and against torchinfo and fvcore
+   on the same model where they are installed (target: faster). The same summary with
+   `os._exit` after flushing (what the console script would save by skipping the
+   interpreter's teardown of torch; convcli's main() does not do it today) is shown too.
+2. Peak memory flat in input size and batch: 1x3x224x224, 1x3x1024x1024, 64x3x224x224.
+3. `convcli net` start-up against `convcli shape` (no torch, no numpy: ratio about 1).
 
-Run: python benchmarks/summary_speed.py [--repeat N]
+Run: python benchmarks/summary_speed.py [--rounds N] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -23,103 +25,113 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESNET = str(ROOT / "examples" / "models" / "resnet50.py") + ":ResNet50"
+PY = sys.executable
+RESNET_FILE = ROOT / "examples" / "models" / "resnet50.py"
+RESNET = f"{RESNET_FILE}:ResNet50"
 CIFAR = str(ROOT / "examples" / "models" / "cifar_cnn.txt")
-TARGET_S, TARGET_MB = 5.0, 600.0
 
-
-def run(*args: str, env_extra: dict | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of `python -m convcli ARGS` in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", **(env_extra or {})}
-    env = {k: v for k, v in env.items() if v is not None}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "convcli", *args], capture_output=True,
-                       text=True, env=env, cwd=ROOT)
-    wall = time.perf_counter() - start
-    if p.returncode != 0:
-        sys.exit(f"convcli {' '.join(args)} failed ({p.returncode}): {p.stderr.strip()}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # RUSAGE_CHILDREN is the max over all children so far: each run is reported only
-    # when it raised the maximum, so measure memory with the largest process first
-    return wall, max(peak, before) / 1024  # KiB on Linux
-
-
-BREAKDOWN = f"""
-import json, sys, time
-t0 = time.perf_counter()
-import torch
-t1 = time.perf_counter()
-import torch._dynamo  # what torch's first Python meta kernel (e.g. x + y) imports
-t2 = time.perf_counter()
-sys.path.insert(0, {str(ROOT)!r})
-from convcli.engine.summary.loading import load_model
-from convcli.engine.summary.trace import summarise
-from convcli.views import console as render
-model, _ = load_model({RESNET!r})
-t3 = time.perf_counter()
-report = summarise(model, (1, 3, 224, 224))
-render.net_dict(report, "float32")
-t4 = time.perf_counter()
-print(json.dumps({{"import torch": t1 - t0, "import torch._dynamo": t2 - t1,
-                  "build on meta": t3 - t2, "hooks + meta forward": t4 - t3}}))
+EXIT_WRAPPER = """
+import os, sys
+sys.argv = ["convcli", *sys.argv[1:]]
+from convcli.main import main
+try:
+    main()
+    code = 0
+except SystemExit as e:
+    code = e.code if isinstance(e.code, int) else 1
+sys.stdout.flush(); sys.stderr.flush()
+os._exit(code)
+"""
+LOAD = f"""
+import importlib.util, torch
+spec = importlib.util.spec_from_file_location("rn50", {str(RESNET_FILE)!r})
+mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+model = mod.ResNet50().eval()
+"""
+TORCHINFO = LOAD + "import torchinfo\ntorchinfo.summary(model, (1, 3, 224, 224), verbose=0)\n"
+FVCORE = LOAD + """from fvcore.nn import FlopCountAnalysis
+import logging; logging.disable(logging.WARNING)
+FlopCountAnalysis(model, torch.zeros(1, 3, 224, 224)).total()
 """
 
 
-def breakdown() -> dict:
-    import json
-    p = subprocess.run([sys.executable, "-c", BREAKDOWN], capture_output=True, text=True,
-                       cwd=ROOT)
-    if p.returncode:
-        sys.exit(p.stderr)
-    return json.loads(p.stdout)
+def summary(*extra: str) -> list[str]:
+    return [PY, "-m", "convcli", "summary", RESNET, *extra]
+
+
+def run(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MiB) of one fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "COLUMNS": "100"}
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - start
+    err = p.stderr.read().decode() if p.stderr else ""
+    if status:
+        sys.exit(f"{' '.join(cmd[:6])}... failed ({status}): {err.strip()[-500:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def rounds(variants: dict[str, list[str]], n: int) -> dict[str, list[tuple]]:
+    results: dict[str, list[tuple]] = {k: [] for k in variants}
+    for name, cmd in variants.items():  # warm the file cache once
+        run(cmd)
+    for _ in range(n):
+        for name, cmd in variants.items():
+            results[name].append(run(cmd))
+    return results
+
+
+def table(results: dict[str, list[tuple]], base: str, title: str) -> None:
+    b_wall = statistics.median(r[0] for r in results[base])
+    b_cpu = statistics.median(r[1] for r in results[base])
+    print(title)
+    print(f"  {'':44s} {'wall/base':>9s} {'CPU/base':>9s} {'peak RSS':>9s}")
+    for name, rs in results.items():
+        wall = statistics.median(r[0] for r in rs) / b_wall
+        cpu = statistics.median(r[1] for r in rs) / b_cpu
+        rss = statistics.median(r[2] for r in rs)
+        print(f"  {name:44s} {wall:9.2f} {cpu:9.2f} {rss:6.0f} MiB")
+    print(f"  (base '{base}': median wall {b_wall:.2f} s, CPU {b_cpu:.2f} s)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5)
-    n = ap.parse_args().repeat
-
-    load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} (timings scale with it)")
-    walls, peaks = [], []
-    for _ in range(n):
-        w, mb = run("summary", RESNET, "--input", "1x3x224x224", "--json")
-        walls.append(w)
-        peaks.append(mb)
-    w, mb = statistics.median(walls), max(peaks)
-    print("summary ResNet50 (25,557,032 params) at 1x3x224x224, fresh process each run")
-    print(f"  wall incl. torch import: median {w:.2f} s (min {min(walls):.2f}, "
-          f"max {max(walls):.2f}) of {n}   target < {TARGET_S:.0f} s   "
-          f"{'OK' if w < TARGET_S else 'OVER'}")
-    print(f"  peak memory (ru_maxrss): {mb:.0f} MB   target < {TARGET_MB:.0f} MB   "
-          f"{'OK' if mb < TARGET_MB else 'OVER'}")
-
-    parts = breakdown()
-    print("  where the time goes (one fresh process): " + ", ".join(
-        f"{k} {v:.2f} s" for k, v in parts.items()))
-
-    import tempfile
-    with tempfile.TemporaryDirectory() as cache:
-        # as installed (.pyc cached) and, where PYTHONDONTWRITEBYTECODE is set as in
-        # this project's sandboxes, compiling every module from source on each start
-        modes = [("bytecode cached", {"PYTHONDONTWRITEBYTECODE": None,
-                                      "PYTHONPYCACHEPREFIX": cache})]
-        if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-            modes.append(("compiled from source", {}))
-        for label, extra in modes:
-            run("net", "1x3x32x32", "--file", CIFAR, env_extra=extra)  # warm the cache
-            run("shape", "1x3x32x32", "-o", "16", "-k", "3", env_extra=extra)
-            net_t, shape_t = [], []
-            for _ in range(n):  # interleaved, so that load on the machine hits both alike
-                net_t.append(run("net", "1x3x32x32", "--file", CIFAR, env_extra=extra)[0])
-                shape_t.append(run("shape", "1x3x32x32", "-o", "16", "-k", "3", "-p", "1",
-                                   env_extra=extra)[0])
-            a, b = statistics.median(net_t), statistics.median(shape_t)
-            print(f"start-up, fresh process each run, {label} (median of {n})")
-            print(f"  convcli net   (CIFAR CNN, 11 layers): {a * 1000:.0f} ms")
-            print(f"  convcli shape (one conv)            : {b * 1000:.0f} ms")
-            print(f"  ratio net/shape: {a / b:.2f}   target about 1 (no torch, no numpy)")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="only part 1, 3 rounds")
+    args = ap.parse_args()
+    n = 3 if args.quick else args.rounds
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+          f"{n} interleaved rounds, medians")
+    variants = {
+        'python -c "import torch"': [PY, "-c", "import torch"],
+        "convcli summary (table)": summary("--input", "1x3x224x224"),
+        "convcli summary --json": summary("--input", "1x3x224x224", "--json"),
+        "convcli summary (table), os._exit at the end": [
+            PY, "-c", EXIT_WRAPPER, "summary", RESNET, "--input", "1x3x224x224"],
+    }
+    for label, module, code in (("torchinfo.summary (CPU forward)", "torchinfo", TORCHINFO),
+                                ("fvcore FlopCountAnalysis (jit trace)", "fvcore", FVCORE)):
+        if importlib.util.find_spec(module) is None:
+            print(f"  ({module} is not installed here: pip install {module})")
+        else:
+            variants[label] = [PY, "-c", code]
+    table(rounds(variants, n), 'python -c "import torch"',
+          "1. ResNet-50 at 1x3x224x224 (target: summary wall <= 1.3x import torch, "
+          "faster than torchinfo and fvcore)")
+    if args.quick:
+        return
+    sizes = {f"summary --json --input {s}": summary("--input", s, "--json")
+             for s in ("1x3x224x224", "1x3x1024x1024", "64x3x224x224")}
+    table(rounds(sizes, max(3, n // 2)), "summary --json --input 1x3x224x224",
+          "2. peak memory in input size and batch (target: flat, RSS ratio about 1)")
+    startup = {"convcli shape (one conv)": [PY, "-m", "convcli", "shape", "1x3x32x32", "-o",
+                                            "16", "-k", "3"],
+               "convcli net (CIFAR CNN, 11 layers)": [PY, "-m", "convcli", "net",
+                                                      "1x3x32x32", "--file", CIFAR]}
+    table(rounds(startup, n), "convcli shape (one conv)",
+          "3. net start-up against shape (target: ratio about 1, no torch)")
 
 
 if __name__ == "__main__":

@@ -78,12 +78,12 @@ def _three_digits(n: int, div: int) -> Decimal:
 
 
 def count_short(n: int | None) -> str:
-    """Counts in a table cell: 9,216 / 442 k / 1.18 M / 4.09 G ('—' for None).
-    Exact below 10,000; three significant digits above."""
+    """Counts in a table cell, one format for a whole column: 320 / 1.73 k / 442 k /
+    1.18 M / 4.09 G ('—' for None): three significant digits from 1,000 up."""
     if n is None:
         return MISSING
-    if abs(n) < 10_000:
-        return f"{n:,}"
+    if abs(n) < 1000:
+        return f"{n}"
     sign, n = ("-", -n) if n < 0 else ("", n)
     for div, unit in _COUNT_UNITS:
         v = _three_digits(n, div)
@@ -95,8 +95,8 @@ def count_short(n: int | None) -> str:
 
 
 def count(n: int | None) -> str:
-    """73856 -> '73,856 (73.9 k)': exact, with the short form from 10,000 up."""
-    if n is None or abs(n) < 10_000:
+    """73856 -> '73,856 (73.9 k)': exact, with the short form from 1,000 up."""
+    if n is None or abs(n) < 1000:
         return count_short(n)
     return f"{n:,} ({count_short(n)})"
 

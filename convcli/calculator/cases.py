@@ -127,3 +127,20 @@ def _text(rng: random.Random, args: dict, shape: tuple[int, ...], batched: bool)
     else:
         text["dims"] = dims
     return text
+
+
+def runnable_case(rng: random.Random, max_size: int = 9):
+    """A valid case with at least one output value (no empty batch, channel or
+    spatial dim), and its ConvSpec: for checks that look at single values."""
+    from convcli.calculator.spec import ConvSpec
+    from convcli.errors import ConvError
+
+    while True:
+        case = random_case(rng, max_size=max_size, allow_invalid=False)
+        try:
+            spec = ConvSpec(**case.args)
+            out = spec.output_shape(case.input_shape)
+        except ConvError:
+            continue
+        if 0 not in case.input_shape and 0 not in out:
+            return spec, case

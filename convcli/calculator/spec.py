@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import prod
-from typing import TYPE_CHECKING, Any, Union, cast
+from typing import Any, Union, cast
 
 from convcli.calculator import costs, shapes
 from convcli.calculator.groups import valid_groups_text
@@ -298,6 +298,16 @@ class ConvSpec:
         }
         fields.update(changes)
         return ConvSpec(**fields)
+
+    def geometry(self) -> dict:
+        """k/s/p/d/g as the net and summary tables show them (padding as (before,
+        after) pairs; a transposed conv's output_padding too)."""
+        g: dict = {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                   "padding": [list(p) for p in self.padding_pairs],
+                   "dilation": list(self.dilation), "groups": self.groups}
+        if self.transposed:
+            g["output_padding"] = list(self.output_padding)
+        return g
 
     def as_dict(self) -> dict:
         """Stable JSON form of the normalised layer."""

@@ -1,9 +1,9 @@
 """The cli world: the Typer app (app.py), the one error funnel (funnel.py), the shared
 options declared once (options.py, conv_args.py), one module per command family:
 conv.py (shape, params), explore.py (show, solve), run.py, verify.py, models.py (net,
-summary), and the fast path (fast.py, calc.py) that answers well-formed shape, params
-and net without Typer. Commands are parse -> core -> view; torch and numpy are
-imported inside the commands that need them.
+summary), apply.py, and the fast path (fast.py, calc.py) that answers well-formed
+shape and params without Typer. Commands are parse -> core -> view; torch and numpy
+are imported inside the commands that need them.
 
 Importing this package imports no typer (the fast path lives in it): ``app`` is
 loaded on first use, and each command's module only when that command is looked up

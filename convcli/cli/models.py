@@ -1,10 +1,10 @@
 """`convcli net` (a pasted stack of layers, pure Python) and `convcli summary` (a
-user's nn.Module traced on the meta device, engine world).
+user's nn.Module, counted op by op on the meta device, engine world).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -13,6 +13,56 @@ from convcli.cli.app import app
 from convcli.cli.funnel import funnel
 from convcli.cli.options import Dtype, Json
 from convcli.errors import ConvError
+
+_TRAIN = "Training memory (--train)"
+Train = Annotated[bool, typer.Option(
+    "--train", rich_help_panel=_TRAIN,
+    help="Per row and in total: parameter, gradient and optimizer-state bytes, and the "
+         "activations autograd saves for backward, for one step at the input's batch.")]
+Optimizer = Annotated[str, typer.Option(
+    "--optimizer", metavar="NAME", rich_help_panel=_TRAIN,
+    help="The optimizer whose state is counted (what it really keeps per trainable "
+         "parameter): sgd, sgd-momentum, adam, adamw or none.")]
+_FIELD = "Receptive field (--rf, --field)"
+Rf = Annotated[bool, typer.Option(
+    "--rf", rich_help_panel=_FIELD,
+    help="Per row and spatial dim: the receptive field's size (the largest over the "
+         "row's positions at this input), jump (input positions per output step) and "
+         "start (output 0's first input index; negative: in the padding).")]
+Field = Annotated[Optional[str], typer.Option(
+    "--field", metavar="ROW", rich_help_panel=_FIELD,
+    help="Draw the input region behind one output position of a row: ROW, a row number "
+         "or a module name, or ROW@POS with POS one index per spatial dim (default: the "
+         "centre); the part of the window in the padding is marked.")]
+Png = Annotated[Optional[str], typer.Option(
+    "--png", metavar="FILE", rich_help_panel=_FIELD,
+    help="Also draw --field's picture to a PNG (needs matplotlib).")]
+Svg = Annotated[Optional[str], typer.Option(
+    "--svg", metavar="FILE", rich_help_panel=_FIELD,
+    help="Also draw --field's picture to an SVG (needs matplotlib).")]
+Amp = Annotated[Optional[str], typer.Option(
+    "--amp", metavar="DTYPE", rich_help_panel=_TRAIN,
+    help="Autocast to bf16 or fp16 (low-precision activations, fp32 master weights).")]
+BudgetOption = Annotated[Optional[str], typer.Option(
+    "--budget", metavar="SIZE", rich_help_panel=_TRAIN,
+    help="The largest batch whose training step fits SIZE (e.g. 16GiB), and what "
+         "dominates. Implies --train.")]
+Measure = Annotated[bool, typer.Option(
+    "--measure", rich_help_panel=_TRAIN,
+    help="Also run one real step: with --device cuda, its peak of torch.cuda's "
+         "max_memory_allocated; on the CPU, the saved-tensor bytes of a real forward. "
+         "Implies --train.")]
+Device = Annotated[str, typer.Option(
+    "--device", metavar="DEVICE", rich_help_panel=_TRAIN,
+    help="Where --measure runs its step: cpu or cuda.")]
+MaxMemory = Annotated[Optional[str], typer.Option(
+    "--max-memory", metavar="SIZE",
+    help="For a model that must run for real on the CPU (data-dependent forward): refuse "
+         "if its tensors would pass this (8GiB, 50%). Default: 75% of the available RAM.")]
+Depth = Annotated[Optional[int], typer.Option(
+    "--depth", metavar="N", min=0, max=1000,
+    help="Rows for the blocks down to depth N (1: the model's children), each with the "
+         "params and MACs of everything inside it; deeper calls roll up into them.")]
 
 
 @app.command()
@@ -23,49 +73,67 @@ def net(
     layers: Annotated[Optional[str], typer.Argument(
         metavar="LAYERS", show_default=False,
         help="torch layer constructors separated by commas or newlines, as in an "
-             "nn.Sequential: \"Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2)\". "
-             "nn. and torch.nn. prefixes, comments and arithmetic (64 * 4 * 4) are fine; "
-             "nothing is executed.")] = None,
+             "nn.Sequential: \"Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2)\"; or "
+             "what print(model) shows for an nn.Sequential. nn. and torch.nn. prefixes, "
+             "comments and arithmetic (64 * 4 * 4) are fine; nothing is executed.")] = None,
     file: Annotated[Optional[str], typer.Option(
         "--file", "-f", metavar="PATH",
         help="Read LAYERS from a text file (e.g. the body of an nn.Sequential); "
              "- reads standard input.")] = None,
+    set_: Annotated[Optional[List[str]], typer.Option(
+        "--set", metavar="VALUES",
+        help="Values for the names the layers use, as tutorial code writes them, "
+             "NAME=VALUE separated by commas: --set nz=100,ngf=64 for "
+             "ConvTranspose2d(nz, ngf * 8, 4, 1, 0).")] = None,
+    train: Train = False,
+    optimizer: Optimizer = "adamw",
+    rf: Rf = False,
+    field: Field = None,
+    png: Png = None,
+    svg: Svg = None,
     dtype: Dtype = "float32",
     json: Json = False,
 ):
     """Layer-by-layer output shapes, params and MACs of a stack of torch layers, \
 without torch. A layer that does not fit its input is reported with the fix.
 
-    Layers: Conv/ConvTranspose 1d-3d, MaxPool/AvgPool/AdaptiveAvgPool/AdaptiveMaxPool \
-1d-3d, BatchNorm/InstanceNorm 1d-3d, GroupNorm, LayerNorm, Linear, Flatten, Unflatten, \
-Upsample, PixelShuffle, Zero/Constant/Reflection/Replication/CircularPad, the Lazy \
-layers, Dropout variants, Identity and the activations (ReLU, GELU, SiLU, Softmax, ...).
+    Layers: Conv/ConvTranspose 1d-3d, MaxPool/AvgPool/LPPool/AdaptiveAvgPool/\
+AdaptiveMaxPool 1d-3d, BatchNorm/InstanceNorm 1d-3d, SyncBatchNorm, GroupNorm, LayerNorm, \
+RMSNorm, Linear, Flatten, Unflatten, Upsample, PixelShuffle, ChannelShuffle, \
+Zero/Constant/Reflection/Replication/CircularPad, the Lazy layers, Dropout variants, \
+Identity and the activations (ReLU, GELU, SiLU, GLU, Softmax, ...).
 
     Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), \
 Flatten(), Linear(4096, 10)"
     """
     from convcli.calculator.costs import dtype_size
-    from convcli.network.text import parse_layers, read_layers_file
+    from convcli.network.reading import parse_names, read_layers
+    from convcli.network.text import parse_layers
     from convcli.network.walk import analyse_net
     from convcli.views.console import Output
-    from convcli.views.net import net_dict, net_table, net_totals
+    from convcli.views.net import net_dict, renderables
 
     dtype_size(dtype)
     input_shape = parse_shape(input)
-    if (layers is None) == (file is None):
-        raise ConvError("give the layers either as LAYERS or with --file PATH (not both), "
-                        "e.g. convcli net 1x3x32x32 \"Conv2d(3, 16, 3), ReLU()\"")
-    if file is not None:
-        if file == "-":
-            import sys
-            text, source = sys.stdin.read(), "stdin"
-        else:
-            text, source = read_layers_file(file), file
-    else:
-        text, source = layers, "LAYERS"
-    report = analyse_net(input_shape, parse_layers(text, source))
-    Output(json).emit(net_dict(report, dtype), net_table(report, dtype),
-                      net_totals(report, dtype))
+    names = parse_names(set_ or [])
+    text, source = read_layers(layers, file)
+    calls = parse_layers(text, source, names)
+    report = analyse_net(input_shape, calls)
+    from convcli.network.rules import build_layer
+    layers = [build_layer(c) for c in calls]
+    if train:
+        from convcli.network.train_rules import net_training
+        from convcli.network.training import check_optimizer
+        report, _ = net_training(report, layers, dtype_size(dtype),
+                                 check_optimizer(optimizer), dtype)
+    if rf or field or png or svg:
+        from dataclasses import replace
+
+        from convcli.network.field_walk import net_fields
+        report, notes = net_fields(report, layers)
+        report = replace(report, notes=list(report.notes) + notes)
+    report = with_picture(report, field, png, svg)
+    Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
 
 
 # ---- summary --------------------------------------------------------------------
@@ -73,47 +141,113 @@ Flatten(), Linear(4096, 10)"
 @funnel
 def summary(
     target: Annotated[str, typer.Argument(
-        metavar="FILE.py:NAME",
-        help="A Python file and, after the colon, an nn.Module class or a function that "
-             "returns a module (NAME may be left out when the file defines one module "
-             "class). The file is RUN, as `python FILE.py` would run it.")],
-    input: Annotated[str, typer.Option(
-        "--input", metavar="SHAPE", help="Input shape of forward(), e.g. 1x3x224x224.")],
+        metavar="MODEL",
+        help="FILE.py:NAME (NAME an nn.Module class, a function returning a module, or a "
+             "module-level instance such as model = resnet18(); it may be left out when "
+             "the file holds one), or package.module:NAME (torchvision.models:resnet50). "
+             "The file is RUN, as `python FILE.py` would run it.")],
+    input: Annotated[List[str], typer.Option(
+        "--input", metavar="SHAPE",
+        help="What forward() receives, e.g. 1x3x224x224. Repeat it for more arguments; "
+             "NAME= before the shape makes a keyword argument and :DTYPE after it another "
+             "dtype: --input ids=1x8:int64 --input mask=1x8:bool.")],
     args: Annotated[Optional[str], typer.Option(
         "--args", metavar="LITERAL",
         help="Constructor arguments as a Python literal: a tuple is positional, a dict "
-             "keyword, anything else one argument: --args \"{'num_classes': 10}\".")] = None,
+             "keyword, anything else one argument: --args \"{ 'num_classes': 10 }\".")] = None,
+    depth: Depth = None,
+    rf: Rf = False,
+    field: Field = None,
+    png: Png = None,
+    svg: Svg = None,
+    train: Train = False,
+    optimizer: Optimizer = "adamw",
+    amp: Amp = None,
+    budget: BudgetOption = None,
+    measure: Measure = False,
+    device: Device = "cpu",
+    max_memory: MaxMemory = None,
     dtype: Dtype = "float32",
     json: Json = False,
 ):
     """Layer-by-layer output shapes, params and MACs of your own nn.Module (needs torch).
 
-    WARNING: this imports and runs FILE.py (its top level, and the constructor and \
-forward() of NAME), like `python FILE.py`; only use it on code you trust.
+    WARNING: this imports and runs the model's code (the file's top level, the \
+constructor and forward()), like `python FILE.py`; only use it on code you trust.
 
-    Shapes come from one forward pass on the meta device (no memory, no arithmetic, \
-fine for 1x3x224x224), with hooks on every leaf module; convs are checked and \
-annotated by convcli's own rules. When forward() fails it names the module, its \
-input shape and, for a Linear, the in_features that would fit.
+    Every convolution, matrix product and attention op in forward() is counted (equal \
+to torch's FlopCounterMode / 2) and shown in the row of the module that ran it, from \
+one forward pass on the meta device (no memory, no arithmetic, fine for 64x3x1024x1024). \
+A forward() that needs real data (nonzero, .item(), boolean masks) runs once on the CPU \
+instead, under a memory limit; the notes say so. When forward() fails it names the \
+module, its input shape and, for a Linear, the in_features that would fit.
 
     Example: convcli summary examples/models/cifar_cnn.py:CifarCNN --input 1x3x32x32
     """
-    import contextlib
-    import sys
-
     from convcli.calculator.costs import dtype_size
-    from convcli.engine.summary.loading import load_model, parse_args
-    from convcli.engine.summary.trace import summarise
+    from convcli.calculator.parse import parse_bytes
+    from convcli.engine.summary.inputs import parse_inputs
+    from convcli.engine.summary.isolation import user_code
+    from convcli.engine.summary.loading import parse_args
+    from convcli.engine.summary.sources import resolve
+    from convcli.engine.summary.trace import Options, summarise_source
     from convcli.views.console import Output
-    from convcli.views.net import net_dict, net_table, net_totals
+    from convcli.views.net import net_dict, renderables
 
     dtype_size(dtype)
-    input_shape = parse_shape(input, "--input")
+    specs = parse_inputs(input)
     pos, kw = parse_args(args)
-    # the user's code may print: keep stdout for the table / the one JSON object
-    with contextlib.redirect_stdout(sys.stderr):
-        model, label = load_model(target, pos, kw)
-        report = summarise(model, input_shape)
-    data = net_dict(report, dtype)
-    data["model"] = label
-    Output(json).emit(data, net_table(report, dtype, label), net_totals(report, dtype))
+    options = Options(depth=depth, max_memory=None if max_memory is None
+                      else parse_bytes(max_memory),
+                      train=train_options(train or budget is not None or measure, optimizer,
+                                          amp, dtype, budget, measure, device),
+                      fields=bool(rf or field or png or svg))
+    with user_code():  # the user's prints, even to file descriptor 1, go to stderr
+        report = summarise_source(resolve(target, pos, kw), specs, options)
+    report = with_picture(report, field, png, svg)
+    Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
+
+
+def with_picture(report, field: str | None, png: str | None, svg: str | None):
+    """--field: the picture of one output's input region (drawn to --png/--svg too)."""
+    if field is None:
+        if png is not None or svg is not None:
+            raise ConvError("--png/--svg draw the picture of --field LAYER[@POS]; add "
+                            "--field, e.g. --field 3")
+        return report
+    from dataclasses import replace
+
+    from convcli.network.field_walk import select
+    from convcli.network.fields import picture
+    from convcli.views.field import draw
+    i, position = select(report, field)
+    row = report.rows[i]
+    label = f"{row.name} ({row.kind})" if row.name else f"layer {row.index} {row.layer}"
+    pic = picture(label, row.rf, position, tuple(report.input_shape[2:]))
+    for path, kind in ((png, "png"), (svg, "svg")):
+        if path is not None:
+            draw(pic, path, kind)
+    return replace(report, picture=pic)
+
+
+def train_options(on: bool, optimizer: str, amp: str | None, dtype: str,
+                  budget: str | None, measure: bool, device: str):
+    """--train's options, checked; None without --train."""
+    from convcli.calculator.parse import parse_bytes
+    from convcli.network.training import check_optimizer
+    check_optimizer(optimizer)
+    if amp is not None and amp not in ("bf16", "fp16", "bfloat16", "float16"):
+        raise ConvError(f"--amp {amp!r}: use bf16 or fp16")
+    if device not in ("cpu", "cuda"):
+        raise ConvError(f"--device {device!r}: use cpu or cuda")
+    if not on:
+        return None
+    from convcli.engine.summary.train_memory import TrainOptions
+    limit = None
+    if budget is not None:
+        limit = parse_bytes(budget, "--budget")
+        if isinstance(limit, float):
+            raise ConvError(f"--budget {budget!r}: give a size such as 16GiB (a share of "
+                            "the free memory means nothing for another machine)")
+    return TrainOptions(optimizer, amp, dtype, limit, measure, device)
+

@@ -88,3 +88,32 @@ def ints_arg(call, name, value, dims, low=None, allow_one=True) -> tuple[int, ..
             if v < low:
                 raise ConvError(f"{call}: {name}={value}: every entry must be at least {low}")
     return t
+
+
+def _literal(v) -> str:
+    if isinstance(v, tuple) and v and len(set(v)) == 1 and all(is_int(x) for x in v):
+        return str(v[0])
+    return repr(v)
+
+
+def compact_text(name: str, values: dict, signature: list) -> str:
+    """The constructor as few arguments as torch needs: required ones by position, the
+    others only where they differ from torch's default (a pool's stride equal to its
+    kernel is the default), tuples of one value as that value: Conv2d(3, 64, 3,
+    padding=1, bias=False)."""
+    kw = {k: v for k, v in values.items() if k not in ("device", "dtype")}
+    names = {n for n, _ in signature}
+    if "stride" in names and kw.get("stride") in (kw.get("kernel_size"), None) \
+            and "kernel_size" in names and dict(signature).get("stride", 1) is None:
+        kw.pop("stride", None)   # a pool's default: stride = kernel_size
+    parts = []
+    for key, default in signature:
+        if key not in kw:
+            continue
+        v = kw[key]
+        if default is REQUIRED:
+            parts.append(_literal(v))
+        elif v != default and not (isinstance(v, tuple) and len(set(v)) == 1
+                                   and v[0] == default):
+            parts.append(f"{key}={_literal(v)}")
+    return f"{name}({', '.join(parts)})"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from convcli.calculator.shapes import spatial_names
 from convcli.errors import ConvError
 from convcli.formatting import shape_list
+from convcli.network.binding import compact_text
 from convcli.network.text import LayerCall
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class Layer:
 
     kind = ""
     params = 0
+    signature: Signature = []      # torch's, set by build_layer
     conv: ConvSpec | None = None
 
     def __init__(self, call: LayerCall, values: dict):
@@ -47,6 +49,12 @@ class Layer:
 
     def note(self, shape_in: Shape) -> str:
         return ""
+
+    def text(self) -> str:
+        """The call in as few arguments as torch needs (binding.compact_text)."""
+        if not self.signature:
+            return str(self.call)
+        return compact_text(self.call.name, self.values, self.signature)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,18 @@
-"""The result of a walk through a network: one row per layer, and the totals.
+"""The result of a walk through a network: one row per layer (or module call), and the
+totals.
 
 Shared by ``convcli net`` (pure-Python rules) and ``convcli summary`` (a traced
-forward pass). Pure Python.
+forward pass). A report renders itself: ``rich.print(report)`` in a terminal and the
+cell output in Jupyter go through ``__rich_console__`` / ``_repr_mimebundle_``, which
+call the renderer the views world registers in ``RENDERERS`` (the network world
+imports no rich). Pure Python.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from math import prod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from convcli.calculator.costs import DTYPE_SIZES
 
@@ -17,10 +21,18 @@ if TYPE_CHECKING:
 
 Shape = tuple[int, ...]
 
+# "rich": report -> renderables; "mimebundle": report -> {mime type: text}
+RENDERERS: dict[str, Callable[..., Any]] = {}
+
 
 @dataclass(frozen=True)
 class NetRow:
-    """One layer: what it receives, what it gives, what it costs."""
+    """One layer, or one module call: what it receives, what it gives, what it costs.
+
+    In ``summary`` with ``--depth``, a row may stand for a whole block: ``container``
+    rows roll up the params and MACs of the calls inside them; ``expanded`` ones are
+    followed by those calls' own rows. The rows that are not expanded partition the
+    model: their params and MACs sum to the totals."""
 
     index: int
     layer: str                 # as written (or the module's repr, in `summary`)
@@ -28,11 +40,21 @@ class NetRow:
     input_shape: Shape
     output_shape: Shape
     params: int
-    macs: int | None           # None: not counted (a module convcli has no rule for)
+    macs: int | None           # None: not counted
     conv: ConvSpec | None = None
     geometry: dict | None = None   # k/s/p/d/g actually used (convs and pools)
     name: str | None = None        # qualified module name (summary only)
     note: str = ""
+    depth: int = 0                 # nesting depth of the module (summary)
+    container: bool = False        # the row rolls up the calls inside the module
+    expanded: bool = False         # ... and those calls follow as rows of their own
+    own: bool = False              # the work of a block's own forward() code
+    frozen_params: int = 0         # params with requires_grad=False
+    uncounted: tuple[str, ...] = ()    # ops that did MAC work convcli did not count
+    ops: dict = field(default_factory=dict)   # op name -> MACs (summary)
+    rf: Any = None                 # receptive field (network/fields.py RowField)
+    short: str = ""                # the layer in as few arguments as torch needs (net)
+    train: Any = None              # training memory (TrainRow)
 
     @property
     def output_elements(self) -> int:
@@ -45,10 +67,23 @@ class NetReport:
     rows: list[NetRow]
     total_params: int
     notes: list[str] = field(default_factory=list)
-    # False when some computation was seen but not counted (summary: modules without a
-    # rule, parameters owned by modules with children); the notes say which
+    # False when some work was seen but not counted (summary: ops without a formula);
+    # the notes say which op, in which module
     macs_complete: bool = True
     final_shape: Shape | None = None   # summary: what forward() returned
+    macs: int | None = None            # summary: the counted total (rows may roll up)
+    frozen_params: int = 0
+    unused_params: int = 0             # summary: params no op of forward() read
+    path: str = "rules"                # rules (net) | meta | cpu (summary)
+    path_reason: str = ""              # why the CPU pass ran
+    inputs: list[str] = field(default_factory=list)
+    macs_by_op: dict = field(default_factory=dict)
+    uncounted_ops: dict = field(default_factory=dict)   # op -> modules
+    model: str | None = None
+    depth: int | None = None
+    train: Any = None                  # TrainReport (--train)
+    picture: Any = None                # the field behind one output (--field)
+    kinds: dict = field(default_factory=dict)   # summary: module name -> its class
 
     @property
     def output_shape(self) -> Shape:
@@ -58,21 +93,59 @@ class NetReport:
 
     @property
     def total_macs(self) -> int:
-        return sum(r.macs for r in self.rows if r.macs is not None)
+        if self.macs is not None:
+            return self.macs
+        return sum(r.macs for r in self.rows if r.macs is not None and not r.expanded)
+
+    @property
+    def trainable_params(self) -> int:
+        return self.total_params - self.frozen_params
 
     @property
     def uncounted(self) -> list[str]:
-        """Rows whose MACs convcli could not count (summary: unknown modules)."""
-        return [r.name or r.layer for r in self.rows if r.macs is None]
+        """Rows whose MAC work convcli could not (fully) count."""
+        return [r.name or r.layer for r in self.rows
+                if r.macs is None or r.uncounted and not r.expanded]
+
+    @property
+    def leaf_rows(self) -> list[NetRow]:
+        """The rows that partition the model (not expanded blocks)."""
+        return [r for r in self.rows if not r.expanded]
 
     @property
     def activation_elements(self) -> int:
-        """Every layer's output, summed: roughly what training keeps for backward
-        (in-place activations and views counted as if they were copies)."""
-        return sum(r.output_elements for r in self.rows)
+        """Every layer's output, summed: what `net` reported before --train (in-place
+        activations and views counted as if they were copies)."""
+        return sum(r.output_elements for r in self.rows if not r.container)
 
     def activation_bytes(self, dtype: str) -> int:
         return self.activation_elements * DTYPE_SIZES[dtype]
 
     def param_bytes(self, dtype: str) -> int:
         return self.total_params * DTYPE_SIZES[dtype]
+
+    def share(self, row: NetRow) -> float | None:
+        """The row's MACs as a share of the total (None when nothing is counted)."""
+        total = self.total_macs
+        if not total or row.macs is None:
+            return None
+        return row.macs / total
+
+    # ---- rendering (the views world registers the renderers) -----------------------
+    def __rich_console__(self, console, options):
+        render = RENDERERS.get("rich")
+        if render is None:
+            yield self.one_line()
+            return
+        yield from render(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        render = RENDERERS.get("mimebundle")
+        if render is None:
+            return {"text/plain": self.one_line()}
+        return render(self)
+
+    def one_line(self) -> str:
+        return (f"{self.model or 'network'}: {len(self.rows)} rows, output "
+                f"{list(self.output_shape)}, {self.total_params:,} params, "
+                f"{self.total_macs:,} MACs" + ("" if self.macs_complete else " (at least)"))

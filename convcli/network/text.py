@@ -9,8 +9,14 @@ Accepted forms (all parsed with ``ast``; nothing is ever evaluated):
 * the body of an ``nn.Sequential(...)`` pasted as is (trailing commas, comments,
   ``nn.`` / ``torch.nn.`` prefixes), or the whole ``nn.Sequential(...)`` call;
   nested Sequentials are flattened;
-* argument values are literals (numbers, strings, True/False/None, tuples, lists)
-  and integer arithmetic on them, so ``Linear(64 * 4 * 4, 10)`` works as written.
+* what ``print(model)`` shows for an nn.Sequential (pasted.py turns it into calls);
+* argument values are literals (numbers, strings, True/False/None, tuples, lists),
+  names given values with ``--set`` (``ngf * 8`` with ``--set ngf=64``) and
+  arithmetic on them, so ``Linear(64 * 4 * 4, 10)`` works as written.
+
+Bounds: at most ``MAX_TEXT`` characters, brackets nested ``MAX_NESTING`` deep and
+``MAX_OPERATORS`` operators in one argument (Python's parser recurses on each);
+splitting visits each special character once, so a long text costs linear time.
 
 Nothing here knows what a layer does: ``LayerCall`` is the name, the positional
 and keyword arguments and the text, for net.py to bind and check.
@@ -20,7 +26,9 @@ Pure Python: no torch, no numpy.
 from __future__ import annotations
 
 import ast
+import math
 import operator
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -44,12 +52,31 @@ class LayerCall:
         return self.text or self.name + "()"
 
 
-def parse_layers(text: str, source: str = "LAYERS") -> list[LayerCall]:
+MAX_TEXT = 1 << 20          # characters of layer text (3,000 layers take about 90,000)
+MAX_NESTING = 100           # brackets inside brackets
+MAX_OPERATORS = 200         # arithmetic operators in one argument
+
+
+def parse_layers(text: str, source: str = "LAYERS",
+                 names: dict[str, Any] | None = None) -> list[LayerCall]:
     """Every layer call in ``text``, in order; ConvError naming the piece that is not
-    a layer call. ``source`` names where the text came from (LAYERS or a file)."""
-    chunks = _split(text, source)
+    a layer call. ``source`` names where the text came from (LAYERS or a file);
+    ``names`` gives values to the names the calls use (--set nz=100)."""
+    from convcli.network.pasted import looks_printed, printed_chunks
+    if len(text) > MAX_TEXT:
+        raise ConvError(f"{source}: {len(text):,} characters is more layer text than convcli "
+                        f"reads (at most {MAX_TEXT:,}); give the layers of one network")
+    names = dict(names or {})
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if looks_printed(text):
+        chunks = printed_chunks(text, source)
+        for word in ("same", "valid", "zeros", "reflect", "replicate", "circular"):
+            names.setdefault(word, word)  # print(model) writes padding=same unquoted
+    else:
+        chunks = _split(text, source)
     calls: list[LayerCall] = []
     for chunk, line in chunks:
+        _check_operators(chunk, line, source)
         try:
             node, chunk = _parse_chunk(chunk)
         except SyntaxError as e:
@@ -58,7 +85,10 @@ def parse_layers(text: str, source: str = "LAYERS") -> list[LayerCall]:
                 f"({e.msg}); write torch constructors like Conv2d(3, 16, 3, padding=1), "
                 "separated by commas or newlines"
             ) from None
-        calls.extend(_calls(node, chunk, line, source))
+        except (ValueError, MemoryError, RecursionError) as e:
+            raise ConvError(f"{source} line {line}: {_clip(chunk)!r}: "
+                            f"{' '.join(str(e).split())[:120] or type(e).__name__}") from None
+        calls.extend(_calls(node, _Chunk(chunk), line, source, names))
     if not calls:
         raise ConvError(
             f"{source}: no layers found; write torch constructors separated by commas or "
@@ -66,82 +96,93 @@ def parse_layers(text: str, source: str = "LAYERS") -> list[LayerCall]:
     return calls
 
 
-def read_layers_file(path: str) -> str:
-    from convcli.errors import EnvironmentProblem
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise EnvironmentProblem(f"--file {path}: no such file") from None
-    except IsADirectoryError:
-        raise EnvironmentProblem(f"--file {path}: is a directory, not a text file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise EnvironmentProblem(f"--file {path}: cannot read it ({e})") from None
+_OPERATOR_RUN = re.compile(r"[^,()\[\]{}]+")
+_OPERATOR = re.compile(r"\*\*|//|[-+*/%~@&|^<>]")
+
+
+def _check_operators(chunk: str, line: int, source: str) -> None:
+    """Bound the arithmetic in one argument (Python's parser recurses per operator)."""
+    if len(_OPERATOR.findall(chunk)) <= MAX_OPERATORS:
+        return
+    for piece in _OPERATOR_RUN.findall(chunk):
+        n = len(_OPERATOR.findall(piece))
+        if n > MAX_OPERATORS:
+            raise ConvError(f"{source} line {line}: an argument with {n:,} operators "
+                            f"({_clip(piece, 40)!r}); convcli evaluates at most "
+                            f"{MAX_OPERATORS} in one argument: write the value")
 
 
 # ---- splitting ----------------------------------------------------------------------
 
+_SPECIAL = re.compile(r"""[()\[\]{}'"#,;\n]""")
+
+
 def _split(text: str, source: str) -> list[tuple[str, int]]:
     """Top-level pieces separated by commas or newlines (brackets, strings and
-    comments respected), each with its first line number."""
+    comments respected), each with its first line number. Linear in the text's
+    length: only the special characters are visited, each once."""
     pieces: list[tuple[str, int]] = []
-    buf: list[str] = []
-    depth = 0
-    quote = ""
-    line = start_line = 1
-    i = 0
-    n = len(text)
+    parts: list[str] = []          # the current piece, comments left out
+    depth, line, start, start_line, pos, n = 0, 1, 0, 1, 0, len(text)
 
-    def flush():
-        piece = "".join(buf).strip()
+    def flush(end: int) -> None:
+        parts.append(text[start:end])
+        piece = "".join(parts).strip()
         if piece:
             pieces.append((piece, start_line))
-        buf.clear()
+        parts.clear()
 
-    while i < n:
-        ch = text[i]
-        if not ch.isspace() and ch not in ",;#" and not "".join(buf).strip():
-            start_line = line
-        if quote:
-            buf.append(ch)
-            if ch == "\\" and i + 1 < n:
-                buf.append(text[i + 1])
-                i += 1
-            elif ch == quote:
-                quote = ""
-            elif ch == "\n":
-                raise ConvError(f"{source} line {line}: a string is not closed")
-        elif ch in "'\"":
-            quote = ch
-            buf.append(ch)
+    while True:
+        m = _SPECIAL.search(text, pos)
+        if m is None:
+            break
+        i, ch = m.start(), m.group()
+        pos = i + 1
+        if ch in "'\"":
+            pos = _string_end(text, i, line, source)
         elif ch == "#":
-            while i < n and text[i] != "\n":
-                i += 1
-            continue
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            parts.append(text[start:i])
+            start = pos = end
         elif ch in "([{":
             depth += 1
-            buf.append(ch)
+            if depth > MAX_NESTING:
+                raise ConvError(f"{source} line {line}: brackets nested more than "
+                                f"{MAX_NESTING} deep")
         elif ch in ")]}":
             depth -= 1
             if depth < 0:
                 raise ConvError(
                     f"{source} line {line}: {ch!r} closes a bracket that was never opened")
-            buf.append(ch)
         elif depth == 0 and ch in ",;\n":
-            flush()
-        else:
-            buf.append(ch)
+            flush(i)
+            start, start_line = i + 1, line + (ch == "\n")
         if ch == "\n":
             line += 1
-        i += 1
-    if quote:
-        raise ConvError(f"{source} line {line}: a string is not closed")
     if depth > 0:
         raise ConvError(
             f"{source}: {depth} bracket(s) opened but not closed; check the parentheses "
             f"of the layer starting at line {start_line}")
-    flush()
+    flush(n)
     return pieces
+
+
+def _string_end(text: str, i: int, line: int, source: str) -> int:
+    """The index after the string that opens at ``i`` (backslash escapes respected)."""
+    quote = text[i]
+    ends = re.compile(r"[\\\n" + quote + "]")
+    pos = i + 1
+    while True:
+        m = ends.search(text, pos)
+        if m is None or m.group() == "\n":
+            raise ConvError(f"{source} line {line}: a string is not closed")
+        if m.group() == "\\":
+            if text[m.start() + 1:m.start() + 2] == "\n":
+                raise ConvError(f"{source} line {line}: a string is not closed")
+            pos = m.start() + 2
+            continue
+        return m.end()
 
 
 def _parse_chunk(chunk: str) -> tuple[ast.expr, str]:
@@ -181,15 +222,38 @@ def _strip_prefix(name: str) -> str:
     return name
 
 
-def _calls(node, chunk: str, first_line: int, source: str) -> list[LayerCall]:
+class _Chunk(str):
+    """A piece of layer text that finds the source of its nodes in linear time
+    (ast.get_source_segment splits the whole text again for every node)."""
+
+    _starts: list[int] | None = None
+    _data: bytes = b""
+
+    def segment(self, node) -> str | None:
+        if getattr(node, "end_lineno", None) is None:
+            return None
+        if self._starts is None:
+            self._data = self.encode("utf-8")     # ast's columns count UTF-8 bytes
+            starts, pos = [0], 0
+            for piece in self._data.split(b"\n"):
+                pos += len(piece) + 1
+                starts.append(pos)
+            self._starts = starts
+        a = self._starts[node.lineno - 1] + node.col_offset
+        b = self._starts[node.end_lineno - 1] + node.end_col_offset
+        return self._data[a:b].decode("utf-8", "replace")
+
+
+def _calls(node, chunk: _Chunk, first_line: int, source: str,
+           names: dict[str, Any]) -> list[LayerCall]:
     line = first_line + getattr(node, "lineno", 1) - 1
     if isinstance(node, ast.Tuple):  # "(A(), B())" pasted with brackets
         out = []
         for elt in node.elts:
-            out.extend(_calls(elt, chunk, first_line, source))
+            out.extend(_calls(elt, chunk, first_line, source, names))
         return out
     if not isinstance(node, ast.Call):
-        piece = _clip(ast.get_source_segment(chunk, node) or chunk)
+        piece = _clip(chunk.segment(node) or chunk)
         raise ConvError(
             f"{source} line {line}: {piece!r} is not a layer call; write a torch "
             "constructor like ReLU() (with the parentheses)")
@@ -206,22 +270,23 @@ def _calls(node, chunk: str, first_line: int, source: str) -> list[LayerCall]:
             raise ConvError(f"{source} line {line}: {name}(...) takes layers only")
         out = []
         for arg in node.args:
-            out.extend(_calls(_ordered_dict_items(arg) or arg, chunk, first_line, source))
+            out.extend(_calls(_ordered_dict_items(arg) or arg, chunk, first_line, source,
+                              names))
         return out
-    text = ast.get_source_segment(chunk, node) or chunk
+    text = chunk.segment(node) or chunk
     text = " ".join(_strip_prefix(text).split())
     args = []
     for a in node.args:
         if isinstance(a, ast.Starred):
             raise ConvError(f"{source} line {line}: {text}: *args are not supported; "
                             "write the values out")
-        args.append(_value(a, text, line, source))
+        args.append(_value(a, text, line, source, names))
     kwargs = {}
     for kw in node.keywords:
         if kw.arg is None:
             raise ConvError(f"{source} line {line}: {text}: **kwargs are not supported; "
                             "write the values out")
-        kwargs[kw.arg] = _value(kw.value, text, line, source)
+        kwargs[kw.arg] = _value(kw.value, text, line, source, names)
     return [LayerCall(name, tuple(args), kwargs, text, line)]
 
 
@@ -239,45 +304,59 @@ def _ordered_dict_items(node):
     return ast.Tuple(elts=layers, ctx=ast.Load())
 
 
-_BINOPS: dict[type, Callable[[Any, Any], Any]] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.FloorDiv: operator.floordiv, ast.Div: operator.truediv,
-           ast.Mod: operator.mod, ast.Pow: operator.pow}
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv, ast.Div: operator.truediv, ast.Mod: operator.mod,
+    ast.Pow: operator.pow}
 _UNARY: dict[type, Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
-def _value(node, text: str, line: int, source: str):
-    """A literal, a tuple/list of them, or arithmetic on numbers (64 * 4 * 4)."""
+def _value(node, text: str, line: int, source: str, names: dict[str, Any]):
+    """A literal, a tuple/list of them, a name given with --set, or arithmetic on
+    numbers (64 * 4 * 4, ngf * 8)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool,
                                                                   type(None))):
         return node.value
+    if isinstance(node, ast.Name) and node.id in names:
+        return names[node.id]
     if isinstance(node, (ast.Tuple, ast.List)):
-        return tuple(_value(e, text, line, source) for e in node.elts)
+        return tuple(_value(e, text, line, source, names) for e in node.elts)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-        v = _value(node.operand, text, line, source)
+        v = _value(node.operand, text, line, source, names)
         if _number(v):
             return _UNARY[type(node.op)](v)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        a = _value(node.left, text, line, source)
-        b = _value(node.right, text, line, source)
+        a = _value(node.left, text, line, source, names)
+        b = _value(node.right, text, line, source, names)
         if _number(a) and _number(b):
-            if isinstance(node.op, ast.Pow) and (abs(b) > 64 or abs(a) > 2 ** 32):
-                raise ConvError(f"{source} line {line}: {text}: {a} ** {b} is too large")
-            try:
-                result = _BINOPS[type(node.op)](a, b)
-            except ZeroDivisionError:
-                raise ConvError(f"{source} line {line}: {text}: division by zero") from None
-            if isinstance(result, float) and result.is_integer() and isinstance(
-                    node.op, ast.Div):
-                return result  # torch would see a float too; binding says if that is wrong
-            return result
+            return _arith(node.op, a, b, text, line, source)
     segment = ast.unparse(node)
     if isinstance(node, ast.Name):
         raise ConvError(
             f"{source} line {line}: {text}: {segment!r} is a variable; convcli does not run "
-            f"code, so write its value (e.g. 64 instead of {segment})")
+            f"code: give its value with --set {segment}=64, or write the number")
     raise ConvError(
         f"{source} line {line}: {text}: {_clip(segment)!r} is not a literal; arguments "
         "must be numbers, strings, True/False/None, tuples or arithmetic on numbers")
+
+
+def _arith(op, a, b, text: str, line: int, source: str):
+    if isinstance(op, ast.Pow) and (abs(b) > 64 or abs(a) > 2 ** 32):
+        raise ConvError(f"{source} line {line}: {text}: {a} ** {b} is too large")
+    try:
+        result = _BINOPS[type(op)](a, b)
+    except ZeroDivisionError:
+        raise ConvError(f"{source} line {line}: {text}: division by zero") from None
+    except (OverflowError, ValueError):
+        raise ConvError(f"{source} line {line}: {text}: the arithmetic overflows") from None
+    if isinstance(result, complex) or isinstance(result, float) and not math.isfinite(result):
+        raise ConvError(f"{source} line {line}: {text}: {a} {_SYMBOL[type(op)]} {b} is not a "
+                        "finite number")
+    return result  # a float from / stays a float: torch would see a float too
+
+
+_SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//", ast.Div: "/",
+           ast.Mod: "%", ast.Pow: "**"}
 
 
 def _number(v) -> bool:

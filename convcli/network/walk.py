@@ -39,7 +39,7 @@ def analyse_net(input_shape: Sequence[int], calls: list[LayerCall]) -> NetReport
             raise ConvError(f"layer {i}: {e}") from None
         rows.append(NetRow(i, str(layer.call), layer.kind, shape, out, layer.params,
                            layer.macs(shape, out), layer.conv, layer.geometry(),
-                           note=layer.note(shape)))
+                           note=layer.note(shape), short=layer.text()))
         ctx = Ctx(f"{layer.call} (layer {i}, output {shape_list(out)})", False)
         shape = out
     return NetReport(tuple(input_shape), rows, sum(r.params for r in rows))

@@ -9,11 +9,13 @@ in a file or a diff they are noise).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from typing import Iterator, TextIO
+from typing import IO, Iterator, TextIO, cast
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -37,7 +39,7 @@ class _NoTrailingSpaces:
     lines, so a line ends when its newline is written); everything else is the
     stream's own (isatty, encoding, fileno...)."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: IO[str]):
         self.stream = stream
         self._pending = ""
         self.broken = False     # the reader closed the pipe
@@ -74,7 +76,7 @@ def console(stderr: bool = False) -> Console:
     # never loaded: 2 ms of every start-up)
     out = _Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
     if not out.is_terminal:
-        out.file = _NoTrailingSpaces(out.file)
+        out.file = cast(IO[str], _NoTrailingSpaces(out.file))
     return out
 
 
@@ -88,7 +90,8 @@ def trailing_spaces_dropped() -> Iterator[None]:
         yield
         return
     stream = sys.stdout
-    sys.stdout = wrapper = _NoTrailingSpaces(stream)  # type: ignore[assignment]
+    wrapper = _NoTrailingSpaces(stream)
+    sys.stdout = cast(TextIO, wrapper)
     try:
         yield
         wrapper.flush()
@@ -155,3 +158,26 @@ def info(message: str) -> None:
     _stderr().print(Text(message, style="dim"))
 
 # ---- run ------------------------------------------------------------------------
+
+
+class Fitted:
+    """A table that fits the width it is drawn at by leaving out optional columns (the
+    first listed goes first): fewer columns, never a number or a shape broken over two
+    lines. ``build(left_out)`` makes the table without the columns named in left_out."""
+
+    def __init__(self, build: Callable[[set[str]], Table], optional: Sequence[str] = ()):
+        self.build, self.optional = build, list(optional)
+
+    def table(self, width: int, console_: Console) -> Table:
+        left_out: set[str] = set()
+        t = self.build(left_out)
+        unbounded = console_.options.update_width(10 ** 6)   # the table's natural width
+        for name in self.optional:
+            if Measurement.get(console_, unbounded, t).maximum <= width:
+                break
+            left_out = left_out | {name}
+            t = self.build(left_out)
+        return t
+
+    def __rich_console__(self, console_: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.table(options.max_width, console_)

@@ -1,20 +1,27 @@
-"""`net` and `summary`: one row per layer, the totals, and the --json dict (the same
-keys for both commands)."""
+"""`net` and `summary`: one row per layer (or module call), the totals, and the --json
+dict (the same keys for both commands). Importing this module registers the renderers
+a NetReport uses to draw itself (rich.print(report), Jupyter)."""
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from convcli.calculator.costs import DTYPE_SIZES
-from convcli.formatting import count, count_short, shape_list, size
-from convcli.views.console import JSON_VERSION, table
+from convcli.formatting import count, count_short, shape_x, size
+from convcli.network.report import RENDERERS
+from convcli.views.console import JSON_VERSION, Fitted, table
+from convcli.network.fields import as_json
+from convcli.views.field import picture_dict, terminal
+from convcli.views.train import row_dict, train_dict, train_table, train_totals
 
 if TYPE_CHECKING:
-    from convcli.network.report import NetReport
+    from convcli.network.report import NetReport, NetRow
 
 
 NET_COUNTING = (
@@ -23,27 +30,52 @@ NET_COUNTING = (
     "count 0; FLOPs = 2 * MACs; params = weight + bias + affine elements; activations = "
     "every layer's output summed (in-place layers counted as copies)"
 )
+SUMMARY_COUNTING = (
+    "MACs: every convolution (transposed: per input element), matrix product (mm, addmm, "
+    "bmm, baddbmm, einsum, matmul, F.linear, mv, dot) and attention "
+    "(scaled_dot_product_attention, MultiheadAttention) that forward() runs, bias "
+    "excluded, each attributed to the module whose call ran it; equal to "
+    "torch.utils.flop_counter.FlopCounterMode / 2 with MultiheadAttention's fast path off "
+    "and SDPA counted; FLOPs = 2 * MACs; params = unique parameters"
+)
+
+
+def _row_dict(report: NetReport, r: NetRow) -> dict:
+    row = {"index": r.index, "layer": r.layer, "type": r.kind,
+           "input_shape": list(r.input_shape), "output_shape": list(r.output_shape),
+           "params": r.params, "macs": r.macs, "share": _share(report, r),
+           "geometry": r.geometry, "conv": None if r.conv is None else r.conv.as_dict()}
+    if r.name is not None:
+        row.update({"name": r.name, "depth": r.depth, "container": r.container,
+                    "expanded": r.expanded, "own_code": r.own,
+                    "frozen_params": r.frozen_params, "macs_by_op": dict(r.ops),
+                    "uncounted_ops": list(r.uncounted)})
+    if r.note:
+        row["note"] = r.note
+    if r.train is not None:
+        row["train"] = row_dict(r.train)
+    if r.rf is not None:
+        row["receptive_field"] = {"size": list(r.rf.size),
+                                  "nominal_size": list(r.rf.nominal_size),
+                                  "jump": as_json(r.rf.jump), "start": as_json(r.rf.start)}
+    return row
+
+
+def _share(report: NetReport, r: NetRow) -> float | None:
+    share = report.share(r)
+    return None if share is None else round(share, 6)
 
 
 def net_dict(report: NetReport, dtype: str) -> dict:
-    """`net` and `summary` --json: the same keys."""
-    layers = []
-    for r in report.rows:
-        row = {"index": r.index, "layer": r.layer, "type": r.kind,
-               "input_shape": list(r.input_shape), "output_shape": list(r.output_shape),
-               "params": r.params, "macs": r.macs,
-               "geometry": r.geometry, "conv": None if r.conv is None else r.conv.as_dict()}
-        if r.name is not None:
-            row["name"] = r.name
-        if r.note:
-            row["note"] = r.note
-        layers.append(row)
-    return {
+    """`net` and `summary` --json: the same keys (summary adds its own)."""
+    data = {
         "version": JSON_VERSION,
         "input_shape": list(report.input_shape),
-        "layers": layers,
+        "layers": [_row_dict(report, r) for r in report.rows],
         "output_shape": list(report.output_shape),
         "total_params": report.total_params,
+        "trainable_params": report.trainable_params,
+        "frozen_params": report.frozen_params,
         "total_macs": report.total_macs,
         "total_flops": 2 * report.total_macs,
         "uncounted_macs": report.uncounted,
@@ -53,11 +85,24 @@ def net_dict(report: NetReport, dtype: str) -> dict:
         "activation_bytes": {d: report.activation_elements * s for d, s in DTYPE_SIZES.items()},
         "param_bytes": {d: report.total_params * s for d, s in DTYPE_SIZES.items()},
         "notes": list(report.notes),
-        "counting": NET_COUNTING,
+        "counting": NET_COUNTING if report.path == "rules" else SUMMARY_COUNTING,
     }
+    if report.train is not None:
+        data["train"] = train_dict(report.train)
+    if report.picture is not None:
+        data["field"] = picture_dict(report.picture)
+    if report.path != "rules":
+        data.update({"model": report.model, "inputs": list(report.inputs),
+                     "path": report.path, "path_reason": report.path_reason or None,
+                     "depth": report.depth, "unused_params": report.unused_params,
+                     "macs_by_op": dict(report.macs_by_op),
+                     "uncounted_ops": dict(report.uncounted_ops)})
+    return data
 
 
 def _geometry_str(g: dict | None) -> str:
+    """'3/2/1/1/1' (kernel/stride/padding/dilation/groups), per dim joined with x where
+    they differ; a transposed conv's output_padding follows as ' op1'."""
     if not g:
         return ""
 
@@ -68,32 +113,139 @@ def _geometry_str(g: dict | None) -> str:
 
     parts = [per_dim(g["kernel_size"]), per_dim(g["stride"]), per_dim(g["padding"]),
              per_dim(g["dilation"]), "-" if g["groups"] is None else str(g["groups"])]
-    return "/".join(parts)
+    op = g.get("output_padding")
+    return "/".join(parts) + (f" op{per_dim(op)}" if op and any(op) else "")
 
 
-def net_table(report: NetReport, dtype: str, title: str | None = None) -> Table:
-    """One row per layer (summary: per leaf-module call), the totals at the foot."""
-    t = table(None if title is None else escape(title), "layer", "output shape", "params",
-              "MACs", "k/s/p/d/g")
-    t.columns[0].overflow = "fold"
-    t.add_row("input", shape_list(report.input_shape), "", "", "", style="dim")
+def _rf_str(rf) -> str:
+    """'35 /8 @-17' (size, jump, start), per dim joined with x where they differ."""
+    if rf is None:
+        return ""
+
+    def join(values) -> str:
+        shown = ["?" if v is None else str(v) for v in values]
+        return shown[0] if len(set(shown)) == 1 else "x".join(shown)
+
+    return f"{join(rf.size)} /{join(rf.jump)} @{join(rf.start)}"
+
+
+def _labels(report: NetReport) -> list[tuple[str, NetRow | None]]:
+    """Each row's label, in order. net: the layer in as few arguments as torch needs.
+    summary: the module tree, each row indented under its blocks and named by the last
+    part of its name (the whole name is in --json), a header row for every block that
+    has no row of its own."""
+    out: list[tuple[str, NetRow | None]] = []
+    opened: set[str] = set()
     for r in report.rows:
-        # summary rows: the module's name and class (its arguments are in --json `layer`;
-        # channels, kernel, stride... are in the other columns)
-        label = escape(r.layer) if r.name is None else f"{escape(r.name)} [dim]{r.kind}[/dim]"
-        if r.note:
-            label += f"\n[dim]{escape(r.note)}[/dim]"
-        macs = "?" if r.macs is None else count_short(r.macs)
-        t.add_row(label, shape_list(r.output_shape), f"{r.params:,}", macs,
-                  _geometry_str(r.geometry), end_section=r is report.rows[-1])
-    t.add_row("total", Text(shape_list(report.output_shape), style="bold green"),
-              f"{report.total_params:,}", count_short(report.total_macs), "", style="bold")
+        if r.name is None:
+            out.append((escape(r.short or r.layer) + _note(r), r))
+            continue
+        base = r.name.split(" (call ")[0]
+        parts = base.split(".")
+        if r.own:   # a block's own forward() code, under the block (the model's: at the top)
+            parts = ["(own code)"] if base == r.kind else parts + ["(own code)"]
+        for i in range(len(parts) - 1):
+            prefix = ".".join(parts[:i + 1])
+            if prefix not in opened:
+                opened.add(prefix)
+                kind = report.kinds.get(prefix, "")
+                out.append((f"{'  ' * i}{escape(parts[i])} [dim]{escape(kind)}[/dim]", None))
+        opened.add(base)
+        last = parts[-1] + r.name[len(base):]
+        what = "" if r.own else f" [dim]{escape(r.kind)}[/dim]"
+        label = f"{'  ' * (len(parts) - 1)}{escape(last)}{what}"
+        if r.container:
+            label = f"{'  ' * (len(parts) - 1)}[bold]{escape(last)}[/bold]{what}"
+        out.append((label + _note(r), r))
+    return out
+
+
+def _note(r: NetRow) -> str:
+    return f"\n[dim]{escape(r.note)}[/dim]" if r.note else ""
+
+
+def _params(r: NetRow) -> str:
+    if r.frozen_params and r.frozen_params == r.params:
+        return f"{r.params:,} frozen"
+    if r.frozen_params:
+        return f"{r.params:,} ({r.frozen_params:,} frozen)"
+    return f"{r.params:,}"
+
+
+def _macs(r: NetRow) -> str:
+    text = "?" if r.macs is None else count_short(r.macs)
+    return text + ("+?" if r.uncounted else "")
+
+
+def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted:
+    """One row per layer (summary: per module call, as a tree), the totals at the foot.
+    At a narrow width the share column goes first, then the geometry, then labels may
+    wrap between a module's name and its class."""
+    rf = any(r.rf is not None for r in report.rows)
+    last = "rf size /jump @start" if rf else "k/s/p/d/g"
+    share = report.path != "rules" and not rf
+    labels = _labels(report)
+    # a label's first line (indent, name, class) is never wrapped; notes may be
+    label_width = min(48, max((len(Text.from_markup(label).plain.splitlines()[0])
+                               for label, _ in labels), default=5))
+
+    cols_all = ["layer", "output", "params", "MACs"] + (["share"] if share else []) + [last]
+
+    def build(left_out: set[str]) -> Table:
+        cols = [c for c in cols_all if c not in left_out]
+        t = table(None if title is None else escape(title), *cols)
+        for c in t.columns[1:]:
+            c.no_wrap = True
+        if "one-line labels" not in left_out:
+            t.columns[0].min_width = label_width
+        t.add_row("input", shape_x(report.input_shape), *[""] * (len(cols) - 2),
+                  style="dim")
+        for label, r in labels:
+            if r is None:
+                t.add_row(label, *[""] * (len(cols) - 1))
+                continue
+            cells = {"layer": label, "output": shape_x(r.output_shape), "params": _params(r),
+                     "MACs": _macs(r)}
+            s = report.share(r) if share else None
+            cells["share"] = "" if not s else f"{100 * s:.1f}%"
+            cells[last] = _rf_str(r.rf) if rf else _geometry_str(r.geometry)
+            t.add_row(*[cells[c] for c in cols], style="dim" if r.expanded else None,
+                      end_section=r is report.rows[-1])
+        foot: dict[str, str | Text] = {"layer": "total", "output": Text(shape_x(report.output_shape),
+                                                 style="bold green"),
+                "params": f"{report.total_params:,}", "MACs": count_short(report.total_macs),
+                "share": "100%", last: ""}
+        t.add_row(*[foot[c] for c in cols], style="bold")
+        t.caption = "\n".join(_table_notes(report, rf, left_out & set(cols_all)))
+        t.caption_justify = "left"
+        return t
+
+    return Fitted(build, ["share", last, "one-line labels"])
+
+
+def _table_notes(report: NetReport, rf: bool, left_out: set[str]) -> list[str]:
     notes = [escape(n) for n in report.notes]
-    notes.append("MACs: convs and Linear, bias excluded; pools, norms and activations count "
-                 "0. k/s/p/d/g: kernel/stride/padding/dilation/groups used.")
-    t.caption = "\n".join(notes)
-    t.caption_justify = "left"
-    return t
+    if rf and "rf size /jump @start" not in left_out:
+        notes.append("rf: size = the widest field of the row's positions at this input; "
+                     "/jump = input steps per output step; @start = output 0's first input "
+                     "index (negative: in the padding)")
+    geometry = "" if "k/s/p/d/g" in left_out or rf else (
+        " k/s/p/d/g: kernel/stride/padding/dilation/groups used (op: a transposed conv's "
+        "output_padding).")
+    if report.path == "rules":
+        notes.append("MACs: convs and Linear, bias excluded; pools, norms and activations "
+                     "count 0." + geometry)
+    else:
+        notes.append("MACs: every conv, matmul and attention op in forward(), bias "
+                     "excluded, in the row of the module that ran it (= FlopCounterMode/2)."
+                     + (" Bold rows are blocks: they hold the params and MACs of "
+                        "everything inside them." if report.depth is not None else "")
+                     + geometry)
+    columns = sorted(left_out)
+    if columns:
+        notes.append(f"left out to fit the width: {', '.join(columns)} (a wider terminal or "
+                     "--json shows them)")
+    return notes
 
 
 def net_totals(report: NetReport, dtype: str) -> Table:
@@ -102,9 +254,38 @@ def net_totals(report: NetReport, dtype: str) -> Table:
     t.columns[1].justify = "left"
     t.add_row("params", f"{report.total_params:,} = {size(report.total_params * per)} "
                         f"({dtype})")
+    if report.frozen_params:
+        t.add_row("trainable / frozen", f"{report.trainable_params:,} / "
+                                        f"{report.frozen_params:,}")
     t.add_row("MACs", count(report.total_macs)
               + ("" if report.macs_complete else " at least (see the notes)"))
     t.add_row("FLOPs (2*MACs)", count(2 * report.total_macs))
     t.add_row("activations", f"{report.activation_elements:,} elements = "
                              f"{size(report.activation_elements * per)} ({dtype})")
+    if report.path in ("meta", "cpu"):
+        t.add_row("ran on", "the meta device (shapes only)" if report.path == "meta"
+                  else "the CPU, for real (see the notes)")
     return t
+
+
+def renderables(report: NetReport, dtype: str = "float32") -> list:
+    """What a command (or rich.print(report)) shows: the table and the totals, or with
+    --train the training table and the step's totals."""
+    out: list = [net_table(report, dtype, report.model), net_totals(report, dtype)]
+    if report.train is not None:
+        out = [train_table(report, report.model), train_totals(report.train)]
+    if report.picture is not None:
+        out.append(terminal(report.picture))
+    return out
+
+
+def _mimebundle(report: NetReport) -> dict:
+    console = Console(record=True, file=io.StringIO(), width=110, force_jupyter=False)
+    for r in renderables(report):
+        console.print(r)
+    return {"text/plain": console.export_text(),
+            "text/html": console.export_html(inline_styles=True)}
+
+
+RENDERERS["rich"] = renderables
+RENDERERS["mimebundle"] = _mimebundle

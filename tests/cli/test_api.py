@@ -7,7 +7,7 @@ from conftest import ROOT
 
 def test_public_api_is_pinned():
     assert sorted(convcli.__all__) == ["ConvError", "ConvSpec", "EnvironmentProblem",
-                                       "__version__"]
+                                       "__version__", "analyse_net", "summarise"]
     from convcli import ConvError, ConvSpec
     assert issubclass(ConvError, ValueError) and ConvSpec.__module__ == "convcli.calculator.spec"
 

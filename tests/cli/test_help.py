@@ -45,11 +45,14 @@ def source_words(command: str | None) -> set[str]:
     texts = [cmd.help or ""]
     if command is None:
         texts += [(group.commands[n].help or "").split("\n\n")[0] for n in COMMANDS]
+    plain = []      # shown as they are, not as rich markup
     for p in cmd.params:
-        texts += [getattr(p, "help", None) or "", p.metavar or ""]
+        texts.append(getattr(p, "help", None) or "")
+        plain.append(p.metavar or "")
         if p.param_type_name == "option":
-            texts += [*p.opts, *p.secondary_opts]
-    return {w for t in texts for w in _words(Text.from_markup(t).plain)}
+            plain += [*p.opts, *p.secondary_opts]
+    return ({w for t in texts for w in _words(Text.from_markup(t).plain)}
+            | {w for t in plain for w in _words(t)})
 
 
 def screen_problems(screen: str, width: int, words: set[str]) -> list[str]:
@@ -60,7 +63,7 @@ def screen_problems(screen: str, width: int, words: set[str]) -> list[str]:
                  if len(line) > width]
     shown = set(_words(screen))
     problems += [f"broken: {w!r}" for w in sorted(words - shown)]
-    problems += [f"clutter: {m!r}" for m in re.findall(r"<[a-z]+>|\{[A-Z]+\}|\[\[", screen)]
+    problems += [f"clutter: {m!r}" for m in re.findall(r"<[a-z]+>|\{[A-Z]+\}|\[\[[A-Z]", screen)]
     problems += [f"trailing space: {line!r}" for line in screen.splitlines()
                  if line.endswith(" ")]
     return problems

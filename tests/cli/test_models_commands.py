@@ -41,7 +41,7 @@ def test_net_table_rows_and_totals(cli):
     r = cli("net", "1x3x32x32", CIFAR)
     assert r.exit_code == 0
     out = r.stdout
-    assert "Linear(1024, 10)" in out and "[1, 64, 4, 4]" in out and "[1, 1024]" in out
+    assert "Linear(1024, 10)" in out and "1x64x4x4" in out and "1x1024" in out
     assert "33,834" in out  # total params at the foot
     assert "3/1/1/1/1" in out and "2/2/0/1/-" in out  # k/s/p/d/g actually used
     assert "activations" in out and "KiB (float32)" in out
@@ -140,3 +140,37 @@ def test_help_says_summary_runs_the_file(cli):
     assert "runs FILE.py" in " ".join(r.stdout.split()) or "RUN" in r.stdout
     r = cli("net", "--help")
     assert r.exit_code == 0 and "Example: convcli net" in " ".join(r.stdout.split())
+
+
+PRINTED = """Sequential(
+  (0): Conv2d(3, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))
+  (1): ReLU(inplace=True)
+  (2): MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+  (3): Flatten(start_dim=1, end_dim=-1)
+  (4): Linear(in_features=4096, out_features=10, bias=True)
+)"""
+
+
+def test_net_reads_printed_models_and_set_names(cli):
+    data = cli("net", "1x3x32x32", PRINTED, "--json").json()
+    assert data["output_shape"] == [1, 10] and data["total_params"] == 448 + 40970
+    r = cli("net", "1x3x32x32", "Net(\n  (conv): Conv2d(3, 16, kernel_size=(3, 3))\n)")
+    assert r.exit_code == 2 and "convcli summary" in r.stderr and r.stderr.count("\n") == 1
+    data = cli("net", "1x100x1x1", "ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False)",
+               "--set", "nz=100,ngf=64", "--json").json()
+    assert data["output_shape"] == [1, 512, 4, 4]
+    r = cli("net", "1x100x1x1", "ConvTranspose2d(nz, 8, 4)")
+    assert r.exit_code == 2 and "--set nz=" in r.stderr
+
+
+@pytest.mark.parametrize("args,code,needle", [
+    (["1x3x8x8", "Conv2d(3, " + "+".join(["1"] * 20_000) + ", 3)"], 2, "operators"),
+    (["1x3x8x8", "--file", "/dev/zero"], 3, "not a regular file"),
+    (["1x3x8x8", "Upsample(scale_factor=1e300)"], 2, "2**63 - 1"),
+    (["1x3x8x8", "Upsample(scale_factor=1e308 * 10)"], 2, "not a finite number"),
+    (["1x3x8x8", "GroupNorm(7, 10 ** 12)"], 2, "valid num_groups"),
+])
+def test_net_refuses_what_it_cannot_hold_in_one_line(cli, args, code, needle):
+    r = cli("net", *args, "--json")
+    assert r.exit_code == code and r.stdout == ""
+    assert needle in r.stderr and r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1

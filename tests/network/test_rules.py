@@ -111,6 +111,12 @@ ZOO = [
     ("1x4x5", "LazyConvTranspose1d(2, 3, stride=2)"), ("2x6x3x3", "LazyBatchNorm2d()"),
     ("2x6x3x3", "LazyInstanceNorm2d(affine=True)"), ("4x6", "LazyBatchNorm1d()"),
     ("6x3x3", "LazyConv2d(2, 3)"),
+    # zero-cost layers summary counts by their ops; torch >= 2.11's norms take bias=
+    ("1x4x3x3", "ChannelShuffle(2)"), ("2x3x4", "RReLU(0.1, 0.3)"), ("2x6x3", "GLU(1)"),
+    ("1x4x5x5", "CrossMapLRN2d(3)"), ("2x3x8", "RMSNorm(8)"), ("2x3x4x4", "SyncBatchNorm(3)"),
+    ("1x2x8x8", "LPPool2d(2, 3, ceil_mode=True)"), ("1x2x9", "LPPool1d(2, 3, 2)"),
+    ("1x2x4x4x4", "LPPool3d(1, 2)"), ("2x6x3x3", "BatchNorm2d(6, bias=False)"),
+    ("2x6x3x3", "GroupNorm(3, 6, bias=False)"),
 ]
 
 
@@ -152,6 +158,8 @@ def test_zoo_covers_every_family():
     ("1x3x5x5", "Dropout1d()"), ("1x2x3x3", "MaxPool2d(4)"), ("1x2x2x2x2", "AvgPool3d(3)"),
     ("1x3x0x4", "MaxPool2d(2)"), ("1x0x4x4", "AdaptiveMaxPool2d(1)"),
     ("6x3x3", "LazyInstanceNorm2d(affine=True)"), ("1x5", "LazyConv2d(2, 3)"),
+    ("1x3x2x2", "ChannelShuffle(2)"), ("2x5", "GLU()"), ("4x5x5", "CrossMapLRN2d(3)"),
+    ("2x3x7", "RMSNorm(8)"),
 ])
 def test_what_torch_rejects_convcli_rejects(shape, text):
     torch = pytest.importorskip("torch")

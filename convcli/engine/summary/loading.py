@@ -1,38 +1,43 @@
-"""FILE.py:NAME -> the user's nn.Module, built on the meta device.
+"""Running the user's code: a Python file or an importable module, and what it holds.
 
-``load_model("models.py:Net", args)`` runs the user's file (it is Python: it can do
-anything the user can) and builds NAME, a class or a function returning a module,
-under ``torch.device("meta")``. Errors name the file, the line and what it defines.
-torch is imported inside functions.
+``parse_target`` tells ``FILE.py:NAME`` from ``package.module:attr``; ``import_file``
+runs a file as a fresh module (optionally under ``torch.device("meta")``, so that a
+module-level ``model = Net()`` is built on meta); ``import_module`` imports a module
+the way ``python -m`` finds it (the working directory first); ``holdings`` lists the
+nn.Module classes, instances and functions a module defines, for messages. Errors name
+the file, the line and what it holds. torch is imported inside functions.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import ast
+import contextlib
+import importlib
 import importlib.util
 import inspect
 import os
 import sys
+from dataclasses import dataclass, field
 
 from convcli.engine.torch_adapter import import_torch
 from convcli.errors import ConvError, EnvironmentProblem
-from convcli.formatting import article
+from convcli.formatting import one_line
 
-if TYPE_CHECKING:
-    from torch.nn import Module
 
+def is_file_target(path: str) -> bool:
+    return path.endswith(".py") or "/" in path or os.sep in path or os.path.isfile(path)
 
 
 def parse_target(target: str) -> tuple[str, str | None]:
-    """'models.py:Net' -> ('models.py', 'Net'); 'models.py' -> ('models.py', None)."""
+    """'models.py:Net' -> ('models.py', 'Net'); 'models.py' -> ('models.py', None);
+    'torchvision.models:resnet50' -> ('torchvision.models', 'resnet50'). NAME may be
+    dotted (an attribute path)."""
     path, sep, name = target.rpartition(":")
-    if not sep or not path or os.sep in name or name.endswith(".py"):
+    if not sep or not path or os.sep in name or "/" in name or name.endswith(".py"):
         return target, None
-    if not name.isidentifier():
-        raise ConvError(f"FILE.py:NAME: {name!r} is not a Python name; write e.g. "
-                        "models.py:Net")
+    if not all(part.isidentifier() for part in name.split(".")):
+        raise ConvError(f"MODEL: {one_line(name, 60)!r} is not a Python name; write e.g. "
+                        "models.py:Net or package.module:build")
     return path, name
 
 
@@ -41,31 +46,42 @@ def parse_args(text: str | None) -> tuple[tuple, dict]:
     arguments, anything else one positional argument."""
     if text is None:
         return (), {}
+    if len(text) > 100_000:
+        raise ConvError(f"--args: {len(text):,} characters is too long for constructor "
+                        "arguments (at most 100,000)")
     try:
         value = ast.literal_eval(text.strip())
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise ConvError(
-            f"--args: {text!r} is not a Python literal; write e.g. --args 10, "
+            f"--args: {one_line(text, 60)!r} is not a Python literal; write e.g. --args 10, "
             "--args '(3, 10)' or --args \"{'num_classes': 10}\"") from None
     if isinstance(value, tuple):
         return value, {}
     if isinstance(value, dict):
         if not all(isinstance(k, str) and k.isidentifier() for k in value):
-            raise ConvError(f"--args: the keys of {text!r} must be argument names")
+            raise ConvError(f"--args: the keys of {one_line(text, 60)!r} must be argument "
+                            "names")
         return (), value
     return (value,), {}
 
 
-def _import_file(path: str):
+def _check_file(path: str) -> str:
     if not os.path.exists(path):
         raise EnvironmentProblem(f"{path}: no such file")
     if os.path.isdir(path):
         raise EnvironmentProblem(f"{path}: is a directory; give a .py file")
+    if not os.path.isfile(path):
+        raise EnvironmentProblem(f"{path}: not a regular file; give a .py file")
     if not os.access(path, os.R_OK):
         raise EnvironmentProblem(f"{path}: cannot read it (permission denied)")
-    full = os.path.abspath(path)
-    mod_name = "_convcli_user_" + "".join(c if c.isalnum() else "_"
-                                          for c in os.path.splitext(os.path.basename(full))[0])
+    return os.path.abspath(path)
+
+
+def import_file(path: str, meta: bool, suffix: str = ""):
+    """Run ``path`` as a fresh module (under torch.device('meta') when ``meta``)."""
+    full = _check_file(path)
+    base = os.path.splitext(os.path.basename(full))[0]
+    mod_name = "_convcli_user_" + "".join(c if c.isalnum() else "_" for c in base) + suffix
     spec = importlib.util.spec_from_file_location(mod_name, full)
     if spec is None or spec.loader is None:
         raise EnvironmentProblem(f"{path}: Python cannot load it as a module (is it a .py "
@@ -74,35 +90,65 @@ def _import_file(path: str):
     sys.modules[mod_name] = module
     folder = os.path.dirname(full)
     sys.path.insert(0, folder)  # sibling imports work as when the user runs the file
+    device = import_torch().device("meta") if meta else contextlib.nullcontext()
     try:
-        try:
+        with device:
             spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(mod_name, None)  # no half-run module left behind
-            raise
-    except SyntaxError as e:
-        raise ConvError(f"{path} line {e.lineno}: SyntaxError: {e.msg}") from None
-    except ImportError as e:
-        raise EnvironmentProblem(
-            f"running {path} failed at an import: {type(e).__name__}: {e}"
-            f"{_where(e, full)}; install what it needs or fix the import") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise EnvironmentProblem(f"{path}: cannot read it ({e})") from None
-    except SystemExit as e:
-        raise ConvError(f"running {path} called exit({e.code}); guard its script part with "
-                        "if __name__ == '__main__':") from None
-    except Exception as e:  # the user's code failed: their bug, reported in one line
-        raise ConvError(f"running {path} raised {type(e).__name__}: {e}{_where(e, full)}"
-                        ) from None
+    except BaseException as e:
+        sys.modules.pop(mod_name, None)  # no half-run module left behind
+        raise user_error(e, f"running {path}", full, import_failure=True) from None
     finally:
-        try:
+        with contextlib.suppress(ValueError):
             sys.path.remove(folder)
-        except ValueError:  # pragma: no cover - the user's file changed sys.path
-            pass
     return module
 
 
-def _where(exc: BaseException, path: str) -> str:
+def import_module(name: str):
+    """``package.module`` as ``python -m`` would find it (the working directory first)."""
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and (name == e.name or name.startswith(e.name + ".")):
+            raise EnvironmentProblem(
+                f"MODEL: cannot import {name!r} (no module named {e.name!r}); install it "
+                "in this environment, or give a file as FILE.py:NAME") from None
+        raise user_error(e, f"importing {name}", None, import_failure=True) from None
+    except BaseException as e:
+        raise user_error(e, f"importing {name}", None, import_failure=True) from None
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(cwd)
+
+
+def user_error(e: BaseException, doing: str, path: str | None,
+               import_failure: bool = False) -> BaseException:
+    """What the user's code raised, as the convcli error that says where (one line)."""
+    if isinstance(e, (KeyboardInterrupt, ConvError, EnvironmentProblem)) or \
+            type(e).__name__ == "Terminated":
+        return e
+    where = where_in(e, path) if path else ""
+    text = f"{type(e).__name__}: {one_line(e)}{where}"
+    if isinstance(e, SyntaxError):
+        return ConvError(f"{doing}: line {e.lineno}: SyntaxError: {one_line(e.msg)}")
+    if isinstance(e, ImportError) and import_failure:
+        return EnvironmentProblem(f"{doing} failed at an import: {text}; install what it "
+                                  "needs or fix the import")
+    if isinstance(e, (OSError, UnicodeDecodeError)) and import_failure and not where:
+        return EnvironmentProblem(f"{doing}: cannot read it ({one_line(e)})")
+    if isinstance(e, SystemExit):
+        return ConvError(f"{doing} called exit({e.code}); guard its script part with "
+                         "if __name__ == '__main__':")
+    if isinstance(e, MemoryError):
+        return EnvironmentProblem(f"{doing} ran out of memory ({text})")
+    return ConvError(f"{doing} raised {text}")
+
+
+def where_in(exc: BaseException, path: str) -> str:
     """' (line N)' of the innermost frame of ``path`` in the traceback."""
     line = None
     tb = exc.__traceback__
@@ -113,74 +159,58 @@ def _where(exc: BaseException, path: str) -> str:
     return "" if line is None else f" (line {line})"
 
 
-def _candidates(module, nn) -> tuple[list[str], list[str]]:
-    classes, functions = [], []
+@dataclass
+class Holdings:
+    """What a module defines that could be a model."""
+
+    classes: list[str] = field(default_factory=list)     # nn.Module subclasses
+    instances: list[str] = field(default_factory=list)   # nn.Module objects
+    functions: list[str] = field(default_factory=list)
+    factories: list[str] = field(default_factory=list)   # functions callable with no args
+
+    def describe(self) -> str:
+        parts = [f"{label}: {', '.join(names)}" for label, names in (
+            ("nn.Module classes", self.classes), ("module instances", self.instances),
+            ("functions", self.functions)) if names]
+        return "; ".join(parts) or "no nn.Module classes, instances or functions"
+
+    @property
+    def models(self) -> list[str]:
+        return self.classes + self.instances
+
+
+def holdings(module) -> Holdings:
+    nn = import_torch().nn
+    out = Holdings()
     for key, value in vars(module).items():
         if key.startswith("_"):
             continue
-        if inspect.isclass(value) and issubclass(value, nn.Module) and \
+        if isinstance(value, nn.Module):
+            out.instances.append(key)
+        elif inspect.isclass(value) and issubclass(value, nn.Module) and \
                 value.__module__ == module.__name__:
-            classes.append(key)
+            out.classes.append(key)
         elif inspect.isfunction(value) and value.__module__ == module.__name__:
-            functions.append(key)
-    return classes, functions
+            out.functions.append(key)
+            if not required_args(value):
+                out.factories.append(key)
+    return out
 
 
-def load_model(target: str, args: tuple = (),
-               kwargs: dict | None = None) -> tuple[Module, str]:
-    """Build NAME from FILE.py on the meta device. Returns (model, label)."""
-    torch = import_torch()
-    nn = torch.nn
-    kwargs = kwargs or {}
-    path, name = parse_target(target)
-    module = _import_file(path)
-    classes, functions = _candidates(module, nn)
-    if name is None:
-        if len(classes) != 1:
-            listed = ", ".join(classes) or "none"
-            raise ConvError(f"{path}: say which model to summarise as {path}:NAME; its "
-                            f"nn.Module classes: {listed}"
-                            + (f"; functions: {', '.join(functions)}" if functions else ""))
-        name = classes[0]
-    if not hasattr(module, name):
-        known = ", ".join(classes + functions) or "no nn.Module classes or functions"
-        raise ConvError(f"{path} has no {name!r}; it defines: {known}")
-    obj = getattr(module, name)
-    if not callable(obj):
-        raise ConvError(f"{path}:{name} is {article(type(obj).__name__)}, not an nn.Module class "
-                        "or a function returning one")
-    if isinstance(obj, nn.Module):
-        raise ConvError(f"{path}:{name} is a module instance; convcli builds its own on "
-                        "the meta device: point at its class or at a function returning it")
-    call = f"{name}({_args_text(args, kwargs)})"
+def required_args(fn) -> list[str]:
+    """The parameters ``fn`` needs that have no default (for a class: its __init__)."""
     try:
-        try:
-            with torch.device("meta"):
-                model = obj(*args, **kwargs)
-        except Exception as e:
-            if not meta_limit(e):
-                raise
-            model = obj(*args, **kwargs).to("meta")  # e.g. __init__ reads tensor values
-    except TypeError as e:
-        hint = ("" if args or kwargs else
-                "; pass constructor arguments with --args, e.g. --args \"{'num_classes': 10}\"")
-        raise ConvError(f"{path}: {call} failed: TypeError: {e}{hint}") from None
-    except Exception as e:  # the user's constructor failed
-        raise ConvError(f"{path}: {call} failed: {type(e).__name__}: {e}"
-                        f"{_where(e, os.path.abspath(path))}") from None
-    if not isinstance(model, nn.Module):
-        raise ConvError(f"{path}: {call} returned {article(type(model).__name__)}, not an "
-                        "nn.Module")
-    return model, call
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in sig.parameters.values() if p.default is p.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
-def _args_text(args, kwargs) -> str:
-    return ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
-
-
-def meta_limit(e: Exception) -> bool:
-    """An error that comes from the meta device itself, not from the user's model."""
-    text = str(e).lower()
-    return isinstance(e, NotImplementedError) or "meta" in text and (
-        "data" in text or "item" in text or "not implemented" in text
-        or "cannot" in text or "tensor.item" in text)
+def attribute(module, name: str, where: str, held: Holdings):
+    obj = module
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            raise ConvError(f"{where} has no {name!r}; it holds {held.describe()}")
+        obj = getattr(obj, part)
+    return obj

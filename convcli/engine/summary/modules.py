@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from convcli.network.binding import REQUIRED
+from convcli.network.binding import compact_text
 from convcli.network.rules import REGISTRY
 from convcli.network.text import LayerCall
 
@@ -29,11 +29,9 @@ def call_of(m) -> LayerCall | None:
     for key, _default in sig:
         if key in ("device", "dtype"):
             continue
-        if key == "bias" and name.startswith(("Conv", "Linear")):
-            kwargs[key] = m.bias is not None
-            continue
-        if key == "bias" and name == "LayerNorm":
-            kwargs[key] = getattr(m, "bias", None) is not None
+        if key == "bias":  # a tensor or None on the module: was it built with one?
+            value = getattr(m, "bias", None)
+            kwargs[key] = value if isinstance(value, bool) else value is not None
             continue
         if key == "num_parameters" and name == "PReLU":
             kwargs[key] = m.num_parameters
@@ -58,34 +56,18 @@ def _plain(v):
     return v
 
 
-def short_repr(m) -> str:
+def short_repr(m, spec=None) -> str:
     """Conv rows: ConvSpec's constructor text; layers with a net.py rule: their
     arguments that differ from torch's defaults; others: torch's repr, one line."""
-    spec = getattr(m, "_convcli_spec", None)
     if spec is not None:
         return spec.torch_repr()
     call = call_of(m)
     if call is not None:
-        sig = dict(REGISTRY[call.name][0])
-        kw = dict(call.kwargs)
-        if kw.get("stride") in (kw.get("kernel_size"), None) and "stride" in sig:
-            kw.pop("stride")  # the default: stride = kernel_size
-        parts = []
-        for key, default in REGISTRY[call.name][0]:
-            if key not in kw:
-                continue
-            v = kw[key]
-            if default is REQUIRED:
-                parts.append(_lit(v))
-            elif v != default and not (isinstance(v, tuple) and len(set(v)) == 1
-                                       and v[0] == default):
-                parts.append(f"{key}={_lit(v)}")
-        return f"{call.name}({', '.join(parts)})"
-    text = " ".join(repr(m).split())
+        return compact_text(call.name, dict(call.kwargs), REGISTRY[call.name][0])
+    try:
+        text = " ".join(repr(m).split())
+    except Exception:  # noqa: BLE001 - a user's extra_repr that fails
+        text = type(m).__name__ + "(...)"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _lit(v) -> str:
-    if isinstance(v, tuple) and v and len(set(v)) == 1 and all(isinstance(x, int) for x in v):
-        return str(v[0])
-    return repr(v)

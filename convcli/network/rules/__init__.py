@@ -40,10 +40,13 @@ def build_layer(call: LayerCall) -> Layer:
         raise ConvError(
             f"{call}: convcli has no rule for the layer {call.name!r}{hint}, so it cannot "
             "give its shape or cost. It knows: "
-            "Conv/ConvTranspose/MaxPool/AvgPool/AdaptiveAvgPool/AdaptiveMaxPool/BatchNorm/"
-            "InstanceNorm 1d-3d, GroupNorm, LayerNorm, Linear, Flatten, Unflatten, Upsample, "
-            "PixelShuffle, padding layers, Lazy layers, Dropout variants, Identity and the "
+            "Conv/ConvTranspose/MaxPool/AvgPool/LPPool/AdaptiveAvgPool/AdaptiveMaxPool/"
+            "BatchNorm/InstanceNorm 1d-3d, SyncBatchNorm, GroupNorm, LayerNorm, RMSNorm, "
+            "Linear, Flatten, Unflatten, Upsample, PixelShuffle, ChannelShuffle, padding "
+            "layers, Lazy layers, Dropout variants, Identity and the "
             "activations (see `convcli net --help`); for any other module run `convcli "
             "summary` on a model file")
     signature, builder = entry
-    return builder(call, bind(call, signature))
+    layer = builder(call, bind(call, signature))
+    layer.signature = signature
+    return layer

@@ -39,6 +39,8 @@ class Same(Layer):
                 raise ConvError(f"{ctx.at(self.call)} but num_parameters="
                                 f"{self.n} must equal the channels (dim 1); use "
                                 f"PReLU({c if c is not None else 1})")
+        if self.kind == "CrossMapLRN2d" and len(shape) != 4:
+            raise ConvError(f"{ctx.at(self.call)}: CrossMapLRN2d takes 4 dims (N, C, H, W)")
         if self.kind == "Dropout1d" and len(shape) not in (2, 3):
             raise ConvError(f"{ctx.at(self.call)}: Dropout1d takes 3 dims (N, C, L) or 2 "
                             "unbatched (C, L)")
@@ -74,8 +76,27 @@ _SAME_SIGS: dict[str, list] = {
     "AlphaDropout": [("p", 0.5), ("inplace", False)],
     "FeatureAlphaDropout": [("p", 0.5), ("inplace", False)],
     "LocalResponseNorm": [("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)],
+    "CrossMapLRN2d": [("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1)],
+    "RReLU": [("lower", 0.125), ("upper", 1 / 3), ("inplace", False)],
 }
 del _SAME_SIGS["GLU_"]
+
+
+class GLU(Layer):
+    """Splits ``dim`` in halves a, b and returns a * sigmoid(b): that dim halves."""
+
+    kind = "GLU"
+
+    def output(self, shape, ctx):
+        dim = self.values["dim"]
+        if not is_int(dim) or not -len(shape) <= dim < len(shape):
+            raise ConvError(f"{ctx.at(self.call)}: dim={dim!r} is out of range for "
+                            f"{len(shape)} dims")
+        d = dim % len(shape)
+        if shape[d] % 2:
+            raise ConvError(f"{ctx.at(self.call)}: GLU halves dim {d}, which has "
+                            f"{shape[d]} elements, an odd number")
+        return tuple(shape[:d]) + (shape[d] // 2,) + tuple(shape[d + 1:])
 
 
 class Identity(Layer):
@@ -86,3 +107,4 @@ class Identity(Layer):
 
 
 RULES: dict[str, Rule] = {name: (sig, Same) for name, sig in _SAME_SIGS.items()}
+RULES["GLU"] = ([("dim", -1)], GLU)

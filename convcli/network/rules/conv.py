@@ -55,10 +55,7 @@ class Conv(Layer):
         return macs(self.spec, shape_in)
 
     def geometry(self):
-        s = self.spec
-        return {"kernel_size": list(s.kernel_size), "stride": list(s.stride),
-                "padding": [list(p) for p in s.padding_pairs], "dilation": list(s.dilation),
-                "groups": s.groups}
+        return self.spec.geometry()
 
 
 RULES: dict[str, Rule] = {}

@@ -1,5 +1,5 @@
-"""MaxPool/AvgPool 1d-3d (torch's pooling_output_shape, ceil_mode included) and the
-adaptive pools. Pools do no multiply-accumulates: 0 MACs."""
+"""MaxPool/AvgPool/LPPool 1d-3d (torch's pooling_output_shape, ceil_mode included) and
+the adaptive pools. Pools do no multiply-accumulates: 0 MACs."""
 
 from __future__ import annotations
 
@@ -148,3 +148,7 @@ for _d in (1, 2, 3):
                                       lambda c, v, d=_d: Adaptive(c, v, d))
     RULES[f"AdaptiveMaxPool{_d}d"] = ([("output_size", REQUIRED), ("return_indices", False)],
                                       lambda c, v, d=_d: Adaptive(c, v, d))
+    # LPPool: (sum x^p)^(1/p) over the window; no padding, no dilation
+    RULES[f"LPPool{_d}d"] = ([("norm_type", REQUIRED), ("kernel_size", REQUIRED),
+                              ("stride", None), ("ceil_mode", False)],
+                             lambda c, v, d=_d: Pool(c, {**v, "padding": 0}, d, "lp"))

@@ -10,6 +10,7 @@ from convcli.errors import ConvError
 from convcli.formatting import shape_list
 from convcli.network.layer import Layer, Rule, rank_check
 
+MAX_SIZE = 2 ** 63 - 1     # torch sizes are int64
 _MODES_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _MODES = ("nearest", "nearest-exact", "area", *_MODES_RANK)
 
@@ -35,9 +36,10 @@ class Upsample(Layer):
                     raise ConvError(f"{call}: size={self.size!r} must be whole numbers >= 1")
         if self.scale is not None:
             for v in (self.scale if isinstance(self.scale, tuple) else (self.scale,)):
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or \
+                        not math.isfinite(v) or v <= 0:
                     raise ConvError(f"{call}: scale_factor={self.scale!r} must be positive "
-                                    "numbers")
+                                    "finite numbers")
 
     def output(self, shape, ctx):
         fixed = 4 if self.kind.startswith("Upsampling") else None
@@ -62,7 +64,14 @@ class Upsample(Layer):
             if len(sc) != d:
                 raise ConvError(f"{ctx.at(self.call)}: scale_factor="
                                 f"{self.scale} has {len(sc)} entries for {d} spatial dims")
-            out = tuple(math.floor(float(n) * float(s)) for n, s in zip(shape[2:], sc))
+            try:
+                out = tuple(math.floor(float(n) * float(s)) for n, s in zip(shape[2:], sc))
+            except OverflowError:
+                out = (MAX_SIZE + 1,)
+            if any(o > MAX_SIZE for o in out):
+                raise ConvError(f"{ctx.at(self.call)}: scale_factor {self.scale} gives sizes "
+                                f"beyond torch's limit of 2**63 - 1 elements per dim; use a "
+                                "smaller scale_factor")
             if any(o < 1 for o in out):
                 raise ConvError(f"{ctx.at(self.call)}: scale_factor "
                                 f"{self.scale} gives an empty output {shape_list(out)}")

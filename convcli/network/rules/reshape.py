@@ -1,5 +1,5 @@
-"""Flatten, Unflatten, PixelShuffle and PixelUnshuffle: shapes move, values do
-not; 0 MACs."""
+"""Flatten, Unflatten, PixelShuffle, PixelUnshuffle and ChannelShuffle: shapes move,
+values do not; 0 MACs."""
 
 from __future__ import annotations
 
@@ -94,7 +94,31 @@ class PixelShuffle(Layer):
         return (*lead, c // (r * r), h * r, w * r)
 
 
+class ChannelShuffle(Layer):
+    """(N, C, *) with C divisible by groups, more than 2 dims; the shape is kept."""
+
+    kind = "ChannelShuffle"
+
+    def __init__(self, call, values):
+        super().__init__(call, values)
+        g = values["groups"]
+        if not is_int(g) or g < 1:
+            raise ConvError(f"{call}: groups={g!r} must be a positive whole number")
+        self.g = g
+
+    def output(self, shape, ctx):
+        if len(shape) <= 2:
+            raise ConvError(f"{ctx.at(self.call)}: ChannelShuffle needs more than 2 dims "
+                            "(N, C, *)")
+        c = shape[1]
+        if c % self.g:
+            raise ConvError(f"{ctx.receives(self.call, plural(c, 'channel'))}, which "
+                            f"groups={self.g} does not divide")
+        return tuple(shape)
+
+
 RULES: dict[str, Rule] = {
+    "ChannelShuffle": ([("groups", REQUIRED)], ChannelShuffle),
     "Flatten": ([("start_dim", 1), ("end_dim", -1)], Flatten),
     "Unflatten": ([("dim", REQUIRED), ("unflattened_size", REQUIRED)], Unflatten),
     "PixelShuffle": ([("upscale_factor", REQUIRED)], lambda c, v: PixelShuffle(c, v, False)),
