@@ -9,13 +9,14 @@ gates the CPU ratios instead (a shared machine moves wall time far more than CPU
 time), against the gate column: ceilings this code meets with room for noise, so CI
 fails on a start-up regression, not on a busy neighbour. Both are printed. Measured on
 the 2-core machine (CPU ratios, medians of 21 rounds; references: `import typer`
-5.8x, rich printing one table 5.8x, the floor of any output drawn with rich):
-- shape, params 6.2x (gate 7.5): the fast path answers them without typer; without it
-  they cost 9.5x (lazy group) to 11.7x (before issue 14);
-- --json 3.8x (gate 4.5): no rich; importing it again costs about 2x;
-- --help 2.1x (gate 3): Typer's output replayed from the cache; 16x without;
-- net 9.4x (gate 11): Typer (lazy group) until net's body is typer-free like
-  cli/calc.py's; a prototype of that measured 7.1x, its gate should then be 8.5.
+5.8x, rich printing one table 5.9x, the floor of any output drawn with rich):
+- shape, params 6.1x (gate 7.5): the fast path answers them without typer; main
+  before issue 14: 12x;
+- --json 3.9x (gate 4.5): no rich; main: 11.6x;
+- --help 2.2x (gate 3): Typer's output replayed from the cache; main: 16x;
+- net 10.8x (gate 12): Typer (lazy group) until net's body is typer-free like
+  cli/calc.py's (main: 14x); a prototype of that on the fast path measured 7.1x
+  where Typer took 9.6x: lower the gate to about 8.5 then.
 
 What is timed is what a user runs: the console script's code (`from convcli.main
 import main`) in a fresh virtual environment of this interpreter that sees this
@@ -57,7 +58,7 @@ RICH_TABLE = ("from rich.console import Console; from rich.table import Table; t
 CASES = {
     "shape": (["shape", "4x3x64x64", "-o", "16", "-k", "3"], 5.0, 7.5),
     "params": (["params", "-i", "64", "-o", "128", "-k", "3"], 5.0, 7.5),
-    "net (10 layers)": (["net", "1x3x32x32", NET], 5.0, 11.0),
+    "net (10 layers)": (["net", "1x3x32x32", NET], 5.0, 12.0),
     "shape --json": (["shape", "4x3x64x64", "-o", "16", "-k", "3", "--json"], 5.0, 4.5),
     "params --json": (["params", "-i", "64", "-o", "128", "-k", "3", "--json"], 5.0, 4.5),
     "--help": (["--help"], 6.0, 3.0),
