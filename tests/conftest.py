@@ -21,6 +21,13 @@ GOLDEN = ROOT / "tests" / "views" / "golden"
 os.environ["CONVCLI_DEBUG"] = "1"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _help_cache_in_a_temporary_folder(tmp_path_factory):
+    """`convcli --help` run as a process caches Typer's output under XDG_CACHE_HOME:
+    the tests' copies go to a folder of their own, never the user's ~/.cache."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-goldens", action="store_true", default=False,
                      help="rewrite the golden files in tests/views/golden from the "

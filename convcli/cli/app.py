@@ -1,19 +1,81 @@
-"""The Typer app: the root command, its version option, and usage errors found while
-parsing argv as one `Error:` line (exit 2) like every other error."""
+"""The Typer app: the root command, its version option, usage errors found while
+parsing argv as one `Error:` line (exit 2) like every other error, and a lazy group:
+a command's module is imported, and its parameters converted, only when that command
+is looked up (`convcli shape` builds shape's options, not all eight commands').
+"""
 
 from __future__ import annotations
 
+import importlib
+import inspect
+from collections.abc import MutableMapping
 from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from convcli import __version__
+
+# every command and the module that registers it with @app.command(), in --help order
+COMMANDS = {"shape": "conv", "params": "conv", "show": "explore", "solve": "explore",
+            "net": "models", "summary": "models", "run": "run", "verify": "verify",
+            "apply": "apply"}
+_SETTINGS = dict(pretty_exceptions_enable=False)
+
+
+class _LazyCommands(MutableMapping):
+    """name -> click command, built by Typer on first lookup. The names (so the
+    "No such command" suggestions) are known without importing anything."""
+
+    def __init__(self, built: dict):
+        self._built = dict(built)
+
+    def __getitem__(self, name: str):
+        if name not in self._built:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._built[name] = _build(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self):
+        return iter(list(COMMANDS) + [n for n in self._built if n not in COMMANDS])
+
+    def __len__(self) -> int:
+        return len(set(COMMANDS) | set(self._built))
+
+
+def _build(name: str):
+    """Import the command's module (its @app.command() registers it) and have Typer
+    build that one command, as a one-command app, through its public get_command."""
+    importlib.import_module(f"convcli.cli.{COMMANDS[name]}")
+    info = next(i for i in reversed(app.registered_commands)
+                if (i.name or i.callback.__name__.replace("_", "-")) == name)
+    one = typer.Typer(add_completion=False, rich_markup_mode=app.rich_markup_mode,
+                      **_SETTINGS)
+    one.registered_commands.append(info)
+    return typer.main.get_command(one)
 
 
 class _OneLineErrors(TyperGroup):
     """Usage errors found while parsing argv (unknown option, missing argument) come
-    out as one `Error:` line with exit 2, like every other error, instead of a panel."""
+    out as one `Error:` line with exit 2, like every other error, instead of a panel;
+    commands are built when looked up."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.commands = _LazyCommands(self.commands)
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(self.commands)
+
+    def format_help(self, ctx, formatter) -> None:
+        _help_without_trailing_spaces(super().format_help, ctx, formatter)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
@@ -42,13 +104,71 @@ class _OneLineErrors(TyperGroup):
         raise SystemExit(code or 0)
 
 
-app = typer.Typer(
+class _Command(TyperCommand):
+    """A command whose help reads well at any width: each docstring paragraph is one
+    line of text that the terminal wraps (Typer's rich help keeps a docstring's hard
+    line breaks), INPUT not {INPUT} in the usage line, and no <str> beside each
+    argument (what INPUT accepts is said in its help)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.help = _reflow(self.help)
+        for param in self.params:
+            if param.param_type_name == "argument":
+                param.type = _untyped(param.type)
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p
+                for p in super().collect_usage_pieces(ctx)]
+
+    def format_help(self, ctx, formatter) -> None:
+        _help_without_trailing_spaces(super().format_help, ctx, formatter)
+
+
+def _help_without_trailing_spaces(format_help, ctx, formatter) -> None:
+    """Typer's help, with no spaces at the ends of lines when stdout is not a terminal
+    (as all of convcli's output)."""
+    from convcli.views.console import trailing_spaces_dropped
+
+    with trailing_spaces_dropped():
+        format_help(ctx, formatter)
+
+
+def _reflow(text: str | None) -> str | None:
+    """Paragraphs (blank-line separated) each joined into one line; a paragraph that
+    starts with \\b (click's "keep my line breaks") is left alone."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split())
+                        for p in paragraphs)
+
+
+def _untyped(param_type):
+    """The same parameter type, with no metavar of its own to show."""
+    class Untyped(type(param_type)):
+        def get_metavar(self, param, ctx):
+            return ""
+
+    untyped = Untyped.__new__(Untyped)
+    untyped.__dict__.update(param_type.__dict__)
+    return untyped
+
+
+class _App(typer.Typer):
+    """typer.Typer whose commands are ``_Command`` unless a command says otherwise."""
+
+    def command(self, name=None, *, cls=None, **kwargs):
+        return super().command(name, cls=cls or _Command, **kwargs)
+
+
+app = _App(
     name="convcli",
     cls=_OneLineErrors,
     help="Shapes, weights, costs and numerical proof for PyTorch convolutions.",
     no_args_is_help=True,
     add_completion=True,
-    pretty_exceptions_enable=False,
+    **_SETTINGS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

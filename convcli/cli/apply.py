@@ -25,24 +25,26 @@ def _opt(*decls: str, metavar: str | None = None, help: str) -> Any:
 
 
 Kernel = Annotated[Optional[str], _opt(
-    "--kernel", metavar="NAME|LITERAL",
-    help="edge-vertical, edge-horizontal, sobel-x, sobel-y, laplacian, box, gaussian, "
-         "identity, sharpen (sized by -k), or a nested list like '[[1,0,-1],[1,0,-1],"
-         "[1,0,-1]]' (read, never run): used for every (out, in) channel pair, or the whole "
-         "weight when it has its shape. Default: the module's init under --seed.")]
+    "--kernel", metavar="KERNEL",
+    help="A name: edge-vertical, edge-horizontal, sobel-x, sobel-y, laplacian, box, "
+         "gaussian, identity, sharpen (sized by -k); or a nested list such as "
+         "'[[1, 0, -1], [1, 0, -1], [1, 0, -1]]' (read, never run): used for every (out, "
+         "in) channel pair, or the whole weight when it has its shape. Default: the "
+         "module's init under --seed.")]
 BiasValue = Annotated[Optional[str], _opt(
     "--bias-value", metavar="VALUE",
     help="Every output channel's bias (default: 0 with --kernel, else the init).")]
 Pattern = Annotated[Optional[str], _opt(
-    "--pattern", metavar="square|impulse|checker|ramp|stripes",
-    help="Fill the INPUT shape with a pattern (default: standard normal under --seed).")]
+    "--pattern", metavar="NAME",
+    help="Fill the INPUT shape with a pattern: square, impulse, checker, ramp or stripes "
+         "(default: standard normal under --seed).")]
 Gray = Annotated[bool, _opt("--gray", help="Read an image INPUT as one grey channel.")]
 Resize = Annotated[Optional[str], _opt(
     "--resize", metavar="HxW", help="Resize an image INPUT (default: its own size).")]
 Seed = Annotated[str, _opt("--seed", metavar="INT",
                            help="Seed of the random input and the default init.")]
-ApplyDtype = Annotated[str, _opt("--dtype", metavar="float32|float64",
-                                 help="Element type torch computes in.")]
+ApplyDtype = Annotated[str, _opt("--dtype", metavar="DTYPE",
+                                 help="Element type torch computes in: float32 or float64.")]
 Values = Annotated[bool, _opt(
     "--values", help="Print input, weight, bias and output: numbers up to 16x16 per "
                      "channel, a heatmap above; with --json, every value as nested lists.")]
@@ -50,8 +52,9 @@ Dot = Annotated[bool, _opt(
     "--dot", help="The dot product behind one output value: patch, kernel, products, "
                   "their sum plus bias, and torch's value.")]
 At = Annotated[Optional[str], _opt(
-    "--at", metavar="INDEX|TUPLE",
-    help="The output position for --dot, one index per spatial dim (default: the middle).")]
+    "--at", metavar="INDEX",
+    help="The output position for --dot, one index per spatial dim as 3 or 3,4 (default: "
+         "the middle).")]
 Channel = Annotated[Optional[str], _opt(
     "--channel", metavar="INT", help="The output channel for --dot (default 0).")]
 Png = Annotated[Optional[str], _opt(
@@ -59,8 +62,9 @@ Png = Annotated[Optional[str], _opt(
     help="Draw input, kernel and output side by side per channel (up to 8; needs "
          "matplotlib: pip install 'convcli\\[plot]').")]
 MaxMemory = Annotated[Optional[str], _opt(
-    "--max-memory", metavar="SIZE|N%",
-    help="Refuse inputs estimated above this (default: 75% of available RAM).")]
+    "--max-memory", metavar="SIZE",
+    help="Refuse inputs estimated above this, as 8GiB or 50% (default: 75% of available "
+         "RAM).")]
 
 
 @app.command()

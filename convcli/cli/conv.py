@@ -1,6 +1,7 @@
 """`convcli shape` and `convcli params`: one conv layer's shapes and costs.
 
-Parse -> calculator -> views. Neither imports torch nor numpy (a test pins it).
+The Typer side: options and help. The bodies are in calc.py (typer-free, shared with
+the fast path). Neither imports torch nor numpy (a test pins it).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from convcli.calculator.parse import parse_shape
+from convcli.cli import calc
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
 from convcli.cli.options import BytesDtype, ConvArgs, Json, conv_options
@@ -28,10 +29,11 @@ def shape(
         "--explain", "-e", help="Show the formula per spatial dim with the numbers in.")] = False,
     json: Json = False,
     padding_from: Annotated[Optional[str], typer.Option(
-        "--padding-from", metavar="tf|keras|onnx",
-        help="Read --padding as that framework's word (tf/keras SAME|VALID, keras causal, "
-             "onnx SAME_UPPER|SAME_LOWER|VALID) and print the explicit padding and the "
-             "PyTorch code (F.pad + conv) that reproduce it.")] = None,
+        "--padding-from", metavar="NAME",
+        help="tf, keras or onnx: read --padding as that framework's word (tf and keras: "
+             "SAME or VALID; keras: causal; onnx: SAME_UPPER, SAME_LOWER or VALID) and print "
+             "the explicit padding and the PyTorch code (F.pad + conv) that reproduce it.")
+    ] = None,
 ):
     """Output shape, weight shape, params, MACs/FLOPs and bytes of one conv layer.
 
@@ -39,44 +41,7 @@ def shape(
 
     Porting: convcli shape 1x3x7x7 -o 8 -k 3 -s 2 --padding SAME --padding-from tf
     """
-    from convcli.calculator.costs import analyse
-    from convcli.views import conv as view
-    from convcli.views.console import Output
-
-    input_shape = parse_shape(input)
-    if padding_from is not None:
-        return _shape_ported(input_shape, padding_from, conv, json, explain, dtype)
-    spec, reading = conv.read(input_shape)
-    counts = analyse(spec, input_shape, dtype)
-    explanation = spec.explain(input_shape)
-    data = view.counts_dict(counts, reading)
-    data["explain"] = view.explain_dicts(explanation)
-    parts = [view.counts_table(counts), view.notes_text(counts, reading)]
-    if explain:
-        parts.append(view.explain_table(spec, explanation))
-    Output(json).emit(data, *parts)
-
-
-def _shape_ported(input_shape, framework: str, conv: ConvArgs, json: bool, explain: bool,
-                  dtype: str) -> None:
-    """`shape --padding-from`: the foreign padding word -> explicit pairs, then the
-    counts of the conv torch runs after F.pad (input bytes are the user's input)."""
-    from convcli.calculator.porting import normalise_word, port_padding, ported_counts
-    from convcli.views import conv as view
-    from convcli.views.console import Output
-
-    framework, word = normalise_word(framework, conv.padding or "0")
-    spec, reading = conv.read(input_shape, padding="0")
-    ported = port_padding(spec, input_shape, framework, word)
-    counts = ported_counts(ported, dtype)
-    data = view.counts_dict(counts, reading)
-    data["explain"] = view.explain_dicts(ported.explanation)
-    data.update(ported.as_dict())
-    parts = [view.ported_counts_table(counts, ported), view.notes_text(counts, reading),
-             view.ported_table(ported)]
-    if explain:
-        parts.append(view.explain_table(ported.spec, ported.explanation))
-    Output(json).emit(data, *parts)
+    calc.shape(conv, input, dtype, explain, padding_from).emit(json)
 
 
 @app.command()
@@ -95,10 +60,10 @@ def params(
     dtype: BytesDtype = "float32",
     json: Json = False,
     conventions: Annotated[bool, typer.Option(
-        "--conventions", help="What torch.utils.flop_counter, fvcore, ptflops, thop, "
-                              "ultralytics-thop, torchinfo, calflops/DeepSpeed, torchscan "
-                              "and torchprofile would report for this layer (needs --input)."
-                              )] = False,
+        "--conventions", help="What other counting tools would report for this layer "
+                              "(needs --input): torch's flop_counter, fvcore, ptflops, thop, "
+                              "ultralytics-thop, torchinfo, calflops (DeepSpeed), torchscan "
+                              "and torchprofile.")] = False,
 ):
     """Weight and bias shapes, parameter counts and how groups change them.
 
@@ -106,26 +71,4 @@ def params(
 
     Other tools: convcli params -o 32 -k 4 -s 2 -p 1 -g 4 -t --input 1x16x8x8 --conventions
     """
-    from convcli.calculator.costs import analyse
-    from convcli.calculator.groups import compare_groups as compare
-    from convcli.views import conv as view
-    from convcli.views.console import Output
-
-    input_shape = None if input is None else parse_shape(input, "--input")
-    spec, reading = conv.read(input_shape)
-    counts = analyse(spec, input_shape, dtype)
-    data = view.counts_dict(counts, reading)
-    parts = [view.counts_table(counts), view.notes_text(counts, reading)]
-    if spec.groups > 1:
-        parts.append(view.layout_table(spec))
-    if compare_groups:
-        rows = compare(spec, input_shape)
-        data["compare_groups"] = view.groups_rows_dict(rows)
-        data["compare_groups_omitted"] = view.compare_groups_omitted(rows)
-        parts.append(view.groups_table(rows))
-    if conventions:
-        from convcli.calculator.peers import peer_counts
-        report = peer_counts(spec, input_shape)
-        data["conventions"] = report.as_dict()
-        parts.append(view.peers_table(report))
-    Output(json).emit(data, *parts)
+    calc.params(conv, input, compare_groups, dtype, conventions).emit(json)

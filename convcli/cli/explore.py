@@ -22,20 +22,21 @@ from convcli.errors import ConvError
 def show(
     conv: ConvArgs,
     input: Annotated[Optional[str], typer.Argument(
-        metavar="[INPUT]", help="Input shape, e.g. 1x16x8x8 (without it: the channel map "
-                                "only, and --in-channels is needed).")] = None,
+        metavar="INPUT", help="Input shape, e.g. 1x16x8x8 (without it: the channel map "
+                              "only, and --in-channels is needed).")] = None,
     dim: Annotated[Optional[str], typer.Option(
         "--dim", metavar="INT",
         help="Spatial dim the window slides along (default: the last, W).")] = None,
     at: Annotated[Optional[str], typer.Option(
-        "--at", metavar="INDEX|TUPLE",
-        help="Output position for the receptive field, one index per spatial dim "
-             "(default: the middle).")] = None,
+        "--at", metavar="INDEX",
+        help="Output position for the receptive field: one index per spatial dim, as 3 or "
+             "3,4 (default: the middle).")] = None,
     channel: Annotated[str, typer.Option(
         "--channel", metavar="INT", help="Output channel for the receptive field.")] = "0",
     png: Annotated[Optional[str], typer.Option(
         "--png", metavar="FILE",
-        help="Also draw it to a PNG (needs matplotlib: pip install 'convcli\\[plot]').")] = None,
+        help="Also draw it to a PNG (needs matplotlib, from the plot extra: pip install "
+             "'convcli\\[plot]').")] = None,
     svg: Annotated[Optional[str], typer.Option(
         "--svg", metavar="FILE",
         help="Also draw it to an SVG (needs matplotlib, as --png).")] = None,

@@ -20,9 +20,9 @@ Train = Annotated[bool, typer.Option(
     help="Per row and in total: parameter, gradient and optimizer-state bytes, and the "
          "activations autograd saves for backward, for one step at the input's batch.")]
 Optimizer = Annotated[str, typer.Option(
-    "--optimizer", metavar="sgd|sgd-momentum|adam|adamw|none", rich_help_panel=_TRAIN,
+    "--optimizer", metavar="NAME", rich_help_panel=_TRAIN,
     help="The optimizer whose state is counted (what it really keeps per trainable "
-         "parameter).")]
+         "parameter): sgd, sgd-momentum, adam, adamw or none.")]
 _FIELD = "Receptive field (--rf, --field)"
 Rf = Annotated[bool, typer.Option(
     "--rf", rich_help_panel=_FIELD,
@@ -30,10 +30,10 @@ Rf = Annotated[bool, typer.Option(
          "row's positions at this input), jump (input positions per output step) and "
          "start (output 0's first input index; negative: in the padding).")]
 Field = Annotated[Optional[str], typer.Option(
-    "--field", metavar="LAYER[@POS]", rich_help_panel=_FIELD,
-    help="Draw the input region behind one output position of a row (a row number or "
-         "a module name; POS one index per spatial dim, default the centre), with the "
-         "part of the window in the padding marked.")]
+    "--field", metavar="ROW", rich_help_panel=_FIELD,
+    help="Draw the input region behind one output position of a row: ROW, a row number "
+         "or a module name, or ROW@POS with POS one index per spatial dim (default: the "
+         "centre); the part of the window in the padding is marked.")]
 Png = Annotated[Optional[str], typer.Option(
     "--png", metavar="FILE", rich_help_panel=_FIELD,
     help="Also draw --field's picture to a PNG (needs matplotlib).")]
@@ -41,22 +41,22 @@ Svg = Annotated[Optional[str], typer.Option(
     "--svg", metavar="FILE", rich_help_panel=_FIELD,
     help="Also draw --field's picture to an SVG (needs matplotlib).")]
 Amp = Annotated[Optional[str], typer.Option(
-    "--amp", metavar="bf16|fp16", rich_help_panel=_TRAIN,
-    help="Autocast to this dtype (low-precision activations, fp32 master weights).")]
+    "--amp", metavar="DTYPE", rich_help_panel=_TRAIN,
+    help="Autocast to bf16 or fp16 (low-precision activations, fp32 master weights).")]
 BudgetOption = Annotated[Optional[str], typer.Option(
     "--budget", metavar="SIZE", rich_help_panel=_TRAIN,
     help="The largest batch whose training step fits SIZE (e.g. 16GiB), and what "
          "dominates. Implies --train.")]
 Measure = Annotated[bool, typer.Option(
     "--measure", rich_help_panel=_TRAIN,
-    help="Also run one real step: with --device cuda its peak "
-         "torch.cuda.max_memory_allocated; on the CPU the saved-tensor bytes of a real "
-         "forward. Implies --train.")]
+    help="Also run one real step: with --device cuda, its peak of torch.cuda's "
+         "max_memory_allocated; on the CPU, the saved-tensor bytes of a real forward. "
+         "Implies --train.")]
 Device = Annotated[str, typer.Option(
-    "--device", metavar="cpu|cuda", rich_help_panel=_TRAIN,
-    help="Where --measure runs its step.")]
+    "--device", metavar="DEVICE", rich_help_panel=_TRAIN,
+    help="Where --measure runs its step: cpu or cuda.")]
 MaxMemory = Annotated[Optional[str], typer.Option(
-    "--max-memory", metavar="SIZE|N%",
+    "--max-memory", metavar="SIZE",
     help="For a model that must run for real on the CPU (data-dependent forward): refuse "
          "if its tensors would pass this (8GiB, 50%). Default: 75% of the available RAM.")]
 Depth = Annotated[Optional[int], typer.Option(
@@ -81,9 +81,10 @@ def net(
         help="Read LAYERS from a text file (e.g. the body of an nn.Sequential); "
              "- reads standard input.")] = None,
     set_: Annotated[Optional[List[str]], typer.Option(
-        "--set", metavar="NAME=VALUE,...",
-        help="Values for the names the layers use, as tutorial code writes them: "
-             "--set nz=100,ngf=64 for ConvTranspose2d(nz, ngf * 8, 4, 1, 0).")] = None,
+        "--set", metavar="VALUES",
+        help="Values for the names the layers use, as tutorial code writes them, "
+             "NAME=VALUE separated by commas: --set nz=100,ngf=64 for "
+             "ConvTranspose2d(nz, ngf * 8, 4, 1, 0).")] = None,
     train: Train = False,
     optimizer: Optimizer = "adamw",
     rf: Rf = False,
@@ -146,14 +147,14 @@ def summary(
              "the file holds one), or package.module:NAME (torchvision.models:resnet50). "
              "The file is RUN, as `python FILE.py` would run it.")],
     input: Annotated[List[str], typer.Option(
-        "--input", metavar="[NAME=]SHAPE[:DTYPE]",
+        "--input", metavar="SHAPE",
         help="What forward() receives, e.g. 1x3x224x224. Repeat it for more arguments; "
-             "NAME= makes a keyword argument (--input mask=1x1x224x224); :DTYPE another "
-             "dtype (--input ids=1x128:int64, a bool mask :bool).")],
+             "NAME= before the shape makes a keyword argument and :DTYPE after it another "
+             "dtype: --input ids=1x8:int64 --input mask=1x8:bool.")],
     args: Annotated[Optional[str], typer.Option(
         "--args", metavar="LITERAL",
         help="Constructor arguments as a Python literal: a tuple is positional, a dict "
-             "keyword, anything else one argument: --args \"{'num_classes': 10}\".")] = None,
+             "keyword, anything else one argument: --args \"{ 'num_classes': 10 }\".")] = None,
     depth: Depth = None,
     rf: Rf = False,
     field: Field = None,

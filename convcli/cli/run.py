@@ -15,9 +15,10 @@ from convcli.cli.options import ConvArgs, Json, conv_options
 
 _RUN = "Run"
 RunDtype = Annotated[Optional[str], typer.Option(
-    "--dtype", metavar="float32|float64|float16|bfloat16", rich_help_panel=_RUN,
-    help="Element type of the run (default: the INPUT .npy's, else float32); with --tune "
-         "a comma list of the dtypes to try, e.g. float32,bfloat16.")]
+    "--dtype", metavar="DTYPE", rich_help_panel=_RUN,
+    help="Element type of the run: float32, float64, float16 or bfloat16 (default: the "
+         "INPUT .npy's, else float32); with --tune a comma list of those to try, as "
+         "float32,bfloat16.")]
 
 
 @app.command()
@@ -29,17 +30,18 @@ def run(
                               ".npy file.")],
     conv: ConvArgs,
     weight_file: Annotated[Optional[str], typer.Option(
-        "--weight-file", metavar="FILE.npy", rich_help_panel=_RUN,
-        help="Weight to use (shape checked); default: the module's init under --seed.")] = None,
+        "--weight-file", metavar="FILE", rich_help_panel=_RUN,
+        help="Weight to use, a .npy file (shape checked); default: the module's init under "
+             "--seed.")] = None,
     bias_file: Annotated[Optional[str], typer.Option(
-        "--bias-file", metavar="FILE.npy", rich_help_panel=_RUN,
-        help="Bias to use, shape (C_out,).")] = None,
+        "--bias-file", metavar="FILE", rich_help_panel=_RUN,
+        help="Bias to use, a .npy file of shape (C_out,).")] = None,
     seed: Annotated[str, typer.Option(
         "--seed", metavar="INT", rich_help_panel=_RUN,
         help="Seed for the random input and the default init.")] = "0",
     device: Annotated[str, typer.Option(
-        "--device", metavar="auto|cpu|cuda|cuda:N", rich_help_panel=_RUN,
-        help="Where to run (auto: cuda if available).")] = "auto",
+        "--device", metavar="DEVICE", rich_help_panel=_RUN,
+        help="Where to run: auto (cuda if available), cpu, cuda or cuda:N.")] = "auto",
     dtype: RunDtype = None,
     channels_last: Annotated[bool, typer.Option(
         "--channels-last", rich_help_panel=_RUN,
@@ -51,10 +53,10 @@ def run(
         "--warmup", metavar="INT", rich_help_panel=_RUN,
         help="Untimed calls first.")] = "2",
     save: Annotated[Optional[str], typer.Option(
-        "--save", metavar="FILE.npy", rich_help_panel=_RUN,
-        help="Write the output (atomically; never over INPUT).")] = None,
+        "--save", metavar="FILE", rich_help_panel=_RUN,
+        help="Write the output to a .npy file (atomically; never over INPUT).")] = None,
     max_memory: Annotated[Optional[str], typer.Option(
-        "--max-memory", metavar="SIZE|N%", rich_help_panel=_RUN,
+        "--max-memory", metavar="SIZE", rich_help_panel=_RUN,
         help="Refuse runs estimated above this: 8GiB, 512M, 50% (of free memory). Default: "
              "75% of available RAM, 90% of free GPU memory.")] = None,
     threads: Annotated[Optional[str], typer.Option(

@@ -12,7 +12,7 @@ import typer
 from convcli.calculator.parse import parse_shape
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
-from convcli.cli.options import CONV_PANEL, ConvArgs, Json, TensorDtype, conv_options
+from convcli.cli.options import ConvArgs, Json, TensorDtype, conv_options
 from convcli.errors import ConvError, Mismatch
 
 _VERIFY = "Verification"
@@ -25,7 +25,7 @@ _VERIFY = "Verification"
 def verify(
     conv: ConvArgs,
     input: Annotated[Optional[str], typer.Option(
-        "--input", metavar="SHAPE", rich_help_panel=CONV_PANEL,
+        "--input", metavar="SHAPE", rich_help_panel=_VERIFY,
         help="Input shape for one configuration, as INPUT is elsewhere (default 2 x C_in x 12 "
              "per dim, or larger for wide kernels).")] = None,
     cases: Annotated[Optional[int], typer.Option(
@@ -33,20 +33,20 @@ def verify(
         help="Random configurations (valid and invalid) for the built-in suite "
              "(default 1000).")] = None,
     seed: Annotated[int, typer.Option(
-        "--seed", rich_help_panel=_VERIFY,
+        "--seed", metavar="INT", rich_help_panel=_VERIFY,
         help="Seed for the random configurations and tensors.")] = 0,
     device: Annotated[str, typer.Option(
-        "--device", metavar="auto|cpu|cuda|cuda:N", rich_help_panel=_VERIFY,
-        help="Where torch runs the convolutions, as for run (auto: cuda if available); "
-             "the numpy reference runs on the CPU.")]
+        "--device", metavar="DEVICE", rich_help_panel=_VERIFY,
+        help="Where torch runs the convolutions, as for run: auto (cuda if available), "
+             "cpu, cuda or cuda:N; the numpy reference runs on the CPU.")]
         = "cpu",
     dtype: TensorDtype = "float32",
     atol: Annotated[Optional[float], typer.Option(
-        "--atol", rich_help_panel=_VERIFY,
+        "--atol", metavar="FLOAT", rich_help_panel=_VERIFY,
         help="Absolute tolerance (default per dtype: float64 1e-10, float32 1e-4, "
              "float16 1e-2, bfloat16 5e-2).")] = None,
     rtol: Annotated[Optional[float], typer.Option(
-        "--rtol", rich_help_panel=_VERIFY,
+        "--rtol", metavar="FLOAT", rich_help_panel=_VERIFY,
         help="Relative tolerance (default per dtype: float64 1e-8, float32 1e-4, "
              "float16 1e-2, bfloat16 2e-2).")] = None,
     fail_fast: Annotated[bool, typer.Option(

@@ -1,14 +1,17 @@
 """Where output goes: rich consoles, one ``Output`` per command (a table for people or
 one JSON object for machines), and the one-line ``Error:`` / ``Warning:`` / info
 messages on stderr. Plain text (no colour) where NO_COLOR is set or stdout is not a
-terminal: rich decides that from the environment.
+terminal: rich decides that from the environment. Output that is not a terminal has
+no spaces at the end of its lines (rich pads every table line to the table's width;
+in a file or a diff they are noise).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from typing import IO, Iterator, TextIO, cast
 
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -16,7 +19,10 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-JSON_VERSION = 1
+from convcli.views.jsonout import JSON_VERSION, strict, write_json
+
+__all__ = ["JSON_VERSION", "Output", "console", "error", "info", "strict", "table", "warn",
+           "write_json"]
 
 
 class _Console(Console):
@@ -28,8 +34,73 @@ class _Console(Console):
         raise BrokenPipeError()
 
 
+class _NoTrailingSpaces:
+    """A text stream that drops the spaces before each line's end (rich writes whole
+    lines, so a line ends when its newline is written); everything else is the
+    stream's own (isatty, encoding, fileno...)."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self._pending = ""
+        self.broken = False     # the reader closed the pipe
+
+    def write(self, text: str) -> int:
+        *lines, self._pending = (self._pending + text).split("\n")
+        if lines:
+            try:
+                self.stream.write("\n".join(line.rstrip(" ") for line in lines) + "\n")
+            except BrokenPipeError:
+                self.broken = True
+                raise
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:       # not known to end a line: as it is
+            self.stream.write(self._pending)
+            self._pending = ""
+        self.stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def console(stderr: bool = False) -> Console:
-    return _Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # emoji=False: user text such as ':x:' stays text (and rich's emoji table is
+    # never loaded: 2 ms of every start-up)
+    out = _Console(stderr=stderr, highlight=False, soft_wrap=False, emoji=False)
+    if not out.is_terminal:
+        out.file = cast(IO[str], _NoTrailingSpaces(out.file))
+    return out
+
+
+@contextmanager
+def trailing_spaces_dropped() -> Iterator[None]:
+    """While the block runs, sys.stdout (when it is not a terminal) drops the spaces
+    at the end of each line: for what others print there (Typer's help). A reader
+    that closed the pipe ends it with BrokenPipeError (exit 141, as everywhere in
+    convcli), not with rich's SystemExit(1)."""
+    if _is_tty(sys.stdout):
+        yield
+        return
+    stream = sys.stdout
+    wrapper = _NoTrailingSpaces(stream)
+    sys.stdout = cast(TextIO, wrapper)
+    try:
+        yield
+        wrapper.flush()
+    except SystemExit:
+        if wrapper.broken:
+            raise BrokenPipeError() from None
+        raise
+    finally:
+        sys.stdout = stream
 
 
 def _stderr() -> Console:
@@ -66,28 +137,6 @@ class Output:
             for r in renderables:
                 if r is not None:
                     out.print(r)
-
-
-def strict(value):
-    """JSON has no NaN or Infinity: non-finite floats become null, at any depth."""
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) \
-            else None
-    if isinstance(value, dict):
-        return {k: strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict(v) for v in value]
-    return value
-
-
-def write_json(data: dict) -> None:
-    """One strict JSON object on stdout (no NaN/Infinity tokens)."""
-    text = json.dumps(strict(data), indent=2, allow_nan=False) + "\n"
-    # in pieces: one huge write to a pipe whose reader has gone can come back as a
-    # partial success, with no BrokenPipeError to say the rest was lost
-    for i in range(0, len(text), 1 << 16):
-        sys.stdout.write(text[i:i + (1 << 16)])
-        sys.stdout.flush()
 
 
 # ---- formatting helpers ---------------------------------------------------------

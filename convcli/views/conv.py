@@ -1,6 +1,6 @@
 """`shape` and `params`: the counts of one conv, the formula per dim, the group
 layout, the groups comparison, other frameworks' padding and other tools' counts,
-as tables and as --json dicts."""
+as tables (their --json dicts are in conv_data.py, which needs no rich)."""
 
 from __future__ import annotations
 
@@ -9,52 +9,16 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from convcli.calculator.costs import CONVENTION, ConvCounts
+from convcli.calculator.costs import ConvCounts
 from convcli.calculator.groups import GroupsRow, layout_summary
 from convcli.calculator.interpret import Interpretation
-from convcli.calculator.porting import FRAMEWORK_NAMES
 from convcli.calculator.spec import ConvSpec
 from convcli.formatting import count, count_short, index_span, per_dim, shape_list, size
-from convcli.views.console import JSON_VERSION, table
+from convcli.views.console import table
+from convcli.views.conv_data import notes
 
-# groups listed in full up to these counts; beyond, the first and last few and a count
-JSON_GROUPS = (32, 32)
+# groups listed in full up to this count; beyond, the first and last few and a count
 TABLE_GROUPS = (6, 2)
-
-
-def counts_dict(c: ConvCounts, reading: Interpretation | None = None) -> dict:
-    spec = c.spec
-    layout, omitted = layout_summary(spec, *JSON_GROUPS) if spec.groups > 1 else ([], 0)
-    return {
-        "version": JSON_VERSION,
-        "layer": spec.torch_repr(),
-        "conv": spec.as_dict(),
-        "batched": None if c.input_shape is None else len(c.input_shape) == spec.dims + 2,
-        "input_shape": None if c.input_shape is None else list(c.input_shape),
-        "output_shape": None if c.output_shape is None else list(c.output_shape),
-        "weight_shape": list(spec.weight_shape),
-        "bias_shape": None if spec.bias_shape is None else list(spec.bias_shape),
-        "params": spec.num_params,
-        "weight_params": spec.num_weight,
-        "bias_params": spec.num_params - spec.num_weight,
-        "macs": c.macs,
-        "flops": c.flops,
-        "bias_adds": c.bias_adds,
-        "dtype": c.dtype,
-        "bytes": c.bytes.as_dict(),
-        "groups_layout": [g.as_dict() for g in layout],
-        "groups_layout_omitted": omitted,
-        "interpretation": None if reading is None else reading.as_dict(spec.transposed),
-        "notes": notes(c, reading),
-        "counting": CONVENTION,
-    }
-
-
-def notes(c: ConvCounts, reading: Interpretation | None) -> list[str]:
-    """How INPUT was read (when the rank alone decided between readings), then what
-    torch does differently for this input."""
-    first = None if reading is None else reading.note(c.spec.transposed)
-    return ([first] if first else []) + list(c.notes)
 
 
 def counts_table(c: ConvCounts) -> Table:
@@ -94,12 +58,6 @@ def notes_text(c: ConvCounts, reading: Interpretation | None = None) -> Text | N
     """The notes under the counts table, full width (None when there are none)."""
     lines = notes(c, reading)
     return Text("\n".join(lines) + "\n", style="dim") if lines else None
-
-
-def explain_dicts(explanation) -> list[dict]:
-    """`--json`'s `explain`: one object per spatial dim."""
-    return [{"dim": e.dim, "size_in": e.size_in, "size_out": e.size_out, "formula": e.formula,
-             "padding": [e.pad_left, e.pad_right], "note": e.note} for e in explanation]
 
 
 def explain_table(spec: ConvSpec, explanation) -> Table:
@@ -149,15 +107,6 @@ def _span(span: tuple[int, int]) -> str:
     return "—" if span[0] == span[1] else index_span(span)
 
 
-def groups_rows_dict(rows: list[GroupsRow]) -> list[dict]:
-    base = rows[0]
-    return [{"label": r.label, "groups": r.groups, "params": r.params, "macs": r.macs,
-             "saving": round(r.saving(base), 6), "saved_params": r.saved(base),
-             "yours": r.yours, "note": r.note,
-             "layer": None if r.spec is None else r.spec.torch_repr()}
-            for r in rows if not r.omitted]
-
-
 def groups_table(rows: list[GroupsRow]) -> Table:
     base = rows[0]
     with_macs = base.macs is not None
@@ -180,16 +129,12 @@ def groups_table(rows: list[GroupsRow]) -> Table:
     return t
 
 
-def compare_groups_omitted(rows: list[GroupsRow]) -> int:
-    """How many valid groups values --compare-groups left out (listed: the smallest,
-    the largest and the user's own)."""
-    return sum(r.omitted for r in rows)
-
-
 # ---- shape --padding-from (conventions of other frameworks) -----------------------
 
 def ported_table(ported):
     """The foreign padding word as explicit (before, after) pairs, and the torch code."""
+    from convcli.calculator.porting import FRAMEWORK_NAMES  # only --padding-from needs it
+
     name = FRAMEWORK_NAMES[ported.framework]
     t = table(f"{name} padding='{ported.word}' as explicit padding", "dim", "L", "k", "s",
               "d", "before", "after", "out")

@@ -1,0 +1,290 @@
+"""The fast path: well-formed `convcli shape|params ...` answered without Typer, and
+`--help` replayed from a cache of Typer's own output.
+
+A shape calculator lives in a loop of thought; Typer costs several times
+`python -c pass` before a command runs (importing it, building the parameters,
+parsing). So main.py asks ``answer(argv)`` first. It takes only the exact forms it
+knows (``-o 16``, ``--out-channels 16``, ``--out-channels=16``, known flags,
+positionals in any order), with the option table below: the conv options come from
+conv_args.py (the same declarations options.py gives Typer), the rest is written
+here, and a test checks every entry against what Typer builds. Anything else returns
+None and main.py hands argv to Typer untouched: help, unknown or repeated options,
+combined short flags (``-te``), a value that starts with '-', ``--``, a missing
+argument, shell completion (``_CONVCLI_COMPLETE``).
+
+shape and params run calc.py's bodies, the ones the Typer commands run; an error
+while computing returns None too (nothing has been printed), so Typer parses again
+and every error message is the funnel's own. (net joins them once its body, now in
+models.py's Typer command, is typer-free like calc.py's and its --json dict rich-free
+like views/conv_data.py's: calling the Typer command's function instead would import
+typer and save nothing measurable over the lazy group.)
+
+``--help`` (root or one command) prints what Typer printed the last time with the
+same key: argv, the interpreter, sys.path, the terminal (isatty, size, encoding),
+every environment variable rich or Typer reads, and the size and mtime of each
+convcli, typer and rich module Typer loaded to print it. A miss runs Typer with
+stdout recorded and stores the text (only when it exits 0).
+CONVCLI_HELP_CACHE=0 turns the cache off.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from convcli.errors import Terminated
+
+HELP_CACHE_ENV = "CONVCLI_HELP_CACHE"
+_HELP = ("--help", "-h")
+
+
+class Opt:
+    """One option as Typer declares it: the parameter name, its flags (``-o``,
+    ``--out-channels``), the flags that set a bool False (``--no-bias``), whether it is
+    a flag, its default and whether it is required."""
+
+    __slots__ = ("name", "decls", "secondary", "flag", "default", "required")
+
+    def __init__(self, name: str, decls: tuple[str, ...], secondary: tuple[str, ...] = (),
+                 flag: bool = False, default: object = None, required: bool = False):
+        self.name, self.decls, self.secondary = name, decls, secondary
+        self.flag, self.default, self.required = flag, default, required
+
+
+def _conv_options() -> list[Opt]:
+    """The twelve conv options as conv_options() declares them for shape and params
+    (-o and -k required)."""
+    from dataclasses import fields
+
+    from convcli.cli.conv_args import CONV_DECLS, CONV_TYPES, ConvArgs
+
+    out = []
+    for f in fields(ConvArgs):
+        primary, secondary = [], []
+        for decl in CONV_DECLS[f.name][0]:
+            first, _, second = decl.partition("/")
+            primary.append(first)
+            secondary += [second] if second else []
+        required = f.name in ("out_channels", "kernel_size")
+        out.append(Opt(f.name, tuple(primary), tuple(secondary),
+                       CONV_TYPES.get(f.name) is bool, None if required else f.default,
+                       required))
+    return out
+
+
+def _flag(name: str, *decls: str) -> Opt:
+    return Opt(name, decls, flag=True, default=False)
+
+
+def command_table(command: str) -> tuple[list[tuple[str, bool]], list[Opt]]:
+    """(positionals as (name, required), options) of one command, as Typer builds
+    them; a positional's default is None."""
+    dtype, json = Opt("dtype", ("--dtype",), default="float32"), _flag("json", "--json")
+    if command == "shape":
+        return [("input", True)], _conv_options() + [
+            dtype, _flag("explain", "--explain", "-e"), json,
+            Opt("padding_from", ("--padding-from",))]
+    assert command == "params"
+    return [], _conv_options() + [
+        Opt("input", ("--input",)), _flag("compare_groups", "--compare-groups"), dtype,
+        json, _flag("conventions", "--conventions")]
+
+
+COMMANDS = ("shape", "params")
+
+
+def parse(argv: list[str]) -> tuple[str, dict] | None:
+    """argv -> (command, every parameter's value), or None for anything the fast path
+    does not take."""
+    if not argv or argv[0] not in COMMANDS:
+        return None
+    wanted, options = command_table(argv[0])
+    by_decl = {d: (opt, True) for opt in options for d in opt.decls}
+    by_decl.update({d: (opt, False) for opt in options for d in opt.secondary})
+    values: dict = {}
+    positionals = []
+    args = iter(argv[1:])
+    for token in args:
+        if not token.startswith("-") or token == "-":
+            positionals.append(token)
+            continue
+        name, eq, inline = token.partition("=") if token.startswith("--") else (token, "", "")
+        hit = by_decl.get(name)
+        if hit is None or hit[0].name in values:
+            return None     # unknown, -h, --, -o16, -te, a negative number; repeated
+        opt, primary = hit
+        if opt.flag:
+            if eq:
+                return None
+            values[opt.name] = primary
+            continue
+        value = inline if eq else next(args, None)
+        if value is None or value.startswith("-"):
+            return None
+        values[opt.name] = value
+    if len(positionals) > len(wanted):
+        return None
+    for (name, required), value in zip(wanted, positionals + [None] * len(wanted)):
+        if value is None and required:
+            return None
+        values[name] = value
+    for opt in options:
+        if opt.name not in values:
+            if opt.required:
+                return None
+            values[opt.name] = opt.default
+    return argv[0], values
+
+
+def answer(argv: list[str]) -> int | None:
+    """The exit code after answering argv, or None: Typer's turn (nothing written)."""
+    if "_CONVCLI_COMPLETE" in os.environ:
+        return None
+    if len(argv) in (1, 2) and argv[-1] in _HELP and os.environ.get(HELP_CACHE_ENV) != "0":
+        return _help(argv)
+    parsed = parse(argv)
+    if parsed is None:
+        return None
+    return _calc(*parsed)
+
+
+def _calc(command: str, values: dict) -> int | None:
+    from convcli.cli import calc
+    from convcli.cli.conv_args import ConvArgs
+
+    conv = ConvArgs(**{k: values.pop(k) for k in ConvArgs.__dataclass_fields__})
+    json = values.pop("json")
+    try:
+        result = getattr(calc, command)(conv, **values)
+        tables = None if json else result.tables()
+    except Exception:       # Typer parses again and the funnel reports it
+        return None
+    except (KeyboardInterrupt, Terminated) as e:
+        return _funnel(e)
+    try:
+        if json:
+            from convcli.views.jsonout import write_json
+            write_json(result.data)
+        else:
+            from convcli.views.console import Output
+            Output(False).emit(result.data, *tables)
+    except (Exception, KeyboardInterrupt, Terminated) as e:
+        return _funnel(e)
+    return 0
+
+
+def _funnel(e: BaseException) -> int:
+    """What the funnel does with an exception from inside a command."""
+    from convcli.cli.funnel import exit_code_for
+
+    return int(exit_code_for(e))
+
+
+# ---- --help from a cache of Typer's own output --------------------------------------
+
+_ENV_NAMES = ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "PY_COLORS", "TERM",
+              "COLORTERM", "TERMINAL_WIDTH", "GITHUB_ACTIONS", "DATABRICKS_RUNTIME_VERSION",
+              "LANG")
+_ENV_PREFIXES = ("TTY_", "TYPER_", "_TYPER_", "JUPYTER_", "PYTHON", "LC_", "TERM_")
+
+
+def _help_key(argv: list[str]) -> str:
+    """Everything Typer's help output depends on, but the files (checked apart)."""
+    import json
+
+    sizes = []
+    for fd in (0, 1, 2):
+        try:
+            sizes.append(tuple(os.get_terminal_size(fd)))
+        except (OSError, ValueError):
+            sizes.append(None)
+    ttys = []
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        try:
+            ttys.append(bool(stream and stream.isatty()))
+        except (OSError, ValueError):
+            ttys.append(None)
+    env = sorted((k, v) for k, v in os.environ.items()
+                 if k in _ENV_NAMES or k.startswith(_ENV_PREFIXES))
+    return json.dumps([1, argv[:-1], sys.version, sys.executable, sys.path, ttys, sizes,
+                       getattr(sys.stdout, "encoding", None), env])
+
+
+def _cache_file(argv: list[str]) -> str | None:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    name = argv[0] if len(argv) == 2 else "convcli"
+    if not (name.isascii() and name.isalnum() and len(name) <= 32):
+        return None
+    return os.path.join(base, "convcli", f"help-{name}.txt")
+
+
+def _stat(path: str) -> str:
+    st = os.stat(path)
+    return f"{path}\t{st.st_mtime_ns}\t{st.st_size}"
+
+
+def _read_cache(path: str, key: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            if f.readline() != key + "\n":
+                return None
+            for line in f.readline().rstrip("\n").split("\0"):
+                if _stat(line.split("\t", 1)[0]) != line:
+                    return None
+            return f.read()
+    except (OSError, ValueError, UnicodeError):
+        return None
+
+
+def _write_cache(path: str, key: str, text: str) -> None:
+    """Atomically, with the files the text came from; silently not at all when the
+    cache folder cannot be written."""
+    files = sorted({m.__file__ for name, m in list(sys.modules.items())
+                    if name.split(".")[0] in ("convcli", "typer", "rich")
+                    and getattr(m, "__file__", None)})
+    try:
+        deps = "\0".join(_stat(f) for f in files)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(f"{key}\n{deps}\n{text}")
+        os.replace(tmp, path)
+    except (OSError, ValueError, UnicodeError):
+        pass
+
+
+class _Recorder:
+    """sys.stdout as rich sees it (isatty, encoding, fileno...), recording writes."""
+
+    def __init__(self, stream):
+        self.stream, self.parts = stream, []
+
+    def write(self, s):
+        n = self.stream.write(s)    # first: click probes with write(b"") and a TypeError
+        self.parts.append(s)
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _help(argv: list[str]) -> int:
+    path = _cache_file(argv)
+    key = _help_key(argv)
+    text = None if path is None else _read_cache(path, key)
+    if text is not None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return 0
+    from convcli.cli import app
+
+    recorder = sys.stdout = _Recorder(sys.stdout)
+    try:
+        app(args=argv, prog_name="convcli")
+    except SystemExit as e:
+        if e.code in (0, None) and path is not None:
+            _write_cache(path, key, "".join(recorder.parts))
+        raise
+    finally:
+        sys.stdout = recorder.stream
+    return 0

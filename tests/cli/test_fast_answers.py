@@ -1,0 +1,342 @@
+"""The fast path (cli/fast.py) against Typer: the same option table; for every argv it
+answers, the same exit code, stdout and stderr, byte for byte, and for every argv it
+hands back, nothing written; no typer or rich where it promises none; a --help cache
+that replays Typer's own output and notices what changes it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+import typer.main
+
+from conftest import ROOT, run_subprocess
+from convcli.calculator.cases import random_case
+from convcli.cli import app, fast
+
+
+@pytest.mark.parametrize("name", fast.COMMANDS)
+def test_the_table_is_what_typer_builds(name):
+    command = typer.main.get_command(app).commands[name]
+    positionals, options = fast.command_table(name)
+    table = {o.name: o for o in options}
+    wanted = dict(positionals)
+    # what the parser assumes of the command: options between positionals, no extras
+    assert command.allow_interspersed_args and not command.allow_extra_args
+    assert not command.ignore_unknown_options
+    for p in command.params:
+        # values reach the body as the strings typed: no conversion, callback, envvar
+        assert p.nargs == 1 and not p.multiple and p.envvar is None and p.callback is None
+        if p.param_type_name == "argument":
+            assert (p.required, p.default) == (wanted.pop(p.name), None), p.name
+            assert p.type.name == "str", p.name
+            continue
+        o = table.pop(p.name)
+        assert (set(o.decls), set(o.secondary)) == (set(p.opts), set(p.secondary_opts))
+        assert (o.flag, o.default, o.required) == (p.is_flag, p.default, p.required), p.name
+        assert p.type.name == ("boolean" if o.flag else "str"), p.name
+    assert table == {} and wanted == {}, "the fast path knows options Typer does not"
+
+
+def _tup(rng, value) -> str:
+    if isinstance(value, tuple):
+        return rng.choice([",", "x"]).join(map(str, value))
+    return str(value)
+
+
+def _opt(rng, long: str, short: str | None, value: str) -> list[str]:
+    form = rng.random()
+    if short and form < 0.4:
+        return [short, value]
+    return [long, value] if form < 0.7 else [f"{long}={value}"]
+
+
+def _conv_argv(rng, command: str) -> list[str]:
+    """A random layer as a user types it: short, long and --name=value forms, flags,
+    INPUT anywhere between the options."""
+    case = random_case(rng)
+    a = case.args
+    out = _opt(rng, "--out-channels", "-o", str(a["out_channels"]))
+    out += _opt(rng, "--kernel-size", "-k", _tup(rng, a["kernel_size"]))
+    for name, short, p in (("stride", "-s", 0.7), ("padding", "-p", 0.7),
+                           ("dilation", "-d", 0.5), ("output_padding", None, 0.5),
+                           ("padding_mode", None, 0.5), ("groups", "-g", 0.6)):
+        if name in a and rng.random() < p:
+            out += _opt(rng, "--" + name.replace("_", "-"), short, _tup(rng, a[name]))
+    if not a["bias"]:
+        out.append("--no-bias")
+    elif rng.random() < 0.1:
+        out.append("--bias")
+    if a["transposed"]:
+        out.append(rng.choice(["-t", "--transposed"]))
+    if rng.random() < 0.15:
+        out += _opt(rng, "--dims", None, str(a["dims"]))
+    if rng.random() < 0.3:
+        out += _opt(rng, "--in-channels", "-i", str(a["in_channels"]))
+    if rng.random() < 0.2:
+        out += ["--dtype", rng.choice(["float16", "bfloat16", "float64", "int8"])]
+    if rng.random() < 0.3:
+        out.append("--json")
+    shape = "x".join(map(str, case.input_shape))
+    if command == "shape":
+        if rng.random() < 0.3:
+            out.append(rng.choice(["--explain", "-e"]))
+        if rng.random() < 0.05:
+            out += ["--padding-from", rng.choice(["tf", "keras", "onnx", "caffe"])]
+        out.insert(rng.choice(_gaps(out)), shape)   # never between an option and its value
+    else:
+        if rng.random() < 0.6:
+            out += _opt(rng, "--input", None, shape)
+        if rng.random() < 0.2:
+            out.append("--compare-groups")
+        if rng.random() < 0.1:
+            out.append("--conventions")
+    return [command] + out
+
+
+FLAGS = ("--no-bias", "--bias", "-t", "--transposed", "--json", "--explain", "-e",
+         "--compare-groups", "--conventions")
+
+
+def _gaps(argv: list[str]) -> list[int]:
+    """Where a positional can go: not between an option and its value."""
+    gaps, expect = [0], False
+    for i, token in enumerate(argv):
+        if expect:
+            expect = False
+        elif token.startswith("-") and "=" not in token and token not in FLAGS:
+            expect = True
+        if not expect:
+            gaps.append(i + 1)
+    return gaps
+
+
+MUTATIONS = [
+    lambda a: a + ["--bogus"], lambda a: a + ["-h"], lambda a: a + ["--help"],
+    lambda a: a + ["--"], lambda a: a + ["extra"], lambda a: a + ["-p", "-1"],
+    lambda a: a + ["--dims", "4"], lambda a: a + ["--dims", "\u0662"],
+    lambda a: a + ["--json=1"], lambda a: a + ["-o", ""], lambda a: a + ["-o16"],
+    lambda a: a + ["-k"], lambda a: [x for x in a if x not in ("-k", "--kernel-size")],
+    lambda a: a + ["-te"], lambda a: a + ["-o", "8"], lambda a: a + ["--no-bias", "--bias"],
+    lambda a: a[:1] + ["--version"] + a[1:], lambda a: ["--json"] + a,
+    lambda a: a + ["-"], lambda a: a + ["--dtype"], lambda a: a + ["--in-channels="],
+    lambda a: [a[0].upper()] + a[1:], lambda a: a + ["--padding-mode", "REFLECT"],
+]
+
+
+def argvs(n: int, seed: int) -> list[list[str]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        a = _conv_argv(rng, rng.choice(["shape", "params"]))
+        if rng.random() < 0.25:
+            a = rng.choice(MUTATIONS)(a)
+        out.append(a)
+    return out + [["shape"], ["params"], ["shape", "4x3x8x8"], ["params", "-o", "4", "-k", "3"],
+                  ["shape", "4x3x8x8", "-o", "4", "-k", "3", "--padding-from", "tf", "-p",
+                   "SAME"], ["params", "-i", "8", "-o", "8", "-k", "3", "-g", "8",
+                             "--input", "1x8x4x4", "--conventions", "--compare-groups"]]
+
+
+def _captured(call) -> tuple[object, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = call()
+        except SystemExit as e:
+            code = e.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_the_fast_path_prints_what_typer_prints(monkeypatch):
+    """Random and adversarial argv, in one process: the fast path's exit code, stdout
+    and stderr equal Typer's; when it hands argv back, it has written nothing."""
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv(fast.HELP_CACHE_ENV, "0")
+    answered = handed_back = 0
+    for argv in argvs(260, seed=14):
+        fast_result = _captured(lambda: fast.answer(list(argv)))
+        if fast_result[0] is None:
+            handed_back += 1
+            assert fast_result[1:] == ("", ""), argv
+            continue
+        answered += 1
+        typer_result = _captured(lambda: app(args=list(argv), prog_name="convcli"))
+        assert fast_result == typer_result, argv
+    # both sides are exercised: most well-formed argv are answered, the odd ones not
+    assert answered > 80 and handed_back > 80, (answered, handed_back)
+
+
+def test_errors_are_handed_back_and_typer_reports_them(sh):
+    """An impossible conv on the fast path: nothing printed there, Typer's funnel
+    reports it (one line, exit 2), as a whole process."""
+    r = sh("shape", "4x3x64x64", "-o", "16", "-k", "3", "-g", "5")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith("Error: groups=5") and len(r.stderr.splitlines()) == 1
+
+
+TYPER_ONLY = ("import sys; import convcli.cli.fast as fast; fast.answer = lambda argv: None; "
+              "from convcli.main import main; sys.argv[0] = 'convcli'; main()")
+
+
+def _typer_process(*argv: str, env: dict | None = None):
+    full = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "NO_COLOR": "1",
+            **(env or {})}
+    full.pop("CONVCLI_DEBUG", None)
+    p = subprocess.run([sys.executable, "-c", TYPER_ONLY, *argv], capture_output=True,
+                       text=True, env=full, cwd=ROOT, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["shape", "4x3x64x64", "-o", "16", "-k", "3", "--explain"],
+    ["params", "-i", "64", "-o", "128", "-k", "3", "-g", "4", "--compare-groups", "--json"],
+    ["params", "-o", "128", "-k", "3"],       # -i is required without --input: Typer
+])
+def test_as_processes_the_console_script_prints_what_typer_prints(argv):
+    r = run_subprocess(*argv)
+    assert (r.exit_code, r.stdout, r.stderr) == _typer_process(*argv)
+
+
+def _modules_after(*argv: str, env: dict | None = None) -> set[str]:
+    """The top-level packages loaded when main() ends (reported from os._exit)."""
+    code = ("import os, sys\nleave = os._exit\n"
+            "def report(code):\n"
+            "    sys.stderr.write('MODULES=' + ','.join(sorted({m.split('.')[0] for m in "
+            "sys.modules})))\n    sys.stderr.flush()\n    leave(code)\n"
+            "os._exit = report\nsys.argv = ['convcli', *sys.argv[1:]]\n"
+            "from convcli.main import main\nmain()\n")
+    full = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full.pop("CONVCLI_DEBUG", None)
+    p = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                       env=full, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return set(p.stderr.rpartition("MODULES=")[2].split(","))
+
+
+def test_json_imports_neither_typer_nor_rich_and_tables_no_typer():
+    loaded = _modules_after("shape", "4x3x8x8", "-o", "4", "-k", "3", "--json")
+    assert {"typer", "rich", "click", "pydantic"} & loaded == set()
+    loaded = _modules_after("params", "-i", "4", "-o", "4", "-k", "3")
+    assert "rich" in loaded and "typer" not in loaded
+
+
+def test_typer_builds_only_the_command_it_runs():
+    """The lazy group: `net` (which Typer answers) imports models.py, not the modules
+    of the other commands."""
+    code = ("import sys; from convcli.cli import app\n"
+            "try:\n    app(['net', '1x3x8x8', 'Conv2d(3, 4, 3)'], prog_name='convcli')\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('convcli.cli.')))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=120)
+    loaded = eval(p.stdout.strip().splitlines()[-1])
+    assert "convcli.cli.models" in loaded
+    assert not {"convcli.cli.conv", "convcli.cli.explore", "convcli.cli.run",
+                "convcli.cli.verify"} & set(loaded)
+
+
+def test_the_lazy_group_knows_every_command_and_its_module():
+    """A command registered with @app.command() but missing from app.COMMANDS would be
+    invisible; one listed under the wrong module would never be built."""
+    import importlib
+
+    from convcli.cli.app import COMMANDS
+
+    for module in set(COMMANDS.values()):
+        importlib.import_module(f"convcli.cli.{module}")
+    where = {(c.name or c.callback.__name__): c.callback.__module__
+             for c in app.registered_commands}
+    assert where == {name: f"convcli.cli.{module}" for name, module in COMMANDS.items()}
+    assert typer.main.get_command(app).list_commands(None) == list(COMMANDS)
+
+
+# ---- the --help cache ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["shape", "--help"], ["net", "-h"]])
+def test_help_from_the_cache_is_typers_help(tmp_path, argv):
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    typer_out = _typer_process(*argv, env=env)
+    assert not tmp_path.joinpath("convcli").exists()     # Typer alone caches nothing
+    first, second = run_subprocess(*argv, env=env), run_subprocess(*argv, env=env)
+    assert (first.exit_code, first.stdout, first.stderr) == typer_out
+    assert (second.exit_code, second.stdout, second.stderr) == typer_out
+    assert len(list(tmp_path.joinpath("convcli").iterdir())) == 1
+    # a hit (of this kind of process: sys.path is in the key) loads neither typer nor rich
+    probe = {**env, "COLUMNS": "80", "NO_COLOR": "1"}
+    assert {"typer", "rich"} <= _modules_after(*argv, env=probe)
+    assert not {"typer", "rich"} & _modules_after(*argv, env=probe)
+    # another terminal width is another key: Typer's output for that width
+    wide = run_subprocess(*argv, env={**env, "COLUMNS": "100"})
+    assert (wide.exit_code, wide.stdout, wide.stderr) == _typer_process(
+        *argv, env={**env, "COLUMNS": "100"})
+    assert wide.stdout != first.stdout
+
+
+def test_the_help_cache_can_be_turned_off_and_keeps_no_failure(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    assert run_subprocess("--help", env={**env, fast.HELP_CACHE_ENV: "0"}).exit_code == 0
+    bad = run_subprocess("nosuchcommand", "--help", env=env)
+    assert bad.exit_code == 2 and bad.stderr.startswith("Error: No such command")
+    assert not tmp_path.joinpath("convcli").exists()
+
+
+def test_a_changed_file_or_key_is_a_miss(tmp_path):
+    """The cache file names the files its text came from (size and mtime): when one
+    changes, or the key differs, the text is not served."""
+    source = tmp_path / "cli.py"
+    source.write_text("help = 'one'\n")
+    cache = tmp_path / "help-x.txt"
+    cache.write_text(f"KEY\n{fast._stat(str(source))}\nTHE HELP\n")
+    assert fast._read_cache(str(cache), "KEY") == "THE HELP\n"
+    assert fast._read_cache(str(cache), "OTHER KEY") is None
+    source.write_text("help = 'two, longer'\n")
+    assert fast._read_cache(str(cache), "KEY") is None
+    source.unlink()
+    assert fast._read_cache(str(cache), "KEY") is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pty, as on Linux")
+@pytest.mark.parametrize("argv", [["shape", "4x3x8x8", "-o", "4", "-k", "3"],
+                                  ["shape", "--help"]])
+def test_on_a_colour_terminal_the_bytes_are_typers(tmp_path, argv):
+    """On a terminal (colours, the terminal's own width), the fast path and the cached
+    help print what Typer prints."""
+    env = {"XDG_CACHE_HOME": str(tmp_path), "TERM": "xterm-256color"}
+    typer_out = _on_a_tty([sys.executable, "-c", TYPER_ONLY, *argv], env)
+    assert "\x1b[" in typer_out[1]
+    for _ in range(2):      # for --help: a miss, then a hit
+        assert _on_a_tty([sys.executable, "-m", "convcli", *argv], env) == typer_out
+
+
+def _on_a_tty(cmd: list[str], env: dict) -> tuple[int, str]:
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    full = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS",
+                                                             "CONVCLI_DEBUG")}
+    full.update(PYTHONPATH=str(ROOT), **env)
+    parent, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    p = subprocess.Popen(cmd, stdin=child, stdout=child, stderr=child, env=full, cwd=ROOT)
+    os.close(child)
+    out = b""
+    while select.select([parent], [], [], 60)[0]:
+        try:
+            chunk = os.read(parent, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(parent)
+    return p.wait(timeout=60), out.decode()
