@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 from math import prod
 
 from convcli.calculator.costs import dtype_size
+from convcli.calculator.parse import parse_bytes
 from convcli.calculator.spec import ConvSpec
 from convcli.engine.torch_adapter import import_torch
-from convcli.errors import EnvironmentProblem
+from convcli.errors import ConvError, EnvironmentProblem
 from convcli.formatting import size
 
 CPU_SHARE = 0.75   # default --max-memory on CPU: this share of the RAM available now
@@ -130,6 +131,21 @@ def available_ram() -> tuple[int | None, str]:
         if 0 <= left < avail:
             avail, source = left, "memory left under the container's cgroup limit"
     return avail, source
+
+
+def parse_budget(text: str | None, option: str = "--max-memory") -> int | float | None:
+    """--max-memory as ``memory_limit`` takes it; a size too large for a float
+    (1e400GiB) is a usage error rather than an OverflowError."""
+    if text is None:
+        return None
+    try:
+        return parse_bytes(text, option)
+    except (OverflowError, ValueError) as e:
+        if isinstance(e, ConvError):
+            raise
+        raise ConvError(f"{option}: {text[:40]!r}{'...' if len(text) > 40 else ''} is larger "
+                        "than any machine's memory; write e.g. 8GiB or 50% (of the free "
+                        "memory), or leave it out for the default") from None
 
 
 def memory_limit(device_kind: str, max_memory, index: int | None = None) -> tuple[int | None, str]:

@@ -20,7 +20,8 @@ from typing import Callable
 
 from convcli.calculator.costs import DTYPE_SIZES
 from convcli.calculator.spec import ConvSpec
-from convcli.engine.devices import Device, gpu_possible, parse_device, resolve_device
+from convcli.engine.devices import (Device, check_threads, ensure_threads_can_start,
+                                    gpu_possible, parse_device, resolve_device)
 from convcli.engine.memory import (MemoryEstimate, check_budget, estimate_memory,
                                    host_bytes, memory_limit)
 from convcli.engine.npy import (NpyFile, Saved, check_bias_file, check_save_path,
@@ -28,7 +29,7 @@ from convcli.engine.npy import (NpyFile, Saved, check_bias_file, check_save_path
 from convcli.engine.stats import OutputStats, output_stats
 from convcli.engine.timing import Timing, time_calls
 from convcli.engine import torch_adapter
-from convcli.engine.torch_adapter import build_module, import_torch
+from convcli.engine.torch_adapter import build_module, check_seed, import_torch
 from convcli.engine.torch_errors import torch_failure
 from convcli.engine.tune import TuneRow, tune_variants
 from convcli.errors import ConvError, EnvironmentProblem, Mismatch
@@ -38,6 +39,8 @@ DTYPES = tuple(DTYPE_SIZES)  # the dtypes convcli knows, one definition (costs.p
 DEFAULT_SEED = 0
 PROBE_MAX_WEIGHT = 64 * 1024 ** 2
 Progress = Callable[[int, int, str], None]   # (done, total, label)
+Notice = Callable[[str], None]               # a warning for people, before slow work
+SLOW_ON_CPU = ("float16",)   # torch has no vectorised CPU conv kernel for these
 
 
 @dataclass(frozen=True)
@@ -153,9 +156,8 @@ def plan(spec: ConvSpec, input: Sequence[int] | str | os.PathLike, opts: RunOpti
         raise ConvError(f"--repeat {opts.repeat}: time at least 1 call")
     if opts.warmup < 0:
         raise ConvError(f"--warmup {opts.warmup}: cannot be negative; 0 turns warmup off")
-    if opts.threads is not None and opts.threads < 1:
-        raise ConvError(f"--threads {opts.threads}: use at least 1, or leave it out for "
-                        "torch's default")
+    check_threads(opts.threads)
+    check_seed(opts.seed)
     if opts.channels_last:
         check_channels_last(spec, input_shape)
     w_file = None if opts.weight is None else npy_info(os.fspath(opts.weight), "--weight-file")
@@ -191,29 +193,43 @@ def check_channels_last(spec: ConvSpec, input_shape) -> None:
 
 def run(spec: ConvSpec, input: Sequence[int] | str | os.PathLike,
         options: RunOptions | None = None,
-        progress: Progress | None = None) -> RunResult:
+        progress: Progress | None = None, notice: Notice | None = None) -> RunResult:
     """Run ``spec`` once per call, ``warmup`` + ``repeat`` times, and measure it.
-    ``progress(done, total, label)`` is called between calls. Raises ConvError
-    (usage), EnvironmentProblem (device, budget, files) or Mismatch (shape
-    disagreement)."""
+    ``progress(done, total, label)`` is called between calls; ``notice(text)`` gets
+    warnings people should read before a slow run. Raises ConvError (usage),
+    EnvironmentProblem (device, budget, files) or Mismatch (shape disagreement)."""
     the_plan = plan(spec, input, options or RunOptions())
     torch = import_torch()
     threads_before = torch.get_num_threads()
     if the_plan.options.threads is not None:
+        ensure_threads_can_start(the_plan.options.threads)
         torch.set_num_threads(the_plan.options.threads)
     try:
         with warnings.catch_warnings():
             # torch warns that 'same' with an even kernel pads a copy of the input: that
             # copy is in the estimate (padded_input); the warning would only be noise here
             warnings.filterwarnings("ignore", message="Using padding='same'")
-            return _execute(torch, the_plan, progress)
+            return _execute(torch, the_plan, progress, notice or (lambda text: None))
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _execute(torch, p: Plan, progress: Progress | None) -> RunResult:
+def slow_dtype_notice(dtypes, dev: Device) -> str | None:
+    """The warning for dtypes torch runs slowly on this device, or None."""
+    slow = [d for d in dtypes if d in SLOW_ON_CPU] if not dev.is_cuda else []
+    if not slow:
+        return None
+    return (f"{' and '.join(slow)} on the CPU: torch has no vectorised CPU convolution "
+            "kernel for it, so each call can take 10x or more the float32 time (minutes for "
+            "large inputs); use --dtype float32 or bfloat16 on the CPU, or a CUDA device")
+
+
+def _execute(torch, p: Plan, progress: Progress | None, notice: Notice) -> RunResult:
     spec, opts = p.spec, p.options
     dev, est = _device_and_budget(torch, p)
+    warning = slow_dtype_notice(dict.fromkeys((p.dtype,) + (p.tune_dtypes or ())), dev)
+    if warning:
+        notice(warning)
     _probe(torch, p, dev, est)
     try:
         x, w, b, prepare, sources = _tensors(torch, p, dev)

@@ -13,12 +13,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from convcli.errors import EnvironmentProblem
+from convcli.errors import ConvError, EnvironmentProblem
 
 if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
 
 INSTALL_HINT = "pip install 'convcli[torch]'"
+SEED_RANGE = (-2 ** 63, 2 ** 64 - 1)    # what torch.Generator.manual_seed takes
+
+
+def check_seed(seed: int, option: str = "--seed") -> int:
+    """A seed torch takes (ConvError, exit 2, otherwise); no torch needed."""
+    low, high = SEED_RANGE
+    if not low <= seed <= high:
+        shown = str(seed) if abs(seed) < 10 ** 30 else f"(a {abs(seed).bit_length()}-bit number)"
+        raise ConvError(f"{option} {shown}: torch takes seeds from -2**63 to 2**64 - 1; use "
+                        f"a number in that range, e.g. {option} 3")
+    return seed
 
 
 def import_torch():
