@@ -24,6 +24,7 @@ from convcli.engine.devices import (Device, check_threads, ensure_threads_can_st
                                     gpu_possible, parse_device, resolve_device)
 from convcli.engine.memory import (MemoryEstimate, check_budget, estimate_memory,
                                    host_bytes, memory_limit)
+from convcli.engine.ram import own_rss, peak_rss
 from convcli.engine.npy import (NpyFile, Saved, check_bias_file, check_save_path,
                                 check_weight_file, load_npy, npy_info, save_output)
 from convcli.engine.stats import OutputStats, output_stats
@@ -174,11 +175,16 @@ def plan(spec: ConvSpec, input: Sequence[int] | str | os.PathLike, opts: RunOpti
     maybe_cuda = kind == "cuda" or (kind == "auto" and gpu_possible())
     if result.budget_given or not maybe_cuda:
         est = estimate_memory(spec, input_shape, dtype, cuda=maybe_cuda,
-                              tune_dtypes=tune or ())
+                              tune_dtypes=tune or (), source_dtype=_source_dtype(in_file))
         limit, source = memory_limit("cpu", opts.max_memory)
         check_budget(est, limit, source, kind if kind != "auto" else "cpu",
                      result.budget_given)
     return result
+
+
+def _source_dtype(in_file: NpyFile | None) -> str:
+    """The dtype the input starts in: the file's, or float32 for the seeded input."""
+    return in_file.dtype if in_file else "float32"
 
 
 def check_channels_last(spec: ConvSpec, input_shape) -> None:
@@ -257,7 +263,7 @@ def _execute(torch, p: Plan, progress: Progress | None, notice: Notice) -> RunRe
             f"{spec.torch_repr()} on {shape_x(p.input_shape)}: torch produced "
             f"{shape_x(actual)} but convcli predicted {shape_x(p.predicted)}; this is a bug "
             "in convcli, please report it")
-    peak, peak_what = _peak(torch, dev, est, (x, w, b, out))
+    peak, peak_what = _peak(torch, dev)
     rows: tuple[TuneRow, ...] = ()
     if p.tune_dtypes is not None:
         rows = tune_variants(torch, p, dev, prepare, macs, timing, out, progress,
@@ -281,7 +287,8 @@ def _device_and_budget(torch, p: Plan) -> tuple[Device, MemoryEstimate]:
     opts = p.options
     dev = resolve_device(opts.device)
     est = estimate_memory(p.spec, p.input_shape, p.dtype, cuda=dev.is_cuda,
-                          tune_dtypes=p.tune_dtypes or (), threads=torch.get_num_threads())
+                          tune_dtypes=p.tune_dtypes or (), threads=torch.get_num_threads(),
+                          source_dtype=_source_dtype(p.in_file), baseline=own_rss())
     limit, source = memory_limit(dev.kind, opts.max_memory, dev.index)
     est = check_budget(est, limit, source, dev.name, p.budget_given)
     if dev.is_cuda:  # the host holds the input's source copy (and the saved output)
@@ -381,11 +388,9 @@ def _tensors(torch, p: Plan, dev: Device):
     return x, w, b, prepare, sources
 
 
-def _peak(torch, dev: Device, est: MemoryEstimate, tensors) -> tuple[int, str]:
+def _peak(torch, dev: Device) -> tuple[int, str]:
     if dev.is_cuda:
         return (torch.cuda.max_memory_allocated(dev.index),
                 "CUDA max allocated during the timed calls")
-    peak = sum(t.numel() * t.element_size() for t in tensors if t is not None)
-    peak += est.padded_input
-    return peak, "input + weight + bias + output" + (
-        " + padded input" if est.padded_input else "") + " tensors"
+    return peak_rss(), ("the process's peak resident memory (ru_maxrss): the interpreter, "
+                        "torch and every tensor and workspace")

@@ -120,3 +120,18 @@ def test_float16_on_the_cpu_warns_before_running(cli):
     assert len(lines) == 1 and lines[0].startswith("Warning: float16 on the CPU")
     quiet = cli(*BASE, "--dtype", "bfloat16", "--json")
     assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+@pytest.mark.parametrize("args", [
+    ("1x1x2048x2048", "-o", "1", "-k", "1"),                  # oneDNN pads 1 channel to 16
+    ("1x8x512x512", "-o", "8", "-k", "3", "--dtype", "float64"),   # im2col columns
+])
+def test_the_estimate_covers_the_measured_peak(sh, args):
+    """The estimate counts what torch's CPU kernels allocate and the process itself:
+    a fresh process's peak resident size (ru_maxrss) stays under it, and not far."""
+    r = sh("run", *args, "--repeat", "1", "--warmup", "0", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.stderr
+    d = r.json()
+    peak, est = d["peak_memory"]["bytes"], d["memory_estimate"]["total"]
+    assert "ru_maxrss" in d["peak_memory"]["what"]
+    assert peak <= est <= 1.6 * peak, (peak, est)
