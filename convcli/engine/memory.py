@@ -44,7 +44,7 @@ class MemoryEstimate:
     staging: int        # the input's source copy when the run's dtype differs from it
     workspace: int      # CPU: oneDNN's channel-padded copies, or im2col columns (one
     #                     sample per thread), or the output statistics' chunk, the largest
-    tune: int           # --tune: a reference output and a second input layout
+    tune: int           # --tune: a reference output, every variant's input and weight
     margin: int
     baseline: int = 0   # CPU: the process itself (interpreter, torch, numpy)
     limit: int | None = None
@@ -121,8 +121,12 @@ def estimate_memory(spec: ConvSpec, input_shape, dtype: str, *, cuda: bool = Fal
             staging = host_bytes(spec, shape, source_dtype)
     n_bias = spec.out_channels if spec.bias else 0
     tensors = (n_in + spec.num_weight + n_bias + n_out) * size
-    # --tune keeps a float32 reference output and one more variant's input and output
-    tune = n_out * 4 + (n_in + n_out) * size if tune_dtypes else 0
+    # --tune: a float32 reference output, every variant's input and weight resident
+    # while the rounds run (each dtype in each layout), one output at a time
+    layouts = 2 if d in (2, 3) and len(shape) == d + 2 else 1
+    tune = (n_out * 4 + n_out * size + layouts * sum(
+        (n_in + spec.num_weight) * dtype_size(dt) for dt in dict.fromkeys(dtypes))
+        if tune_dtypes else 0)
     margin = int(tensors * MARGIN_SHARE) + MARGIN_FIXED
     return MemoryEstimate(n_in * size, spec.num_weight * size, n_bias * size, n_out * size,
                           padded, staging, workspace, tune, margin,

@@ -266,8 +266,7 @@ def _execute(torch, p: Plan, progress: Progress | None, notice: Notice) -> RunRe
     peak, peak_what = _peak(torch, dev)
     rows: tuple[TuneRow, ...] = ()
     if p.tune_dtypes is not None:
-        rows = tune_variants(torch, p, dev, prepare, macs, timing, out, progress,
-                             bench_before)
+        rows = tune_variants(torch, p, dev, prepare, macs, out, progress, bench_before)
     saved = save_output(opts.save, out) if opts.save is not None else None
     return RunResult(
         spec=spec, input_shape=p.input_shape, predicted_shape=p.predicted,
