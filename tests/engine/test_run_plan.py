@@ -94,7 +94,8 @@ def test_estimate_padding_mode_tune_and_cuda():
     spec = ConvSpec(2, 4, 8, 3, padding=(1, 2), padding_mode="reflect")
     est = memory.estimate_memory(spec, (1, 4, 10, 10), "float32", tune_dtypes=("float32",))
     assert est.padded_input == 4 * 12 * 14 * 4
-    assert est.tune == est.output + est.input + est.output   # f32 reference + a variant
+    # a float32 reference and one output at a time; both layouts' input and weight
+    assert est.tune == 2 * est.output + 2 * (est.input + est.weight)
     cuda = memory.estimate_memory(spec, (1, 4, 10, 10), "float32", cuda=True)
     assert cuda.staging == 0 and cuda.workspace == 0        # host side, cuDNN in margin
     assert cuda.baseline == 0                               # the GPU holds no interpreter
