@@ -16,6 +16,7 @@ from typing import Iterator
 from convcli.errors import Terminated
 
 _DEFERRED = (signal.SIGINT, signal.SIGTERM)
+_REPORTED: list[bool] = []     # the funnel has said "interrupted" (main.py must not)
 
 
 def _raise_terminated(signum, frame):
@@ -55,6 +56,24 @@ def _deliver(signum: int, handler) -> None:
         handler(signum, None)
     elif handler == signal.SIG_DFL:
         signal.raise_signal(signum)
+
+
+def ignore_late_signals() -> None:
+    """The exit status is decided and the output written: SIGINT/SIGTERM while the
+    interpreter shuts down (torch's teardown takes a while) are ignored, instead of
+    ending the process by the signal with no status and no message."""
+    if threading.current_thread() is threading.main_thread():
+        for s in _DEFERRED:
+            signal.signal(s, signal.SIG_IGN)
+
+
+def report_interrupt() -> None:
+    """The funnel has written the one line for a Ctrl-C."""
+    _REPORTED.append(True)
+
+
+def interrupt_reported() -> bool:
+    return bool(_REPORTED)
 
 
 def quiet_stdout() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from convcli.errors import ConvError, EnvironmentProblem
+from convcli.process import signals_deferred
 
 if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
@@ -33,8 +34,12 @@ def check_seed(seed: int, option: str = "--seed") -> int:
 
 
 def import_torch():
+    """torch, imported with SIGINT/SIGTERM deferred: torch's import swallows a
+    KeyboardInterrupt that lands in part of it (the run would go on as if Ctrl-C had
+    not been pressed); deferred, it is raised as soon as the import is done."""
     try:
-        import torch
+        with signals_deferred():
+            import torch
     except ImportError:
         raise EnvironmentProblem(
             f"torch is not installed; this command runs convolutions with it: {INSTALL_HINT}"
