@@ -8,8 +8,10 @@ set against the estimate the same run printed (`memory_estimate.total`). A ratio
 1.00 means the estimate was too low: the guard would let a run through that needs
 more than it said. Target: every ratio <= 1.00 (an estimate that errs high) and the
 few-channel 1x1 convs (oneDNN pads channels to its block) no longer 2-5x too low.
+`--verify` does the same for `convcli verify` on one configuration (its estimate is
+`memory.estimate` in verify's --json), which has run's guard since issue 15.
 
-    PYTHONPATH=. python benchmarks/run_memory.py [--quick] [--threads 1]
+    PYTHONPATH=. python benchmarks/run_memory.py [--quick] [--threads 1] [--verify]
 """
 
 from __future__ import annotations
@@ -52,26 +54,43 @@ GRID = [
                                  "--dtype", "float32,bfloat16"]),
 ]
 QUICK = {0, 1, 3, 6, 13}
+VERIFY_GRID = [
+    ("grouped 3x3, g=2", ["-i", "8", "-o", "16", "-k", "3", "-g", "2", "--input",
+                          "4x8x256x256"]),
+    ("issue 15: 16x128x128x128", ["-i", "128", "-o", "128", "-k", "3", "--input",
+                                  "16x128x128x128"]),
+    ("1x1 conv, 1 channel", ["-i", "1", "-o", "1", "-k", "1", "--input", "1x1x2048x2048"]),
+    ("3x3 conv, 3 -> 16", ["-i", "3", "-o", "16", "-k", "3", "--input", "1x3x1024x1024"]),
+    ("transposed 4x4 stride 2", ["-i", "16", "-o", "8", "-k", "4", "-s", "2", "-t",
+                                 "--input", "1x16x256x256"]),
+    ("depthwise 3x3", ["-i", "32", "-o", "32", "-k", "3", "-g", "32", "--input",
+                       "2x32x256x256"]),
+    ("reflect padding", ["-i", "4", "-o", "4", "-k", "3", "-p", "1", "--padding-mode",
+                         "reflect", "--input", "2x4x512x512"]),
+    ("float64 3x3", ["-i", "8", "-o", "8", "-k", "3", "--dtype", "float64", "--input",
+                     "1x8x512x512"]),
+]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="five configurations only")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--verify", action="store_true", help="convcli verify's estimate")
     args = ap.parse_args()
     print(f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; peak = the process's "
           "max RSS (interpreter + torch + tensors)")
     print(f"{'configuration':38} {'peak MiB':>9} {'estimate MiB':>13} {'peak/est':>9}")
     worst = 0.0
-    for i, (what, argv) in enumerate(GRID):
+    for i, (what, argv) in enumerate(VERIFY_GRID if args.verify else GRID):
         if args.quick and i not in QUICK:
             continue
         t0 = time.perf_counter()
-        peak, data, err = run_one(argv, args.threads)
+        peak, data, err = (verify_one(argv) if args.verify else run_one(argv, args.threads))
         if data is None:
             print(f"{what:38} refused or failed: {err[:80]}")
             continue
-        est = data["memory_estimate"]["total"]
+        est = data["memory"]["estimate"] if args.verify else data["memory_estimate"]["total"]
         ratio = peak / est
         worst = max(worst, ratio)
         print(f"{what:38} {peak / MiB:9.0f} {est / MiB:13.0f} {ratio:9.2f}"
@@ -80,22 +99,30 @@ def main() -> None:
           f"{'met' if worst <= 1.0 else 'NOT met'})")
 
 
-def run_one(argv: list[str], threads: int | None) -> tuple[int, dict | None, str]:
+def _measure(cmd: list[str], ok_codes=(0,)) -> tuple[int, dict | None, str]:
     """(peak RSS bytes from wait4, the --json report or None, stderr) of one fresh
-    `convcli run` process."""
-    cmd = [sys.executable, "-m", "convcli", "run", *argv, "--json", "--device", "cpu",
-           "--repeat", "1", "--warmup", "0", "--max-memory", "100%"]
-    if threads:
-        cmd += ["--threads", str(threads)]
+    process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                          cwd=ROOT)
     out = p.stdout.read()
     err = p.stderr.read()
     _, status, usage = os.wait4(p.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    data = json.loads(out) if code == 0 else None
+    data = json.loads(out) if os.waitstatus_to_exitcode(status) in ok_codes else None
     return usage.ru_maxrss * 1024, data, err.decode(errors="replace").strip()
+
+
+def run_one(argv: list[str], threads: int | None) -> tuple[int, dict | None, str]:
+    """One `convcli run ARGV --json` on the CPU."""
+    cmd = [sys.executable, "-m", "convcli", "run", *argv, "--json", "--device", "cpu",
+           "--repeat", "1", "--warmup", "0", "--max-memory", "100%"]
+    return _measure(cmd + (["--threads", str(threads)] if threads else []))
+
+
+def verify_one(argv: list[str]) -> tuple[int, dict | None, str]:
+    """One `convcli verify ARGV --json` (exit 1, a mismatch, still reports)."""
+    return _measure([sys.executable, "-m", "convcli", "verify", *argv, "--json",
+                     "--max-memory", "100%"], ok_codes=(0, 1))
 
 
 if __name__ == "__main__":

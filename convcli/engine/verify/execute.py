@@ -20,7 +20,7 @@ from convcli.engine.verify.report import (Conf, Options, Progress, Skipped, Veri
 F64 = 8
 # per output element: torch's two paths in the dtype, and float64 arrays for the
 # reference, the magnitude, both paths' copies and the comparison's temporaries
-OUT_F64_ARRAYS = 9
+OUT_F64_ARRAYS = 7
 IN_F64_ARRAYS = 3          # the input, |input|, and the padded channels-last copy
 
 
@@ -94,9 +94,11 @@ def verify_memory(spec: ConvSpec, input_shape, dtype: str, threads: int) -> int:
     padded = n_in // max(1, prod(shape[-d:])) * prod(
         n + pl + pr for n, (pl, pr) in zip(shape[-d:], spec.padding_pairs))
     k = prod(spec.kernel_size)
-    per_sample = k * max(spec.in_channels, spec.out_channels) * max(
-        n_out // max(1, batch * spec.out_channels), padded // max(1, batch * spec.in_channels))
-    columns = max(per_sample * F64, min(batch * per_sample * F64, CHUNK_BYTES))
+    # the reference's im2col copy: K * C_in values per output position (transposed:
+    # K * C_out per input position), in chunks of samples under CHUNK_BYTES
+    per_sample = k * F64 * (spec.out_channels * prod(shape[-d:]) if spec.transposed
+                            else spec.in_channels * prod(out[-d:]))
+    columns = max(per_sample, min(batch * per_sample, CHUNK_BYTES))
     torch_side = (n_in + 3 * n_out + 3 * spec.num_weight) * size + memory.cpu_workspace(
         spec, shape, out, dtype, threads)
     numpy_side = (IN_F64_ARRAYS * padded + OUT_F64_ARRAYS * n_out + 2 * spec.num_weight) * F64
