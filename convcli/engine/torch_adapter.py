@@ -11,6 +11,7 @@ inside functions; everything in convcli that executes torch goes through here.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from convcli.errors import ConvError, EnvironmentProblem
@@ -37,6 +38,9 @@ def import_torch():
     """torch, imported with SIGINT/SIGTERM deferred: torch's import swallows a
     KeyboardInterrupt that lands in part of it (the run would go on as if Ctrl-C had
     not been pressed); deferred, it is raised as soon as the import is done."""
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "nn"):    # imported already (and complete)
+        return torch
     try:
         with signals_deferred():
             import torch

@@ -6,6 +6,7 @@ over the budget, as `convcli run` refuses)."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from math import prod
 
@@ -31,7 +32,9 @@ def _cuda_tf32(torch, allow: bool | None):
     return None
 
 
-def _execute(run: Checks, plan: list[Step], mode, conf, memory_report=None):
+def _execute(run: Checks, plan, mode, conf, memory_report=None):
+    """plan: the Steps, or (suite) a function of the other dtypes the device runs
+    that makes them."""
     start = time.perf_counter()
     opts, torch = run.opts, run.torch
     checks, skipped = [], []
@@ -40,9 +43,12 @@ def _execute(run: Checks, plan: list[Step], mode, conf, memory_report=None):
     threads = torch.get_num_threads()
     if mode == "suite":
         # the suite's tensors are tiny: one thread avoids OpenMP hand-offs that cost
-        # more than the convs themselves (and spin badly on a busy machine)
+        # more than the convs themselves (and idle threads spin: CPU for nothing);
+        # set before torch's first op, which would start the thread pool
         torch.set_num_threads(1)
     try:
+        if callable(plan):
+            plan = plan()
         for step in plan:
             if step.total == 0:
                 skipped.append(Skipped(step.name, step.reason))
@@ -66,11 +72,27 @@ def _execute(run: Checks, plan: list[Step], mode, conf, memory_report=None):
         seconds=time.perf_counter() - start, memory=memory_report)
 
 
+def _quiet_blas() -> None:
+    """The suite's numpy reference multiplies tiny matrices: OpenBLAS's worker
+    threads only spin (half the process's CPU beyond torch's import on 2 cores).
+    Read when numpy loads (torch loads it), so only before that; the user's own
+    setting wins."""
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def run_suite(opts: Options, progress: Progress | None = None) -> VerifyReport:
+    _quiet_blas()
     run = Checks(opts, progress)
-    support = supported_dtypes(run.torch, run.device)
-    others = [d for d, why in support.items() if why is None and d != opts.dtype]
-    report = _execute(run, suite_plan(opts, others), "suite", None)
+    support: dict = {}
+    others: list[str] = []
+
+    def plan():
+        support.update(supported_dtypes(run.torch, run.device))
+        others.extend(d for d, why in support.items() if why is None and d != opts.dtype)
+        return suite_plan(opts, others)
+
+    report = _execute(run, plan, "suite", None)
     for check in report.checks:
         if check.name == "dtypes":
             check.notes += [f"ran {', '.join(others)}"] + [

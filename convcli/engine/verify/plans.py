@@ -18,6 +18,9 @@ from convcli.engine.verify.report import Conf, DtypeConf, Options, check_options
 from convcli.errors import ConvError
 
 
+KEEP_CASES = 10_000    # up to here the random cases are kept in memory; beyond, streamed
+
+
 @dataclass(frozen=True)
 class Step:
     """One check of a plan: its items (made when the check starts), how many when
@@ -163,9 +166,17 @@ def suite_plan(opts: Options, dtypes: Iterable[str] = ()) -> list[Step]:
     ``dtypes``: the other dtypes the device runs, for the short dtypes pass."""
     check_options(opts)
     seed, n = opts.seed, opts.cases
+    kept = None
+    if n <= KEEP_CASES:      # drawn and validated once, shared by the checks
+        cases = list(random_cases(seed, n))
+        kept = (cases, list(valid_confs(cases)))
+
+    def cases_():
+        return iter(kept[0]) if kept else random_cases(seed, n)
 
     def valid(keep):
-        return (c for c in valid_confs(random_cases(seed, n)) if keep(c.spec))
+        confs = kept[1] if kept else valid_confs(random_cases(seed, n))
+        return (c for c in confs if keep(c.spec))
 
     def chain(fixed, more):
         return lambda: (c for part in (fixed, more()) for c in part)
@@ -176,7 +187,7 @@ def suite_plan(opts: Options, dtypes: Iterable[str] = ()) -> list[Step]:
         Step("depthwise", chain(builtin_depthwise(), lambda: valid(
             lambda s: s.groups == s.in_channels > 1))),
         _fixed("separable", builtin_separable()),
-        Step("calculator", chain(builtin_calculator(), lambda: random_cases(seed, n)),
+        Step("calculator", chain(builtin_calculator(), cases_),
              len(builtin_calculator()) + n),
         Step("reference", chain(builtin_reference(), lambda: valid(lambda s: True))),
         _fixed("dtypes", others, "the device runs no other dtype"),
