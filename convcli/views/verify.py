@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.text import Text
 
-from convcli.engine.verify.report import EPS, FACTOR, TOLERANCES
+from convcli.engine.verify.report import EPS, TOLERANCES
 from convcli.views.console import JSON_VERSION, table
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def verify_dict(report: VerifyReport) -> dict:
         "device": report.device,
         "dtype": report.dtype,
         "tolerance": report.tolerance.as_dict(),
-        "tolerances": {k: {"eps": EPS[k], "factor": FACTOR, "atol": a, "rtol": r}
+        "tolerances": {k: {"eps": EPS[k], "factor": report.tolerance.factor, "atol": a, "rtol": r}
                        for k, (a, r) in TOLERANCES.items()},
         "memory": report.memory,
         "seed": report.seed,

@@ -146,7 +146,8 @@ class Checks(ExactChecks):
     def __init__(self, opts: Options, progress: Progress | None):
         self.opts = opts
         self.torch, self.tdtype, self.device, self.device_label = _torch_env(opts)
-        self.tol = tolerance(opts.dtype, opts.atol, opts.rtol)
+        self.cuda = self.device.type == "cuda"
+        self.tol = tolerance(opts.dtype, opts.atol, opts.rtol, self.cuda)
         self.data = _Data(self.torch, self.tdtype, self.device, opts.seed)
         self.progress = progress or (lambda name, done, total: None)
 
@@ -223,7 +224,7 @@ class Checks(ExactChecks):
     # 6. the same in another dtype
     def dtypes(self, res: CheckResult, item: DtypeConf) -> bool:
         return self._reference(res, item.conf, getattr(self.torch, item.dtype),
-                               tolerance(item.dtype), item.describe())
+                               tolerance(item.dtype, cuda=self.cuda), item.describe())
 
     def _reference(self, res, conf: Conf, tdtype, tol: Tolerance, label=None) -> bool:
         from convcli.engine import reference
