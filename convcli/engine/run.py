@@ -39,6 +39,7 @@ from convcli.formatting import shape_x, size
 DTYPES = tuple(DTYPE_SIZES)  # the dtypes convcli knows, one definition (costs.py)
 DEFAULT_SEED = 0
 PROBE_MAX_WEIGHT = 64 * 1024 ** 2
+MAX_CALLS = 1_000_000    # --repeat / --warmup: more is hours for the smallest conv
 Progress = Callable[[int, int, str], None]   # (done, total, label)
 Notice = Callable[[str], None]               # a warning for people, before slow work
 SLOW_ON_CPU = ("float16",)   # torch has no vectorised CPU conv kernel for these
@@ -153,10 +154,11 @@ def plan(spec: ConvSpec, input: Sequence[int] | str | os.PathLike, opts: RunOpti
     tune = None if opts.tune_dtypes is None else tuple(opts.tune_dtypes or (dtype,))
     if tune is not None and dtype not in tune:
         dtype = tune[0]
-    if opts.repeat < 1:
-        raise ConvError(f"--repeat {opts.repeat}: time at least 1 call")
-    if opts.warmup < 0:
-        raise ConvError(f"--warmup {opts.warmup}: cannot be negative; 0 turns warmup off")
+    for option, value, low in (("--repeat", opts.repeat, 1), ("--warmup", opts.warmup, 0)):
+        if not low <= value <= MAX_CALLS:
+            shown = value if abs(value) < 10 ** 30 else "(a huge number)"
+            raise ConvError(f"{option} {shown}: use {low} to {MAX_CALLS:,} calls"
+                            + ("; 0 turns warmup off" if low == 0 else ""))
     check_threads(opts.threads)
     check_seed(opts.seed)
     if opts.channels_last:

@@ -127,3 +127,17 @@ def test_the_memory_estimate_covers_the_measured_peak(sh):
     peak = int(p.stderr.strip().splitlines()[-1])
     estimate = json.loads(p.stdout)["memory"]["estimate"]
     assert peak <= estimate <= 2.5 * peak, (peak, estimate)
+
+
+@pytest.mark.parametrize("args", [["-o", "4"], ["--cases", "-3"]])
+def test_junit_folder_is_not_created_when_verify_fails_on_usage(cli, tmp_path, args):
+    r = cli("verify", *args, "--junit", str(tmp_path / "newdir" / "r.xml"))
+    assert r.exit_code == 2 and r.stderr.startswith("Error: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_junit_folder_is_created_when_the_report_is_written(cli, tmp_path):
+    path = tmp_path / "a" / "b" / "r.xml"
+    r = cli("verify", "-i", "2", "-o", "2", "-k", "1", "--junit", str(path))
+    assert r.exit_code == 0, r.stderr
+    assert path.exists() and [p.name for p in path.parent.iterdir()] == ["r.xml"]
