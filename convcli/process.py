@@ -40,15 +40,15 @@ def signals_deferred() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    old = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
-           for s in _DEFERRED}
+    previous = [(signum, signal.signal(signum, lambda n, frame: caught.append(n)))
+                for signum in _DEFERRED]
     try:
         yield
     finally:
-        for s, handler in old.items():
-            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+        for signum, handler in previous:
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         if caught:
-            _deliver(caught[0], old[caught[0]])
+            _deliver(caught[0], next(h for n, h in previous if n == caught[0]))
 
 
 def _deliver(signum: int, handler) -> None:
