@@ -124,7 +124,7 @@ def _record_numeric(res: CheckResult, conf, outputs, expected, allowed, tol: Tol
                                         f"[{', '.join(map(str, idx))}]")
             found = (ok, err, Worst(conf.describe(), err, where, _num(e), _num(g),
                                     "" if ok else f"{what} ({path}): |got - expected| > "
-                                                  f"{tol.text()}"))
+                                                  f"{tol.bound()}"))
         if worst is None or (found[0], -found[1]) < (worst[0], -worst[1]):
             worst = found
     ok, err, w = worst

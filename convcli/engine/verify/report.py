@@ -70,6 +70,12 @@ class Tolerance:
             return f"{self.factor:g} eps (|x*w|+|y|)"
         return f"atol={self.atol:g}, rtol={self.rtol:g}"
 
+    def bound(self) -> str:
+        """The right-hand side of the rule, for a failure's message."""
+        if self.calibrated:
+            return f"{self.factor:g} * eps * (sum |x*w| + |b| + |expected|)"
+        return f"atol + rtol * |expected| (atol={self.atol:g}, rtol={self.rtol:g})"
+
     def rule(self) -> str:
         if self.calibrated:
             return (f"|torch - expected| <= {self.factor:g} * eps * (sum |x*w| + |b| + "
