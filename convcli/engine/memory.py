@@ -18,7 +18,7 @@ from convcli.formatting import size
 
 CPU_SHARE = 0.75   # default --max-memory on CPU: this share of the RAM available now
 GPU_SHARE = 0.90   # default on CUDA: this share of the device memory free now
-MARGIN_SHARE = 0.10
+MARGIN_DIVISOR = 10       # the margin: a tenth, in whole numbers (sizes past a float)
 MARGIN_FIXED = 64 * 1024 ** 2
 # the interpreter, torch and numpy resident before any tensor (benchmarks/run_memory.py
 # measures it: 242 MiB for torch 2.13 CPU); used until torch is imported, then the
@@ -127,10 +127,15 @@ def estimate_memory(spec: ConvSpec, input_shape, dtype: str, *, cuda: bool = Fal
     tune = (n_out * 4 + n_out * size + layouts * sum(
         (n_in + spec.num_weight) * dtype_size(dt) for dt in dict.fromkeys(dtypes))
         if tune_dtypes else 0)
-    margin = int(tensors * MARGIN_SHARE) + MARGIN_FIXED
+    margin = margin_for(tensors)
     return MemoryEstimate(n_in * size, spec.num_weight * size, n_bias * size, n_out * size,
                           padded, staging, workspace, tune, margin,
                           0 if cuda else PROCESS_BASELINE if baseline is None else baseline)
+
+
+def margin_for(tensors: int) -> int:
+    """10% + 64 MiB, in integers (an input of 10**160 elements must not overflow)."""
+    return tensors // MARGIN_DIVISOR + MARGIN_FIXED
 
 
 def host_bytes(spec: ConvSpec, input_shape, dtype: str, save: bool = False) -> int:
