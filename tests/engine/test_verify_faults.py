@@ -125,3 +125,15 @@ def test_a_fault_in_one_other_dtype(cli, tmp_path, monkeypatch, dtype, fault):
     worst = check(data, "dtypes")["worst"]
     assert worst["configuration"].endswith(f" in {dtype}")
     assert f"in {dtype}" in failures["dtypes"].text
+
+
+def test_running_out_of_memory_in_a_check_is_an_environment_problem(cli, monkeypatch):
+    """An allocator's refusal is not torch's arithmetic being wrong: exit 3."""
+    def no_memory(spec, x, weight, bias=None):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't "
+                           "allocate memory: you tried to allocate 1099511627776 bytes")
+
+    monkeypatch.setattr(torch_adapter, "functional", no_memory)
+    r = cli("verify", "-i", "4", "-o", "4", "-k", "3", "--input", "1x4x8x8", "--json")
+    assert r.exit_code == 3 and r.stdout == ""
+    assert r.stderr.startswith("Error: verify ran out of memory in 'reference'")

@@ -31,6 +31,8 @@ from convcli.engine.verify.exact import ExactChecks
 from convcli.engine.verify.report import (CHECKS, CheckResult, Conf, DtypeConf, Options,
                                           Progress, Tolerance, Worst, check_options,
                                           tolerance)
+from convcli.engine.torch_errors import is_out_of_memory
+from convcli.errors import EnvironmentProblem
 from convcli.formatting import one_line, shape_x
 
 EXACT = ("calculator", "separable")
@@ -164,6 +166,10 @@ class Checks(ExactChecks):
                 try:
                     ok = one(res, item)
                 except Exception as e:  # noqa: BLE001 - reported as this check's failure
+                    if is_out_of_memory(e):
+                        raise EnvironmentProblem(
+                            f"verify ran out of memory in '{name}' ({one_line(e, 200)}); use "
+                            "a smaller --input or a lower --max-memory share") from None
                     _raised(res, name, item, e)
                     ok = False
                 res.cases += 1
