@@ -10,12 +10,12 @@ Standard library only until the app is imported.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from typing import NoReturn
 
 from convcli.errors import ExitCode, Terminated
-from convcli.process import install_signal_handlers, quiet_stdout
+from convcli.process import (ignore_late_signals, install_signal_handlers, interrupt_reported,
+                             quiet_stdout)
 
 
 def main() -> NoReturn:
@@ -41,7 +41,11 @@ def _main() -> None:
             app(prog_name="convcli")
         finally:
             sys.stdout.flush()
-    except SystemExit:
+    except SystemExit as e:
+        # Typer turns a Ctrl-C outside the command (while it parses the arguments)
+        # into a silent exit 130; the funnel says why for those inside
+        if e.code == ExitCode.INTERRUPTED and not interrupt_reported():
+            sys.stderr.write("Error: interrupted\n")
         raise
     except BrokenPipeError:
         quiet_stdout()
@@ -59,12 +63,9 @@ def _end(code: object) -> NoReturn:
     (freeing every module: a tenth of a `shape` answer, seconds after torch). By now
     the output is written and flushed, files are closed (files.py writes inside
     with-blocks) and convcli registers no atexit work. The outcome is decided: a late
-    Ctrl-C or SIGTERM cannot change it."""
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-    except ValueError:      # not the main thread: no handler of ours can run here
-        pass
+    Ctrl-C or SIGTERM cannot change it. (os._exit also means CPython never ends the
+    process by the signal of an interrupt an extension saw: the status is ours.)"""
+    ignore_late_signals()
     if code is None:
         code = 0
     elif not isinstance(code, int):

@@ -54,6 +54,9 @@ def show(
     from convcli.views.console import JSON_VERSION, Output, console, info
     from convcli.views.pictures import show_view
 
+    for option, path in (("--png", png), ("--svg", svg)):
+        if path is not None and not path.strip():
+            raise ConvError(f"{option} {path!r}: give a file name, e.g. {option} conv.{option[2:]}")
     input_shape = None if input is None else parse_shape(input)
     spec, reading = conv.read(input_shape)
     position = None if at is None else parse_ints(at, "--at")

@@ -13,7 +13,7 @@ import typer
 
 from convcli import __version__
 from convcli.errors import ConvError, EnvironmentProblem, ExitCode, Mismatch, Terminated
-from convcli.process import quiet_stdout
+from convcli.process import quiet_stdout, report_interrupt
 
 DEBUG_ENV = "CONVCLI_DEBUG"
 
@@ -28,6 +28,7 @@ def exit_code_for(e: BaseException) -> int:
         return e.exit_code
     if isinstance(e, KeyboardInterrupt):
         error("interrupted")
+        report_interrupt()
         return ExitCode.INTERRUPTED
     if isinstance(e, Terminated):
         error("terminated (SIGTERM)")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from convcli.calculator.parse import parse_bytes, parse_int
+from convcli.calculator.parse import parse_int
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
 from convcli.cli.options import ConvArgs, Json, conv_options
@@ -54,15 +54,17 @@ def run(
         help="Untimed calls first.")] = "2",
     save: Annotated[Optional[str], typer.Option(
         "--save", metavar="FILE", rich_help_panel=_RUN,
-        help="Write the output to a .npy file (atomically; never over INPUT).")] = None,
+        help="Write the output to a .npy file (atomically; never over INPUT, also not "
+             "through a hard link; a symbolic link is written through: the file it points "
+             "to is replaced).")] = None,
     max_memory: Annotated[Optional[str], typer.Option(
         "--max-memory", metavar="SIZE", rich_help_panel=_RUN,
         help="Refuse runs estimated above this: 8GiB, 512M, 50% (of free memory). Default: "
              "75% of available RAM, 90% of free GPU memory.")] = None,
     threads: Annotated[Optional[str], typer.Option(
         "--threads", metavar="INT", rich_help_panel=_RUN,
-        help="torch CPU threads for the run (default: torch's; 1 is steadier on a busy "
-             "machine).")] = None,
+        help="torch CPU threads for the run, 1 to the machine's CPU count (default: "
+             "torch's; 1 is steadier on a busy machine).")] = None,
     tune: Annotated[bool, typer.Option(
         "--tune", rich_help_panel=_RUN,
         help="Also time contiguous vs channels_last, cudnn.benchmark off/on (CUDA) and "
@@ -73,10 +75,11 @@ def run(
 
     Example: convcli run 4x6x64x64 -o 12 -k 3 -g 2 --repeat 20
     """
+    from convcli.engine.memory import parse_budget
     from convcli.engine.npy import parse_input
     from convcli.engine.run import RunOptions, parse_dtypes
     from convcli.engine.run import run as execute
-    from convcli.views.console import Output
+    from convcli.views.console import Output, warn
     from convcli.views.conv import reading_text
     from convcli.views.progress import RunProgress
     from convcli.views.run import run_dict, run_table, tune_table
@@ -88,11 +91,11 @@ def run(
         weight=weight_file, bias=bias_file, seed=parse_int(seed, "--seed"), device=device,
         dtype=dtypes[0] if dtypes else None, channels_last=channels_last,
         repeat=parse_int(repeat, "--repeat"), warmup=parse_int(warmup, "--warmup"),
-        save=save, max_memory=None if max_memory is None else parse_bytes(max_memory),
+        save=save, max_memory=parse_budget(max_memory),
         tune_dtypes=(dtypes or ()) if tune else None,
         threads=None if threads is None else parse_int(threads, "--threads"))
     with RunProgress() as progress:
-        result = execute(spec, source, options, progress)
+        result = execute(spec, source, options, progress, notice=warn)
     parts = [run_table(result), reading_text(reading, spec.transposed)]
     if tune:
         parts.append(tune_table(result))

@@ -71,6 +71,49 @@ def resolve_device(text: str) -> Device:
     return Device(f"cuda:{index}", "cuda", index, torch.cuda.get_device_name(index))
 
 
+def max_threads() -> int:
+    """The most CPU threads --threads may ask for: this machine's logical CPUs (more
+    only oversubscribes them; tens of thousands crash OpenMP)."""
+    return os.cpu_count() or 1
+
+
+def check_threads(threads: int | None) -> None:
+    """--threads within 1 .. the machine's CPUs (ConvError, exit 2); no torch needed."""
+    if threads is None:
+        return
+    most = max_threads()
+    if not 1 <= threads <= most:
+        shown = threads if abs(threads) < 10 ** 30 else "(a huge number)"
+        raise ConvError(f"--threads {shown}: this machine has {most} CPU"
+                        f"{'s' * (most != 1)}; use 1 to {most}, or leave --threads out for "
+                        "torch's default")
+
+
+def ensure_threads_can_start(threads: int) -> None:
+    """Start ``threads - 1`` idle threads and stop them again before torch's OpenMP
+    pool is resized: when the OS refuses (a pids limit, RLIMIT_NPROC), libgomp would
+    end the whole process with exit 1 ("Thread creation failed"); here it is an
+    EnvironmentProblem (exit 3) instead."""
+    import threading
+
+    release = threading.Event()
+    started = []
+    try:
+        for _ in range(threads - 1):
+            t = threading.Thread(target=release.wait, daemon=True)
+            t.start()
+            started.append(t)
+    except RuntimeError as e:
+        raise EnvironmentProblem(
+            f"--threads {threads}: this process may not start {threads} threads (only "
+            f"{len(started) + 1} could run: {e}); use a smaller --threads, or raise the "
+            "limit on processes/threads (ulimit -u, the container's pids limit)") from None
+    finally:
+        release.set()
+        for t in started:
+            t.join()
+
+
 def gpu_possible() -> bool:
     """False when no CUDA/ROCm device can exist (Linux without the device nodes,
     macOS): then 'auto' means the CPU and the budget is checked before importing

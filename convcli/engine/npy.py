@@ -6,6 +6,7 @@ byte order), and --save written atomically. numpy is imported inside functions.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from math import prod
 
@@ -84,6 +85,7 @@ def npy_info(path: str, option: str) -> NpyFile:
         raise EnvironmentProblem(f"{option}: file {path!r} not found; check the path")
     if os.path.isdir(path):
         raise EnvironmentProblem(f"{option}: {path!r} is a directory, not a .npy file")
+    _check_regular(path, option)
     try:
         with open(path, "rb") as f:
             version = fmt.read_magic(f)
@@ -108,6 +110,21 @@ def npy_info(path: str, option: str) -> NpyFile:
             f"{option}: {path!r} is truncated: its header says {shape_x(shape) or 'a scalar'} "
             f"{dtype} ({nbytes:,} bytes) but only {have:,} bytes follow; write it again")
     return NpyFile(path, tuple(int(n) for n in shape), dtype.newbyteorder("=").name, nbytes)
+
+
+def _check_regular(path: str, option: str) -> None:
+    """A FIFO, a socket or a device would block or never end: only regular files."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        raise EnvironmentProblem(f"{option}: cannot read {path!r} ({e.strerror})") from None
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket"
+                if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or
+                stat.S_ISBLK(mode) else "not a regular file")
+        raise EnvironmentProblem(
+            f"{option}: {path!r} is {kind}, not a .npy file; save the array to a regular "
+            "file with numpy.save and pass that")
 
 
 def load_npy(info: NpyFile, option: str):
@@ -166,12 +183,13 @@ def check_save_path(path: str, inputs) -> str:
         raise ConvError(f"--save: {path!r} must end in .npy (it is written with numpy.save)")
     target = os.path.realpath(path)
     for f in inputs:
-        if os.path.realpath(f.path) == target:
-            raise ConvError(f"--save {path!r} is also an input file; refusing to overwrite it, "
-                            "save the output under another name")
+        if os.path.realpath(f.path) == target or _same_file(f.path, path):
+            raise ConvError(f"--save {path!r} is also an input file; refusing to overwrite it "
+                            f"(it is {f.path!r}, by name or through a link); save the output "
+                            "under another name")
     if os.path.isdir(path):
         raise ConvError(f"--save: {path!r} is a directory; give a file name ending in .npy")
-    parent = os.path.dirname(os.path.abspath(path))
+    parent = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(parent):
         raise EnvironmentProblem(f"--save: directory {parent!r} does not exist; create it first")
     if not os.access(parent, os.W_OK):
@@ -179,9 +197,18 @@ def check_save_path(path: str, inputs) -> str:
     return path
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Two names of one file (a hard link, or a symbolic link to it)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def save_output(path: str, out) -> Saved:
     """numpy.save to a temp file in the target's directory, then rename over the
-    target: a failure or an interrupt never leaves a half-written file."""
+    target: a failure or an interrupt never leaves a half-written file. A target that
+    is a symbolic link is written through (the link stays)."""
     torch = import_torch()
     note = ""
     y = out.detach()

@@ -20,15 +20,17 @@ from typing import Callable
 
 from convcli.calculator.costs import DTYPE_SIZES
 from convcli.calculator.spec import ConvSpec
-from convcli.engine.devices import Device, gpu_possible, parse_device, resolve_device
+from convcli.engine.devices import (Device, check_threads, ensure_threads_can_start,
+                                    gpu_possible, parse_device, resolve_device)
 from convcli.engine.memory import (MemoryEstimate, check_budget, estimate_memory,
                                    host_bytes, memory_limit)
+from convcli.engine.ram import own_rss, peak_rss
 from convcli.engine.npy import (NpyFile, Saved, check_bias_file, check_save_path,
                                 check_weight_file, load_npy, npy_info, save_output)
 from convcli.engine.stats import OutputStats, output_stats
 from convcli.engine.timing import Timing, time_calls
 from convcli.engine import torch_adapter
-from convcli.engine.torch_adapter import build_module, import_torch
+from convcli.engine.torch_adapter import build_module, check_seed, import_torch
 from convcli.engine.torch_errors import torch_failure
 from convcli.engine.tune import TuneRow, tune_variants
 from convcli.errors import ConvError, EnvironmentProblem, Mismatch
@@ -37,7 +39,10 @@ from convcli.formatting import shape_x, size
 DTYPES = tuple(DTYPE_SIZES)  # the dtypes convcli knows, one definition (costs.py)
 DEFAULT_SEED = 0
 PROBE_MAX_WEIGHT = 64 * 1024 ** 2
+MAX_CALLS = 1_000_000    # --repeat / --warmup: more is hours for the smallest conv
 Progress = Callable[[int, int, str], None]   # (done, total, label)
+Notice = Callable[[str], None]               # a warning for people, before slow work
+SLOW_ON_CPU = ("float16",)   # torch has no vectorised CPU conv kernel for these
 
 
 @dataclass(frozen=True)
@@ -149,13 +154,13 @@ def plan(spec: ConvSpec, input: Sequence[int] | str | os.PathLike, opts: RunOpti
     tune = None if opts.tune_dtypes is None else tuple(opts.tune_dtypes or (dtype,))
     if tune is not None and dtype not in tune:
         dtype = tune[0]
-    if opts.repeat < 1:
-        raise ConvError(f"--repeat {opts.repeat}: time at least 1 call")
-    if opts.warmup < 0:
-        raise ConvError(f"--warmup {opts.warmup}: cannot be negative; 0 turns warmup off")
-    if opts.threads is not None and opts.threads < 1:
-        raise ConvError(f"--threads {opts.threads}: use at least 1, or leave it out for "
-                        "torch's default")
+    for option, value, low in (("--repeat", opts.repeat, 1), ("--warmup", opts.warmup, 0)):
+        if not low <= value <= MAX_CALLS:
+            shown = value if abs(value) < 10 ** 30 else "(a huge number)"
+            raise ConvError(f"{option} {shown}: use {low} to {MAX_CALLS:,} calls"
+                            + ("; 0 turns warmup off" if low == 0 else ""))
+    check_threads(opts.threads)
+    check_seed(opts.seed)
     if opts.channels_last:
         check_channels_last(spec, input_shape)
     w_file = None if opts.weight is None else npy_info(os.fspath(opts.weight), "--weight-file")
@@ -172,11 +177,16 @@ def plan(spec: ConvSpec, input: Sequence[int] | str | os.PathLike, opts: RunOpti
     maybe_cuda = kind == "cuda" or (kind == "auto" and gpu_possible())
     if result.budget_given or not maybe_cuda:
         est = estimate_memory(spec, input_shape, dtype, cuda=maybe_cuda,
-                              tune_dtypes=tune or ())
+                              tune_dtypes=tune or (), source_dtype=_source_dtype(in_file))
         limit, source = memory_limit("cpu", opts.max_memory)
         check_budget(est, limit, source, kind if kind != "auto" else "cpu",
                      result.budget_given)
     return result
+
+
+def _source_dtype(in_file: NpyFile | None) -> str:
+    """The dtype the input starts in: the file's, or float32 for the seeded input."""
+    return in_file.dtype if in_file else "float32"
 
 
 def check_channels_last(spec: ConvSpec, input_shape) -> None:
@@ -191,29 +201,43 @@ def check_channels_last(spec: ConvSpec, input_shape) -> None:
 
 def run(spec: ConvSpec, input: Sequence[int] | str | os.PathLike,
         options: RunOptions | None = None,
-        progress: Progress | None = None) -> RunResult:
+        progress: Progress | None = None, notice: Notice | None = None) -> RunResult:
     """Run ``spec`` once per call, ``warmup`` + ``repeat`` times, and measure it.
-    ``progress(done, total, label)`` is called between calls. Raises ConvError
-    (usage), EnvironmentProblem (device, budget, files) or Mismatch (shape
-    disagreement)."""
+    ``progress(done, total, label)`` is called between calls; ``notice(text)`` gets
+    warnings people should read before a slow run. Raises ConvError (usage),
+    EnvironmentProblem (device, budget, files) or Mismatch (shape disagreement)."""
     the_plan = plan(spec, input, options or RunOptions())
     torch = import_torch()
     threads_before = torch.get_num_threads()
     if the_plan.options.threads is not None:
+        ensure_threads_can_start(the_plan.options.threads)
         torch.set_num_threads(the_plan.options.threads)
     try:
         with warnings.catch_warnings():
             # torch warns that 'same' with an even kernel pads a copy of the input: that
             # copy is in the estimate (padded_input); the warning would only be noise here
             warnings.filterwarnings("ignore", message="Using padding='same'")
-            return _execute(torch, the_plan, progress)
+            return _execute(torch, the_plan, progress, notice or (lambda text: None))
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _execute(torch, p: Plan, progress: Progress | None) -> RunResult:
+def slow_dtype_notice(dtypes, dev: Device) -> str | None:
+    """The warning for dtypes torch runs slowly on this device, or None."""
+    slow = [d for d in dtypes if d in SLOW_ON_CPU] if not dev.is_cuda else []
+    if not slow:
+        return None
+    return (f"{' and '.join(slow)} on the CPU: torch has no vectorised CPU convolution "
+            "kernel for it, so each call can take 10x or more the float32 time (minutes for "
+            "large inputs); use --dtype float32 or bfloat16 on the CPU, or a CUDA device")
+
+
+def _execute(torch, p: Plan, progress: Progress | None, notice: Notice) -> RunResult:
     spec, opts = p.spec, p.options
     dev, est = _device_and_budget(torch, p)
+    warning = slow_dtype_notice(dict.fromkeys((p.dtype,) + (p.tune_dtypes or ())), dev)
+    if warning:
+        notice(warning)
     _probe(torch, p, dev, est)
     try:
         x, w, b, prepare, sources = _tensors(torch, p, dev)
@@ -241,11 +265,10 @@ def _execute(torch, p: Plan, progress: Progress | None) -> RunResult:
             f"{spec.torch_repr()} on {shape_x(p.input_shape)}: torch produced "
             f"{shape_x(actual)} but convcli predicted {shape_x(p.predicted)}; this is a bug "
             "in convcli, please report it")
-    peak, peak_what = _peak(torch, dev, est, (x, w, b, out))
+    peak, peak_what = _peak(torch, dev)
     rows: tuple[TuneRow, ...] = ()
     if p.tune_dtypes is not None:
-        rows = tune_variants(torch, p, dev, prepare, macs, timing, out, progress,
-                             bench_before)
+        rows = tune_variants(torch, p, dev, prepare, macs, out, progress, bench_before)
     saved = save_output(opts.save, out) if opts.save is not None else None
     return RunResult(
         spec=spec, input_shape=p.input_shape, predicted_shape=p.predicted,
@@ -265,7 +288,8 @@ def _device_and_budget(torch, p: Plan) -> tuple[Device, MemoryEstimate]:
     opts = p.options
     dev = resolve_device(opts.device)
     est = estimate_memory(p.spec, p.input_shape, p.dtype, cuda=dev.is_cuda,
-                          tune_dtypes=p.tune_dtypes or (), threads=torch.get_num_threads())
+                          tune_dtypes=p.tune_dtypes or (), threads=torch.get_num_threads(),
+                          source_dtype=_source_dtype(p.in_file), baseline=own_rss())
     limit, source = memory_limit(dev.kind, opts.max_memory, dev.index)
     est = check_budget(est, limit, source, dev.name, p.budget_given)
     if dev.is_cuda:  # the host holds the input's source copy (and the saved output)
@@ -365,11 +389,9 @@ def _tensors(torch, p: Plan, dev: Device):
     return x, w, b, prepare, sources
 
 
-def _peak(torch, dev: Device, est: MemoryEstimate, tensors) -> tuple[int, str]:
+def _peak(torch, dev: Device) -> tuple[int, str]:
     if dev.is_cuda:
         return (torch.cuda.max_memory_allocated(dev.index),
                 "CUDA max allocated during the timed calls")
-    peak = sum(t.numel() * t.element_size() for t in tensors if t is not None)
-    peak += est.padded_input
-    return peak, "input + weight + bias + output" + (
-        " + padded input" if est.padded_input else "") + " tensors"
+    return peak_rss(), ("the process's peak resident memory (ru_maxrss): the interpreter, "
+                        "torch and every tensor and workspace")

@@ -69,3 +69,89 @@ def time_calls(fn, *, repeat: int, warmup: int, cuda: bool = False, progress=Non
     timing = Timing(statistics.median(times), min(times), max(times), statistics.fmean(times),
                     repeat, warmup, "cuda events" if cuda else "perf_counter", tuple(times))
     return timing, out
+
+
+def time_round_robin(calls, *, rounds: int, warmup: int, cuda: bool = False,
+                     before=None, progress=None, label: str = "timing",
+                     device_index: int | None = None,
+                     clock=time.perf_counter_ns) -> list[list[float]]:
+    """Time several zero-argument ``calls`` interleaved: every round calls each once,
+    in an order rotated by one per round, so whatever the machine does meanwhile (a
+    neighbour's job, clock changes, a warm cache) falls on every call alike and the
+    per-round ratios cancel it. ``rounds`` is rounded up to a multiple of the number
+    of calls (each sits in each position equally often). ``before[i]()`` runs ahead
+    of call i, outside the timed region (e.g. setting cudnn.benchmark). Returns the
+    milliseconds per round for each call: ``times[i][r]`` (``clock``: nanoseconds,
+    CPU only; tests pass a modelled one)."""
+    n = len(calls)
+    rounds = -(-max(1, rounds) // n) * n
+    torch = import_torch()
+    if cuda and device_index is not None:
+        with torch.cuda.device(device_index):
+            return time_round_robin(calls, rounds=rounds, warmup=warmup, cuda=True,
+                                    before=before, progress=progress, label=label)
+    before = before or [None] * n
+    for i, fn in enumerate(calls):
+        for _ in range(warmup):
+            if before[i]:
+                before[i]()
+            fn()
+    if cuda:
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = [[0.0] * rounds for _ in calls]
+    for r in range(rounds):
+        for k in range(n):
+            i = (r + k) % n
+            if before[i]:
+                before[i]()
+            if cuda:
+                start.record()
+                calls[i]()
+                end.record()
+                end.synchronize()
+                times[i][r] = start.elapsed_time(end)
+            else:
+                t0 = clock()
+                calls[i]()
+                times[i][r] = (clock() - t0) / 1e6
+        if progress is not None:
+            progress(r + 1, rounds, label)
+    return times
+
+
+def timing_of(times_ms, warmup: int, cuda: bool) -> Timing:
+    """A Timing from the per-round milliseconds of one call."""
+    return Timing(statistics.median(times_ms), min(times_ms), max(times_ms),
+                  statistics.fmean(times_ms), len(times_ms), warmup,
+                  "cuda events, interleaved" if cuda else "perf_counter, interleaved",
+                  tuple(times_ms))
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How a call's time compares with a reference call timed in the same rounds:
+    the median of the per-round ratios reference / call (above 1: faster than the
+    reference) and its 95% bootstrap interval over rounds."""
+
+    ratio: float
+    low: float
+    high: float
+
+    def reaches(self, low: float, high: float) -> bool:
+        """The interval overlaps [low, high]."""
+        return self.low <= high and self.high >= low
+
+
+def spread(times_ms, reference_ms, resamples: int = 1000, seed: int = 0) -> Spread:
+    """Speed-up of a call over the reference, paired round by round, with a 95%
+    bootstrap interval of the median ratio (seeded: the same times give the same
+    interval)."""
+    import random
+
+    ratios = [ref / t if t > 0 else float("inf") for ref, t in zip(reference_ms, times_ms)]
+    rng = random.Random(seed)
+    k = len(ratios)
+    boots = sorted(statistics.median(rng.choices(ratios, k=k)) for _ in range(resamples))
+    return Spread(statistics.median(ratios), boots[int(0.025 * resamples)],
+                  boots[int(0.975 * resamples) - 1])

@@ -11,19 +11,39 @@ inside functions; everything in convcli that executes torch goes through here.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
-from convcli.errors import EnvironmentProblem
+from convcli.errors import ConvError, EnvironmentProblem
+from convcli.process import signals_deferred
 
 if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
 
 INSTALL_HINT = "pip install 'convcli[torch]'"
+SEED_RANGE = (-2 ** 63, 2 ** 64 - 1)    # what torch.Generator.manual_seed takes
+
+
+def check_seed(seed: int, option: str = "--seed") -> int:
+    """A seed torch takes (ConvError, exit 2, otherwise); no torch needed."""
+    low, high = SEED_RANGE
+    if not low <= seed <= high:
+        shown = str(seed) if abs(seed) < 10 ** 30 else f"(a {abs(seed).bit_length()}-bit number)"
+        raise ConvError(f"{option} {shown}: torch takes seeds from -2**63 to 2**64 - 1; use "
+                        f"a number in that range, e.g. {option} 3")
+    return seed
 
 
 def import_torch():
+    """torch, imported with SIGINT/SIGTERM deferred: torch's import swallows a
+    KeyboardInterrupt that lands in part of it (the run would go on as if Ctrl-C had
+    not been pressed); deferred, it is raised as soon as the import is done."""
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "nn"):    # imported already (and complete)
+        return torch
     try:
-        import torch
+        with signals_deferred():
+            import torch
     except ImportError:
         raise EnvironmentProblem(
             f"torch is not installed; this command runs convolutions with it: {INSTALL_HINT}"
@@ -67,10 +87,9 @@ def functional(spec: ConvSpec, x, weight, bias=None):
     return fn(x, weight, bias, spec.stride, spec.padding, spec.dilation, spec.groups)
 
 
-def torch_output_shape(args: dict, input_shape) -> tuple[int, ...]:
-    """Build the torch module from raw ConvSpec-style arguments and run a real CPU
-    forward pass on zeros of ``input_shape``. Raises whatever torch raises."""
-    torch = import_torch()
+def module_from_args(args: dict, dtype=None, device=None):
+    """The torch module for raw ConvSpec-style keyword arguments, built by torch's
+    own constructor (which raises what torch raises)."""
     args = dict(args)
     dims = args.pop("dims")
     transposed = args.pop("transposed", False)
@@ -78,13 +97,27 @@ def torch_output_shape(args: dict, input_shape) -> tuple[int, ...]:
     if not transposed:
         args.pop("output_padding", None)
     in_c, out_c, k = args.pop("in_channels"), args.pop("out_channels"), args.pop("kernel_size")
+    return cls(in_c, out_c, k, dtype=dtype, device=device, **args)
+
+
+def conv_macs(spec: ConvSpec, input_shape, output_shape) -> int:
+    """MACs as torch counts them: torch.utils.flop_counter.conv_flop_count / 2 on
+    the shapes aten.convolution sees (a batch of 1 for unbatched inputs). The same
+    number FlopCounterMode reports (a test pins it), without FlopCounterMode, whose
+    first use imports torch._dynamo, sympy and inductor (seconds of CPU)."""
+    import_torch()
+    from torch.utils.flop_counter import conv_flop_count
+
+    batched = len(input_shape) == spec.dims + 2
+    x = list(input_shape) if batched else [1, *input_shape]
+    out = list(output_shape) if batched else [1, *output_shape]
+    return conv_flop_count(x, list(spec.weight_shape), out, spec.transposed) // 2
+
+
+def torch_output_shape(args: dict, input_shape) -> tuple[int, ...]:
+    """Build the torch module from raw ConvSpec-style arguments and run a real CPU
+    forward pass on zeros of ``input_shape``. Raises whatever torch raises."""
+    torch = import_torch()
     with torch.no_grad():
-        m = cls(in_c, out_c, k, **args)
+        m = module_from_args(args)
         return tuple(m(torch.zeros(tuple(input_shape))).shape)
-
-
-# ==== `convcli run`: execute one convolution and measure it ===========================
-#
-# The order matters: everything that can be decided from shapes alone (the predicted
-# output, the .npy headers, the memory estimate against the budget) is decided before
-# torch is imported or a byte is allocated, so an impossible request is refused at once.

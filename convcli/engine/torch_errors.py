@@ -17,12 +17,19 @@ def is_unsupported(e: Exception) -> bool:
     return "not implemented for" in text or "not supported" in text.lower()
 
 
+def is_out_of_memory(e: BaseException) -> bool:
+    """Python's MemoryError, torch's OutOfMemoryError, or an allocator's refusal."""
+    torch = import_torch()
+    text = str(e).lower()
+    return isinstance(e, (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))) or \
+        "out of memory" in text or "can't allocate memory" in text
+
+
 def torch_failure(e: Exception, spec: ConvSpec, dtype: str, device: Device, predicted):
     """Translate what torch raised during the conv into a convcli error."""
     text = one_line(e)
     torch = import_torch()
-    if isinstance(e, (MemoryError, getattr(torch, "OutOfMemoryError", ()))) or any(
-            w in text.lower() for w in ("out of memory", "can't allocate memory")):
+    if is_out_of_memory(e):
         return EnvironmentProblem(
             f"{device.name} ran out of memory running {spec.torch_repr()} ({text}); use a "
             "smaller input or a lower --max-memory share")

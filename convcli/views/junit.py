@@ -30,7 +30,7 @@ def junit_xml(report: VerifyReport) -> str:
     props = ET.SubElement(suite, "properties")
     for k, v in (("mode", report.mode), ("configuration", report.configuration or ""),
                  ("device", report.device), ("dtype", report.dtype),
-                 ("atol", f"{report.atol:g}"), ("rtol", f"{report.rtol:g}"),
+                 ("tolerance", report.tolerance.rule()),
                  ("seed", str(report.seed)), ("random_cases", str(report.random_cases)),
                  ("torch", report.torch_version)):
         ET.SubElement(props, "property", {"name": k, "value": v})

@@ -96,39 +96,66 @@ def run_table(r: RunResult) -> Table:
     return t
 
 
+def _vs_yours(x) -> tuple[str, str]:
+    """(speed-up cell, interval cell): '≈' marks a variant within the spread."""
+    if x.requested:
+        return "1.00x", "—"
+    sp = x.speedup
+    mark = "≈" if x.within_spread or x.control else ""
+    return f"{mark}{sp.ratio:.2f}x", f"{sp.low:.2f}-{sp.high:.2f}"
+
+
 def tune_table(r: RunResult) -> Table:
-    """--tune: one row per variant, the fastest marked, and what to set."""
+    """--tune: one row per variant (yours and its A/A control among them), each
+    speed-up with its 95% interval, the fastest marked, and what to set."""
     rows = r.tune
-    base = next((x for x in rows if x.requested), rows[0])
-    t = table("Variants (same tensors; fastest marked ★; NHWC = channels_last)", "variant",
-              "median ms", "min ms", "GFLOP/s", "vs yours", "max diff")
-    t.columns[0].no_wrap = True
+    t = table("Variants, timed round-robin (fastest ★; NHWC = channels_last)", "variant",
+              "ms", "GFLOP/s", "vs yours", "95% CI", "max diff")
+    for c in t.columns:
+        c.no_wrap = True
     for x in rows:
-        style = "bold green" if x.fastest else ""
-        label = ("★ " if x.fastest else "  ") + x.short_label + (" (yours)" if x.requested else "")
+        style = "bold green" if x.fastest else "dim" if x.control else ""
+        label = ("★ " if x.fastest else "  ") + x.short_label + (
+            " (yours)" if x.requested else " (A/A)" if x.control else "")
         if x.timing is None:
             t.add_row(Text(label, style="dim"), "—", "—", "—", "—", "unsupported")
             continue
-        t.add_row(Text(label, style=style), _ms(x.timing.median_ms), _ms(x.timing.min_ms),
-                  f"{x.gflops:,.1f}", f"{base.timing.median_ms / x.timing.median_ms:.2f}x",
-                  "—" if x is base else f"{x.max_abs_diff:.3g}")
-    best = next(x for x in rows if x.fastest)
-    advice = []
-    if best.requested:
-        advice.append("your settings are already the fastest measured")
-    else:
-        if best.channels_last != base.channels_last:
-            advice.append("model = model.to(memory_format=torch.channels_last) and the same for "
-                          "inputs" if best.channels_last else
-                          "keep tensors contiguous (no channels_last)")
-        if best.cudnn_benchmark is not None and best.cudnn_benchmark != base.cudnn_benchmark:
-            advice.append(f"torch.backends.cudnn.benchmark = {best.cudnn_benchmark}")
-        if best.dtype != base.dtype:
-            advice.append(f"run in {best.dtype} (model.to(torch.{best.dtype}) or torch.autocast)"
-                          f"; max diff vs yours {best.max_abs_diff:.3g}")
-    failed = [f"{x.short_label}: {x.error}" for x in rows if x.error]
-    t.caption = "set: " + "; ".join(advice) + \
-        "\nmax diff: largest absolute difference from your variant's output" + \
-        "".join(f"\n{escape(f)}" for f in failed)
+        speed, interval = _vs_yours(x)
+        t.add_row(Text(label, style=style), _ms(x.timing.median_ms), f"{x.gflops:,.1f}",
+                  speed, interval, "—" if x.requested else f"{x.max_abs_diff:.3g}")
+    t.caption = "\n".join([f"set: {_advice(rows)}", _spread_note(rows),
+                           "max diff: largest absolute difference from your variant's output"]
+                          + [escape(f"{x.short_label}: {x.error}") for x in rows if x.error])
     t.caption_justify = "left"
     return t
+
+
+def _spread_note(rows) -> str:
+    control = next(x for x in rows if x.control)
+    n = control.timing.repeat if control.timing else 0
+    aa = control.speedup
+    drift = "" if aa is None else f" drifted {aa.low:.2f}-{aa.high:.2f}"
+    return (f"ms: median per call; vs yours: speed-up, median of {n} interleaved rounds, "
+            f"its 95% bootstrap interval; ≈ within the measured spread (A/A: yours timed "
+            f"twice{drift})")
+
+
+def _advice(rows) -> str:
+    base = next(x for x in rows if x.requested)
+    best = next(x for x in rows if x.fastest)
+    if best.requested:
+        return "your settings are already the fastest measured"
+    if best.within_spread:
+        return (f"nothing: the fastest measured ({best.short_label}) is within the measured "
+                "spread of yours")
+    advice = []
+    if best.channels_last != base.channels_last:
+        advice.append("model = model.to(memory_format=torch.channels_last) and the same for "
+                      "inputs" if best.channels_last else
+                      "keep tensors contiguous (no channels_last)")
+    if best.cudnn_benchmark is not None and best.cudnn_benchmark != base.cudnn_benchmark:
+        advice.append(f"torch.backends.cudnn.benchmark = {best.cudnn_benchmark}")
+    if best.dtype != base.dtype:
+        advice.append(f"run in {best.dtype} (model.to(torch.{best.dtype}) or torch.autocast)"
+                      f"; max diff vs yours {best.max_abs_diff:.3g}")
+    return "; ".join(advice)

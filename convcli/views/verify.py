@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.text import Text
 
-from convcli.engine.verify.report import TOLERANCES
+from convcli.engine.verify.report import EPS, TOLERANCES
 from convcli.views.console import JSON_VERSION, table
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ def verify_dict(report: VerifyReport) -> dict:
                 {k: _finite(v) for k, v in c.worst.as_dict().items()}}
         if c.name == "calculator":
             item["zero_size_quirks"] = c.quirks
+        if c.notes:
+            item["notes"] = c.notes
         checks.append(item)
     configuration = None
     if report.spec is not None:
@@ -55,10 +57,10 @@ def verify_dict(report: VerifyReport) -> dict:
         "configuration": configuration,
         "device": report.device,
         "dtype": report.dtype,
-        "tolerance": {"atol": report.atol, "rtol": report.rtol,
-                      "source": report.tolerance_source,
-                      "rule": "|torch - expected| <= atol + rtol * |expected|"},
-        "tolerances": {k: {"atol": a, "rtol": r} for k, (a, r) in TOLERANCES.items()},
+        "tolerance": report.tolerance.as_dict(),
+        "tolerances": {k: {"eps": EPS[k], "factor": report.tolerance.factor, "atol": a, "rtol": r}
+                       for k, (a, r) in TOLERANCES.items()},
+        "memory": report.memory,
         "seed": report.seed,
         "random_cases": report.random_cases,
         "torch": report.torch_version,
@@ -78,18 +80,19 @@ def verify_renderables(report: VerifyReport) -> list:
         t.add_row(c.name, c.title, f"{c.cases:,}", err_str(c.worst_error),
                   Text("pass", style="green") if c.passed else
                   Text(f"FAIL {c.failures}", style="bold red"))
-    notes = [f"{report.device} · {report.dtype} · atol={report.atol:g} rtol={report.rtol:g} "
-             f"({escape(report.tolerance_source)}) · seed {report.seed}"
+    tol = report.tolerance
+    notes = [f"{report.device} · {report.dtype} · {tol.text()} "
+             f"({escape(tol.source)}) · seed {report.seed}"
              + (f" · {report.random_cases:,} random configs" if report.mode == "suite" else "")
              + f" · torch {report.torch_version} · {report.seconds:.1f} s",
-             "numeric checks pass when |torch - expected| <= atol + rtol*|expected|; "
-             "calculator and separable are exact"]
+             f"numeric checks pass when {tol.rule()}; calculator and separable are exact"]
     for c in report.checks:
         if c.quirks:
             notes.append(
                 f"calculator: {len(c.quirks)} transposed config(s) with an output size of "
                 "exactly 0: torch's CPU backend returned an empty tensor, ConvSpec rejects "
                 "them on purpose (documented quirk, counted as agreement)")
+    notes += [f"{c.name}: {escape(n)}" for c in report.checks for n in c.notes]
     for s in report.skipped:
         notes.append(f"skipped {s.name}: {escape(s.reason)}")
     t.caption = "\n".join(notes)

@@ -88,3 +88,40 @@ def test_a_signal_while_starting_up_is_one_line(argv, share):
     assert p.returncode in (0, ExitCode.TERMINATED), err
     if p.returncode == ExitCode.TERMINATED:
         assert err.strip().splitlines() == ["Error: terminated (SIGTERM)"] and out == ""
+
+
+@pytest.mark.parametrize("share", [0.15, 0.3, 0.45, 0.6, 0.8])
+def test_ctrl_c_at_any_point_of_a_run_is_one_line_and_130(share):
+    """While Typer parses the arguments (it swallows Ctrl-C into a silent 130), while
+    torch imports (its import swallows a KeyboardInterrupt landing in part of it), or
+    in the command: always exit 130 and `Error: interrupted`, never a silent exit or
+    death by SIGINT."""
+    pytest.importorskip("torch")
+    args = ("run", "1x3x8x8", "-o", "4", "-k", "3", "-r", "1", "--device", "cpu")
+    t0 = time.perf_counter()
+    p = _spawn(*args, stdout=subprocess.PIPE)
+    p.communicate(timeout=120)
+    whole = time.perf_counter() - t0
+    p = _spawn(*args, stdout=subprocess.PIPE)
+    time.sleep(share * whole)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode in (0, ExitCode.INTERRUPTED), (p.returncode, err)
+    if p.returncode == ExitCode.INTERRUPTED:
+        assert err.strip().splitlines() == ["Error: interrupted"] and out == ""
+
+
+def test_a_ctrl_c_swallowed_by_an_import_is_raised_after_it(tmp_path):
+    """import_torch defers SIGINT over the import: a module that catches the
+    KeyboardInterrupt itself (as torch's import does in part) cannot lose it."""
+    (tmp_path / "torch.py").write_text(
+        "import os, signal, time\n"
+        "try:\n    os.kill(os.getpid(), signal.SIGINT)\n    time.sleep(0.05)\n"
+        "except KeyboardInterrupt:\n    pass\n")
+    code = ("from convcli.engine.torch_adapter import import_torch\n"
+            "try:\n    import_torch()\nexcept KeyboardInterrupt:\n    print('raised after')\n"
+            "else:\n    print('lost')\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert p.stdout.strip() == "raised after", p.stderr

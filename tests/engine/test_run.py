@@ -420,20 +420,33 @@ def test_tune(cli):
     assert r.exit_code == 0, r.stderr
     d = r.json()
     rows = d["tune"]
-    assert [(x["dtype"], x["channels_last"]) for x in rows] == [
-        ("float32", False), ("float32", True), ("bfloat16", False), ("bfloat16", True)]
+    assert [(x["dtype"], x["channels_last"], x["control"]) for x in rows] == [
+        ("float32", False, False), ("float32", True, False), ("bfloat16", False, False),
+        ("bfloat16", True, False), ("float32", False, True)]
     assert sum(x["fastest"] for x in rows) == 1 and sum(x["requested"] for x in rows) == 1
     fastest = next(x for x in rows if x["fastest"])
-    assert fastest["timing"]["median_ms"] == min(x["timing"]["median_ms"] for x in rows)
-    mine = rows[0]
-    assert mine["requested"] and mine["timing"] == d["timing"] and mine["max_abs_diff"] == 0
+    assert not fastest["control"]
+    assert fastest["timing"]["median_ms"] == min(x["timing"]["median_ms"] for x in rows
+                                                 if not x["control"])
+    mine, control = rows[0], rows[-1]
+    # yours is timed in the same interleaved rounds, not reused from the run's timing
+    assert mine["requested"] and mine["timing"]["method"] == "perf_counter, interleaved"
+    assert mine["timing"]["repeat"] == 5             # 2 rounds, rounded up to 5 variants
+    assert all(x["timing"]["repeat"] == 5 for x in rows)
+    assert mine["max_abs_diff"] == 0 and mine["speedup"] is None
+    assert control["max_abs_diff"] == 0 and control["label"].endswith("(A/A control)")
+    for x in rows[1:]:
+        low, high = x["speedup_interval"]
+        assert low <= x["speedup"] <= high and isinstance(x["within_spread"], bool)
     assert rows[1]["max_abs_diff"] < 1e-4 < rows[2]["max_abs_diff"] < 0.1  # bf16 rounds
     t = cli("run", "2x4x12x12", "-o", "8", "-k", "3", "--tune", "--repeat", "1",
             "--device", "cpu")
-    assert "fastest marked ★" in t.stdout and "set: " in t.stdout
+    assert "timed round-robin" in t.stdout and "set: " in t.stdout
+    assert "within the measured spread" in t.stdout and "(A/A)" in t.stdout
     one_d = cli("run", "2x4x12", "-o", "8", "-k", "3", "--tune", "--repeat", "1", "--json",
                 "--device", "cpu").json()["tune"]
-    assert [x["channels_last"] for x in one_d] == [False]
+    assert [(x["channels_last"], x["control"]) for x in one_d] == [(False, False),
+                                                                   (False, True)]
 
 
 def test_progress_bar_only_on_a_terminal_after_the_delay():
@@ -503,7 +516,8 @@ def test_cuda_tune_tries_cudnn_benchmark(cli):
             "--device", "cuda")
     assert r.exit_code == 0, r.stderr
     rows = r.json()["tune"]
-    assert {x["cudnn_benchmark"] for x in rows} == {False, True} and len(rows) == 4
+    assert {x["cudnn_benchmark"] for x in rows} == {False, True}
+    assert len([x for x in rows if not x["control"]]) == 4 and rows[-1]["control"]
     assert torch.backends.cudnn.benchmark == before
 
 

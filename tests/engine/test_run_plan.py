@@ -63,23 +63,45 @@ def test_estimate_counts_every_tensor():
     assert est.output == 2 * 8 * 10 * 10 * 4
     assert est.weight == 8 * 4 * 9 * 4 and est.bias == 8 * 4
     assert est.padded_input == 0 and est.tune == 0
-    assert est.workspace == 4 * 9 * 100 * 4          # one sample's im2col, one thread
-    assert est.staging == est.input                  # the float32 source copy
-    assert est.total == (est.tensors + est.staging + est.workspace + est.margin)
+    assert est.staging == 0                 # float32 from float32: .to() makes no copy
+    assert est.baseline == memory.PROCESS_BASELINE
+    # oneDNN's output copy, channels padded to 16, or the stats chunk: the larger
+    assert est.workspace == max(2 * 16 * 100 * 4, 2 * 8 * 100 * memory.STATS_BYTES)
+    assert est.total == (est.tensors + est.workspace + est.margin + est.baseline)
     f64 = memory.estimate_memory(spec, (2, 4, 10, 10), "float64", threads=1)
     assert f64.input == 2 * est.input and f64.output == 2 * est.output
+    assert f64.staging == est.input                  # the float32 source copy stays
+    assert memory.cpu_workspace(spec, (2, 4, 10, 10), (2, 8, 10, 10), "float64", 1) == \
+        4 * 9 * 100 * 8                              # im2col: one sample per thread
+
+
+def test_estimate_pads_few_channel_1x1_convs_as_onednn_does():
+    """issue 15: 1x1x8192x8192 -o 1 -k 1 was estimated at 1.1 GiB and peaked at 4.6
+    GiB (AVX2) / 8.5 GiB (AVX-512): oneDNN reorders input and output into layouts
+    with channels padded to 16."""
+    spec = ConvSpec(2, 1, 1, 1)
+    shape = (1, 1, 8192, 8192)
+    est = memory.estimate_memory(spec, shape, "float32", threads=1)
+    plane = 8192 * 8192 * 4
+    assert est.workspace == 2 * 16 * plane
+    assert est.total > 8 * 1024 ** 3
+    three_by_three = memory.cpu_workspace(ConvSpec(2, 1, 1, 3, padding=1), shape, shape,
+                                          "float32", 1)
+    assert three_by_three == 16 * plane     # only the output is reordered for k > 1
 
 
 def test_estimate_padding_mode_tune_and_cuda():
     spec = ConvSpec(2, 4, 8, 3, padding=(1, 2), padding_mode="reflect")
     est = memory.estimate_memory(spec, (1, 4, 10, 10), "float32", tune_dtypes=("float32",))
     assert est.padded_input == 4 * 12 * 14 * 4
-    assert est.tune == est.output + est.input + est.output   # f32 reference + a variant
+    # a float32 reference and one output at a time; both layouts' input and weight
+    assert est.tune == 2 * est.output + 2 * (est.input + est.weight)
     cuda = memory.estimate_memory(spec, (1, 4, 10, 10), "float32", cuda=True)
     assert cuda.staging == 0 and cuda.workspace == 0        # host side, cuDNN in margin
-    t = memory.estimate_memory(ConvSpec(1, 4, 6, 5, transposed=True), (1, 4, 7), "float32",
-                               threads=1)
-    assert t.workspace == 6 * 5 * 7 * 4                      # C_out * k * L_in columns
+    assert cuda.baseline == 0                               # the GPU holds no interpreter
+    t = memory.cpu_workspace(ConvSpec(1, 4, 6, 5, transposed=True), (1, 4, 7), (1, 6, 11),
+                             "float32", 1)
+    assert t == 6 * 5 * 7 * 4                               # C_out * k * L_in columns
 
 
 def test_estimate_counts_the_copy_of_same_with_an_even_kernel():
@@ -101,11 +123,12 @@ def test_budget_message_names_estimate_and_limit():
     assert ok.limit == est.total
 
 
-def test_default_limit_is_a_share_of_available_ram():
+def test_default_limit_is_a_share_of_available_ram(monkeypatch):
+    monkeypatch.setattr(memory, "own_rss", lambda: 1000)
     free, _ = memory.available_ram()
     limit, source = memory.memory_limit("cpu", None)
-    assert free and limit == int(free * memory.CPU_SHARE)
-    assert "75%" in source
+    assert free and abs(limit - (int(free * memory.CPU_SHARE) + 1000)) < 64 * 1024 ** 2
+    assert "75%" in source and "this process holds" in source
     half, source = memory.memory_limit("cpu", 0.5)
     assert source.startswith("50% of") and 0 < half < free
     assert memory.memory_limit("cpu", 12345) == (12345, "--max-memory")
@@ -158,3 +181,48 @@ def test_explicit_max_memory_refuses_without_torch(sh, tmp_path):
 def test_parse_bytes_wants_a_unit():
     with pytest.raises(ConvError, match="'8' has no unit; write 8GiB, 8MiB or 8B"):
         parse_bytes("8")
+
+
+# ---- the process's own cgroup chain ------------------------------------------------
+
+def _cgroup_tree(tmp_path, line, files):
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "cgroup").write_text(line + "\n")
+    for rel, (limit_name, limit, usage_name, usage) in files.items():
+        d = tmp_path / "cg" / rel
+        d.mkdir(parents=True, exist_ok=True)
+        (d / limit_name).write_text(limit + "\n")
+        (d / usage_name).write_text(usage + "\n")
+    return str(tmp_path / "proc" / "cgroup"), str(tmp_path / "cg")
+
+
+def test_cgroup_v1_limit_of_the_process_own_cgroup_is_read(tmp_path):
+    """The root's file says 'no limit'; the process's own cgroup (from
+    /proc/self/cgroup) and its parent set the real ones: the tightest wins."""
+    from convcli.engine import ram
+
+    v1 = ("memory.limit_in_bytes", "memory.usage_in_bytes")
+    proc, root = _cgroup_tree(tmp_path, "4:memory:/jobs/a1", {
+        "memory": (v1[0], "9223372036854771712", v1[1], "5000000000"),
+        "memory/jobs": (v1[0], str(8 * 2 ** 30), v1[1], str(7 * 2 ** 30)),
+        "memory/jobs/a1": (v1[0], str(4 * 2 ** 30), v1[1], str(2 ** 30)),
+    })
+    left, where = ram.cgroup_left(proc, root)
+    assert left == 2 ** 30 and where.endswith("memory/jobs")     # 8 - 7 GiB beats 4 - 1
+    avail, source = ram.available_ram(proc, root)
+    assert avail == 2 ** 30 and "cgroup limit" in source
+
+
+def test_cgroup_v2_max_means_no_limit(tmp_path):
+    from convcli.engine import ram
+
+    v2 = ("memory.max", "memory.current")
+    proc, root = _cgroup_tree(tmp_path, "0::/user.slice/job", {
+        "": (v2[0], "max", v2[1], "100"),
+        "user.slice": (v2[0], "max", v2[1], "100"),
+        "user.slice/job": (v2[0], "3000", v2[1], "1000"),
+    })
+    assert ram.cgroup_left(proc, root) == (2000, str(tmp_path / "cg" / "user.slice/job"))
+    proc2, root2 = _cgroup_tree(tmp_path / "b", "0::/", {"": (v2[0], "max", v2[1], "1")}) \
+        if (tmp_path / "b").mkdir() is None else None
+    assert ram.cgroup_left(proc2, root2) is None

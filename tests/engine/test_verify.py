@@ -19,6 +19,7 @@ from convcli.calculator.spec import ConvSpec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ["grouped", "depthwise", "separable", "calculator", "reference"]
+SUITE = NAMES + ["dtypes"]
 
 
 def by_name(data):
@@ -33,7 +34,7 @@ def test_suite_passes_with_every_check(cli):
     data = r.json()
     assert data["passed"] is True and data["failed"] == [] and data["mode"] == "suite"
     checks = by_name(data)
-    assert list(checks) == NAMES
+    assert list(checks) == SUITE
     for c in checks.values():
         assert c["passed"] is True and c["failures"] == 0 and c["cases"] > 0
         assert {"name", "cases", "worst_error", "passed"} <= set(c)
@@ -42,11 +43,17 @@ def test_suite_passes_with_every_check(cli):
     assert checks["calculator"]["cases"] == 40 + len(builtin_calculator())
     assert checks["calculator"]["tolerance"] == "exact"
     # float32 against a float64 reference: small but not zero
-    assert 0 < checks["reference"]["worst_error"] < 1e-4
-    assert checks["reference"]["worst"]["where"].startswith("output[")
-    assert data["tolerance"] == {"atol": 1e-4, "rtol": 1e-4, "source": "float32 default",
-                                 "rule": "|torch - expected| <= atol + rtol * |expected|"}
-    assert data["tolerances"]["bfloat16"] == {"atol": 5e-2, "rtol": 2e-2}
+    assert 0 < checks["reference"]["worst_error"] < 1e-5
+    assert " output[" in checks["reference"]["worst"]["where"]
+    assert data["tolerance"] == {
+        "atol": None, "rtol": None, "source": "float32, calibrated", "factor": 8.0,
+        "eps": 2.0 ** -23,
+        "rule": "|torch - expected| <= 8 * eps * (sum |x*w| + |b| + |expected|), "
+                "eps = 1.19e-07 (float32)"}
+    assert data["tolerances"]["bfloat16"] == {"eps": 2.0 ** -7, "factor": 8.0, "atol": 5e-2,
+                                              "rtol": 2e-2}
+    assert checks["dtypes"]["notes"] == ["ran float64, bfloat16, float16"]
+    assert 1e-4 < checks["dtypes"]["worst_error"] < 0.05      # bfloat16's rounding
     assert data["seed"] == 7 and data["random_cases"] == 40
 
 
@@ -156,7 +163,7 @@ def test_swapped_groups_fail_the_grouped_check(cli, swapped_groups):
     g = by_name(data)["grouped"]
     assert g["passed"] is False and g["worst_error"] > 1e-2
     assert g["worst"]["configuration"] == "Conv2d(6, 12, 3, groups=2) on 4x6x16x16"
-    assert g["worst"]["where"].startswith("output[")
+    assert g["worst"]["where"].startswith("grouped output[")
     assert by_name(data)["calculator"]["passed"]
     assert r.stderr.startswith("Error: verify found a mismatch") and "grouped (1 of 1" in r.stderr
 
@@ -168,9 +175,9 @@ def test_swapped_groups_fail_the_suite_and_junit_says_so(cli, swapped_groups, tm
     assert "FAILED: grouped" in r.stdout and "worst case of 'grouped'" in r.stdout
     root = ET.parse(report).getroot()
     suite = root.find("testsuite")
-    assert int(suite.get("tests")) == 5 and int(suite.get("failures")) >= 1
+    assert int(suite.get("tests")) == 6 and int(suite.get("failures")) >= 1
     cases = {c.get("name"): c for c in suite.iter("testcase")}
-    assert list(cases) == NAMES
+    assert list(cases) == SUITE
     assert cases["grouped"].find("failure") is not None
     failure = cases["grouped"].find("failure")
     assert "groups=2) on " in failure.text and "max abs error" in failure.text
@@ -193,7 +200,7 @@ def test_off_by_one_padding_fails_the_reference_check(cli, off_by_one_padding):
 def test_off_by_one_padding_fails_the_suite(cli, off_by_one_padding):
     r = cli("verify", "--cases", "20", "--json")
     assert r.exit_code == 1
-    assert r.json()["failed"] == ["reference"]
+    assert r.json()["failed"] == ["reference", "dtypes"]    # every dtype sees it
 
 
 def test_calculator_wrong_for_one_stride_fails_the_calculator_check(cli, wrong_for_stride_3):
@@ -219,7 +226,7 @@ def test_fail_fast_stops_at_the_first_failure(cli, swapped_groups):
     data = r.json()
     assert [c["name"] for c in data["checks"]] == ["grouped"]
     assert by_name(data)["grouped"]["cases"] == 1
-    assert {s["name"] for s in data["skipped"]} == set(NAMES[1:])
+    assert {s["name"] for s in data["skipped"]} == set(SUITE[1:])
     assert all("--fail-fast" in s["reason"] for s in data["skipped"])
 
 
@@ -228,7 +235,7 @@ def test_fail_fast_stops_at_the_first_failure(cli, swapped_groups):
 def test_tolerance_override_can_fail_float16(cli):
     r = cli("verify", "-i", "8", "-o", "8", "-k", "3", "--dtype", "float16", "--json")
     assert r.exit_code == 0, r.stderr
-    assert r.json()["tolerance"]["atol"] == 1e-2
+    assert r.json()["tolerance"]["eps"] == 2.0 ** -10 and r.json()["tolerance"]["atol"] is None
     assert by_name(r.json())["reference"]["worst_error"] > 1e-5    # half precision shows
     strict = cli("verify", "-i", "8", "-o", "8", "-k", "3", "--dtype", "float16",
                  "--atol", "0", "--rtol", "1e-7", "--json")

@@ -15,22 +15,28 @@ Checks (each one row of the report: name, configurations tried, worst error, pas
                  C_in*K + C_in*C_out (+ C_in + C_out bias); without bias the ratio to the
                  standard conv is exactly 1/C_out + 1/K.
 * ``calculator`` ConvSpec's validity and output shape against real CPU forward passes
-                 (``torch_adapter.torch_output_shape``) on random configurations from
-                 ``cases.random_case``, valid and invalid; params against
-                 sum(p.numel()); MACs against torch.utils.flop_counter (FLOPs / 2).
+                 of the nn module on random configurations from ``cases.random_case``,
+                 valid and invalid; params against sum(p.numel()); MACs against
+                 torch.utils.flop_counter's conv_flop_count / 2 (never FlopCounterMode,
+                 which imports torch._dynamo).
 * ``reference``  the numpy reference (``reference.conv``, float64) against torch in the
-                 chosen dtype and device, within the dtype's tolerance.
+                 chosen dtype and device, through F.convNd and through the nn.ConvNd
+                 module; one input per dims is at least 100 wide.
+* ``dtypes``     (suite) the same in every other dtype the device runs, briefly.
 
+A check that raises is a failing check whose worst case carries the exception.
 Inputs and parameters are drawn in float64 from a seeded generator and rounded to the
 dtype once; the reference computes in float64 on those rounded values, so the
-tolerance covers only torch's own arithmetic. On CUDA, TF32 is switched off while
-verify runs (it checks the math, not TF32's 10-bit mantissa).
+tolerance covers only torch's own arithmetic: 8 eps of the dtype times
+sum |x*w| + |b| + |y| per element (report.Tolerance). On CUDA, TF32 is switched off
+while verify runs (it checks the math, not TF32's 10-bit mantissa).
 
 Known quirk, counted as agreement (docs: /work/shared/torch-conv-rules.md): a
 transposed conv whose output size is exactly 0 in some dim may return an empty tensor
 on torch's CPU backend, while ConvSpec rejects it on purpose.
 
 Modules: report.py (names, tolerances, result dataclasses), plans.py (which
-configurations), checks.py (the checks), execute.py (run_suite, run_config).
+configurations, streamed), checks.py (the numeric checks), exact.py (separable,
+calculator), execute.py (run_suite, run_config, the memory guard).
 torch is imported inside functions.
 """

@@ -1,16 +1,39 @@
 """Which configurations each check runs: the built-in ones, the seeded random ones
-(valid and invalid, from calculator/cases.py), and the plan for one configuration."""
+(valid and invalid, from calculator/cases.py), the short pass in the other dtypes,
+and the plan for one configuration.
+
+The random configurations are streamed: each check draws them again from the seed as
+it runs, so --cases costs time, not memory, and the first check starts at once.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from convcli.calculator.cases import Case, random_case
 from convcli.calculator.spec import ConvSpec
-from convcli.engine.verify.report import Conf, Options, check_options
+from convcli.engine.verify.report import Conf, DtypeConf, Options, check_options
 from convcli.errors import ConvError
 
-Plan = list[tuple[str, list, str]]   # (check name, items, reason when there are none)
+
+KEEP_CASES = 10_000    # up to here the random cases are kept in memory; beyond, streamed
+
+
+@dataclass(frozen=True)
+class Step:
+    """One check of a plan: its items (made when the check starts), how many when
+    that is known up front, and why it has none."""
+
+    name: str
+    items: Callable[[], Iterable]
+    total: int | None = None
+    reason: str = ""
+
+
+def _fixed(name: str, items: list, reason: str = "") -> Step:
+    return Step(name, lambda: iter(items), len(items), reason)
 
 
 def _c(dims, cin, cout, k, shape, **kw) -> Conf:
@@ -65,9 +88,19 @@ def builtin_separable() -> list[Conf]:
     ]
 
 
+def builtin_wide() -> list[Conf]:
+    """One input per dims with its last size >= 100: kernels switch code paths
+    (blocking, vector tails) at widths the small cases never reach."""
+    return [
+        _c(1, 4, 6, 7, (2, 4, 160), padding=3),
+        _c(2, 3, 8, 3, (1, 3, 10, 128), padding=1),
+        _c(3, 2, 4, 3, (1, 2, 3, 5, 104), padding=(1, 1, 0)),
+    ]
+
+
 def builtin_reference() -> list[Conf]:
     seen, out = set(), []
-    for c in builtin_grouped() + builtin_depthwise() + builtin_separable() + [
+    for c in builtin_grouped() + builtin_depthwise() + builtin_separable() + builtin_wide() + [
         _c(2, 4, 6, 4, (2, 4, 9, 10), padding="same", dilation=(2, 1)),   # asymmetric 'same'
         _c(2, 3, 5, (2, 3), (3, 11, 9), stride=(2, 3), padding=(0, 2), padding_mode="reflect"),
         _c(1, 2, 3, 3, (2, 2, 1), padding=1, padding_mode="circular"),     # wrap fully
@@ -113,16 +146,16 @@ def builtin_calculator() -> list[Case]:
     ]
 
 
-def random_cases(seed: int, n: int) -> list[Case]:
+def random_cases(seed: int, n: int) -> Iterator[Case]:
+    """The seeded random cases, drawn one at a time."""
     rng = random.Random(seed)
-    return [random_case(rng) for _ in range(n)]
+    return (random_case(rng) for _ in range(n))
 
 
-def valid_confs(cases: list[Case]) -> list[Conf]:
+def valid_confs(cases: Iterable[Case]) -> Iterator[Conf]:
     """The cases ConvSpec accepts, as configurations for the numeric checks: those
     with values to compare (no empty input, no cropping padding: the calculator
     check covers those corners)."""
-    out = []
     for c in cases:
         try:
             spec = ConvSpec(**c.args)
@@ -131,27 +164,51 @@ def valid_confs(cases: list[Case]) -> list[Conf]:
             continue
         if 0 in c.input_shape or any(min(p) < 0 for p in spec.padding_pairs):
             continue
-        out.append(Conf(spec, tuple(c.input_shape)))
-    return out
+        yield Conf(spec, tuple(c.input_shape))
+
+
+def builtin_dtypes() -> list[Conf]:
+    """The short pass in every other dtype: a grouped, a depthwise, a padding-mode, a
+    transposed and a 'same' conf, and the wide inputs."""
+    g, dw = builtin_grouped(), builtin_depthwise()
+    return [g[1], g[5], dw[1], g[10], g[7], *builtin_wide()]
 
 
 # ---- the checks -----------------------------------------------------------------
 
 
-def suite_plan(opts: Options) -> list[tuple[str, list, str]]:
+def suite_plan(opts: Options, dtypes: Iterable[str] = ()) -> list[Step]:
     """The built-in suite: fixed configurations per check, plus ``opts.cases`` random
     configurations (valid and invalid) for the calculator; the valid ones also feed
-    the reference check, and those with groups > 1 the grouped/depthwise checks."""
+    the reference check, and those with groups > 1 the grouped/depthwise checks.
+    ``dtypes``: the other dtypes the device runs, for the short dtypes pass."""
     check_options(opts)
-    cases = random_cases(opts.seed, opts.cases)
-    valid = valid_confs(cases)
+    seed, n = opts.seed, opts.cases
+    kept = None
+    if n <= KEEP_CASES:      # drawn and validated once, shared by the checks
+        cases = list(random_cases(seed, n))
+        kept = (cases, list(valid_confs(cases)))
+
+    def cases_():
+        return iter(kept[0]) if kept else random_cases(seed, n)
+
+    def valid(keep):
+        confs = kept[1] if kept else valid_confs(random_cases(seed, n))
+        return (c for c in confs if keep(c.spec))
+
+    def chain(fixed, more):
+        return lambda: (c for part in (fixed, more()) for c in part)
+
+    others = [DtypeConf(d, c) for d in dtypes for c in builtin_dtypes()]
     return [
-        ("grouped", builtin_grouped() + [c for c in valid if c.spec.groups > 1], ""),
-        ("depthwise", builtin_depthwise() + [
-            c for c in valid if c.spec.groups == c.spec.in_channels > 1], ""),
-        ("separable", builtin_separable(), ""),
-        ("calculator", builtin_calculator() + cases, ""),
-        ("reference", builtin_reference() + valid, ""),
+        Step("grouped", chain(builtin_grouped(), lambda: valid(lambda s: s.groups > 1))),
+        Step("depthwise", chain(builtin_depthwise(), lambda: valid(
+            lambda s: s.groups == s.in_channels > 1))),
+        _fixed("separable", builtin_separable()),
+        Step("calculator", chain(builtin_calculator(), cases_),
+             len(builtin_calculator()) + n),
+        Step("reference", chain(builtin_reference(), lambda: valid(lambda s: True))),
+        _fixed("dtypes", others, "the device runs no other dtype"),
     ]
 
 
@@ -165,20 +222,20 @@ def spec_args(spec: ConvSpec) -> dict:
                 transposed=spec.transposed, output_padding=spec.output_padding)
 
 
-def config_plan(spec: ConvSpec, input_shape) -> list[tuple[str, list, str]]:
+def config_plan(spec: ConvSpec, input_shape) -> list[Step]:
     conf = Conf(spec, tuple(input_shape))
     spec.output_shape(conf.input_shape)          # ConvError (exit 2) before any work
     g = spec.groups
     return [
-        ("grouped", [conf] if g > 1 else [], "groups=1: there is nothing to split"),
-        ("depthwise", [conf] if g == spec.in_channels > 1 else [],
-         f"groups={g} != in_channels={spec.in_channels}: not depthwise"
-         if g != spec.in_channels else "in_channels=1: not depthwise"),
-        ("separable", [] if spec.transposed or not spec.in_channels else [conf],
-         "a transposed conv has no depthwise-separable counterpart here" if spec.transposed
-         else "in_channels=0: no depthwise conv to build"),
-        ("calculator", [Case(spec_args(spec), conf.input_shape)], ""),
-        ("reference", [conf], ""),
+        _fixed("grouped", [conf] if g > 1 else [], "groups=1: there is nothing to split"),
+        _fixed("depthwise", [conf] if g == spec.in_channels > 1 else [],
+               f"groups={g} != in_channels={spec.in_channels}: not depthwise"
+               if g != spec.in_channels else "in_channels=1: not depthwise"),
+        _fixed("separable", [] if spec.transposed or not spec.in_channels else [conf],
+               "a transposed conv has no depthwise-separable counterpart here"
+               if spec.transposed else "in_channels=0: no depthwise conv to build"),
+        _fixed("calculator", [Case(spec_args(spec), conf.input_shape)]),
+        _fixed("reference", [conf]),
     ]
 
 

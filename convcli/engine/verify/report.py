@@ -8,12 +8,26 @@ from typing import Callable
 
 from convcli.calculator.spec import ConvSpec
 from convcli.engine.devices import parse_device
+from convcli.engine.torch_adapter import check_seed
 from convcli.errors import ConvError
 from convcli.formatting import shape_x
 
-# (atol, rtol) per dtype: |torch - reference| <= atol + rtol * |reference| elementwise
-# (torch.allclose's rule). Outputs are O(1): inputs ~ N(0, 1), weights ~
-# U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as torch initialises them.
+# The numeric checks allow, per output element, FACTOR units of the dtype's machine
+# epsilon times the size of what was summed: |got - expected| <= FACTOR * eps *
+# (sum |x * w| + |b| + |expected|), the textbook bound on a dot product's rounding,
+# computed by the float64 numpy reference on |x|, |w|, |b|. torch's worst honest
+# error over the suite measured 1.5 eps * (...) in every dtype (CPU, torch 2.13; the
+# grouped check's two torch sides 1.4), so FACTOR = 8 leaves a 5x margin while a
+# +5e-5 fault in float32 (about 50 eps * (...) on an O(1) output) fails. On CUDA,
+# cuDNN may pick Winograd or FFT algorithms, whose rounding is not this dot product's:
+# CUDA_FACTOR = 64 (unmeasured here: no GPU; still fails a +5e-5 float32 fault on
+# the suite's small-fan-in convs).
+EPS = {"float64": 2.0 ** -52, "float32": 2.0 ** -23, "float16": 2.0 ** -10,
+       "bfloat16": 2.0 ** -7}
+FACTOR = 8.0
+CUDA_FACTOR = 64.0
+# (atol, rtol) per dtype: the allclose rule |got - expected| <= atol + rtol * |expected|,
+# used when --atol or --rtol is given (the one not given comes from here)
 TOLERANCES = {
     "float64": (1e-10, 1e-8),
     "float32": (1e-4, 1e-4),
@@ -21,13 +35,67 @@ TOLERANCES = {
     "bfloat16": (5e-2, 2e-2),
 }
 DEFAULT_CASES = 1000
+MAX_CASES = 100_000        # --cases: about 1 ms each; more would run for minutes
 CHECKS = {   # name -> what it proves (short enough for an 80-column table)
     "grouped": "grouped conv == split-and-concat",
     "depthwise": "depthwise == per-channel convs",
     "separable": "dw+pw block: shape, params, MACs",
     "calculator": "validity, shape, params, MACs",
-    "reference": "numpy reference == torch",
+    "reference": "reference == F.convNd, nn.ConvNd",
+    "dtypes": "reference == torch, other dtypes",
 }
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a numeric check lets torch be from what it is compared with: the
+    calibrated bound (default) or the allclose rule (--atol/--rtol)."""
+
+    dtype: str
+    atol: float | None = None
+    rtol: float | None = None
+    source: str = ""
+    factor: float = FACTOR
+
+    @property
+    def calibrated(self) -> bool:
+        return self.atol is None
+
+    @property
+    def eps(self) -> float:
+        return EPS[self.dtype]
+
+    def text(self) -> str:
+        if self.calibrated:
+            return f"{self.factor:g} eps (|x*w|+|y|)"
+        return f"atol={self.atol:g}, rtol={self.rtol:g}"
+
+    def bound(self) -> str:
+        """The right-hand side of the rule, for a failure's message."""
+        if self.calibrated:
+            return f"{self.factor:g} * eps * (sum |x*w| + |b| + |expected|)"
+        return f"atol + rtol * |expected| (atol={self.atol:g}, rtol={self.rtol:g})"
+
+    def rule(self) -> str:
+        if self.calibrated:
+            return (f"|torch - expected| <= {self.factor:g} * eps * (sum |x*w| + |b| + "
+                    f"|expected|), "
+                    f"eps = {self.eps:.3g} ({self.dtype})")
+        return "|torch - expected| <= atol + rtol * |expected|"
+
+    def allowed(self, expected, magnitude, sides: int = 1):
+        """Elementwise bound (numpy arrays); ``sides=2`` when both are torch's."""
+        import numpy as np
+
+        if self.calibrated:
+            return sides * self.factor * self.eps * (magnitude + np.abs(expected))
+        return self.atol + self.rtol * np.abs(expected)
+
+    def as_dict(self) -> dict:
+        return {"atol": self.atol, "rtol": self.rtol, "source": self.source,
+                "rule": self.rule(), "factor": self.factor if self.calibrated else None,
+                "eps": self.eps}
+
 
 Progress = Callable[[str, int, int], None]   # (check name, done, total)
 
@@ -64,6 +132,7 @@ class CheckResult:
     # calculator: cases where torch returned an empty tensor for a transposed conv
     # with an exactly-0 output size that ConvSpec rejects (documented; agreement)
     quirks: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # e.g. a dtype the device lacks
 
     @property
     def passed(self) -> bool:
@@ -104,15 +173,14 @@ class VerifyReport:
     input_shape: tuple[int, ...] | None
     device: str
     dtype: str
-    atol: float
-    rtol: float
-    tolerance_source: str
+    tolerance: Tolerance
     seed: int
     random_cases: int
     torch_version: str
     checks: list[CheckResult]
     skipped: list[Skipped]
     seconds: float
+    memory: dict | None = None   # config mode: the estimate and the budget it met
 
     @property
     def passed(self) -> bool:
@@ -134,6 +202,17 @@ class Conf:
         return f"{self.spec.torch_repr()} on {shape_x(self.input_shape)}"
 
 
+@dataclass(frozen=True)
+class DtypeConf:
+    """One configuration of the dtypes check: a conf run in another dtype."""
+
+    dtype: str
+    conf: Conf
+
+    def describe(self) -> str:
+        return f"{self.conf.describe()} in {self.dtype}"
+
+
 @dataclass
 class Options:
     device: str = "cpu"
@@ -143,6 +222,7 @@ class Options:
     seed: int = 0
     cases: int = DEFAULT_CASES
     fail_fast: bool = False
+    max_memory: int | float | None = None   # --max-memory, as for run
 
 
 def _bigger(a, b) -> bool:
@@ -153,27 +233,31 @@ def _bigger(a, b) -> bool:
 
 # ---- options --------------------------------------------------------------------
 
-def tolerance(dtype: str, atol: float | None = None, rtol: float | None = None):
-    """(atol, rtol, source) for a dtype, with the user's overrides."""
+def tolerance(dtype: str, atol: float | None = None, rtol: float | None = None,
+              cuda: bool = False) -> Tolerance:
+    """The numeric checks' tolerance for a dtype: calibrated, or the allclose rule
+    with the user's --atol/--rtol (the other from TOLERANCES)."""
     if dtype not in TOLERANCES:
         raise ConvError(f"--dtype {dtype!r}: verify runs {', '.join(TOLERANCES)}")
     for name, v in (("--atol", atol), ("--rtol", rtol)):
-        if v is not None and not (v >= 0):
-            raise ConvError(f"{name} {v}: a tolerance must be a number >= 0, e.g. {name} 1e-4")
+        if v is not None and not (0 <= v < float("inf")):
+            raise ConvError(f"{name} {v}: a tolerance must be a finite number >= 0, e.g. "
+                            f"{name} 1e-4")
+    if atol is None and rtol is None:
+        return Tolerance(dtype, source=f"{dtype}, calibrated" + (" for CUDA" if cuda else ""),
+                         factor=CUDA_FACTOR if cuda else FACTOR)
     a, r = TOLERANCES[dtype]
-    source = f"{dtype} default"
-    if atol is not None or rtol is not None:
-        source = "--atol/--rtol" if atol is not None and rtol is not None else (
-            "--atol" if atol is not None else "--rtol") + f", {dtype} default otherwise"
-    return (a if atol is None else atol), (r if rtol is None else rtol), source
+    source = "--atol/--rtol" if atol is not None and rtol is not None else (
+        "--atol" if atol is not None else "--rtol") + f", {dtype} default otherwise"
+    return Tolerance(dtype, a if atol is None else atol, r if rtol is None else rtol, source)
 
 
 def check_options(opts: Options) -> None:
     """Usage errors (exit 2) before torch is imported."""
     parse_device(opts.device)
     tolerance(opts.dtype, opts.atol, opts.rtol)
-    if opts.cases < 0:
-        raise ConvError(f"--cases {opts.cases}: give a number >= 0 of random configurations")
-    if not -2 ** 63 <= opts.seed < 2 ** 63:
-        raise ConvError(f"--seed {opts.seed}: seeds are 64-bit integers; use a number "
-                        f"between -2**63 and 2**63 - 1, e.g. --seed 3")
+    if not 0 <= opts.cases <= MAX_CASES:
+        raise ConvError(f"--cases {opts.cases if abs(opts.cases) < 10 ** 30 else '(huge)'}: "
+                        f"give 0 to {MAX_CASES:,} random configurations (each takes about a "
+                        "millisecond); for more, run several --seed values")
+    check_seed(opts.seed)
