@@ -92,17 +92,51 @@ def test_the_example_workflow_runs_the_action_with_inputs_it_has(tmp_path):
     assert (tmp_path / "reports" / "convcli-verify-float64.xml").exists()
 
 
-def test_the_example_pre_commit_hook_is_a_local_system_hook_that_passes():
+def _convcli(args: list[str], tmp_path):
+    """`convcli ARGS` as a hook runs it: a process from the repository root."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "NO_COLOR": "1"}
+    env.pop("CONVCLI_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "convcli", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_repository_declares_its_pre_commit_hooks():
+    """.pre-commit-hooks.yaml: convcli-net is torch-free (language: python, convcli
+    alone), convcli-verify runs the torch you have (language: system)."""
+    yaml = pytest.importorskip("yaml")
+    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"convcli-net", "convcli-verify"}
+    net, verify = hooks["convcli-net"], hooks["convcli-verify"]
+    assert net["language"] == "python" and net["entry"] == "convcli net"
+    assert net["pass_filenames"] is False and "txt" in net["files"]
+    assert verify["language"] == "system" and verify["pass_filenames"] is False
+    assert verify["entry"].startswith("convcli verify")
+
+
+def test_the_net_hook_passes_a_list_that_fits_and_fails_one_that_does_not(tmp_path):
+    """The hook's entry with a user's args, as pre-commit runs it."""
+    yaml = pytest.importorskip("yaml")
+    (net,) = [h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+              if h["id"] == "convcli-net"]
+    entry = net["entry"].split()[1:]
+    good = _convcli(entry + ["1x3x32x32", "--file", "examples/models/cifar_cnn.txt"],
+                    tmp_path)
+    assert good.returncode == 0, good.stderr
+    bad = tmp_path / "bad.txt"
+    bad.write_text((ROOT / "examples" / "models" / "cifar_cnn.txt").read_text()
+                   .replace("Linear(64 * 4 * 4,", "Linear(1000,"))
+    p = _convcli(entry + ["1x3x32x32", "--file", str(bad)], tmp_path)
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.startswith("Error:") and "Linear(1024, 500)" in p.stderr
+
+
+def test_the_example_pre_commit_hooks_are_local_system_hooks_that_pass(tmp_path):
     yaml = pytest.importorskip("yaml")
     hooks = yaml.safe_load((ROOT / "examples" / "ci" / "pre-commit-config.yaml").read_text())
-    (hook,) = hooks["repos"][0]["hooks"]
     assert hooks["repos"][0]["repo"] == "local"
-    assert hook["language"] == "system" and hook["pass_filenames"] is False
-    args = hook["entry"].split()[1:]
-    args = [a if not a.isdigit() else "30" for a in args]   # fewer cases, same command
-    from typer.testing import CliRunner
-
-    from convcli.cli import app
-    r = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"}).invoke(app, args)
-    assert r.exit_code == 0, r.stderr
-    assert "PASSED" in r.stdout
+    for hook in hooks["repos"][0]["hooks"]:
+        assert hook["language"] == "system" and hook["pass_filenames"] is False
+        args = hook["entry"].split()[1:]
+        args = ["30" if a.isdigit() else a for a in args]   # fewer cases, same command
+        p = _convcli(args, tmp_path)
+        assert p.returncode == 0, (hook["id"], p.stderr)
