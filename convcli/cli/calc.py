@@ -9,13 +9,14 @@ for people (and for --field's picture, which Typer answers).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from convcli.calculator.parse import parse_shape
-from convcli.cli.conv_args import ConvArgs
 from convcli.errors import ConvError
-from convcli.views import conv_data
 from convcli.views.jsonout import write_json
+
+if TYPE_CHECKING:   # net reads no conv options: conv_args and interpret stay unloaded
+    from convcli.cli.conv_args import ConvArgs
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Answer:
 def shape(conv: ConvArgs, input: str, dtype: str = "float32", explain: bool = False,
           padding_from: str | None = None) -> Answer:
     from convcli.calculator.costs import analyse
+    from convcli.views import conv_data
 
     input_shape = parse_shape(input)
     if padding_from is not None:
@@ -63,6 +65,7 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, explain: bool,
     """`shape --padding-from`: the foreign padding word -> explicit pairs, then the
     counts of the conv torch runs after F.pad (input bytes are the user's input)."""
     from convcli.calculator.porting import normalise_word, port_padding, ported_counts
+    from convcli.views import conv_data
 
     framework, word = normalise_word(framework, conv.padding or "0")
     spec, reading = conv.read(input_shape, padding="0")
@@ -86,6 +89,7 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, explain: bool,
 def params(conv: ConvArgs, input: str | None = None, compare_groups: bool = False,
            dtype: str = "float32", conventions: bool = False) -> Answer:
     from convcli.calculator.costs import analyse
+    from convcli.views import conv_data
 
     input_shape = None if input is None else parse_shape(input, "--input")
     spec, reading = conv.read(input_shape)
