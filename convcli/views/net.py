@@ -16,8 +16,6 @@ from convcli.calculator.costs import DTYPE_SIZES
 from convcli.formatting import count, count_short, shape_x, size
 from convcli.network.report import RENDERERS
 from convcli.views.console import Fitted, table
-from convcli.views.field import terminal
-from convcli.views.train import train_table, train_totals
 
 if TYPE_CHECKING:
     from convcli.network.report import NetReport, NetRow
@@ -108,9 +106,10 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
     last = "rf size /jump @start" if rf else "k/s/p/d/g"
     share = report.path != "rules" and not rf
     labels = _labels(report)
-    # a label's first line (indent, name, class) is never wrapped; notes may be
-    label_width = min(48, max((len(Text.from_markup(label).plain.splitlines()[0])
-                               for label, _ in labels), default=5))
+    # a label's first line (indent, name, class) is never wrapped; notes may be. Read
+    # without emoji codes, as the console (emoji=False) draws it
+    label_width = min(48, max((len(Text.from_markup(label, emoji=False).plain
+                                   .splitlines()[0]) for label, _ in labels), default=5))
 
     cols_all = ["layer", "output", "params", "MACs"] + (["share"] if share else []) + [last]
 
@@ -143,7 +142,8 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
         t.caption_justify = "left"
         return t
 
-    return Fitted(build, ["share", last, "one-line labels"])
+    # only the columns this table has: each try builds and measures the table again
+    return Fitted(build, [c for c in ("share", last) if c in cols_all] + ["one-line labels"])
 
 
 def _table_notes(report: NetReport, rf: bool, left_out: set[str]) -> list[str]:
@@ -195,9 +195,11 @@ def renderables(report: NetReport, dtype: str = "float32") -> list:
     """What a command (or rich.print(report)) shows: the table and the totals, or with
     --train the training table and the step's totals."""
     out: list = [net_table(report, dtype, report.model), net_totals(report, dtype)]
-    if report.train is not None:
+    if report.train is not None:    # imported when asked for (field.py loads tempfile)
+        from convcli.views.train import train_table, train_totals
         out = [train_table(report, report.model), train_totals(report.train)]
     if report.picture is not None:
+        from convcli.views.field import terminal
         out.append(terminal(report.picture))
     return out
 
