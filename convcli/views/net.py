@@ -81,6 +81,20 @@ def _labels(report: NetReport) -> list[tuple[str, NetRow | None]]:
     return out
 
 
+MAX_ROWS = 400   # a table longer than this shows its head and tail (--json has all)
+
+
+def _shortened(labels: list[tuple[str, NetRow | None]]) -> list[tuple[str, NetRow | None]]:
+    """The first 300 and the last 100 rows of a very long table, and how many are
+    left out between them: a terminal cannot show 12,000 layers, and drawing them
+    would take seconds."""
+    if len(labels) <= MAX_ROWS:
+        return labels
+    left_out = len(labels) - 400
+    return labels[:300] + [(f"⋮ {left_out:,} more rows (--json has them all)", None)] \
+        + labels[-100:]
+
+
 def _note(r: NetRow) -> str:
     return f"\n[dim]{escape(r.note)}[/dim]" if r.note else ""
 
@@ -105,7 +119,7 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
     rf = any(r.rf is not None for r in report.rows)
     last = "rf size /jump @start" if rf else "k/s/p/d/g"
     share = report.path != "rules" and not rf
-    labels = _labels(report)
+    labels = _shortened(_labels(report))
     # a label's first line (indent, name, class) is never wrapped; notes may be. Read
     # without emoji codes, as the console (emoji=False) draws it
     label_width = min(48, max((len(Text.from_markup(label, emoji=False).plain
@@ -124,7 +138,8 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
                   style="dim")
         for label, r in labels:
             if r is None:
-                t.add_row(label, *[""] * (len(cols) - 1))
+                t.add_row(label, *[""] * (len(cols) - 1), style="dim" if label.startswith(
+                    "⋮") else None)
                 continue
             cells = {"layer": label, "output": shape_x(r.output_shape), "params": _params(r),
                      "MACs": _macs(r)}
