@@ -14,9 +14,11 @@ the 2-core machine (CPU ratios, medians of 21 rounds; references: `import typer`
   before issue 14: 12x;
 - --json 3.9x (gate 4.5): no rich; main: 11.6x;
 - --help 2.2x (gate 3): Typer's output replayed from the cache; main: 16x;
-- net 10.8-11.4x (gate 13): Typer (lazy group) until net's body is typer-free like
-  cli/calc.py's (main: 14x); a prototype of that on the fast path measured 7.1x
-  where Typer took 9.6x: lower the gate to about 8.5 then.
+- net 7.4-7.6x (gate 9; 9-round runs read 7.3-8.4): the fast path; over shape's
+  6.4x: the network's modules (0.4x; the report's dataclasses and the rules), the
+  parse and walk (0.1x), a 13-row table fitted to the width (0.55x more than
+  shape's tables); through Typer 11x;
+- net --json 4.5-4.6x (gate 5.4): no rich; through Typer 10.2x.
 
 What is timed is what a user runs: the console script's code (`from convcli.main
 import main`) in a fresh virtual environment of this interpreter that sees this
@@ -58,9 +60,10 @@ RICH_TABLE = ("from rich.console import Console; from rich.table import Table; t
 CASES = {
     "shape": (["shape", "4x3x64x64", "-o", "16", "-k", "3"], 5.0, 7.5),
     "params": (["params", "-i", "64", "-o", "128", "-k", "3"], 5.0, 7.5),
-    "net (10 layers)": (["net", "1x3x32x32", NET], 5.0, 13.0),
+    "net (10 layers)": (["net", "1x3x32x32", NET], 5.0, 9.0),
     "shape --json": (["shape", "4x3x64x64", "-o", "16", "-k", "3", "--json"], 5.0, 4.5),
     "params --json": (["params", "-i", "64", "-o", "128", "-k", "3", "--json"], 5.0, 4.5),
+    "net --json": (["net", "1x3x32x32", NET, "--json"], 5.0, 5.4),
     "--help": (["--help"], 6.0, 3.0),
     "shape --help": (["shape", "--help"], 6.0, 3.0),
 }

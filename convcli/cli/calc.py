@@ -1,19 +1,22 @@
-"""The bodies of `shape` and `params` without Typer: strings in (a ConvArgs and the
-command's own options), an ``Answer`` out (the --json dict and a function that builds
-the tables). conv.py's Typer commands and the fast path (fast.py) both call these, so
-both print the same bytes and raise the same errors. Neither typer nor rich is
-imported here; rich only inside ``tables``, which runs only for people.
+"""The bodies of `shape`, `params` and `net` without Typer: strings in (a ConvArgs and
+the command's own options), an ``Answer`` out (the --json dict and a function that
+builds the tables). The Typer commands (conv.py, models.py) and the fast path
+(fast.py) both call these, so both print the same bytes and raise the same errors.
+Neither typer nor rich is imported here; rich only inside ``tables``, which runs only
+for people (and for --field's picture, which Typer answers).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from convcli.calculator.parse import parse_shape
-from convcli.cli.conv_args import ConvArgs
-from convcli.views import conv_data
+from convcli.errors import ConvError
 from convcli.views.jsonout import write_json
+
+if TYPE_CHECKING:   # net reads no conv options: conv_args and interpret stay unloaded
+    from convcli.cli.conv_args import ConvArgs
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Answer:
 def shape(conv: ConvArgs, input: str, dtype: str = "float32", explain: bool = False,
           padding_from: str | None = None) -> Answer:
     from convcli.calculator.costs import analyse
+    from convcli.views import conv_data
 
     input_shape = parse_shape(input)
     if padding_from is not None:
@@ -61,6 +65,7 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, explain: bool,
     """`shape --padding-from`: the foreign padding word -> explicit pairs, then the
     counts of the conv torch runs after F.pad (input bytes are the user's input)."""
     from convcli.calculator.porting import normalise_word, port_padding, ported_counts
+    from convcli.views import conv_data
 
     framework, word = normalise_word(framework, conv.padding or "0")
     spec, reading = conv.read(input_shape, padding="0")
@@ -84,6 +89,7 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, explain: bool,
 def params(conv: ConvArgs, input: str | None = None, compare_groups: bool = False,
            dtype: str = "float32", conventions: bool = False) -> Answer:
     from convcli.calculator.costs import analyse
+    from convcli.views import conv_data
 
     input_shape = None if input is None else parse_shape(input, "--input")
     spec, reading = conv.read(input_shape)
@@ -112,3 +118,67 @@ def params(conv: ConvArgs, input: str | None = None, compare_groups: bool = Fals
         return parts
 
     return Answer(data, tables)
+
+
+def net(input: str, layers: str | None = None, file: str | None = None,
+        set_: list[str] | None = None, train: bool = False, optimizer: str = "adamw",
+        rf: bool = False, field: str | None = None, png: str | None = None,
+        svg: str | None = None, dtype: str = "float32") -> Answer:
+    """A stack of layers walked shape by shape (network world); --train's bytes and
+    --rf's fields import their rules only when asked for."""
+    from convcli.calculator.costs import dtype_size
+    from convcli.network.reading import parse_names, read_layers
+    from convcli.network.rules import build_layer
+    from convcli.network.text import parse_layers
+    from convcli.network.walk import analyse_net
+    from convcli.views.net_data import net_dict
+
+    dtype_size(dtype)
+    input_shape = parse_shape(input)
+    names = parse_names(set_ or [])
+    text, source = read_layers(layers, file)
+    calls = parse_layers(text, source, names)
+    report = analyse_net(input_shape, calls)
+    fields = bool(rf or field or png or svg)
+    # the walk built (and checked) each layer; --train and the fields need them again
+    built = [build_layer(c) for c in calls] if train or fields else []
+    if train:
+        from convcli.network.train_rules import net_training
+        from convcli.network.training import check_optimizer
+        report, _ = net_training(report, built, dtype_size(dtype),
+                                 check_optimizer(optimizer), dtype)
+    if fields:
+        from dataclasses import replace
+
+        from convcli.network.field_walk import net_fields
+        report, notes = net_fields(report, built)
+        report = replace(report, notes=list(report.notes) + notes)
+    report = with_picture(report, field, png, svg)
+
+    def tables() -> list:
+        from convcli.views.net import renderables
+        return renderables(report, dtype)
+
+    return Answer(net_dict(report, dtype), tables)
+
+
+def with_picture(report, field: str | None, png: str | None, svg: str | None):
+    """--field: the picture of one output's input region (drawn to --png/--svg too)."""
+    if field is None:
+        if png is not None or svg is not None:
+            raise ConvError("--png/--svg draw the picture of --field LAYER[@POS]; add "
+                            "--field, e.g. --field 3")
+        return report
+    from dataclasses import replace
+
+    from convcli.network.field_walk import select
+    from convcli.network.fields import picture
+    from convcli.views.field import draw
+    i, position = select(report, field)
+    row = report.rows[i]
+    label = f"{row.name} ({row.kind})" if row.name else f"layer {row.index} {row.layer}"
+    pic = picture(label, row.rf, position, tuple(report.input_shape[2:]))
+    for path, kind in ((png, "png"), (svg, "svg")):
+        if path is not None:
+            draw(pic, path, kind)
+    return replace(report, picture=pic)

@@ -1,5 +1,5 @@
-"""The fast path: well-formed `convcli shape|params ...` answered without Typer, and
-`--help` replayed from a cache of Typer's own output.
+"""The fast path: well-formed `convcli shape|params|net ...` answered without Typer,
+and `--help` replayed from a cache of Typer's own output.
 
 A shape calculator lives in a loop of thought; Typer costs several times
 `python -c pass` before a command runs (importing it, building the parameters,
@@ -8,16 +8,16 @@ knows (``-o 16``, ``--out-channels 16``, ``--out-channels=16``, known flags,
 positionals in any order), with the option table below: the conv options come from
 conv_args.py (the same declarations options.py gives Typer), the rest is written
 here, and a test checks every entry against what Typer builds. Anything else returns
-None and main.py hands argv to Typer untouched: help, unknown or repeated options,
-combined short flags (``-te``), a value that starts with '-', ``--``, a missing
-argument, shell completion (``_CONVCLI_COMPLETE``).
+None and main.py hands argv to Typer untouched: help, unknown or repeated options
+(``--set`` may repeat, as in Typer), combined short flags (``-te``), a value that
+starts with '-', ``--``, a missing argument, shell completion (``_CONVCLI_COMPLETE``),
+and the options in ``LEFT_TO_TYPER``: net's --file (it may read stdin, which a
+second parse could not read again), --train/--optimizer and the receptive-field
+options (--rf, --field and the files --png/--svg write).
 
-shape and params run calc.py's bodies, the ones the Typer commands run; an error
+shape, params and net run calc.py's bodies, the ones the Typer commands run; an error
 while computing returns None too (nothing has been printed), so Typer parses again
-and every error message is the funnel's own. (net joins them once its body, now in
-models.py's Typer command, is typer-free like calc.py's and its --json dict rich-free
-like views/conv_data.py's: calling the Typer command's function instead would import
-typer and save nothing measurable over the lazy group.)
+and every error message is the funnel's own.
 
 ``--help`` (root or one command) prints what Typer printed the last time with the
 same key: argv, the interpreter, sys.path, the terminal (isatty, size, encoding),
@@ -43,12 +43,14 @@ class Opt:
     ``--out-channels``), the flags that set a bool False (``--no-bias``), whether it is
     a flag, its default and whether it is required."""
 
-    __slots__ = ("name", "decls", "secondary", "flag", "default", "required")
+    __slots__ = ("name", "decls", "secondary", "flag", "default", "required", "multiple")
 
     def __init__(self, name: str, decls: tuple[str, ...], secondary: tuple[str, ...] = (),
-                 flag: bool = False, default: object = None, required: bool = False):
+                 flag: bool = False, default: object = None, required: bool = False,
+                 multiple: bool = False):
         self.name, self.decls, self.secondary = name, decls, secondary
         self.flag, self.default, self.required = flag, default, required
+        self.multiple = multiple     # may repeat: the values as a list
 
 
 def _conv_options() -> list[Opt]:
@@ -84,13 +86,19 @@ def command_table(command: str) -> tuple[list[tuple[str, bool]], list[Opt]]:
         return [("input", True)], _conv_options() + [
             dtype, _flag("explain", "--explain", "-e"), json,
             Opt("padding_from", ("--padding-from",))]
+    if command == "net":
+        return [("input", True), ("layers", False)], [
+            Opt("set_", ("--set",), multiple=True), dtype, json]
     assert command == "params"
     return [], _conv_options() + [
         Opt("input", ("--input",)), _flag("compare_groups", "--compare-groups"), dtype,
         json, _flag("conventions", "--conventions")]
 
 
-COMMANDS = ("shape", "params")
+COMMANDS = ("shape", "params", "net")
+# the commands' options that only Typer takes (a test checks these are all the rest)
+LEFT_TO_TYPER = {"shape": (), "params": (),
+                 "net": ("file", "train", "optimizer", "rf", "field", "png", "svg")}
 
 
 def parse(argv: list[str]) -> tuple[str, dict] | None:
@@ -110,7 +118,7 @@ def parse(argv: list[str]) -> tuple[str, dict] | None:
             continue
         name, eq, inline = token.partition("=") if token.startswith("--") else (token, "", "")
         hit = by_decl.get(name)
-        if hit is None or hit[0].name in values:
+        if hit is None or hit[0].name in values and not hit[0].multiple:
             return None     # unknown, -h, --, -o16, -te, a negative number; repeated
         opt, primary = hit
         if opt.flag:
@@ -121,7 +129,10 @@ def parse(argv: list[str]) -> tuple[str, dict] | None:
         value = inline if eq else next(args, None)
         if value is None or value.startswith("-"):
             return None
-        values[opt.name] = value
+        if opt.multiple:
+            values.setdefault(opt.name, []).append(value)
+        else:
+            values[opt.name] = value
     if len(positionals) > len(wanted):
         return None
     for (name, required), value in zip(wanted, positionals + [None] * len(wanted)):
@@ -150,12 +161,14 @@ def answer(argv: list[str]) -> int | None:
 
 def _calc(command: str, values: dict) -> int | None:
     from convcli.cli import calc
-    from convcli.cli.conv_args import ConvArgs
 
-    conv = ConvArgs(**{k: values.pop(k) for k in ConvArgs.__dataclass_fields__})
     json = values.pop("json")
+    args: tuple = ()
+    if command != "net":
+        from convcli.cli.conv_args import ConvArgs
+        args = (ConvArgs(**{k: values.pop(k) for k in ConvArgs.__dataclass_fields__}),)
     try:
-        result = getattr(calc, command)(conv, **values)
+        result = getattr(calc, command)(*args, **values)
         tables = None if json else result.tables()
     except Exception:       # Typer parses again and the funnel reports it
         return None

@@ -1,5 +1,8 @@
 """`convcli net` (a pasted stack of layers, pure Python) and `convcli summary` (a
 user's nn.Module, counted op by op on the meta device, engine world).
+
+net's Typer side is options and help; its body is calc.net (typer-free, shared with
+the fast path).
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from convcli.calculator.parse import parse_shape
+from convcli.cli import calc
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
 from convcli.cli.options import Dtype, Json
@@ -106,34 +109,8 @@ Identity and the activations (ReLU, GELU, SiLU, GLU, Softmax, ...).
     Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), \
 Flatten(), Linear(4096, 10)"
     """
-    from convcli.calculator.costs import dtype_size
-    from convcli.network.reading import parse_names, read_layers
-    from convcli.network.text import parse_layers
-    from convcli.network.walk import analyse_net
-    from convcli.views.console import Output
-    from convcli.views.net import net_dict, renderables
-
-    dtype_size(dtype)
-    input_shape = parse_shape(input)
-    names = parse_names(set_ or [])
-    text, source = read_layers(layers, file)
-    calls = parse_layers(text, source, names)
-    report = analyse_net(input_shape, calls)
-    from convcli.network.rules import build_layer
-    layers = [build_layer(c) for c in calls]
-    if train:
-        from convcli.network.train_rules import net_training
-        from convcli.network.training import check_optimizer
-        report, _ = net_training(report, layers, dtype_size(dtype),
-                                 check_optimizer(optimizer), dtype)
-    if rf or field or png or svg:
-        from dataclasses import replace
-
-        from convcli.network.field_walk import net_fields
-        report, notes = net_fields(report, layers)
-        report = replace(report, notes=list(report.notes) + notes)
-    report = with_picture(report, field, png, svg)
-    Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
+    calc.net(input, layers, file, set_, train, optimizer, rf, field, png, svg,
+             dtype).emit(json)
 
 
 # ---- summary --------------------------------------------------------------------
@@ -192,7 +169,8 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.engine.summary.sources import resolve
     from convcli.engine.summary.trace import Options, summarise_source
     from convcli.views.console import Output
-    from convcli.views.net import net_dict, renderables
+    from convcli.views.net import renderables
+    from convcli.views.net_data import net_dict
 
     dtype_size(dtype)
     specs = parse_inputs(input)
@@ -204,30 +182,8 @@ module, its input shape and, for a Linear, the in_features that would fit.
                       fields=bool(rf or field or png or svg))
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
         report = summarise_source(resolve(target, pos, kw), specs, options)
-    report = with_picture(report, field, png, svg)
+    report = calc.with_picture(report, field, png, svg)
     Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
-
-
-def with_picture(report, field: str | None, png: str | None, svg: str | None):
-    """--field: the picture of one output's input region (drawn to --png/--svg too)."""
-    if field is None:
-        if png is not None or svg is not None:
-            raise ConvError("--png/--svg draw the picture of --field LAYER[@POS]; add "
-                            "--field, e.g. --field 3")
-        return report
-    from dataclasses import replace
-
-    from convcli.network.field_walk import select
-    from convcli.network.fields import picture
-    from convcli.views.field import draw
-    i, position = select(report, field)
-    row = report.rows[i]
-    label = f"{row.name} ({row.kind})" if row.name else f"layer {row.index} {row.layer}"
-    pic = picture(label, row.rf, position, tuple(report.input_shape[2:]))
-    for path, kind in ((png, "png"), (svg, "svg")):
-        if path is not None:
-            draw(pic, path, kind)
-    return replace(report, picture=pic)
 
 
 def train_options(on: bool, optimizer: str, amp: str | None, dtype: str,

@@ -11,6 +11,7 @@ imports no rich). Pure Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from math import prod
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -91,7 +92,7 @@ class NetReport:
             return self.final_shape
         return self.rows[-1].output_shape if self.rows else self.input_shape
 
-    @property
+    @cached_property   # the rows never change: one sum, not one per row asked
     def total_macs(self) -> int:
         if self.macs is not None:
             return self.macs
@@ -101,18 +102,18 @@ class NetReport:
     def trainable_params(self) -> int:
         return self.total_params - self.frozen_params
 
-    @property
+    @cached_property   # the rows never change: one sum, not one per row asked
     def uncounted(self) -> list[str]:
         """Rows whose MAC work convcli could not (fully) count."""
         return [r.name or r.layer for r in self.rows
                 if r.macs is None or r.uncounted and not r.expanded]
 
-    @property
+    @cached_property   # the rows never change: one sum, not one per row asked
     def leaf_rows(self) -> list[NetRow]:
         """The rows that partition the model (not expanded blocks)."""
         return [r for r in self.rows if not r.expanded]
 
-    @property
+    @cached_property   # the rows never change: one sum, not one per row asked
     def activation_elements(self) -> int:
         """Every layer's output, summed: what `net` reported before --train (in-place
         activations and views counted as if they were copies)."""

@@ -1,8 +1,9 @@
 """`--field LAYER[@POS]` (net and summary): the input region behind one output position,
 drawn in the terminal (a character grid, scaled down for large inputs) and with
 --png/--svg (matplotlib, written atomically), with the part of the window that falls in
-the padding marked; and its --json dict. The 2-d region is the product of the per-dim
-sets (exact for a chain; through residual branches, the projections of the union)."""
+the padding marked (its --json dict is in net_data.py). The 2-d region is the product
+of the per-dim sets (exact for a chain; through residual branches, the projections of
+the union)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,6 @@ if TYPE_CHECKING:
 
 FIELD, PAD, INPUT = "█", "░", "·"
 MAX_COLS, MAX_ROWS = 64, 24
-
-
-def picture_dict(pic: FieldPicture) -> dict:
-    return {"row": pic.row, "position": list(pic.position), "input_sizes": list(pic.lengths),
-            "indices": [list(s) for s in pic.sets],
-            "hull": [list(h) if h else None for h in pic.hulls],
-            "window": [list(n) if n else None for n in pic.nominal],
-            "padding": [list(pic.padding(d)) for d in range(len(pic.lengths))]}
 
 
 def describe(pic: FieldPicture) -> str:

@@ -1,6 +1,6 @@
-"""`net` and `summary`: one row per layer (or module call), the totals, and the --json
-dict (the same keys for both commands). Importing this module registers the renderers
-a NetReport uses to draw itself (rich.print(report), Jupyter)."""
+"""`net` and `summary`: one row per layer (or module call) and the totals, as tables
+(the --json dict is in net_data.py, without rich). Importing this module registers
+the renderers a NetReport uses to draw itself (rich.print(report), Jupyter)."""
 
 from __future__ import annotations
 
@@ -15,89 +15,10 @@ from rich.text import Text
 from convcli.calculator.costs import DTYPE_SIZES
 from convcli.formatting import count, count_short, shape_x, size
 from convcli.network.report import RENDERERS
-from convcli.views.console import JSON_VERSION, Fitted, table
-from convcli.network.fields import as_json
-from convcli.views.field import picture_dict, terminal
-from convcli.views.train import row_dict, train_dict, train_table, train_totals
+from convcli.views.console import Fitted, table
 
 if TYPE_CHECKING:
     from convcli.network.report import NetReport, NetRow
-
-
-NET_COUNTING = (
-    "MACs: dense multiply-accumulates of convs (transposed: per input element) and "
-    "Linear layers, bias excluded; pooling, norms, activations, dropout and reshapes "
-    "count 0; FLOPs = 2 * MACs; params = weight + bias + affine elements; activations = "
-    "every layer's output summed (in-place layers counted as copies)"
-)
-SUMMARY_COUNTING = (
-    "MACs: every convolution (transposed: per input element), matrix product (mm, addmm, "
-    "bmm, baddbmm, einsum, matmul, F.linear, mv, dot) and attention "
-    "(scaled_dot_product_attention, MultiheadAttention) that forward() runs, bias "
-    "excluded, each attributed to the module whose call ran it; equal to "
-    "torch.utils.flop_counter.FlopCounterMode / 2 with MultiheadAttention's fast path off "
-    "and SDPA counted; FLOPs = 2 * MACs; params = unique parameters"
-)
-
-
-def _row_dict(report: NetReport, r: NetRow) -> dict:
-    row = {"index": r.index, "layer": r.layer, "type": r.kind,
-           "input_shape": list(r.input_shape), "output_shape": list(r.output_shape),
-           "params": r.params, "macs": r.macs, "share": _share(report, r),
-           "geometry": r.geometry, "conv": None if r.conv is None else r.conv.as_dict()}
-    if r.name is not None:
-        row.update({"name": r.name, "depth": r.depth, "container": r.container,
-                    "expanded": r.expanded, "own_code": r.own,
-                    "frozen_params": r.frozen_params, "macs_by_op": dict(r.ops),
-                    "uncounted_ops": list(r.uncounted)})
-    if r.note:
-        row["note"] = r.note
-    if r.train is not None:
-        row["train"] = row_dict(r.train)
-    if r.rf is not None:
-        row["receptive_field"] = {"size": list(r.rf.size),
-                                  "nominal_size": list(r.rf.nominal_size),
-                                  "jump": as_json(r.rf.jump), "start": as_json(r.rf.start)}
-    return row
-
-
-def _share(report: NetReport, r: NetRow) -> float | None:
-    share = report.share(r)
-    return None if share is None else round(share, 6)
-
-
-def net_dict(report: NetReport, dtype: str) -> dict:
-    """`net` and `summary` --json: the same keys (summary adds its own)."""
-    data = {
-        "version": JSON_VERSION,
-        "input_shape": list(report.input_shape),
-        "layers": [_row_dict(report, r) for r in report.rows],
-        "output_shape": list(report.output_shape),
-        "total_params": report.total_params,
-        "trainable_params": report.trainable_params,
-        "frozen_params": report.frozen_params,
-        "total_macs": report.total_macs,
-        "total_flops": 2 * report.total_macs,
-        "uncounted_macs": report.uncounted,
-        "macs_complete": report.macs_complete,
-        "activation_elements": report.activation_elements,
-        "dtype": dtype,
-        "activation_bytes": {d: report.activation_elements * s for d, s in DTYPE_SIZES.items()},
-        "param_bytes": {d: report.total_params * s for d, s in DTYPE_SIZES.items()},
-        "notes": list(report.notes),
-        "counting": NET_COUNTING if report.path == "rules" else SUMMARY_COUNTING,
-    }
-    if report.train is not None:
-        data["train"] = train_dict(report.train)
-    if report.picture is not None:
-        data["field"] = picture_dict(report.picture)
-    if report.path != "rules":
-        data.update({"model": report.model, "inputs": list(report.inputs),
-                     "path": report.path, "path_reason": report.path_reason or None,
-                     "depth": report.depth, "unused_params": report.unused_params,
-                     "macs_by_op": dict(report.macs_by_op),
-                     "uncounted_ops": dict(report.uncounted_ops)})
-    return data
 
 
 def _geometry_str(g: dict | None) -> str:
@@ -160,6 +81,20 @@ def _labels(report: NetReport) -> list[tuple[str, NetRow | None]]:
     return out
 
 
+MAX_ROWS = 400   # a table longer than this shows its head and tail (--json has all)
+
+
+def _shortened(labels: list[tuple[str, NetRow | None]]) -> list[tuple[str, NetRow | None]]:
+    """The first 300 and the last 100 rows of a very long table, and how many are
+    left out between them: a terminal cannot show 12,000 layers, and drawing them
+    would take seconds."""
+    if len(labels) <= MAX_ROWS:
+        return labels
+    left_out = len(labels) - 400
+    return labels[:300] + [(f"⋮ {left_out:,} more rows (--json has them all)", None)] \
+        + labels[-100:]
+
+
 def _note(r: NetRow) -> str:
     return f"\n[dim]{escape(r.note)}[/dim]" if r.note else ""
 
@@ -184,10 +119,11 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
     rf = any(r.rf is not None for r in report.rows)
     last = "rf size /jump @start" if rf else "k/s/p/d/g"
     share = report.path != "rules" and not rf
-    labels = _labels(report)
-    # a label's first line (indent, name, class) is never wrapped; notes may be
-    label_width = min(48, max((len(Text.from_markup(label).plain.splitlines()[0])
-                               for label, _ in labels), default=5))
+    labels = _shortened(_labels(report))
+    # a label's first line (indent, name, class) is never wrapped; notes may be. Read
+    # without emoji codes, as the console (emoji=False) draws it
+    label_width = min(48, max((len(Text.from_markup(label, emoji=False).plain
+                                   .splitlines()[0]) for label, _ in labels), default=5))
 
     cols_all = ["layer", "output", "params", "MACs"] + (["share"] if share else []) + [last]
 
@@ -202,7 +138,8 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
                   style="dim")
         for label, r in labels:
             if r is None:
-                t.add_row(label, *[""] * (len(cols) - 1))
+                t.add_row(label, *[""] * (len(cols) - 1), style="dim" if label.startswith(
+                    "⋮") else None)
                 continue
             cells = {"layer": label, "output": shape_x(r.output_shape), "params": _params(r),
                      "MACs": _macs(r)}
@@ -220,7 +157,8 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
         t.caption_justify = "left"
         return t
 
-    return Fitted(build, ["share", last, "one-line labels"])
+    # only the columns this table has: each try builds and measures the table again
+    return Fitted(build, [c for c in ("share", last) if c in cols_all] + ["one-line labels"])
 
 
 def _table_notes(report: NetReport, rf: bool, left_out: set[str]) -> list[str]:
@@ -272,9 +210,11 @@ def renderables(report: NetReport, dtype: str = "float32") -> list:
     """What a command (or rich.print(report)) shows: the table and the totals, or with
     --train the training table and the step's totals."""
     out: list = [net_table(report, dtype, report.model), net_totals(report, dtype)]
-    if report.train is not None:
+    if report.train is not None:    # imported when asked for (field.py loads tempfile)
+        from convcli.views.train import train_table, train_totals
         out = [train_table(report, report.model), train_totals(report.train)]
     if report.picture is not None:
+        from convcli.views.field import terminal
         out.append(terminal(report.picture))
     return out
 

@@ -1,5 +1,6 @@
 """`--train` (net and summary): the rows' training bytes, the totals of one step, the
-budget answer and the measured step, as tables and as the `train` JSON keys."""
+budget answer and the measured step, as tables (the `train` JSON keys are in
+net_data.py)."""
 
 from __future__ import annotations
 
@@ -15,33 +16,7 @@ from convcli.views.fit import Prose, below, titled
 
 if TYPE_CHECKING:
     from convcli.network.report import NetReport
-    from convcli.network.training import TrainReport, TrainRow
-
-
-def row_dict(t: TrainRow | None) -> dict | None:
-    if t is None:
-        return None
-    return {"param_bytes": t.param_bytes, "grad_bytes": t.grad_bytes,
-            "state_bytes": t.state_bytes, "activation_bytes": t.activation_bytes,
-            "total_bytes": t.total}
-
-
-def train_dict(t: TrainReport) -> dict:
-    b = t.budget
-    return {
-        "dtype": t.dtype, "amp": t.amp, "optimizer": t.optimizer, "batch": t.batch,
-        "param_bytes": t.param_bytes, "buffer_bytes": t.buffer_bytes,
-        "grad_bytes": t.grad_bytes, "optimizer_state_bytes": t.state_bytes,
-        "activation_bytes": t.activation_bytes, "input_bytes": t.input_bytes,
-        "saved_param_bytes": t.saved_param_bytes, "total_bytes": t.total_bytes,
-        "dominant": t.dominant, "method": t.method, "notes": list(t.notes),
-        "budget": None if b is None else {
-            "limit_bytes": b.limit, "largest_batch": b.largest_batch,
-            "total_at_largest_bytes": b.total_at_largest,
-            "total_at_next_bytes": b.total_at_next, "fixed_bytes": b.fixed_bytes,
-            "per_sample_bytes": b.per_sample_bytes, "dominant": b.dominant},
-        "measured": None if t.measured is None else dict(t.measured),
-    }
+    from convcli.network.training import TrainReport
 
 
 def _label(report: NetReport, r) -> Prose:

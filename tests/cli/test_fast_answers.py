@@ -26,21 +26,42 @@ def test_the_table_is_what_typer_builds(name):
     positionals, options = fast.command_table(name)
     table = {o.name: o for o in options}
     wanted = dict(positionals)
+    left = set(fast.LEFT_TO_TYPER[name])
     # what the parser assumes of the command: options between positionals, no extras
     assert command.allow_interspersed_args and not command.allow_extra_args
     assert not command.ignore_unknown_options
     for p in command.params:
+        if p.name in left:      # Typer's alone: the fast path hands back any argv naming it
+            left.remove(p.name)
+            assert p.name not in table and p.param_type_name == "option", p.name
+            assert not {d for o in options for d in o.decls + o.secondary} & set(
+                p.opts + p.secondary_opts), p.name
+            continue
         # values reach the body as the strings typed: no conversion, callback, envvar
-        assert p.nargs == 1 and not p.multiple and p.envvar is None and p.callback is None
+        assert p.nargs == 1 and p.envvar is None and p.callback is None
         if p.param_type_name == "argument":
-            assert (p.required, p.default) == (wanted.pop(p.name), None), p.name
+            assert (p.required, p.default, p.multiple) == (wanted.pop(p.name), None, False)
             assert p.type.name == "str", p.name
             continue
         o = table.pop(p.name)
         assert (set(o.decls), set(o.secondary)) == (set(p.opts), set(p.secondary_opts))
         assert (o.flag, o.default, o.required) == (p.is_flag, p.default, p.required), p.name
+        assert o.multiple == p.multiple, p.name
         assert p.type.name == ("boolean" if o.flag else "str"), p.name
     assert table == {} and wanted == {}, "the fast path knows options Typer does not"
+    assert left == set(), "LEFT_TO_TYPER names options the command does not have"
+
+
+@pytest.mark.parametrize("option", ["--file", "-f", "--train", "--optimizer", "--rf",
+                                    "--field", "--png", "--svg"])
+def test_net_leaves_files_stdin_train_and_fields_to_typer(option):
+    """An argv naming one of LEFT_TO_TYPER's options is handed back in any form."""
+    base = ["net", "1x3x8x8", "Conv2d(3, 4, 3)"]
+    assert fast.parse(base) is not None
+    value = [] if option in ("--train", "--rf") else ["x"]
+    for argv in (base + [option] + value, [base[0], option, *value, *base[1:]],
+                 base + [f"{option}={value[0]}"] if value else base + [option, "--json"]):
+        assert fast.parse(argv) is None, argv
 
 
 def _tup(rng, value) -> str:
@@ -153,21 +174,31 @@ def _captured(call) -> tuple[object, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_the_fast_path_prints_what_typer_prints(monkeypatch):
-    """Random and adversarial argv, in one process: the fast path's exit code, stdout
-    and stderr equal Typer's; when it hands argv back, it has written nothing."""
-    monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.setenv(fast.HELP_CACHE_ENV, "0")
+def _against_typer(all_argv: list[list[str]]) -> tuple[int, int]:
+    """(answered, handed back): for each argv the fast path answers, its exit code,
+    stdout and stderr equal Typer's; when it hands argv back, it has written nothing,
+    and an argv it parsed is handed back only for Typer to report an error."""
     answered = handed_back = 0
-    for argv in argvs(260, seed=14):
+    for argv in all_argv:
         fast_result = _captured(lambda: fast.answer(list(argv)))
         if fast_result[0] is None:
             handed_back += 1
             assert fast_result[1:] == ("", ""), argv
+            if fast.parse(list(argv)) is not None:
+                code = _captured(lambda: app(args=list(argv), prog_name="convcli"))[0]
+                assert code not in (0, None), argv
             continue
         answered += 1
         typer_result = _captured(lambda: app(args=list(argv), prog_name="convcli"))
         assert fast_result == typer_result, argv
+    return answered, handed_back
+
+
+def test_the_fast_path_prints_what_typer_prints(monkeypatch):
+    """Random and adversarial argv of shape and params, in one process."""
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv(fast.HELP_CACHE_ENV, "0")
+    answered, handed_back = _against_typer(argvs(260, seed=14))
     # both sides are exercised: most well-formed argv are answered, the odd ones not
     assert answered > 80 and handed_back > 80, (answered, handed_back)
 
@@ -178,6 +209,142 @@ def test_errors_are_handed_back_and_typer_reports_them(sh):
     r = sh("shape", "4x3x64x64", "-o", "16", "-k", "3", "-g", "5")
     assert r.exit_code == 2 and r.stdout == ""
     assert r.stderr.startswith("Error: groups=5") and len(r.stderr.splitlines()) == 1
+
+
+# ---- net: random stacks as people paste them, and what goes wrong -----------------
+
+
+def _net_layers(rng) -> tuple[list[int], list[tuple[str, str]], dict]:
+    """A stack that mostly fits its input: (input shape, (call, print(model) form) per
+    layer, the --set names the calls use)."""
+    n, c, h = rng.choice([1, 2, 4]), rng.choice([1, 3, 8]), rng.choice([5, 8, 16, 32])
+    shape, layers, names = [n, c, h, h], [], {}
+    for i in range(rng.randint(1, 9)):
+        pick = rng.random()
+        if pick < 0.4:
+            out, k, s = rng.choice([4, 8, 16]), rng.choice([1, 3, 5]), rng.choice([1, 2])
+            p = rng.choice([0, k // 2])
+            if h + 2 * p < k:
+                continue
+            written = str(out)
+            if rng.random() < 0.3:
+                names[f"ch{i}"] = out
+                written = f"ch{i}" if out % 2 else f"ch{i} // 2 * 2"
+            call = rng.choice([f"Conv2d({c}, {written}, {k}, stride={s}, padding={p})",
+                               f"Conv2d({c}, {written}, {k}, {s}, {p})",
+                               f"Conv2d(in_channels={c}, out_channels={written}, "
+                               f"kernel_size=({k}, {k}), stride={s}, padding={p})"])
+            printed = f"Conv2d({c}, {out}, kernel_size=({k}, {k}), stride=({s}, {s})" + (
+                f", padding=({p}, {p}))" if p else ")")
+            c, h = out, (h + 2 * p - k) // s + 1
+        elif pick < 0.55:
+            call, printed = f"BatchNorm2d({c})", (f"BatchNorm2d({c}, eps=1e-05, momentum=0.1, "
+                                                  "affine=True, track_running_stats=True)")
+        elif pick < 0.75:
+            call = rng.choice(["ReLU()", "ReLU(inplace=True)", "GELU()", "SiLU()"])
+            printed = call
+        elif pick < 0.85 and h >= 2:
+            call = "MaxPool2d(2)"
+            printed = "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
+            h //= 2
+        elif pick < 0.92 and c % 2 == 0:
+            call, printed = f"GroupNorm(2, {c})", f"GroupNorm(2, {c}, eps=1e-05, affine=True)"
+        else:
+            call, printed = "Dropout(0.1)", "Dropout(p=0.1, inplace=False)"
+        layers.append((call, printed))
+    if rng.random() < 0.6:
+        features = rng.choice([c, c, c + 1])    # now and then the Linear does not fit
+        layers += [("AdaptiveAvgPool2d(1)", "AdaptiveAvgPool2d(output_size=1)"),
+                   ("Flatten()", "Flatten(start_dim=1, end_dim=-1)"),
+                   (f"Linear({features}, 10)",
+                    f"Linear(in_features={features}, out_features=10, bias=True)")]
+    return shape, layers, names
+
+
+def _net_text(rng, layers: list[tuple[str, str]], names: dict) -> str:
+    """The layers as calls (separators, nn. prefixes, comments, a Sequential around
+    them) or, when no name needs --set, as print(model) shows them."""
+    if not names and rng.random() < 0.25:
+        body = "".join(f"  ({i}): {printed}\n" for i, (_, printed) in enumerate(layers))
+        return f"Sequential(\n{body})"
+    prefix = rng.choice(["", "nn.", "torch.nn."])
+    sep = rng.choice([", ", ",", ",\n", "\n", ",  # a comment\n    "])
+    text = sep.join(prefix + call for call, _ in layers)
+    return f"nn.Sequential(\n    {text}\n)" if rng.random() < 0.2 else text
+
+
+def _net_argv(rng) -> list[str]:
+    """INPUT and LAYERS in order, the options (--set in one or several, --dtype,
+    --json, long and = forms) anywhere between them."""
+    shape, layers, names = _net_layers(rng)
+    groups: list[list[str]] = []
+    items = [f"{k}={v}" for k, v in names.items()]
+    while items:                                # one --set or several
+        k = rng.randint(1, len(items))
+        take, items = items[:k], items[k:]
+        groups.append(["--set", ",".join(take)] if rng.random() < 0.7
+                      else [f"--set={','.join(take)}"])
+    if rng.random() < 0.2:
+        groups.append(["--dtype", rng.choice(["float16", "bfloat16", "float64", "int8"])])
+    if rng.random() < 0.1:
+        groups.append([f"--dtype={rng.choice(['float32', 'float16'])}"])
+    if rng.random() < 0.4:
+        groups.append(["--json"])
+    rng.shuffle(groups)
+    first, second = sorted(rng.randint(0, len(groups)) for _ in range(2))
+    groups.insert(second, [_net_text(rng, layers, names)])    # LAYERS after INPUT
+    groups.insert(first, [rng.choice(["x", ","]).join(map(str, shape))])
+    return ["net"] + [t for g in groups for t in g]
+
+
+def _layers_at(argv: list[str]) -> int:
+    return next(i for i, t in enumerate(argv) if "(" in t)
+
+
+NET_MUTATIONS = [
+    lambda a: a[:_layers_at(a)] + a[_layers_at(a) + 1:], lambda a: a + ["--bogus"],
+    lambda a: a + ["Conv2d(3, 4, 3)"],                  # a third positional
+    lambda a: a + ["--set", "nope"], lambda a: a + ["--set", "k=("],
+    lambda a: a + ["--set", "1k=2"], lambda a: a + ["--set"], lambda a: a + ["--set="],
+    lambda a: a + ["--dtype", "int3"], lambda a: a + ["--dtype"], lambda a: a + ["--json=1"],
+    lambda a: a + ["--train"], lambda a: a + ["--rf"], lambda a: a + ["--optimizer", "sgd"],
+    lambda a: a + ["--file", "layers.txt"], lambda a: a + ["-f", "-"],
+    lambda a: a + ["--field", "1"], lambda a: a + ["--png", "x.png"],
+    lambda a: a + ["-h"], lambda a: a + ["--"], lambda a: ["NET"] + a[1:],
+    lambda a: a[:1] + ["--version"] + a[1:],
+]
+BAD_LAYERS = ["Conv2d(999, 4, 3)", "Frobnicate(2)", "conv2d(3, 4, 3)", "Conv2d(3, 4",
+              "print('hi')", "__import__('os').system('true')", "Linear(7, 2)",
+              "Conv2d(3, 4, 3, padding='same', stride=2)", "MaxPool2d(99)", "ReLU(),,",
+              "Conv2d(3, 4, -1)", "Conv2d(3, 4, 3, bogus=1)", "", "-", "Conv2d(3, ngf, 3)"]
+
+
+def net_argvs(n: int, seed: int) -> list[list[str]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        a = _net_argv(rng)
+        roll = rng.random()
+        if roll < 0.2:
+            a = rng.choice(NET_MUTATIONS)(a)
+        elif roll < 0.35:      # a bad layer among good ones, or instead of them
+            at, bad = _layers_at(a), rng.choice(BAD_LAYERS)
+            a[at] = bad if rng.random() < 0.3 else a[at].rstrip(")\n") + "), " + bad
+        out.append(a)
+    return out + [["net"], ["net", "1x3x8x8"], ["net", "1x3x8x8", "ReLU()", "--set", "a=1",
+                                                "--set", "b=(3, 3)", "--json"],
+                  ["net", "--json", "--dtype", "float16", "2x3x8x8", "Conv2d(3, 4, 3)"],
+                  ["net", "-1x3x8x8", "ReLU()"], ["net", "1x3x8x8", "-"],
+                  ["net", "1x3x8x8", "Conv2d(3, ngf, 3)", "--set", "ngf=4", "--set", "ngf=8"]]
+
+
+def test_net_on_the_fast_path_prints_what_typer_prints(monkeypatch):
+    """Random stacks (calls, prefixes, comments, print(model) text, --set names) and
+    adversarial ones (bad layers, bad --set, options Typer keeps), in one process."""
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv(fast.HELP_CACHE_ENV, "0")
+    answered, handed_back = _against_typer(net_argvs(200, seed=11))
+    assert answered > 80 and handed_back > 50, (answered, handed_back)
 
 
 TYPER_ONLY = ("import sys; import convcli.cli.fast as fast; fast.answer = lambda argv: None; "
@@ -197,6 +364,10 @@ def _typer_process(*argv: str, env: dict | None = None):
     ["shape", "4x3x64x64", "-o", "16", "-k", "3", "--explain"],
     ["params", "-i", "64", "-o", "128", "-k", "3", "-g", "4", "--compare-groups", "--json"],
     ["params", "-o", "128", "-k", "3"],       # -i is required without --input: Typer
+    ["net", "1x3x32x32", "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), Flatten(), "
+                         "Linear(4096, 10)"],
+    ["net", "--json", "1x3x8x8", "Conv2d(3, ngf, 3)", "--set", "ngf=4"],
+    ["net", "1x3x8x8", "Conv2d(4, 3, 3)"],     # the layer does not fit: Typer's error
 ])
 def test_as_processes_the_console_script_prints_what_typer_prints(argv):
     r = run_subprocess(*argv)
@@ -223,6 +394,10 @@ def test_json_imports_neither_typer_nor_rich_and_tables_no_typer():
     loaded = _modules_after("shape", "4x3x8x8", "-o", "4", "-k", "3", "--json")
     assert {"typer", "rich", "click", "pydantic"} & loaded == set()
     loaded = _modules_after("params", "-i", "4", "-o", "4", "-k", "3")
+    assert "rich" in loaded and "typer" not in loaded
+    loaded = _modules_after("net", "1x3x8x8", "Conv2d(3, 4, 3), ReLU()", "--json")
+    assert {"typer", "rich", "click", "pydantic"} & loaded == set()
+    loaded = _modules_after("net", "1x3x8x8", "Conv2d(3, 4, 3), ReLU()")
     assert "rich" in loaded and "typer" not in loaded
 
 
@@ -304,6 +479,7 @@ def test_a_changed_file_or_key_is_a_miss(tmp_path):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pty, as on Linux")
 @pytest.mark.parametrize("argv", [["shape", "4x3x8x8", "-o", "4", "-k", "3"],
+                                  ["net", "1x3x8x8", "Conv2d(3, 4, 3), ReLU()"],
                                   ["shape", "--help"]])
 def test_on_a_colour_terminal_the_bytes_are_typers(tmp_path, argv):
     """On a terminal (colours, the terminal's own width), the fast path and the cached

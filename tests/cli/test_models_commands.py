@@ -174,3 +174,15 @@ def test_net_refuses_what_it_cannot_hold_in_one_line(cli, args, code, needle):
     r = cli("net", *args, "--json")
     assert r.exit_code == code and r.stdout == ""
     assert needle in r.stderr and r.stderr.startswith("Error: ") and r.stderr.count("\n") == 1
+
+
+def test_a_very_long_stack_shows_its_head_and_tail(cli):
+    """A terminal cannot show thousands of layers (and rich would take seconds to draw
+    them): the table keeps the first 300 and the last 100 rows; --json has every one."""
+    layers = "Conv2d(3, 3, 3, padding=1), " + ", ".join(["ReLU()"] * 999)
+    r = cli("net", "1x3x8x8", layers)
+    assert r.exit_code == 0
+    assert "⋮ 600 more rows (--json has them all)" in r.stdout
+    assert r.stdout.count("ReLU()") == 399
+    j = cli("net", "1x3x8x8", layers, "--json").json()
+    assert len(j["layers"]) == 1000 and j["total_params"] == 84

@@ -1,4 +1,4 @@
-"""docs/values.md's console examples are real: each `$ convcli apply ...` block is run
+"""docs/apply.md's console examples are real: each `$ convcli apply ...` block is run
 at 80 columns and must print exactly what the page shows (`python -m pytest
 --update-goldens` rewrites the page's outputs; then read the diff)."""
 
@@ -14,7 +14,7 @@ from conftest import ROOT
 
 pytest.importorskip("torch")
 
-DOC = ROOT / "docs" / "values.md"
+DOC = ROOT / "docs" / "apply.md"
 BLOCK = re.compile(r"```console\n\$ (convcli [^\n]*)\n(.*?)```", re.S)
 
 
@@ -42,7 +42,7 @@ def test_every_console_example_is_what_the_command_prints(request):
         DOC.write_text(text, encoding="utf-8")
         blocks = BLOCK.findall(text)
     for command, shown in blocks:
-        assert run80(command) == shown, f"{command}: docs/values.md differs; " \
+        assert run80(command) == shown, f"{command}: docs/apply.md differs; " \
                                         "python -m pytest --update-goldens"
 
 

@@ -1,0 +1,168 @@
+"""Every console example in the README and in docs/ is real: each ```console block is a
+series of `$ convcli ...` commands, each followed by what it prints at 80 columns
+(stdout, then stderr), and the test runs them and compares. Commands written
+`$ convcli ...  # timings: this machine` show measured figures: their lines with a
+time, a speed, a memory size or a decimal number are not compared, the rest exactly.
+`python -m pytest --update-goldens` rewrites the outputs in place (then read the
+diff). The pages are also checked for dead links to files in this repository."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"```console\n(.*?)```", re.S)
+TIMING_MARK = "# timings: this machine"
+# a line that shows a measured figure (a time, a speed, a memory peak, this machine's
+# threads or free memory): its numbers are masked
+TIMING = re.compile(r"\bms\b|GFLOP/s|\d s\b|\bpeak\b|median|speed-up|faster|slower|±|"
+                    r"spread|≈|thread|MiB|GiB|KiB|TiB")
+
+
+def _complete(command: str) -> bool:
+    try:
+        shlex.split(command)
+    except ValueError:      # a quoted argument goes on over the next line
+        return False
+    return True
+
+
+def _commands(block: str) -> list[tuple[str, str]]:
+    """[(command line, what it printed)] of one console block; a command whose quoted
+    argument spans lines is one command."""
+    out, command, lines = [], None, []
+    for line in block.splitlines():
+        if command is not None and not lines and not _complete(command):
+            command += "\n" + line
+        elif line.startswith("$ "):
+            if command is not None:
+                out.append((command, "".join(f"{x}\n" for x in lines)))
+            command, lines = line[2:], []
+        elif command is not None:
+            lines.append(line)
+    if command is not None:
+        out.append((command, "".join(f"{x}\n" for x in lines)))
+    return out
+
+
+def _workdir(tmp: Path) -> Path:
+    """The folder the examples run in: the repository's examples, and the .npy files
+    the `run` page uses (seeded, so the printed numbers are the page's)."""
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(0)
+    (tmp / "examples").symlink_to(ROOT / "examples")
+    np.save(tmp / "x.npy", rng.standard_normal((2, 16, 32, 32)).astype("float32"))
+    np.save(tmp / "w.npy", (rng.standard_normal((16, 16, 3, 3)) / 12).astype("float32"))
+    np.save(tmp / "b.npy", (rng.standard_normal(16) / 12).astype("float32"))
+    np.save(tmp / "w_bad.npy", rng.standard_normal((16, 8, 3, 3)).astype("float32"))
+    return tmp
+
+
+def _run(command: str, cwd: Path) -> str:
+    """What the command prints in an 80-column terminal without colour."""
+    from typer.testing import CliRunner
+
+    from convcli.cli import app
+    argv = shlex.split(command.split(TIMING_MARK)[0])
+    assert argv[0] == "convcli", command
+    runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "CONVCLI_DEBUG": "1"})
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        r = runner.invoke(app, argv[1:], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    text = r.stdout + r.stderr
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+def _masked(text: str) -> str:
+    """A block of measured figures: every line that shows one (a unit of time, speed
+    or memory, a decimal number, the fastest variant's mark) stands for "measured"."""
+    return "".join(("<measured>" if TIMING.search(line) or re.search(r"\d\.\d|★|≈", line)
+                    else line) + "\n" for line in text.splitlines())
+
+
+def _blocks(page: Path) -> list[str]:
+    return BLOCK.findall(page.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_console_examples_print_what_the_page_shows(page, request, tmp_path):
+    blocks = _blocks(page)
+    if not blocks:
+        pytest.skip("no console example")
+    if any("summary" in b or "run " in b or "verify" in b or "apply" in b
+           or "--train" in b for b in blocks):
+        pytest.importorskip("torch")
+    cwd = _workdir(tmp_path)
+    if request.config.getoption("--update-goldens"):
+        def rewrite(m: re.Match) -> str:
+            body = "".join(f"$ {c}\n{_run(c, cwd)}" for c, _ in _commands(m.group(1)))
+            return f"```console\n{body}```"
+        page.write_text(BLOCK.sub(rewrite, page.read_text(encoding="utf-8")),
+                        encoding="utf-8")
+    for block in _blocks(page):
+        for command, shown in _commands(block):
+            got = _run(command, cwd)
+            if TIMING_MARK in command:
+                got, shown = _masked(got), _masked(shown)
+            assert got == shown, (f"{page.name}: `{command}` prints something else; after "
+                                  "an intended change: python -m pytest --update-goldens")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_links_to_files_of_this_repository_exist(page):
+    text = page.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_the_readme_is_short():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 200
+
+
+def _json_tables() -> list[tuple[str, set[str]]]:
+    """docs/json.md: (command(s) separated by ' ; ', the top-level keys its table
+    lists)."""
+    text = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+    out = []
+    for part in text.split("<!-- json: ")[1:]:
+        command, _, rest = part.partition(" -->")
+        keys: set[str] = set()
+        for line in rest.split("\n\n|", 1)[-1].splitlines():
+            if not line.startswith("| `"):
+                if keys:
+                    break
+                continue
+            first = line.split("|")[1]
+            keys.update(k for k in re.findall(r"`([a-z_0-9]+)`", first))
+        out.append((command.strip(), keys))
+    return out
+
+
+@pytest.mark.parametrize("command, keys", _json_tables(), ids=lambda v: str(v)[:40])
+def test_each_json_table_lists_exactly_the_keys_the_command_prints(command, keys):
+    pytest.importorskip("torch")
+    import json
+
+    printed: set[str] = set()
+    for one in command.split(" ; "):     # a table may hold the keys of several commands
+        printed |= set(json.loads(_run(one + " --json", ROOT)))
+    assert printed == keys, sorted(printed ^ keys)
+
+
+def test_every_command_has_a_json_table():
+    tables = " ".join(c for c, _ in _json_tables())
+    for command in ("shape", "params", "show", "solve", "run", "verify", "net",
+                    "summary", "apply"):
+        assert f"convcli {command}" in tables or (command == "shape" and "params" in tables)
