@@ -148,7 +148,7 @@ def tune_table(r: RunResult) -> Group:
         if "max diff" not in left_out:
             notes.append("max diff: largest absolute difference from your variant's output")
         notes += [f"{x.short_label}: {x.error}" for x in rows if x.error]
-        return below(t, notes + left_out_note(left_out, names))
+        return below(t, notes + left_out_note(left_out, names), gap=False)
 
     return titled("Variants, timed round-robin (fastest ★; NHWC = channels_last)",
                   Fitted(build, ["max diff", "GFLOP/s", "95% CI"]))
