@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import IO, Iterator, TextIO, cast
 
 from rich import box
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -163,12 +163,14 @@ def info(message: str) -> None:
 class Fitted:
     """A table that fits the width it is drawn at by leaving out optional columns (the
     first listed goes first): fewer columns, never a number or a shape broken over two
-    lines. ``build(left_out)`` makes the table without the columns named in left_out."""
+    lines. ``build(left_out)`` makes the table without the columns named in left_out
+    (or the table and its notes: anything rich draws)."""
 
-    def __init__(self, build: Callable[[set[str]], Table], optional: Sequence[str] = ()):
+    def __init__(self, build: Callable[[set[str]], RenderableType],
+                 optional: Sequence[str] = ()):
         self.build, self.optional = build, list(optional)
 
-    def table(self, width: int, console_: Console) -> Table:
+    def table(self, width: int, console_: Console) -> RenderableType:
         left_out: set[str] = set()
         t = self.build(left_out)
         unbounded = console_.options.update_width(10 ** 6)   # the table's natural width

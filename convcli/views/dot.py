@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Group
-from rich.markup import escape
 from rich.text import Text
 
 from convcli.calculator.dot import INPUT, NONE, PAD
 from convcli.formatting import index_span, plural, shape_x
+from convcli.views.fit import Prose
 from convcli.views.values import flat, grid_lines, number_format
 
 if TYPE_CHECKING:
@@ -132,20 +132,21 @@ def dot_view(r: DotResult, width: int = 80) -> Group:
     spec = layout.spec
     k = shape_x(spec.kernel_size)
     n_in = layout.group.in_channels[1] - layout.group.in_channels[0]
-    lines: list = [Text(
-        f"output{_index(layout.output_index)} of {escape(spec.torch_repr())} = bias + the "
-        f"products over {plural(n_in, 'input channel')} and the {k} taps", style="bold")]
-    lines += [Text("  " + dim_line(dd, spec.transposed, spec.padding_mode))
+    lines: list = [Prose(
+        f"output{_index(layout.output_index)} of {spec.torch_repr()} = bias + the "
+        f"products over {plural(n_in, 'input channel')} and the {k} taps", style="bold",
+        hang=2)]
+    lines += [Prose("  " + dim_line(dd, spec.transposed, spec.padding_mode), hang=2)
               for dd in layout.dims]
-    lines.append(Text("  " + group_line(layout)))
+    lines.append(Prose("  " + group_line(layout), hang=2))
     pads = _pad_cells(layout)
     if pads:
         what = ("zeros" if spec.padding_mode == "zeros"
                 else f"{spec.padding_mode}: copies of input values")
-        lines.append(Text(f"  (v): a tap on padding ({what})", style="dim"))
+        lines.append(Prose(f"  (v): a tap on padding ({what})", style="dim", hang=2))
     if spec.transposed and any(t.kind == NONE for dd in layout.dims for t in dd.taps):
-        lines.append(Text("  ·: no input element reaches this tap (the gaps between "
-                          "strided inputs, or past an edge)", style="dim"))
+        lines.append(Prose("  ·: no input element reaches this tap (the gaps between "
+                           "strided inputs, or past an edge)", style="dim", hang=2))
     lines.append(Text(""))
     if _drawable(spec.kernel_size):
         fmts = tuple(number_format(v for ch in r.channels for v in flat(getattr(ch, a)))
@@ -153,8 +154,9 @@ def dot_view(r: DotResult, width: int = 80) -> Group:
         for ch in r.channels:
             lines += channel_lines(ch, fmts, pads, width)
     else:
-        lines.append(Text(f"  the kernel is {k}: too big to draw, the sums per channel "
-                          "(--json carries patches, kernels and products)", style="dim"))
+        lines.append(Prose(f"  the kernel is {k}: too big to draw, the sums per channel "
+                           "(--json carries patches, kernels and products)", style="dim",
+                           hang=2))
         lines += [Text(f"  input channel {ch.in_channel}: sum {_value(ch.total)}")
                   for ch in r.channels]
     if r.omitted:
@@ -177,6 +179,6 @@ def _totals(r: DotResult) -> list:
                  if label == "torch computed" else "")
         out.append(Text(f"  {label:<21}{_value(v):>{w}}{extra}"))
     if r.value != r.torch_value:
-        out.append(Text(f"  they differ by {r.difference:.3g}: torch adds in {r.dtype} in "
-                        "its own order, the sum above is in float64", style="dim"))
+        out.append(Prose(f"  they differ by {r.difference:.3g}: torch adds in {r.dtype} in "
+                         "its own order, the sum above is in float64", style="dim", hang=2))
     return out

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.files import atomic_write
 from convcli.formatting import index_ranges
+from convcli.views.fit import Prose
 
 if TYPE_CHECKING:
     from convcli.network.fields import FieldPicture
@@ -65,29 +67,44 @@ def _cell(pic: FieldPicture, d: int, a: int, b: int) -> str:
     return " " if outside else INPUT
 
 
-def terminal(pic: FieldPicture) -> Text:
+def terminal(pic: FieldPicture) -> FieldView:
     """A character grid: field, padding part of the window, the rest of the input."""
-    dims = len(pic.lengths)
-    text = Text(describe(pic) + "\n", style="bold")
-    if dims == 1:
-        lo, hi, step = _axis(pic, 0, MAX_COLS)
-        line = "".join(_cell(pic, 0, i, i + step - 1) for i in range(lo, hi + 1, step))
-        text.append(_styled(line))
-        text.append(f"\nindices {lo}..{hi}, {step} per character")
-    else:
-        rlo, rhi, rs = _axis(pic, dims - 2, MAX_ROWS)
-        clo, chi, cs = _axis(pic, dims - 1, MAX_COLS)
-        for r in range(rlo, rhi + 1, rs):
-            row = _cell(pic, dims - 2, r, r + rs - 1)
-            line = "".join(_combine(row, _cell(pic, dims - 1, c, c + cs - 1))
-                           for c in range(clo, chi + 1, cs))
-            text.append(_styled(line) + "\n")
-        text.append(f"rows {rlo}..{rhi} ({rs} per line), cols {clo}..{chi} ({cs} per "
-                    "character)" + (f"; dims before the last two: {describe_lead(pic)}"
-                                   if dims > 2 else ""))
-    text.append(f"\n{FIELD} the field   {PAD} window in padding   {INPUT} rest of the input",
-                style="dim")
-    return text
+    return FieldView(pic)
+
+
+class FieldView:
+    """The grid drawn at most as wide as the terminal (MAX_COLS characters), its
+    description and legend wrapped between words."""
+
+    def __init__(self, pic: FieldPicture):
+        self.pic = pic
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        pic, dims = self.pic, len(self.pic.lengths)
+        most = max(8, min(MAX_COLS, options.max_width))
+        yield Prose(describe(pic), style="bold", hang=2)
+        text = Text()
+        if dims == 1:
+            lo, hi, step = _axis(pic, 0, most)
+            text.append(_styled("".join(_cell(pic, 0, i, i + step - 1)
+                                        for i in range(lo, hi + 1, step))))
+            footer = f"indices {lo}..{hi}, {step} per character"
+        else:
+            rlo, rhi, rs = _axis(pic, dims - 2, MAX_ROWS)
+            clo, chi, cs = _axis(pic, dims - 1, most)
+            for r in range(rlo, rhi + 1, rs):
+                row = _cell(pic, dims - 2, r, r + rs - 1)
+                line = "".join(_combine(row, _cell(pic, dims - 1, c, c + cs - 1))
+                               for c in range(clo, chi + 1, cs))
+                text.append(_styled(line) + "\n")
+            text.rstrip()
+            footer = (f"rows {rlo}..{rhi} ({rs} per line), cols {clo}..{chi} ({cs} per "
+                      "character)" + (f"; dims before the last two: {describe_lead(pic)}"
+                                     if dims > 2 else ""))
+        yield text
+        yield Prose(footer, hang=2)
+        yield Prose.parts([f"{FIELD} the field", f"{PAD} window in padding",
+                           f"{INPUT} rest of the input"], sep="   ", style="dim", hang=2)
 
 
 def describe_lead(pic: FieldPicture) -> str:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Group
-from rich.markup import escape
 from rich.text import Text
 
 from convcli.calculator.pictures import LEGEND_GROUPS, visible
 from convcli.formatting import index_ranges, index_span, shape_list
+from convcli.views.fit import Prose
 
 if TYPE_CHECKING:
     from convcli.calculator.pictures import Picture
@@ -27,16 +27,17 @@ def _group_style(g: int) -> str:
 def show_view(pic: Picture, width: int = 80, note: str | None = None) -> Group:
     """The channel map, the sliding window and the receptive field, fitted to width;
     ``note``: how INPUT's rank was read, when that was a choice."""
-    parts = [Text(escape(pic.spec.torch_repr()) + (
-        f" on {shape_list(pic.input_shape)} -> {shape_list(pic.output_shape)}"
-        if pic.input_shape else ""), style="bold")]
+    parts: list = [Prose.parts([pic.spec.torch_repr()] + (
+        [f"on {shape_list(pic.input_shape)} -> {shape_list(pic.output_shape)}"]
+        if pic.input_shape else []), style="bold", hang=2)]
     if note:
-        parts.append(Text(note, style="dim"))
+        parts.append(Prose(note, style="dim", hang=2))
     parts.append(Text(""))
     parts += group_map_lines(pic.groups, width)
     if pic.window is None:
-        parts.append(Text("Give INPUT (e.g. 1x{}x8x8) to see the sliding window and the "
-                          "receptive field.".format(pic.spec.in_channels), style="dim"))
+        parts.append(Prose("Give INPUT (e.g. 1x{}x8x8) to see the sliding window and the "
+                           "receptive field.".format(pic.spec.in_channels), style="dim",
+                           hang=2))
         return Group(*parts)
     parts.append(Text(""))
     parts += window_lines(pic.window, width)
@@ -49,10 +50,11 @@ def show_view(pic: Picture, width: int = 80, note: str | None = None) -> Group:
 def group_map_lines(gm, width: int = 80) -> list:
     spec = gm.spec
     g, w = spec.groups, spec.weight_shape
-    lines = [Text(f"Channels: groups={g}, weight {shape_list(w)} is one tensor; "
-                  + (f"each group reads {gm.in_per_group} input and writes "
-                     f"{gm.out_per_group} output channels" if g > 1 else
-                     "every output channel reads every input channel"), style="bold")]
+    lines: list = [Prose(f"Channels: groups={g}, weight {shape_list(w)} is one tensor; "
+                         + (f"each group reads {gm.in_per_group} input and writes "
+                            f"{gm.out_per_group} output channels" if g > 1 else
+                            "every output channel reads every input channel"),
+                         style="bold", hang=2)]
     label_w = max(8, len(str(spec.out_channels)) + 1)
     grid = gm.grid(16, max(4, (width - label_w - 2) // 2))
     cols = len(grid.cells[0])
@@ -83,8 +85,8 @@ def group_map_lines(gm, width: int = 80) -> list:
     if grid.bin_out > 1 or grid.bin_in > 1:
         per = (f" ({grid.bin_in // gm.in_per_group} groups)" if g > 1 and
                grid.bin_in % gm.in_per_group == 0 and grid.bin_in > gm.in_per_group else "")
-        lines.append(Text(f"each cell is {grid.bin_out} output x {grid.bin_in} input "
-                          f"channels{per}; ░ = only partly connected", style="dim"))
+        lines.append(Prose(f"each cell is {grid.bin_out} output x {grid.bin_in} input "
+                           f"channels{per}; ░ = only partly connected", style="dim", hang=2))
     # legend: one line per group (summarised), the weight slice labelled
     dim0 = "C_in" if spec.transposed else "C_out"
     legend, omitted = gm.legend
@@ -92,12 +94,16 @@ def group_map_lines(gm, width: int = 80) -> list:
         if omitted and i == LEGEND_GROUPS[0]:
             lines.append(Text(f"  ... {omitted:,} more groups ...", style="dim"))
         glyph = "██" if s.group % 2 == 0 else "▓▓"
-        lines.append(Text(f"  {glyph} ", style=_group_style(s.group)) + Text(
-            f"group {s.group}: in {index_span(s.in_channels)} -> out {index_span(s.out_channels)}"
-            f"  weight[{s.weight_rows[0]}:{s.weight_rows[1]}] {shape_list(s.weight_slice_shape)}"))
+        lines.append(Prose.parts([
+            Text(f"{glyph} ", style=_group_style(s.group)) + Text(
+                f"group {s.group}: in {index_span(s.in_channels)} -> out "
+                f"{index_span(s.out_channels)}"),
+            f"weight[{s.weight_rows[0]}:{s.weight_rows[1]}] "
+            f"{shape_list(s.weight_slice_shape)}"], sep="  ", indent=2, hang=3))
     if g > 1:
-        lines.append(Text(f"weight dim 0 stacks the groups' {dim0} rows; a cell off the "
-                          "diagonal blocks is a weight that does not exist", style="dim"))
+        lines.append(Prose(f"weight dim 0 stacks the groups' {dim0} rows; a cell off the "
+                           "diagonal blocks is a weight that does not exist", style="dim",
+                           hang=2))
     return lines
 
 
@@ -108,8 +114,10 @@ def window_lines(view, width: int = 80) -> list:
     pad = (f"padding {view.pad[0]}" + (f", output_padding {view.output_padding}"
                                         if view.output_padding else "")
            if view.transposed else f"padding {view.pad[0]}+{view.pad[1]}")
-    lines = [Text(f"Along {view.dim_name} (dim {view.dim}), {kind}: L={view.size_in}, k={k}, "
-                  f"s={s}, d={dl}, {pad} -> {view.size_out} outputs", style="bold")]
+    lines: list = [Prose.parts([f"Along {view.dim_name} (dim {view.dim}), {kind}:",
+                                f"L={view.size_in},", f"k={k},", f"s={s},", f"d={dl},",
+                                f"{pad}", f"-> {view.size_out} outputs"], style="bold",
+                               hang=2)]
     label_w = 8
     cw = max(3, len(str(view.size_in - 1)) + 1)
     budget = max(6, (width - label_w) // cw)
@@ -149,37 +157,39 @@ def window_lines(view, width: int = 80) -> list:
                 line += Text(" " * cw)
             prev = p
         lines.append(line)
-    legend = "■ kernel tap on an input element, ○ on padding; · padding"
+    legend = ["■ kernel tap on an input element,", "○ on padding;", "· padding"]
     if view.transposed:
-        legend = ("■ kernel tap on an input element, ○ on a zero (adds nothing); · padding, "
-                  "∘ inserted zero" + (", x cropped" if any(c.kind == "crop"
-                                                            for c in view.cells) else ""))
-    notes = [legend] + view.notes()
+        legend = ["■ kernel tap on an input element,", "○ on a zero (adds nothing);",
+                  "· padding,", "∘ inserted zero"] + (
+            ["x cropped"] if any(c.kind == "crop" for c in view.cells) else [])
+        legend[3:-1] = [p + "," for p in legend[3:-1]]
+    notes = view.notes()
     if len(pos) < len(view.cells) or len(wins) < len(view.windows):
         notes.append("… and ⋮ mark cells and outputs left out to fit the width "
                      "(--json has them all)")
-    lines += [Text(n, style="dim") for n in notes]
+    lines.append(Prose.parts(legend, style="dim", hang=2))
+    lines += [Prose(n, style="dim", hang=2) for n in notes]
     return lines
 
 
 def field_lines(field, views, width: int = 80, batched: bool = True) -> list:
     spec = field.spec
     where = ", ".join(str(i) for i in field.position)
-    lines = [Text(f"Receptive field of output [{':, ' if batched else ''}{field.out_channel}, "
-                  f"{where}]", style="bold")]
+    lines: list = [Prose(f"Receptive field of output [{':, ' if batched else ''}"
+                         f"{field.out_channel}, {where}]", style="bold", hang=2)]
     for d in field.dims:
         ins = index_ranges(d.inputs)
         extra = f" + {d.on_padding} tap(s) on padding" if d.on_padding and not spec.transposed \
             else f" ({d.on_padding} tap(s) on zeros/padding)" if d.on_padding else ""
-        lines.append(Text(f"  {d.name}: output {d.out_index} reads input {ins or 'nothing'}"
-                          f"{extra}"))
+        lines.append(Prose(f"  {d.name}: output {d.out_index} reads input "
+                           f"{ins or 'nothing'}{extra}", hang=2))
     ci = field.in_channels
-    lines.append(Text(
+    lines.append(Prose(
         f"  channels: output channel {field.out_channel} is in group {field.group.group}: "
-        f"it reads input channels {index_span(ci)} of {spec.in_channels}"))
-    lines.append(Text(
+        f"it reads input channels {index_span(ci)} of {spec.in_channels}", hang=2))
+    lines.append(Prose(
         f"  = {field.real_taps if spec.transposed else field.taps} taps x {ci[1] - ci[0]} "
-        f"channels = {field.macs:,} MACs for this one value", style="dim"))
+        f"channels = {field.macs:,} MACs for this one value", style="dim", hang=2))
     if spec.dims == 2:
         lines += _field_grid(field, views, width)
     return lines
@@ -219,8 +229,9 @@ def _field_grid(field, views, width: int) -> list:
         idx = [view.cell(p).index for p in positions if view.cell(p).kind == "input"]
         return f"{min(idx)}..{max(idx)}" if idx else "padding only"
 
-    lines.append(Text(f"        rows: input {vh.dim_name} {extent(vh, rows)}, columns: input "
-                      f"{vw.dim_name} {extent(vw, cols)}", style="dim"))
-    lines.append(Text("        ■ input read by this output, ○ tap on padding/zero, □ input "
-                      "not read, · padding", style="dim"))
+    lines.append(Prose(f"rows: input {vh.dim_name} {extent(vh, rows)}, columns: input "
+                       f"{vw.dim_name} {extent(vw, cols)}", style="dim", indent=8, hang=2))
+    lines.append(Prose.parts(["■ input read by this output,", "○ tap on padding/zero,",
+                              "□ input not read,", "· padding"], style="dim", indent=8,
+                             hang=2))
     return lines

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from convcli.calculator.costs import CONVENTION
 from convcli.formatting import count, shape_list, size
-from convcli.views.console import JSON_VERSION, table
+from convcli.views.console import JSON_VERSION, Fitted, table
+from convcli.views.fit import Prose, below, left_out_note, titled
 
 if TYPE_CHECKING:
     from convcli.engine.run import RunResult
@@ -59,40 +60,53 @@ def run_dict(r: RunResult) -> dict:
     }
 
 
-def run_table(r: RunResult) -> Table:
+def run_table(r: RunResult) -> Group:
+    """The run as label/value rows; a value wraps only between its parts."""
+    t = _run_rows(r)
+    return titled(f"{r.spec.torch_repr()} on {r.device.name}, {r.dtype}"
+                  + (", channels_last" if r.channels_last else ""), t)
+
+
+def _run_rows(r: RunResult) -> Table:
     spec = r.spec
-    t = table(f"{escape(spec.torch_repr())} on {r.device.name}, {r.dtype}"
-              + (", channels_last" if r.channels_last else ""), "", "value",
-              show_header=False)
+    t = table(None, "", "value", show_header=False)
+    t.columns[0].no_wrap = True
     t.columns[1].justify = "left"
-    t.add_row("input", f"{shape_list(r.input_shape)}  {escape(r.sources['input'])}")
-    t.add_row("weight", f"{shape_list(spec.weight_shape)}  {escape(r.sources['weight'])}")
-    t.add_row("bias", f"{shape_list(spec.bias_shape)}  {escape(r.sources['bias'])}"
-              if spec.bias else "none")
+    for name, shape in (("input", r.input_shape), ("weight", spec.weight_shape),
+                        ("bias", spec.bias_shape)):
+        if name == "bias" and not spec.bias:
+            t.add_row("bias", "none")
+            continue
+        t.add_row(name, Prose.parts([shape_list(shape), r.sources[name]], sep="  "))
     t.add_row("output", Text(shape_list(r.output_shape), style="bold green")
               + Text("  = predicted"))
     tm = r.timing
-    t.add_row("time / call", Text(f"median {_ms(tm.median_ms)} ms", style="bold")
-              + Text(f" · min {_ms(tm.min_ms)} ms · max {_ms(tm.max_ms)} ms"))
-    t.add_row("calls", f"{tm.repeat} timed after {tm.warmup} warmup ({tm.method})")
-    t.add_row("throughput", f"{r.gflops:,.1f} GFLOP/s ({count(r.flops)} FLOPs = 2*MACs)")
+    t.add_row("time / call", Prose.parts(
+        [Text(f"median {_ms(tm.median_ms)} ms", style="bold"), f"min {_ms(tm.min_ms)} ms",
+         f"max {_ms(tm.max_ms)} ms"], sep=" · "))
+    t.add_row("calls", Prose(f"{tm.repeat} timed after {tm.warmup} warmup ({tm.method})"))
+    t.add_row("throughput", Prose.parts([f"{r.gflops:,.1f} GFLOP/s",
+                                         f"({count(r.flops)} FLOPs = 2*MACs)"]))
     est = r.estimate
-    limit = "" if est.limit is None else f" of {size(est.limit)} limit"
-    t.add_row("memory", f"peak {size(r.peak_memory)} · estimate "
-              f"{size(est.total)}{limit}")
+    t.add_row("memory", Prose.parts([f"peak {size(r.peak_memory)}", f"estimate "
+                                     f"{size(est.total)}" + ("" if est.limit is None else
+                                                             f" of {size(est.limit)} limit")],
+                                    sep=" · "))
     s = r.stats
-    t.add_row("output stats", f"mean {_num(s.mean)} · std {_num(s.std)} · min {_num(s.min)} · "
-              f"max {_num(s.max)}")
-    bad = Text(f"{s.nan:,} NaN, {s.inf:,} Inf",
-               style="bold red" if s.nonfinite else "")
-    t.add_row("non-finite", bad)
-    t.add_row("device", escape(r.device.description) + f" · torch {r.torch_version}"
-              + ("" if r.cudnn_benchmark is None else
-                 f" · cudnn.benchmark {'on' if r.cudnn_benchmark else 'off'}")
-              + (" · TF32 allowed" if r.cudnn_allow_tf32 and r.dtype == "float32" else ""))
+    t.add_row("output stats", Prose.parts([f"mean {_num(s.mean)}", f"std {_num(s.std)}",
+                                           f"min {_num(s.min)}", f"max {_num(s.max)}"],
+                                          sep=" · "))
+    t.add_row("non-finite", Text(f"{s.nan:,} NaN, {s.inf:,} Inf",
+                                 style="bold red" if s.nonfinite else ""))
+    t.add_row("device", Prose.parts(
+        [r.device.description, f"torch {r.torch_version}"]
+        + ([] if r.cudnn_benchmark is None else
+           [f"cudnn.benchmark {'on' if r.cudnn_benchmark else 'off'}"])
+        + (["TF32 allowed"] if r.cudnn_allow_tf32 and r.dtype == "float32" else []),
+        sep=" · "))
     if r.saved is not None:
-        t.add_row("saved", escape(r.saved.path) + f" ({r.saved.dtype})"
-                  + (f"; {r.saved.note}" if r.saved.note else ""))
+        t.add_row("saved", Prose(r.saved.path + f" ({r.saved.dtype})"
+                                 + (f"; {r.saved.note}" if r.saved.note else "")))
     return t
 
 
@@ -105,29 +119,39 @@ def _vs_yours(x) -> tuple[str, str]:
     return f"{mark}{sp.ratio:.2f}x", f"{sp.low:.2f}-{sp.high:.2f}"
 
 
-def tune_table(r: RunResult) -> Table:
+def tune_table(r: RunResult) -> Group:
     """--tune: one row per variant (yours and its A/A control among them), each
-    speed-up with its 95% interval, the fastest marked, and what to set."""
+    speed-up with its 95% interval, the fastest marked, and what to set. Narrow:
+    without max diff, then GFLOP/s, then the interval."""
     rows = r.tune
-    t = table("Variants, timed round-robin (fastest ★; NHWC = channels_last)", "variant",
-              "ms", "GFLOP/s", "vs yours", "95% CI", "max diff")
-    for c in t.columns:
-        c.no_wrap = True
+    names = ["variant", "ms", "GFLOP/s", "vs yours", "95% CI", "max diff"]
+    cells = []
     for x in rows:
         style = "bold green" if x.fastest else "dim" if x.control else ""
         label = ("★ " if x.fastest else "  ") + x.short_label + (
             " (yours)" if x.requested else " (A/A)" if x.control else "")
         if x.timing is None:
-            t.add_row(Text(label, style="dim"), "—", "—", "—", "—", "unsupported")
+            cells.append([Text(label, style="dim"), "—", "—", "—", "—", "unsupported"])
             continue
         speed, interval = _vs_yours(x)
-        t.add_row(Text(label, style=style), _ms(x.timing.median_ms), f"{x.gflops:,.1f}",
-                  speed, interval, "—" if x.requested else f"{x.max_abs_diff:.3g}")
-    t.caption = "\n".join([f"set: {_advice(rows)}", _spread_note(rows),
-                           "max diff: largest absolute difference from your variant's output"]
-                          + [escape(f"{x.short_label}: {x.error}") for x in rows if x.error])
-    t.caption_justify = "left"
-    return t
+        cells.append([Text(label, style=style), _ms(x.timing.median_ms), f"{x.gflops:,.1f}",
+                      speed, interval, "—" if x.requested else f"{x.max_abs_diff:.3g}"])
+
+    def build(left_out: set[str]) -> RenderableType:
+        keep = [i for i, n in enumerate(names) if n not in left_out]
+        t = table(None, *[names[i] for i in keep])
+        for c in t.columns:
+            c.no_wrap = True
+        for row in cells:
+            t.add_row(*[row[i] for i in keep])
+        notes = [f"set: {_advice(rows)}", _spread_note(rows)]
+        if "max diff" not in left_out:
+            notes.append("max diff: largest absolute difference from your variant's output")
+        notes += [f"{x.short_label}: {x.error}" for x in rows if x.error]
+        return below(t, notes + left_out_note(left_out, names), gap=False)
+
+    return titled("Variants, timed round-robin (fastest ★; NHWC = channels_last)",
+                  Fitted(build, ["max diff", "GFLOP/s", "95% CI"]))
 
 
 def _spread_note(rows) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.console import Group
-from rich.markup import escape
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from convcli.formatting import per_dim
-from convcli.views.console import table
+from convcli.views.console import Fitted, table
+from convcli.views.fit import Prose, Squeezed, below, left_out_note, prose_lines, titled
 
 if TYPE_CHECKING:
     from convcli.calculator.decoder import DecoderReport
@@ -17,17 +17,18 @@ if TYPE_CHECKING:
 
 
 def solve_view(report: SolveReport) -> Group:
-    """The solutions, simplest first, with what each one costs in reading the input."""
+    """The solutions, simplest first, with what each one costs in reading the input.
+    Narrow: the notes wrap, the headers get short (k, s, p, d), then no notes."""
     kind = "ConvTranspose" if report.transposed else "Conv"
     size = f"{per_dim(report.size_in, ',')} -> {per_dim(report.size_out, ',')}"
     if len(report.size_in) > 1:
         size = "x".join(map(str, report.size_in)) + " -> " + "x".join(map(str, report.size_out))
     shown = len(report.solutions)
-    cols = ["#", "kernel", "stride", "padding", "dilation"] + (
+    names = ["#", "kernel", "stride", "padding", "dilation"] + (
         ["out pad", "Conv from"] if report.transposed else []) + ["note"]
-    t = table(f"{kind} settings mapping {size}: {shown} of {report.total:,}, simplest first",
-              *cols)
-    t.columns[-1].justify = "left"
+    short = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "out pad": "op",
+             "Conv from": "from"}
+    rows = []
     for i, s in enumerate(report.solutions, 1):
         pad = (per_dim(s.padding, ',') if s.symmetric else
                ",".join(f"{a}+{b}" for a, b in s.padding_pairs) + " F.pad")
@@ -38,30 +39,56 @@ def solve_view(report: SolveReport) -> Group:
             cells.append(",".join("—" if p is None else str(p[0]) if p[0] == p[1] else
                                   f"{p[0]}..{p[1]}" for p in (
                                       s.conv_from[:1] if s.scalar else s.conv_from)))
-        cells.append("; ".join(s.notes))
-        t.add_row(*cells)
+        rows.append(cells + [Prose("; ".join(s.notes))])
+    widest = max([4] + [cells[-1].narrowest() for cells in rows])
+
+    def build(left_out: set[str]) -> RenderableType:
+        cols = names[:-1] + ([] if "note" in left_out else ["note"])
+        t = table(None, *[short.get(c, c) if "short headers" in left_out else c
+                          for c in cols])
+        for c in t.columns:
+            c.no_wrap = c.header != "note"
+        t.columns[-1].justify = "left"
+        for cells in rows:
+            t.add_row(*cells[:len(cols)])
+        floors = {len(cols) - 1: widest} if "one-line notes" in left_out else {}
+        notes = ["k, s, p, d" + (", op: kernel, stride, padding, dilation, output_padding; "
+                                 "from: Conv from" if report.transposed
+                                 else ": kernel, stride, padding, dilation")] \
+            if "short headers" in left_out else []
+        return below(Squeezed(t, floors), notes + left_out_note(left_out, ["note"]))
+
     b = report.bounds
     pad_rule = ("d*(kernel-1)" if b.max_padding is None else str(b.max_padding))
-    lines = [("if it must be this kind, " if report.advice else "e.g. ")
-             + report.solutions[0].torch_code()]
+    lines: list = [("if it must be this kind, " if report.advice else "e.g. ")
+                   + report.solutions[0].torch_code()]
     if report.transposed:
         lines.append(f"Conv from: the Conv with the same kernel, stride, padding and "
-                     f"dilation maps these sizes to {per_dim(report.size_in, ',')}; output_padding "
-                     "picks which one this layer restores")
+                     f"dilation maps these sizes to {per_dim(report.size_in, ',')}; "
+                     "output_padding picks which one this layer restores")
     if not all(s.symmetric for s in report.solutions):
         lines.append("a+b F.pad: a before, b after; torch's own padding is symmetric, so "
                      "F.pad(x, ...) first and padding=0")
-    lines.append(f"searched kernel <= {b.max_kernel}, stride <= {b.max_stride}, dilation <= "
-                 f"{b.max_dilation}, padding per side <= {pad_rule.replace('ilation', '')}"
-                 + (f"; --limit 0 shows all {report.total:,}" if shown < report.total else ""))
-    lead = [Text(report.advice + ":", style="bold yellow")] if report.advice else []
-    return Group(*lead, t, Text("\n".join(lines) + "\n", style="dim"))
+    more = shown < report.total
+    lines.append(Prose.parts([f"searched kernel <= {b.max_kernel},",
+                              f"stride <= {b.max_stride},", f"dilation <= {b.max_dilation},",
+                              f"padding per side <= {pad_rule.replace('ilation', '')}"
+                              + (";" if more else "")]
+                             + ([f"--limit 0 shows all {report.total:,}"] if more else []),
+                             style="dim", hang=2))
+    lead = [Prose(report.advice + ":", style="bold yellow", hang=2)] if report.advice else []
+    return Group(*lead, titled(f"{kind} settings mapping {size}: {shown:,} of "
+                               f"{report.total:,}, simplest first",
+                               Fitted(build, ["one-line notes", "short headers", "note"])),
+                 prose_lines(lines + [""], style="dim"))
 
 
 def decoder_view(report: DecoderReport) -> Group:
     """The decoder of an encoder conv, and which sizes its output_padding chooses from."""
-    t = table(f"Decoder of {escape(report.layer('encoder'))}", "dim", "restore", "encoder out",
-              "sizes that map there", "output_padding")
+    t = table(None, "dim", "restore", "encoder out", "sizes that map there",
+              "output padding")
+    for c in t.columns:
+        c.no_wrap = c.header in ("dim", "restore")
     rows = report.dims
     same = all(r.__dict__ == rows[0].__dict__ for r in rows)
     for i, d in enumerate(rows[:1] if same else rows):
@@ -71,23 +98,23 @@ def decoder_view(report: DecoderReport) -> Group:
                   str(d.size_code), sizes,
                   Text("—" if d.output_padding is None else str(d.output_padding),
                        style="bold green"))
-    lines = []
+    lines: list = []
     if report.decoder is not None:
-        lines.append(Text("decoder: ", style="bold") + Text(
-            "nn." + escape(report.layer("decoder")), style="bold green"))
+        lines.append(Prose(Text("decoder: ", style="bold") + Text(
+            "nn." + report.layer("decoder"), style="bold green"), hang=2))
     for i, d in enumerate(rows[:1] if same else rows):
         if len(d.preimage) > 1:
-            opts = ", ".join(f"output_padding={op} -> {m}" for m, op in d.choices
-                             if op is not None)
-            lines.append(Text(
-                ("" if same else f"dim {i}: ")
-                + f"stride {d.stride} floors {len(d.preimage)} input sizes "
-                f"({d.preimage[0]}..{d.preimage[-1]}) to {d.size_code}, so the decoder "
-                f"cannot know which one it came from; {opts}.", style="dim"))
+            opts = [f"output_padding={op} -> {m}" for m, op in d.choices if op is not None]
+            lines.append(Prose.parts(
+                [("" if same else f"dim {i}: ") + f"stride {d.stride} floors "
+                 f"{len(d.preimage)} input sizes ({d.preimage[0]}..{d.preimage[-1]}) to "
+                 f"{d.size_code}, so the decoder cannot know which one it came from;"]
+                + [o + "," for o in opts[:-1]] + [o + "." for o in opts[-1:]],
+                style="dim", hang=2))
     if not report.ambiguous:
-        lines.append(Text("unambiguous: only this input size maps to the encoder's output, "
-                          "output_padding 0 restores it", style="dim"))
-    return Group(t, *lines, Text(""))
+        lines.append(Prose("unambiguous: only this input size maps to the encoder's output, "
+                           "output_padding 0 restores it", style="dim", hang=2))
+    return Group(titled(f"Decoder of {report.layer('encoder')}", t), *lines, Text(""))
 
 
 # ---- show (pictures of what a conv does) -------------------------------------------

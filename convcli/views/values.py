@@ -11,12 +11,12 @@ from math import isfinite
 
 from typing import TYPE_CHECKING
 
-from rich.console import Group
-from rich.markup import escape
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from convcli.formatting import shape_list, shape_x
-from convcli.views.console import JSON_VERSION, table
+from convcli.views.console import JSON_VERSION, Fitted, table
+from convcli.views.fit import Prose, Squeezed, below, left_out_note
 
 if TYPE_CHECKING:
     from convcli.engine.values import Applied, Plane, TensorInfo, TensorPlanes
@@ -128,18 +128,35 @@ def _short(v: float | None) -> str:
 
 
 def summary_view(applied: Applied, infos: list[TensorInfo], note: str | None):
+    """The conv, then one row per tensor. Narrow: where the values came from wraps,
+    shapes become 1x1x8x8, then that column is left out."""
     spec = applied.spec
-    head = Text(f"{escape(spec.torch_repr())} on {shape_list(applied.x.shape)} -> "
-                f"{shape_list(applied.y.shape)}, {applied.options.dtype}", style="bold")
-    t = table(None, "tensor", "shape", "values", "min", "max")
-    t.columns[1].justify = t.columns[2].justify = "left"
-    for info in infos:
-        t.add_row(info.name, shape_list(info.shape), escape(info.source),
-                  _short(info.stats.min), _short(info.stats.max))
-    parts = [head]
+    head = Prose.parts([spec.torch_repr(), f"on {shape_list(applied.x.shape)} -> "
+                        f"{shape_list(applied.y.shape)}, {applied.options.dtype}"],
+                       style="bold", hang=2)
+    names = ["tensor", "shape", "values", "min", "max"]
+    widest = max([8] + [len(w) for info in infos for w in info.source.split()])
+
+    def build(left_out: set[str]) -> RenderableType:
+        keep = [n for n in names if n not in left_out]
+        t = table(None, *keep)
+        for c in t.columns:
+            c.no_wrap = c.header != "values"
+            c.justify = "left" if c.header in ("tensor", "shape", "values") else "right"
+        shape = shape_x if "x shapes" in left_out else shape_list
+        for info in infos:
+            cells = {"tensor": info.name, "shape": shape(info.shape),
+                     "values": Prose(info.source), "min": _short(info.stats.min),
+                     "max": _short(info.stats.max)}
+            t.add_row(*[cells[n] for n in keep])
+        floors = {keep.index("values"): widest} if "wrapped values" in left_out and \
+            "values" in keep else {}
+        return below(Squeezed(t, floors), left_out_note(left_out, names))
+
+    parts: list = [head]
     if note:
-        parts.append(Text(note, style="dim"))
-    parts.append(t)
+        parts.append(Prose(note, style="dim", hang=2))
+    parts.append(Fitted(build, ["wrapped values", "x shapes", "values"]))
     return Group(*parts)
 
 
@@ -155,7 +172,8 @@ def _label(name: str, index: tuple[int, ...]) -> str:
 
 def planes_view(tp: TensorPlanes, source: str, width: int = 80) -> list:
     """One tensor's planes: numbers when small and narrow enough, else shades."""
-    lines = [Text(f"{tp.name} {shape_list(tp.shape)}: {escape(source)}", style="bold")]
+    lines: list = [Prose(f"{tp.name} {shape_list(tp.shape)}: {source}", style="bold",
+                         hang=2)]
     numbers = [v for p in tp.planes if p.values is not None for v in flat(p.values)]
     fmt, cell_w = _fitting_format(numbers, tp.planes, width)
     for p in tp.planes:
@@ -164,12 +182,13 @@ def planes_view(tp: TensorPlanes, source: str, width: int = 80) -> list:
             lines.append(Text(f"  {label}", style="dim"))
             lines += [Text("    " + r) for r in grid_lines(p.values, fmt, cell_w)]
         else:
-            lines += _heat(p, label)
+            lines += _heat(p, label, width)
     if not tp.planes:
         lines.append(Text("  (empty: it holds no values)", style="dim"))
     if tp.omitted:
-        lines.append(Text(f"  ... {tp.omitted:,} more {'planes' if tp.name == 'weight' else 'channels'} "
-                          "(--json with --values carries every value)", style="dim"))
+        lines.append(Prose(f"  ... {tp.omitted:,} more "
+                           f"{'planes' if tp.name == 'weight' else 'channels'} "
+                           "(--json with --values carries every value)", style="dim", hang=4))
     return lines
 
 
@@ -185,8 +204,9 @@ def _fitting_format(numbers: list, planes: list[Plane], width: int):
     return None, 0
 
 
-def _heat(p: Plane, label: str) -> list:
-    """A plane as shades, with what a shade and a cell stand for."""
+def _heat(p: Plane, label: str, width: int = 80) -> list:
+    """A plane as shades, with what a shade and a cell stand for (indented less where
+    the terminal is narrow)."""
     rows = p.heat if p.heat is not None else p.values
     if p.depth is None and p.values is not None and len(p.shape) == 3:
         rows = p.values[len(p.values) // 2]
@@ -194,14 +214,18 @@ def _heat(p: Plane, label: str) -> list:
     else:
         where = "" if p.depth is None else f", depth {p.depth} of {p.shape[0]}"
     if p.lo is not None and p.lo == p.hi:
-        return [Text(f"  {label}  {shape_x(p.shape)}: every value is {_short(p.lo)}",
-                     style="dim")]
+        return [Prose(f"  {label}  {shape_x(p.shape)}: every value is {_short(p.lo)}",
+                      style="dim", hang=4)]
     cell = "" if p.block == 1 else (
         f"; a cell: mean of {p.block} values" if len(p.shape) == 1 else
         f"; a cell: mean of {p.block}x{p.block} values")
-    lines = [Text(f"  {label}  {shape_x(p.shape)}{where}: '{SHADES[0]}' = {_short(p.lo)} "
-                  f"... '{SHADES[-1]}' = {_short(p.hi)}{cell}", style="dim")]
-    lines += [Text(f"    |{r}|") for r in shade_lines(rows, p.lo, p.hi)]
+    lines: list = [Prose.parts([f"{label}  {shape_x(p.shape)}{where}:",
+                                f"'{SHADES[0]}' = {_short(p.lo)} ...",
+                                f"'{SHADES[-1]}' = {_short(p.hi)}{';' if cell else ''}"]
+                               + ([cell[2:]] if cell else []), style="dim", indent=2, hang=2)]
+    shades = shade_lines(rows, p.lo, p.hi)
+    indent = next((n for n in (4, 2) if n + 2 + max(map(len, shades), default=0) <= width), 0)
+    lines += [Text(f"{' ' * indent}|{r}|") for r in shades]
     return lines
 
 

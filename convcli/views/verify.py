@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
+from rich.console import RenderableType
 from rich.text import Text
 
 from convcli.engine.verify.report import EPS, TOLERANCES
-from convcli.views.console import JSON_VERSION, table
+from convcli.views.console import JSON_VERSION, Fitted, table
+from convcli.views.fit import Prose, below, left_out_note, titled
 
 if TYPE_CHECKING:
     from convcli.engine.verify.report import VerifyReport
@@ -28,6 +29,13 @@ def err_str(v) -> str:
     if v == 0:
         return "0"
     return f"{v:.2g}" if isinstance(v, float) and v < 1 else f"{v:,.4g}"
+
+
+def _error_cell(v) -> str:
+    """The table's worst errors in one format: 9.5e-07, 1.0e-06, 7.7e-03 (exact: 0)."""
+    if v is None or v != v or v == 0:
+        return err_str(v)
+    return f"{v:.1e}"
 
 
 def verify_dict(report: VerifyReport) -> dict:
@@ -72,48 +80,66 @@ def verify_dict(report: VerifyReport) -> dict:
 
 def verify_renderables(report: VerifyReport) -> list:
     """The report as people read it: one row per check, then the worst case of each
-    failing check, skipped checks and notes."""
-    what = "built-in suite" if report.mode == "suite" else escape(report.configuration)
-    t = table(f"convcli verify: {what}", "check", "what", "cases", "worst error", "result")
-    t.columns[1].justify = "left"
-    for c in report.checks:
-        t.add_row(c.name, c.title, f"{c.cases:,}", err_str(c.worst_error),
-                  Text("pass", style="green") if c.passed else
-                  Text(f"FAIL {c.failures}", style="bold red"))
+    failing check, skipped checks and notes. Narrow: without the "what" column."""
+    what = "built-in suite" if report.mode == "suite" else report.configuration
+    names = ["check", "what", "cases", "worst error", "result"]
+
+    def build(left_out: set[str]) -> RenderableType:
+        keep = [n for n in names if n not in left_out]
+        t = table(None, *keep)
+        for c in t.columns:
+            c.no_wrap = c.header != "what"
+            c.justify = "left" if c.header in ("check", "what") else "right"
+        for c in report.checks:
+            cells = {"check": c.name, "what": c.title, "cases": f"{c.cases:,}",
+                     "worst error": _error_cell(c.worst_error),
+                     "result": Text("pass", style="green") if c.passed else
+                     Text(f"FAIL {c.failures}", style="bold red")}
+            t.add_row(*[cells[n] for n in keep])
+        return below(t, _notes(report) + left_out_note(left_out, names))
+
+    parts: list = [titled(f"convcli verify: {what}", Fitted(build, ["what"]))]
+    for c in report.failed:
+        w = c.worst
+        d = table(None, "", "", show_header=False)
+        d.columns[0].no_wrap = True
+        d.columns[1].justify = "left"
+        d.add_row("config", Prose(w.configuration))
+        d.add_row("where", Prose(w.where))
+        d.add_row("expected", Prose(w.expected))
+        d.add_row("got", Prose(w.got))
+        d.add_row("max abs error", err_str(w.error))
+        if w.message:
+            d.add_row("why", Prose(w.message))
+        parts.append(titled(f"worst case of '{c.name}' ({c.failures:,} of {c.cases:,} "
+                            "failed)", d))
+    parts.append(Text("PASSED" if report.passed else "FAILED: " + ", ".join(
+        c.name for c in report.failed), style="bold green" if report.passed else "bold red"))
+    return parts
+
+
+def _notes(report: VerifyReport) -> list:
     tol = report.tolerance
-    notes = [f"{report.device} · {report.dtype} · {tol.text()} "
-             f"({escape(tol.source)}) · seed {report.seed}"
-             + (f" · {report.random_cases:,} random configs" if report.mode == "suite" else "")
-             + f" · torch {report.torch_version} · {report.seconds:.1f} s",
-             f"numeric checks pass when {tol.rule()}; calculator and separable are exact"]
+    rule, _, eps = tol.rule().partition(", eps = ")
+    notes: list = [
+        Prose.parts([report.device, report.dtype, f"{tol.text()} ({tol.source})",
+                     f"seed {report.seed}"]
+                    + ([f"{report.random_cases:,} random configs"]
+                       if report.mode == "suite" else [])
+                    + [f"torch {report.torch_version}", f"{report.seconds:.1f} s"],
+                    sep=" · ", hang=2),
+        Prose.parts(["numeric checks pass when", rule + ("," if eps else ";")]
+                    + ([f"eps = {eps};"] if eps else [])
+                    + ["calculator and separable are exact"], hang=2)]
     for c in report.checks:
         if c.quirks:
             notes.append(
                 f"calculator: {len(c.quirks)} transposed config(s) with an output size of "
                 "exactly 0: torch's CPU backend returned an empty tensor, ConvSpec rejects "
                 "them on purpose (documented quirk, counted as agreement)")
-    notes += [f"{c.name}: {escape(n)}" for c in report.checks for n in c.notes]
-    for s in report.skipped:
-        notes.append(f"skipped {s.name}: {escape(s.reason)}")
-    t.caption = "\n".join(notes)
-    t.caption_justify = "left"
-    parts = [t]
-    for c in report.failed:
-        w = c.worst
-        d = table(f"worst case of '{c.name}' ({c.failures:,} of {c.cases:,} failed)", "", "",
-                  show_header=False)
-        d.columns[1].justify = "left"
-        d.add_row("config", escape(w.configuration))
-        d.add_row("where", escape(w.where))
-        d.add_row("expected", escape(w.expected))
-        d.add_row("got", escape(w.got))
-        d.add_row("max abs error", err_str(w.error))
-        if w.message:
-            d.add_row("why", escape(w.message))
-        parts.append(d)
-    parts.append(Text("PASSED" if report.passed else "FAILED: " + ", ".join(
-        c.name for c in report.failed), style="bold green" if report.passed else "bold red"))
-    return parts
+    notes += [f"{c.name}: {n}" for c in report.checks for n in c.notes]
+    notes += [f"skipped {s.name}: {s.reason}" for s in report.skipped]
+    return notes
 
 
 def verify_summary(report: VerifyReport) -> str:

@@ -1,6 +1,6 @@
-"""`convcli apply` as people see it, pinned at 80 columns by golden files in
-tests/views/golden (regenerate with `python -m pytest --update-goldens`, then read the
-diff): numbers per channel in 1d/2d/3d, heatmaps, the dot product with padding,
+"""`convcli apply` as people see it, pinned at 80 columns (and some at 60) by golden
+files in tests/views/golden (regenerate with `python -m pytest --update-goldens`, then
+read the diff): numbers per channel in 1d/2d/3d, heatmaps, the dot product with padding,
 transposed gaps, groups, many channels and a kernel too big to draw."""
 
 from __future__ import annotations
@@ -46,6 +46,16 @@ def test_apply_goldens_at_80_columns(name, golden):
     assert r.stderr == ""
     golden(f"{name}.txt", r.stdout)
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("name", ["apply_values_1d", "apply_heatmap", "apply_random_fractions",
+                                  "apply_dot_reflect_stacked", "apply_dot_transposed_1d",
+                                  "apply_summary_whole_weight"])
+def test_apply_goldens_at_60_columns(name, golden):
+    r = run(APPLY[name], columns=60)
+    assert r.exit_code == 0, r.stderr
+    golden(f"{name}@60.txt", r.stdout)
+    assert max(len(line) for line in r.stdout.splitlines()) <= 60
 
 
 def test_an_image_golden(tmp_path, golden):
