@@ -161,10 +161,22 @@ def test_each_json_table_lists_exactly_the_keys_the_command_prints(command, keys
     pytest.importorskip("torch")
     import json
 
+    from convcli.views.jsonout import JSON_VERSION
+
     printed: set[str] = set()
     for one in command.split(" ; "):     # a table may hold the keys of several commands
-        printed |= set(json.loads(_run(one + " --json", ROOT)))
+        obj = json.loads(_run(one + " --json", ROOT))
+        assert obj["version"] == JSON_VERSION, one
+        printed |= set(obj)
     assert printed == keys, sorted(printed ^ keys)
+
+
+def test_the_changelog_records_the_json_version_the_commands_print():
+    from convcli.views.jsonout import JSON_VERSION
+
+    changes = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    headings = [int(v) for v in re.findall(r"^### JSON `version` (\d+)$", changes, re.M)]
+    assert headings and headings[0] == JSON_VERSION, headings
 
 
 def test_every_command_has_a_json_table():
