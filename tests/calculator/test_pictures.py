@@ -3,13 +3,10 @@ inputs against torch autograd, --png/--svg (atomic, optional extra), errors."""
 
 from __future__ import annotations
 
-import os
 import random
 import sys
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from convcli.calculator.pictures import picture
 from convcli.calculator.spec import ConvSpec

@@ -34,7 +34,7 @@ def test_every_console_example_is_what_the_command_prints(request):
     # the worked examples the issue asks for
     assert "convcli apply 1x1x8x8 --pattern square --kernel edge-vertical --values" in commands
     assert any("-s 2 -p 1 --values" in c for c in commands)
-    assert {k for c in commands for k in (3, 5, 7) if f"1x1x28x28" in c and f"-k {k}" in c} \
+    assert {k for c in commands for k in (3, 5, 7) if "1x1x28x28" in c and f"-k {k}" in c} \
         == {3, 5, 7}
     if request.config.getoption("--update-goldens"):
         text = BLOCK.sub(lambda m: f"```console\n$ {m.group(1)}\n{run80(m.group(1))}```",
