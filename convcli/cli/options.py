@@ -88,4 +88,4 @@ TensorDtype = Annotated[str, typer.Option(
     help="Element type torch computes in: float32, float64, float16 or bfloat16; the "
          "float64 reference allows its tolerance.")]
 Dtype = BytesDtype
-Json = Annotated[bool, typer.Option("--json", help="One JSON object on stdout (keys in README).")]
+Json = Annotated[bool, typer.Option("--json", help="One JSON object on stdout (docs/json.md).")]
