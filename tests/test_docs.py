@@ -58,6 +58,7 @@ def _workdir(tmp: Path) -> Path:
     np = pytest.importorskip("numpy")
     rng = np.random.default_rng(0)
     (tmp / "examples").symlink_to(ROOT / "examples")
+    (tmp / "tests").symlink_to(ROOT / "tests")     # models written for the tests
     np.save(tmp / "x.npy", rng.standard_normal((2, 16, 32, 32)).astype("float32"))
     np.save(tmp / "w.npy", (rng.standard_normal((16, 16, 3, 3)) / 12).astype("float32"))
     np.save(tmp / "b.npy", (rng.standard_normal(16) / 12).astype("float32"))
@@ -70,7 +71,8 @@ def _run(command: str, cwd: Path) -> str:
     from typer.testing import CliRunner
 
     from convcli.cli import app
-    argv = shlex.split(command.split(TIMING_MARK)[0])
+    # a line ending in a backslash goes on over the next one, as in a shell
+    argv = shlex.split(command.split(TIMING_MARK)[0].replace("\\\n", " "))
     assert argv[0] == "convcli", command
     runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "CONVCLI_DEBUG": "1"})
     old = os.getcwd()
@@ -119,6 +121,8 @@ def test_console_examples_print_what_the_page_shows(page, request, tmp_path):
             got = _run(command, cwd)
             if TIMING_MARK in command:
                 got, shown = _masked(got), _masked(shown)
+            assert "unexpected extra argument" not in got and "no such file" not in got, (
+                f"{page.name}: `{command}` does not run as written: {got}")
             assert got == shown, (f"{page.name}: `{command}` prints something else; after "
                                   "an intended change: python -m pytest --update-goldens")
 

@@ -85,6 +85,9 @@ class NetReport:
     train: Any = None                  # TrainReport (--train)
     picture: Any = None                # the field behind one output (--field)
     kinds: dict = field(default_factory=dict)   # summary: module name -> its class
+    # summary with --depth: the rows roll blocks up, the activations are still every
+    # layer's (counted on the rows without --depth)
+    activations: int | None = None
 
     @property
     def output_shape(self) -> Shape:
@@ -116,8 +119,11 @@ class NetReport:
     @cached_property   # the rows never change: one sum, not one per row asked
     def activation_elements(self) -> int:
         """Every layer's output, summed: what `net` reported before --train (in-place
-        activations and views counted as if they were copies)."""
-        return sum(r.output_elements for r in self.rows if not r.container)
+        activations and views counted as if they were copies). A block's own code is
+        no layer: its row's output is the block's, already counted where it was made."""
+        if self.activations is not None:
+            return self.activations
+        return layer_outputs(self.rows)
 
     def activation_bytes(self, dtype: str) -> int:
         return self.activation_elements * DTYPE_SIZES[dtype]
@@ -150,3 +156,8 @@ class NetReport:
         return (f"{self.model or 'network'}: {len(self.rows)} rows, output "
                 f"{list(self.output_shape)}, {self.total_params:,} params, "
                 f"{self.total_macs:,} MACs" + ("" if self.macs_complete else " (at least)"))
+
+
+def layer_outputs(rows: list[NetRow]) -> int:
+    """The output elements of the rows that are layers (not blocks, not own code)."""
+    return sum(r.output_elements for r in rows if not r.container and not r.own)

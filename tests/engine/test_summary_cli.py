@@ -170,3 +170,41 @@ def test_json_is_one_strict_object(sh):
     # (qkv on 3-d tokens is an mm of the flattened tokens; proj an addmm)
     assert data["macs_by_op"] == {"convolution": 786_432, "mm": 786_432, "bmm": 524_288,
                                   "addmm": 262_144}
+
+
+def _leaf_call_outputs(model, args, kwargs) -> int:
+    """torch's side of `activation_elements`: the outputs of the module calls inside
+    which no other module was called (a module's first output when it returns several),
+    on a real forward."""
+    stack: list[list[bool]] = []
+    total = [0]
+
+    def pre(module, inputs):
+        if stack:
+            stack[-1][0] = True     # the caller is not a leaf call
+        stack.append([False])
+
+    def post(module, inputs, output):
+        called_inside = stack.pop()[0]
+        first = output[0] if isinstance(output, tuple) else output
+        if not called_inside and isinstance(first, torch.Tensor):
+            total[0] += first.numel()
+
+    for m in model.modules():
+        if m is not model:
+            m.register_forward_pre_hook(pre)
+            m.register_forward_hook(post)
+    with torch.no_grad():
+        model(*args, **kwargs)
+    return total[0]
+
+
+@pytest.mark.parametrize("name", ["two_input", "embedding_int64", "vit_sdpa",
+                                  "mha_batch_first", "keyword_input", "lstm"])
+def test_activations_are_every_layer_output_whatever_the_depth(cli, name):
+    expected = _leaf_call_outputs(built(name), *real_inputs(name))
+    for depth in ([], ["--depth", "1"], ["--depth", "2"]):
+        data = cli("summary", f"{FILE}:build_{name}", *sm.input_flags(name), *depth,
+                   "--json").json()
+        assert data["activation_elements"] == expected, depth
+        assert data["activation_bytes"]["float32"] == 4 * expected

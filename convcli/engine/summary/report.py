@@ -10,7 +10,7 @@ from convcli.engine.summary.dispatch import first_shape
 from convcli.engine.summary.inputs import InputSpec
 from convcli.engine.summary.rows import RowBuilder, assign_params
 from convcli.formatting import article, shape_list, size
-from convcli.network.report import NetReport
+from convcli.network.report import NetReport, layer_outputs
 
 
 def build_report(run, specs: Sequence[InputSpec], options, label: str,
@@ -23,6 +23,9 @@ def build_report(run, specs: Sequence[InputSpec], options, label: str,
     train_rows, train_report = train(params) if train is not None else (None, None)
     rf_rows, rf_notes = fields if fields is not None else ({}, [])
     rows = RowBuilder(rec, params, options.depth, train_rows, rf_rows).build()
+    # the activations do not depend on how deep the table goes
+    activations = None if options.depth is None else layer_outputs(
+        RowBuilder(rec, params, None, None, {}).build())
     notes = ([source_note] if source_note else []) + list(rf_notes)
     if run.path == "cpu":
         peak = f"; its tensors peaked at {size(run.guard.peak)}" if run.guard else ""
@@ -45,7 +48,7 @@ def build_report(run, specs: Sequence[InputSpec], options, label: str,
         macs_by_op=dict(rec.by_op.most_common()),
         uncounted_ops={op: sorted(q or "(model)" for q in mods)
                        for op, mods in sorted(rec.uncounted.items())},
-        model=label, depth=options.depth, train=train_report,
+        model=label, depth=options.depth, train=train_report, activations=activations,
         kinds={c.name: type(c.module).__name__ for c in rec.calls if c.name})
 
 
