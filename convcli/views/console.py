@@ -167,19 +167,20 @@ class Fitted:
     (or the table and its notes: anything rich draws)."""
 
     def __init__(self, build: Callable[[set[str]], RenderableType],
-                 optional: Sequence[str] = ()):
-        self.build, self.optional = build, list(optional)
+                 optional: Sequence[str] = (),
+                 probe: Callable[[set[str]], RenderableType] | None = None):
+        """``probe``: the same table with only the rows that are widest in some column
+        (as wide as the whole table, and quick to measure when it has thousands)."""
+        self.build, self.optional, self.probe = build, list(optional), probe or build
 
     def table(self, width: int, console_: Console) -> RenderableType:
         left_out: set[str] = set()
-        t = self.build(left_out)
         unbounded = console_.options.update_width(10 ** 6)   # the table's natural width
         for name in self.optional:
-            if Measurement.get(console_, unbounded, t).maximum <= width:
+            if Measurement.get(console_, unbounded, self.probe(left_out)).maximum <= width:
                 break
             left_out = left_out | {name}
-            t = self.build(left_out)
-        return t
+        return self.build(left_out)
 
     def __rich_console__(self, console_: Console, options: ConsoleOptions) -> RenderResult:
         yield self.table(options.max_width, console_)

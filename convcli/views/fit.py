@@ -121,9 +121,12 @@ class Prose:
         out.overflow, out.no_wrap, out.justify = "fold", False, None
         yield out
 
+    def natural(self) -> int:
+        """The width it takes on one line."""
+        return self.indent + sum(len(s) + p.cell_len for s, p, _, _ in self.atoms)
+
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        whole = sum(len(s) + p.cell_len for s, p, _, _ in self.atoms)
-        return Measurement(self.narrowest() + self.hang, self.indent + whole)
+        return Measurement(self.narrowest() + self.hang, self.natural())
 
 
 def _pieces(atom: Text, depth: int) -> tuple[int, list[tuple[str, Text]]] | None:

@@ -42,14 +42,21 @@ def solve_view(report: SolveReport) -> Group:
         rows.append(cells + [Prose("; ".join(s.notes))])
     widest = max([4] + [cells[-1].narrowest() for cells in rows])
 
-    def build(left_out: set[str]) -> RenderableType:
+    # the rows widest in some column: a table of them is as wide as the whole one
+    def cell_width(cell) -> int:
+        return (cell.narrowest() if isinstance(cell, Prose) else len(str(cell)))
+    widest_rows = sorted({max(range(len(rows)), key=lambda i: cell_width(rows[i][c]))
+                          for c in range(len(names) - 1)} |
+                         {max(range(len(rows)), key=lambda i: rows[i][-1].natural())})
+
+    def build(left_out: set[str], only: list[int] | None = None) -> RenderableType:
         cols = names[:-1] + ([] if "note" in left_out else ["note"])
         t = table(None, *[short.get(c, c) if "short headers" in left_out else c
                           for c in cols])
         for c in t.columns:
             c.no_wrap = c.header != "note"
         t.columns[-1].justify = "left"
-        for cells in rows:
+        for cells in rows if only is None else [rows[i] for i in only]:
             t.add_row(*cells[:len(cols)])
         floors = {len(cols) - 1: widest} if "one-line notes" in left_out else {}
         notes = ["k, s, p, d" + (", op: kernel, stride, padding, dilation, output_padding; "
@@ -79,7 +86,8 @@ def solve_view(report: SolveReport) -> Group:
     lead = [Prose(report.advice + ":", style="bold yellow", hang=2)] if report.advice else []
     return Group(*lead, titled(f"{kind} settings mapping {size}: {shown:,} of "
                                f"{report.total:,}, simplest first",
-                               Fitted(build, ["one-line notes", "short headers", "note"])),
+                               Fitted(build, ["one-line notes", "short headers", "note"],
+                                      probe=lambda left_out: build(left_out, widest_rows))),
                  prose_lines(lines + [""], style="dim"))
 
 

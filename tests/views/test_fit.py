@@ -73,3 +73,28 @@ def test_the_left_out_note_keeps_column_names_whole():
     lines = draw(note, 36)
     assert "95% CI," in "\n".join(lines) and "max diff" in "\n".join(lines)
     assert left_out_note(set(), ["ms"]) == []
+
+
+@pytest.mark.parametrize("columns", [120, 80, 60, 44])
+@pytest.mark.parametrize("argv", [
+    ["--input", "7x9", "--output", "16x20", "-t", "--limit", "300"],
+    ["--input", "224x200", "--output", "112x99", "--limit", "0"],
+    ["--input", "7", "--output", "14", "--limit", "0"],
+])
+def test_solve_measured_on_its_widest_rows_draws_what_the_whole_table_draws(
+        monkeypatch, columns, argv):
+    """solve's table is measured on the rows widest in some column (thousands of rows
+    with --limit 0): the layout chosen must be the one the whole table gives."""
+    from typer.testing import CliRunner
+
+    from convcli.cli import app
+    from convcli.views import console
+
+    runner = CliRunner(env={"COLUMNS": str(columns), "NO_COLOR": "1"})
+    quick = runner.invoke(app, ["solve", *argv]).stdout
+    real_init = console.Fitted.__init__
+    monkeypatch.setattr(console.Fitted, "__init__",
+                        lambda self, build, optional=(), probe=None:
+                        real_init(self, build, optional))
+    whole = runner.invoke(app, ["solve", *argv]).stdout
+    assert quick == whole and "settings mapping" in quick
