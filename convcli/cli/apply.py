@@ -172,7 +172,8 @@ def _views(applied, reading, values: bool, layout, width: int):
     if layout is not None:
         result = dot_product(applied, layout)
         data["dot"] = result.as_dict()
-        parts += [Text(""), dot_view(result, width)]
+        # the summary table ends in a blank line of its own; the values do not
+        parts += ([Text("")] if values else []) + [dot_view(result, width)]
     if not values and layout is None:
         parts.append(Text(HINT, style="dim"))
     return data, parts

@@ -231,8 +231,9 @@ def _heat(p: Plane, label: str, width: int = 80) -> list:
 
 def values_view(applied: Applied, planes: list[TensorPlanes], width: int = 80) -> Group:
     lines: list = []
-    for tp in planes:
-        lines.append(Text(""))
+    for i, tp in enumerate(planes):
+        if i:       # (the summary table above ends in a blank line)
+            lines.append(Text(""))
         lines += planes_view(tp, applied.sources[tp.name], width)
     return Group(*lines)
 
