@@ -117,7 +117,7 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
     At a narrow width the share column goes first, then the geometry, then labels may
     wrap between a module's name and its class."""
     rf = any(r.rf is not None for r in report.rows)
-    last = "rf size /jump @start" if rf else "k/s/p/d/g"
+    last = "rf /jump @start" if rf else "k/s/p/d/g"
     share = report.path != "rules" and not rf
     labels = _shortened(_labels(report))
     # a label's first line (indent, name, class) is never wrapped; notes may be. Read
@@ -163,7 +163,7 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
 
 def _table_notes(report: NetReport, rf: bool, left_out: set[str]) -> list[str]:
     notes = [escape(n) for n in report.notes]
-    if rf and "rf size /jump @start" not in left_out:
+    if rf and "rf /jump @start" not in left_out:
         notes.append("rf: size = the widest field of the row's positions at this input; "
                      "/jump = input steps per output step; @start = output 0's first input "
                      "index (negative: in the padding)")
