@@ -393,5 +393,6 @@ def _peak(torch, dev: Device) -> tuple[int, str]:
     if dev.is_cuda:
         return (torch.cuda.max_memory_allocated(dev.index),
                 "CUDA max allocated during the timed calls")
-    return peak_rss(), ("the process's peak resident memory (ru_maxrss): the interpreter, "
+    return peak_rss(), ("the process's peak resident memory (VmHWM; ru_maxrss off Linux): "
+                        "the interpreter, "
                         "torch and every tensor and workspace")

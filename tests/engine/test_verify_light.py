@@ -113,13 +113,13 @@ def test_one_configuration_too_big_for_memory_is_refused(cli, monkeypatch):
 
 
 def test_the_memory_estimate_covers_the_measured_peak(sh):
-    """A fresh process verifying one sizeable configuration peaks (ru_maxrss) under
+    """A fresh process verifying one sizeable configuration peaks (VmHWM) under
     the estimate verify checked, and not far under it."""
     code = ("import json, resource, sys\n"
             "from convcli.cli import app\n"
             "try:\n    app(sys.argv[1:], prog_name='convcli')\nexcept SystemExit:\n    pass\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "
-            "file=sys.stderr)\n")
+            "from convcli.engine.ram import peak_rss\n"
+            "print(peak_rss(), file=sys.stderr)\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     p = subprocess.run([sys.executable, "-c", code, "verify", "-i", "8", "-o", "16", "-k", "3",
                         "-g", "2", "--input", "4x8x256x256", "--json"], capture_output=True,
