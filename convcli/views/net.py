@@ -73,7 +73,8 @@ def _labels(report: NetReport) -> list[tuple[str, NetRow | None]]:
                 out.append((f"{'  ' * i}{escape(parts[i])} [dim]{escape(kind)}[/dim]", None))
         opened.add(base)
         last = parts[-1] + r.name[len(base):]
-        what = "" if r.own else f" [dim]{escape(r.kind)}[/dim]"
+        # (the model itself as the only row is named by its class: once)
+        what = "" if r.own or last == r.kind else f" [dim]{escape(r.kind)}[/dim]"
         label = f"{'  ' * (len(parts) - 1)}{escape(last)}{what}"
         if r.container:
             label = f"{'  ' * (len(parts) - 1)}[bold]{escape(last)}[/bold]{what}"
@@ -151,7 +152,7 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
         foot: dict[str, str | Text] = {"layer": "total", "output": Text(shape_x(report.output_shape),
                                                  style="bold green"),
                 "params": f"{report.total_params:,}", "MACs": count_short(report.total_macs),
-                "share": "100%", last: ""}
+                "share": "100.0%", last: ""}
         t.add_row(*[foot[c] for c in cols], style="bold")
         t.caption = "\n".join(_table_notes(report, rf, left_out & set(cols_all)))
         t.caption_justify = "left"
