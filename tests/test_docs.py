@@ -66,6 +66,20 @@ def _workdir(tmp: Path) -> Path:
     return tmp
 
 
+def _run_process(command: str, cwd: Path) -> str:
+    """What the command prints run as a user runs it, in a process of its own: the
+    figures of an example marked `# timings: this machine` (its time and its memory,
+    not the test process's)."""
+    import subprocess
+    import sys
+
+    argv = shlex.split(command.split(TIMING_MARK)[0].replace("\\\n", " "))
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "convcli", *argv[1:]], capture_output=True,
+                       text=True, cwd=cwd, env=env, timeout=600)
+    return "".join(line.rstrip() + "\n" for line in (r.stdout + r.stderr).splitlines())
+
+
 def _run(command: str, cwd: Path) -> str:
     """What the command prints in an 80-column terminal without colour."""
     from typer.testing import CliRunner
@@ -112,7 +126,8 @@ def test_console_examples_print_what_the_page_shows(page, request, tmp_path):
     cwd = _workdir(tmp_path)
     if request.config.getoption("--update-goldens"):
         def rewrite(m: re.Match) -> str:
-            body = "".join(f"$ {c}\n{_run(c, cwd)}" for c, _ in _commands(m.group(1)))
+            body = "".join(f"$ {c}\n{(_run_process if TIMING_MARK in c else _run)(c, cwd)}"
+                           for c, _ in _commands(m.group(1)))
             return f"```console\n{body}```"
         page.write_text(BLOCK.sub(rewrite, page.read_text(encoding="utf-8")),
                         encoding="utf-8")
