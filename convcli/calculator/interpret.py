@@ -72,6 +72,14 @@ class Interpretation:
         or -i chose the reading the rank alone would not have: which reading was used
         and how to get the other."""
         alt = self.alternative
+        if alt is None and self.decided_by == "rank" and len(self.shape) == 2:
+            # 2 dims can only be one (C, L) sequence; an image without its channel dim
+            # (224x224) reads as 224 channels of length 224, so say so
+            kind = f"{KIND_NAMES[transposed]}1d"
+            h, w = self.shape
+            return (f"read {shape_x(self.shape)} as {self.reading.describe(self.shape)} for "
+                    f"a {kind}; a 2-d conv needs the channels too: 1x{h}x{w} for one "
+                    "gray image")
         if alt is None or self.decided_by not in ("rank", "--in-channels") or (
                 self.decided_by == "--in-channels"
                 and readings(len(self.shape))[0] == self.reading):
@@ -105,6 +113,9 @@ def interpret(input_shape: Sequence[int], dims: int | None, decided_by: str | No
             "(C, L) ... (N, C, D, H, W), an optional batch N, the channels C, then 1 to 3 "
             "spatial sizes")
     reading, how = options[0], "rank"
+    if in_channels is not None and len(options) == 1 and \
+            reading.channels(shape) == in_channels:
+        how = "--in-channels"     # the only reading, and -i agrees with it
     if in_channels is not None and len(options) > 1:
         fits = [r for r in options if r.channels(shape) == in_channels]
         if len(fits) == 1:

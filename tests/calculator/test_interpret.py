@@ -25,7 +25,20 @@ def test_rank_alone(shape, dims, batched, alt):
     assert (r.reading.dims, r.reading.batched, r.decided_by) == (dims, batched, "rank")
     assert (None if r.alternative is None else (r.alternative.dims, r.alternative.batched)) \
         == alt
-    assert (r.note() is None) == (alt is None)
+    assert (r.note() is None) == (alt is None and len(shape) != 2)
+
+
+def test_two_dims_say_they_are_a_sequence_not_an_image():
+    """224x224 can only be a Conv1d's (C, L): read so, and said, since the user most
+    likely left out an image's channel; -i that agrees with it silences the note."""
+    r = interpret((224, 224), None, None, None)
+    assert r.note() == ("read 224x224 as one unbatched input (C, L) for a Conv1d; a 2-d "
+                        "conv needs the channels too: 1x224x224 for one gray image")
+    assert interpret((224, 224), None, None, None).note(transposed=True).startswith(
+        "read 224x224 as one unbatched input (C, L) for a ConvTranspose1d")
+    quiet = interpret((3, 224), None, None, 3)
+    assert quiet.decided_by == "--in-channels" and quiet.note() is None
+    assert interpret((3, 224), 1, "--dims", None).note() is None
 
 
 def test_in_channels_picks_the_reading_it_fits():
