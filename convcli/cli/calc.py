@@ -137,7 +137,13 @@ def net(input: str, layers: str | None = None, file: str | None = None,
     input_shape = parse_shape(input)
     names = parse_names(set_ or [])
     text, source = read_layers(layers, file)
-    calls = parse_layers(text, source, names)
+    try:
+        calls = parse_layers(text, source, names)
+    except ConvError as e:
+        if file and file.endswith(".py"):   # Python code, not a layer list
+            raise ConvError(f"{e}; {file} is Python code: `convcli summary {file}:NAME "
+                            f"--input {input}` runs its model") from None
+        raise
     report = analyse_net(input_shape, calls)
     fields = bool(rf or field or png or svg)
     # the walk built (and checked) each layer; --train and the fields need them again

@@ -186,3 +186,16 @@ def test_a_very_long_stack_shows_its_head_and_tail(cli):
     assert r.stdout.count("ReLU()") == 399
     j = cli("net", "1x3x8x8", layers, "--json").json()
     assert len(j["layers"]) == 1000 and j["total_params"] == 84
+
+
+def test_a_python_file_given_to_net_and_a_layer_list_given_to_summary(cli):
+    """Each command names the other when given the other's file."""
+    r = cli("net", "1x3x32x32", "--file", "examples/models/cifar_cnn.py")
+    assert r.exit_code == 2 and r.stdout == "" and r.stderr.count("\n") == 1
+    assert ("examples/models/cifar_cnn.py is Python code: `convcli summary "
+            "examples/models/cifar_cnn.py:NAME --input 1x3x32x32` runs its model") in r.stderr
+    pytest.importorskip("torch")
+    r = cli("summary", "examples/models/cifar_cnn.txt", "--input", "1x3x32x32")
+    assert r.exit_code == 3 and r.stderr.count("\n") == 1
+    assert ("a list of layers is read by `convcli net SHAPE --file "
+            "examples/models/cifar_cnn.txt`") in r.stderr

@@ -85,7 +85,8 @@ def import_file(path: str, meta: bool, suffix: str = ""):
     spec = importlib.util.spec_from_file_location(mod_name, full)
     if spec is None or spec.loader is None:
         raise EnvironmentProblem(f"{path}: Python cannot load it as a module (is it a .py "
-                                 "file?)")
+                                 "file? a list of layers is read by `convcli net SHAPE "
+                                 f"--file {path}`)")
     module = importlib.util.module_from_spec(spec)
     sys.modules[mod_name] = module
     folder = os.path.dirname(full)
