@@ -3,6 +3,7 @@ against the shapes torch produces on REAL tensors (CPU forward passes with hooks
 params against the modules, MACs against torch.utils.flop_counter."""
 
 import importlib.util
+from math import prod
 from pathlib import Path
 
 import pytest
@@ -65,18 +66,25 @@ def test_net_rows_match_real_forward_of_the_twin(cli, file, name, shape, twin):
     layers = torch_twin((MODELS / twin).read_text())
     assert len(data["layers"]) == len(layers)
     x = torch.randn(shape_of(shape))
-    flops = 0
+    flops = outputs = 0
     with torch.no_grad():
         for row, module in zip(data["layers"], layers):
             module.eval()
             with FlopCounterMode(display=False) as counter:
                 x = module(x)
+            outputs += x.numel()
             assert row["output_shape"] == list(x.shape), row["layer"]
             assert row["params"] == sum(p.numel() for p in module.parameters()), row["layer"]
             assert 2 * row["macs"] == counter.get_total_flops(), row["layer"]
             flops += counter.get_total_flops()
     assert data["output_shape"] == list(x.shape)
     assert data["total_flops"] == flops
+    # activations: every layer's output, in elements and in bytes per dtype
+    assert data["activation_elements"] == outputs
+    assert data["activation_bytes"] == {"float32": 4 * outputs, "float64": 8 * outputs,
+                                        "float16": 2 * outputs, "bfloat16": 2 * outputs}
+    assert data["param_bytes"]["float32"] == sum(
+        p.numel() * p.element_size() for m in layers for p in m.parameters())
 
 
 @pytest.mark.parametrize("file,name,shape,twin", EXAMPLES, ids=IDS)
@@ -91,6 +99,9 @@ def test_summary_rows_match_real_forward(cli, file, name, shape, twin):
     assert data["output_shape"] == list(out)
     assert data["macs_complete"] and data["uncounted_macs"] == []
     assert data["total_params"] == sum(p.numel() for p in model.parameters())
+    assert data["activation_elements"] == sum(prod(c[2]) for c in calls)
+    assert data["param_bytes"]["float32"] == sum(
+        p.numel() * p.element_size() for p in model.parameters())
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(torch.randn(shape_of(shape)))
     assert 2 * data["total_macs"] == counter.get_total_flops()
