@@ -39,6 +39,22 @@ CONVENTION = (
 )
 
 DTYPE_SIZES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2}
+# what people write for them (torch.half, fp16 in mixed-precision recipes, ...)
+FLOAT_ALIASES = {"float": "float32", "fp32": "float32", "f32": "float32",
+                 "double": "float64", "fp64": "float64", "f64": "float64",
+                 "half": "float16", "fp16": "float16", "f16": "float16",
+                 "bf16": "bfloat16"}
+
+
+def canonical_dtype(text: str, option: str = "--dtype") -> str:
+    """A dtype name as torch spells it: 'fp16', 'half', 'torch.float16' -> 'float16'."""
+    name = text.strip().lower().removeprefix("torch.")
+    name = FLOAT_ALIASES.get(name, name)
+    if name not in DTYPE_SIZES:
+        shown = text if len(text) <= 30 else text[:27] + "..."
+        raise ConvError(f"{option} {shown!r}: use one of {', '.join(DTYPE_SIZES)} (or fp32, "
+                        "fp64, fp16/half, bf16)")
+    return name
 
 
 def dtype_size(dtype: str) -> int:

@@ -110,6 +110,7 @@ def _apply(input, conv: ConvArgs, kernel, bias_value, pattern, gray, resize, see
     """parse -> core -> view; ``dot`` is (--at, --channel) or None."""
     import os
 
+    from convcli.calculator.costs import canonical_dtype
     from convcli.calculator.dot import dot_layout
     from convcli.calculator.kernels import kernel_changes, read_kernel
     from convcli.engine.sources import plan_input
@@ -136,7 +137,7 @@ def _apply(input, conv: ConvArgs, kernel, bias_value, pattern, gray, resize, see
         check_target(png)
     opts = ApplyOptions(
         kernel=kern, whole=fit.whole, bias_value=_bias(bias_value), seed=parse_int(seed, "--seed"),
-        dtype=dtype.strip().lower(), max_memory=None if max_memory is None else parse_bytes(max_memory),
+        dtype=canonical_dtype(dtype), max_memory=None if max_memory is None else parse_bytes(max_memory),
         json_values=values and json)
     applied = execute(spec, plan, opts)
     data, parts = _views(applied, reading, values, layout, console().width)

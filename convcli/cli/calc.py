@@ -38,9 +38,10 @@ class Answer:
 
 def shape(conv: ConvArgs, input: str, dtype: str = "float32", explain: bool = False,
           padding_from: str | None = None) -> Answer:
-    from convcli.calculator.costs import analyse
+    from convcli.calculator.costs import analyse, canonical_dtype
     from convcli.views import conv_data
 
+    dtype = canonical_dtype(dtype)
     input_shape = parse_shape(input)
     if padding_from is not None:
         return _shape_ported(input_shape, padding_from, conv, explain, dtype)
@@ -88,9 +89,10 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, explain: bool,
 
 def params(conv: ConvArgs, input: str | None = None, compare_groups: bool = False,
            dtype: str = "float32", conventions: bool = False) -> Answer:
-    from convcli.calculator.costs import analyse
+    from convcli.calculator.costs import analyse, canonical_dtype
     from convcli.views import conv_data
 
+    dtype = canonical_dtype(dtype)
     input_shape = None if input is None else parse_shape(input, "--input")
     spec, reading = conv.read(input_shape)
     counts = analyse(spec, input_shape, dtype)
@@ -126,14 +128,14 @@ def net(input: str, layers: str | None = None, file: str | None = None,
         svg: str | None = None, dtype: str = "float32") -> Answer:
     """A stack of layers walked shape by shape (network world); --train's bytes and
     --rf's fields import their rules only when asked for."""
-    from convcli.calculator.costs import dtype_size
+    from convcli.calculator.costs import canonical_dtype, dtype_size
     from convcli.network.reading import parse_names, read_layers
     from convcli.network.rules import build_layer
     from convcli.network.text import parse_layers
     from convcli.network.walk import analyse_net
     from convcli.views.net_data import net_dict
 
-    dtype_size(dtype)
+    dtype = canonical_dtype(dtype)
     input_shape = parse_shape(input)
     names = parse_names(set_ or [])
     text, source = read_layers(layers, file)

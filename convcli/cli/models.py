@@ -161,7 +161,7 @@ module, its input shape and, for a Linear, the in_features that would fit.
 
     Example: convcli summary examples/models/cifar_cnn.py:CifarCNN --input 1x3x32x32
     """
-    from convcli.calculator.costs import dtype_size
+    from convcli.calculator.costs import canonical_dtype
     from convcli.calculator.parse import parse_bytes
     from convcli.engine.summary.inputs import parse_inputs
     from convcli.engine.summary.isolation import user_code
@@ -172,7 +172,7 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.views.net import renderables
     from convcli.views.net_data import net_dict
 
-    dtype_size(dtype)
+    dtype = canonical_dtype(dtype)
     specs = parse_inputs(input)
     pos, kw = parse_args(args)
     options = Options(depth=depth, max_memory=None if max_memory is None

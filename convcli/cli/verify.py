@@ -74,10 +74,11 @@ def verify(
 
     Example: convcli verify -i 16 -o 16 -k 1 -g 2 --input 8x16x32x32
     """
+    from convcli.calculator.costs import canonical_dtype
     from convcli.engine.memory import parse_budget
     from convcli.engine.verify.report import DEFAULT_CASES, Options
 
-    opts = Options(device=device.strip().lower(), dtype=dtype.strip().lower(),
+    opts = Options(device=device.strip().lower(), dtype=canonical_dtype(dtype),
                    atol=atol, rtol=rtol, seed=seed,
                    cases=DEFAULT_CASES if cases is None else cases, fail_fast=fail_fast,
                    max_memory=parse_budget(max_memory))

@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
-from convcli.calculator.costs import DTYPE_SIZES
+from convcli.calculator.costs import DTYPE_SIZES, canonical_dtype
 from convcli.calculator.spec import ConvSpec
 from convcli.engine.devices import (Device, check_threads, ensure_threads_can_start,
                                     gpu_possible, parse_device, resolve_device)
@@ -126,10 +126,7 @@ def parse_dtypes(text: str | None, tune: bool, default: str = "float32") -> tupl
     """--dtype: one name, or with --tune a comma list of the dtypes to try."""
     if text is None or not text.strip():
         return (default,)
-    names = [t.strip().lower() for t in text.replace(" ", ",").split(",") if t.strip()]
-    for n in names:
-        if n not in DTYPES:
-            raise ConvError(f"--dtype: {n!r} is not supported; use one of {', '.join(DTYPES)}")
+    names = [canonical_dtype(t) for t in text.replace(" ", ",").split(",") if t.strip()]
     if len(names) > 1 and not tune:
         raise ConvError(f"--dtype: {text!r} names {len(names)} dtypes; give one, or add "
                         "--tune to time each of them")

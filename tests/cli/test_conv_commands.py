@@ -135,7 +135,7 @@ def test_params_needs_in_channels(cli):
     (["shape", "4x3x8x8", "-o", "4", "-k", "3", "-p", "same", "-s", "2"],
      ["padding='same' needs stride 1"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "9"], ["padded input is 8", "kernel 9"]),
-    (["shape", "4x3x8x8", "-o", "4", "-k", "3", "--dtype", "int3"], ["dtype='int3'"]),
+    (["shape", "4x3x8x8", "-o", "4", "-k", "3", "--dtype", "int3"], ["--dtype 'int3'", "(or fp32, fp64, fp16/half, bf16)"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "3", "--padding-mode", "mirror"], ["'mirror'"]),
     (["shape", "8", "-o", "4", "-k", "3"], ["INPUT 8 has 1 dims"]),
     (["shape", "1x3x4x8x8x8", "-o", "4", "-k", "3"], ["6 dims"]),
@@ -225,3 +225,18 @@ def test_every_command_has_help_with_an_example(cli):
 def test_version(cli):
     from convcli import __version__
     assert cli("--version").stdout.strip() == f"convcli {__version__}"
+
+
+@pytest.mark.parametrize("alias, name", [("fp16", "float16"), ("half", "float16"),
+                                         ("bf16", "bfloat16"), ("torch.bfloat16", "bfloat16"),
+                                         ("FP32", "float32"), ("double", "float64")])
+def test_dtype_aliases_are_the_torch_names(cli, alias, name):
+    """--dtype takes what mixed-precision recipes write (as --amp bf16 does) and says
+    torch's name; the bytes are that dtype's element size."""
+    import torch
+
+    size = torch.empty(0, dtype=getattr(torch, name)).element_size()
+    data = cli("shape", "1x3x8x8", "-o", "4", "-k", "3", "--dtype", alias, "--json").json()
+    assert data["dtype"] == name and data["bytes"]["input"] == 3 * 64 * size
+    data = cli("params", "-i", "3", "-o", "4", "-k", "3", "--dtype", alias, "--json").json()
+    assert data["bytes"]["parameters"] == 112 * size

@@ -52,8 +52,11 @@ def test_parse_dtypes():
     assert parse_dtypes("float32,bfloat16,float32", True) == ("float32", "bfloat16")
     with pytest.raises(ConvError, match="add --tune"):
         parse_dtypes("float32,float16", False)
-    with pytest.raises(ConvError, match="'int8' is not supported"):
+    with pytest.raises(ConvError, match="--dtype 'int8': use one of float32"):
         parse_dtypes("int8", False)
+    # the names mixed-precision recipes use
+    assert parse_dtypes("fp32, bf16,torch.float16", True) == ("float32", "bfloat16", "float16")
+    assert parse_dtypes("half", False) == ("float16",)
 
 
 def test_estimate_counts_every_tensor():
