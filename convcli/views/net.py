@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -16,6 +16,7 @@ from convcli.calculator.costs import DTYPE_SIZES
 from convcli.formatting import count, count_short, shape_x, size
 from convcli.network.report import RENDERERS
 from convcli.views.console import Fitted, table
+from convcli.views.fit import below, left_out_note
 
 if TYPE_CHECKING:
     from convcli.network.report import NetReport, NetRow
@@ -128,7 +129,7 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
 
     cols_all = ["layer", "output", "params", "MACs"] + (["share"] if share else []) + [last]
 
-    def build(left_out: set[str]) -> Table:
+    def build(left_out: set[str]) -> RenderableType:
         cols = [c for c in cols_all if c not in left_out]
         t = table(None if title is None else escape(title), *cols)
         for c in t.columns[1:]:
@@ -154,16 +155,17 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
                 "params": f"{report.total_params:,}", "MACs": count_short(report.total_macs),
                 "share": "100.0%", last: ""}
         t.add_row(*[foot[c] for c in cols], style="bold")
-        t.caption = "\n".join(_table_notes(report, rf, left_out & set(cols_all)))
-        t.caption_justify = "left"
-        return t
+        # the notes at the terminal's width, not the table's (a narrow table made them
+        # a column of short lines)
+        return below(t, _table_notes(report, rf, left_out & set(cols_all)), style="dim",
+                     gap=False)
 
     # only the columns this table has: each try builds and measures the table again
     return Fitted(build, [c for c in ("share", last) if c in cols_all] + ["one-line labels"])
 
 
-def _table_notes(report: NetReport, rf: bool, left_out: set[str]) -> list[str]:
-    notes = [escape(n) for n in report.notes]
+def _table_notes(report: NetReport, rf: bool, left_out: set[str]) -> list:
+    notes: list = list(report.notes)
     if rf and "rf /jump @start" not in left_out:
         notes.append("rf: size = the widest field of the row's positions at this input; "
                      "/jump = input steps per output step; @start = output 0's first input "
@@ -180,11 +182,7 @@ def _table_notes(report: NetReport, rf: bool, left_out: set[str]) -> list[str]:
                      + (" Bold rows are blocks: they hold the params and MACs of "
                         "everything inside them." if report.depth is not None else "")
                      + geometry)
-    columns = sorted(left_out)
-    if columns:
-        notes.append(f"left out to fit the width: {', '.join(columns)} (a wider terminal or "
-                     "--json shows them)")
-    return notes
+    return notes + left_out_note(left_out, sorted(left_out))
 
 
 def net_totals(report: NetReport, dtype: str) -> Table:
