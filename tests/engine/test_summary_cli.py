@@ -208,3 +208,18 @@ def test_activations_are_every_layer_output_whatever_the_depth(cli, name):
                    "--json").json()
         assert data["activation_elements"] == expected, depth
         assert data["activation_bytes"]["float32"] == 4 * expected
+
+
+@pytest.mark.parametrize("text, shape, dtype, name", [
+    ("ids=1x8:int64", (1, 8), "int64", "ids"), ("x=1x3:fp64", (1, 3), "float64", "x"),
+    ("1x3:torch.float16", (1, 3), "float16", None), ("1x2:long", (1, 2), "int64", None),
+    ("m=2x2:BOOL", (2, 2), "bool", "m"), ("1x3:bf16", (1, 3), "bfloat16", None),
+])
+def test_input_dtypes_take_the_names_dtype_takes(text, shape, dtype, name):
+    """--input's :DTYPE reads the names --dtype reads (one table), plus long/int; each is
+    a dtype torch has."""
+    from convcli.engine.summary.inputs import parse_input
+
+    spec = parse_input(text)
+    assert (spec.shape, spec.dtype, spec.name) == (shape, dtype, name)
+    assert isinstance(getattr(torch, spec.dtype), torch.dtype)

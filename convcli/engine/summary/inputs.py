@@ -19,15 +19,14 @@ from dataclasses import dataclass
 from math import prod
 from typing import Sequence
 
+from convcli.calculator.costs import FLOAT_ALIASES
 from convcli.calculator.parse import parse_shape
 from convcli.errors import ConvError
 from convcli.formatting import one_line, shape_list
 
 DTYPES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4,
           "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
-ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
-           "int": "int32", "f32": "float32", "f16": "float16", "bf16": "bfloat16",
-           "fp32": "float32", "fp16": "float16", "f64": "float64"}
+ALIASES = {**FLOAT_ALIASES, "long": "int64", "int": "int32"}   # --dtype's, and ints
 FLOATS = ("float32", "float64", "float16", "bfloat16")
 
 
@@ -64,7 +63,8 @@ def parse_input(text: str) -> InputSpec:
     dtype = None
     if ":" in raw:
         raw, dtype = (p.strip() for p in raw.rsplit(":", 1))
-        dtype = ALIASES.get(dtype.lower(), dtype.lower())
+        dtype = dtype.lower().removeprefix("torch.")
+        dtype = ALIASES.get(dtype, dtype)
         if dtype not in DTYPES:
             raise ConvError(f"--input: dtype {one_line(dtype, 30)!r} in "
                             f"{one_line(text, 60)!r}: use one of {', '.join(DTYPES)}, e.g. "
