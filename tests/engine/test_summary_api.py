@@ -63,3 +63,23 @@ def test_inputs_in_every_form():
     assert text.macs_complete and text.inputs == ["2x32:int64"]
     with pytest.raises(convcli.ConvError, match="not a tensor or a shape"):
         convcli.summarise(model, [object()])
+
+
+def test_the_cpu_pass_of_an_in_memory_model_says_what_it_ran():
+    """The API cannot rebuild a caller's model: the note says it ran the model itself,
+    on which inputs, that Lazy modules are now initialised (as any first forward does),
+    and no memory address from torch's message."""
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten(),
+                                torch.nn.LazyLinear(10))
+    report = convcli.summarise(model, "1x3x16x16")
+    note = next(n for n in report.notes if "cannot run on the meta device" in n)
+    assert "(a Lazy module has no weights before its first forward)" in note
+    assert "your model itself (its lazy modules are initialised now" in note
+    assert "on inputs of zeros" in note and "0x" not in note and "seed 0" not in note
+    assert report.total_params == sum(p.numel() for p in model.parameters()) == 15_914
+    assert type(model[2]) is torch.nn.Linear     # what the note said: LazyLinear became one
+
+    head = sm.DetHead()
+    note = next(n for n in convcli.summarise(head, torch.zeros(1, 3, 64, 64)).notes
+                if "cannot run on the meta device" in n)
+    assert "your model itself, on the tensors you gave" in note

@@ -53,6 +53,8 @@ class Pass:
     path: str                      # "meta" | "cpu"
     reason: str = ""               # why the CPU pass ran
     guard: MemoryGuard | None = None
+    what_ran: str = ""             # the CPU pass: which model, on what inputs
+    real: bool = False             # the CPU pass ran on the API caller's own tensors
 
 
 @dataclass
@@ -128,6 +130,8 @@ def summarise_module(model, specs: Sequence[InputSpec], real_args: tuple, real_k
     is restored, its tensors are not moved)."""
     options = options or Options()
     modes = [(m, m.training) for m in model.modules()]
+    lazy = any(hasattr(m, "has_uninitialized_params") and m.has_uninitialized_params()
+               for m, _ in modes)
     try:
         with fast_meta():
             try:
@@ -139,6 +143,10 @@ def summarise_module(model, specs: Sequence[InputSpec], real_args: tuple, real_k
                     raise ConvError(failure(e, getattr(e, "_convcli_rec", None))) from None
                 run = _cpu_pass(lambda: model, specs, options, first_line_of(e),
                                 (real_args, real_kwargs))
+                run.what_ran = "your model itself" + (
+                    " (its lazy modules are initialised now, as a first forward does)"
+                    if lazy else "") + (", on the tensors you gave" if run.real
+                                        else ", on inputs of zeros")
     finally:
         for m, training in modes:
             m.training = training
@@ -205,8 +213,9 @@ def _cpu_pass(build, specs, options: Options, reason: str, real) -> Pass:
     try:
         model = build()
         model.eval()
-        if real is not None and all(a is not None for a in real[0]) and \
-                all(v is not None for v in real[1].values()):
+        given = real is not None and all(a is not None for a in real[0]) and \
+            all(v is not None for v in real[1].values())
+        if given:
             args, kwargs = real
         else:
             args, kwargs = inputs_mod.make(specs, "cpu", options.dtype)
@@ -221,7 +230,8 @@ def _cpu_pass(build, specs, options: Options, reason: str, real) -> Pass:
                                      "use a smaller --input") from None
         rec_ = locals().get("rec")
         raise ConvError(failure(e, rec_) + f" (on the CPU; on meta: {reason})") from None
-    return Pass(rec, out, model, "cpu", reason, guard)
+    return Pass(rec, out, model, "cpu", reason, guard,
+                "the model built again with seed 0, on inputs of zeros", given)
 
 
 def _check_conv(g: dict, call: Call | None) -> None:
