@@ -370,6 +370,98 @@ class ZeroCostZoo(nn.Module):
         return self.dequant(self.up(self.shuffle(self.ln(x))))
 
 
+# ---- more of what real forwards do (resampling, checkpointing, dict outputs, ...) ------
+
+class Interpolate(nn.Module):
+    """A decoder's upsampling: F.interpolate after a conv (no MACs of its own)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        return F.interpolate(self.conv(x), scale_factor=2, mode="bilinear",
+                             align_corners=False)
+
+
+class GridSample(nn.Module):
+    """A spatial transformer: the grid is made in forward() on the CPU (torch.eye), so
+    the meta pass cannot run it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        theta = torch.eye(2, 3).unsqueeze(0).expand(x.shape[0], 2, 3)
+        y = self.conv(x)
+        grid = F.affine_grid(theta, list(y.shape), align_corners=False)
+        return F.grid_sample(y, grid, align_corners=False)
+
+
+class Checkpointed(nn.Module):
+    """Activation checkpointing (torch.utils.checkpoint) around a block."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+        self.head = nn.Conv2d(8, 8, 3)
+
+    def forward(self, x):
+        from torch.utils.checkpoint import checkpoint
+        return self.head(checkpoint(self.block, x, use_reentrant=False))
+
+
+class DictHeads(nn.Module):
+    """A detector's heads in an nn.ModuleDict, returning a dict."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.heads = nn.ModuleDict({"cls": nn.Linear(48, 10), "box": nn.Linear(48, 4)})
+
+    def forward(self, x):
+        f = self.conv(x).flatten(1)
+        return {k: h(f) for k, h in self.heads.items()}
+
+
+class FullTransformer(nn.Module):
+    """nn.Transformer, encoder and decoder, with a causal target mask: two inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.t = nn.Transformer(d_model=32, nhead=4, num_encoder_layers=1,
+                                num_decoder_layers=1, dim_feedforward=64, batch_first=True)
+
+    def forward(self, src, tgt):
+        mask = nn.Transformer.generate_square_subsequent_mask(tgt.shape[1], device=tgt.device)
+        return self.t(src, tgt, tgt_mask=mask)
+
+
+class Einsum3(nn.Module):
+    """A three-operand einsum (two matmuls)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(16, 16))
+        self.v = nn.Parameter(torch.randn(16, 16))
+
+    def forward(self, x):
+        return torch.einsum("bi,ij,jk->bk", x, self.w, self.v)
+
+
+class DilatedTCN(nn.Module):
+    """A temporal conv net block: dilated Conv1d, GroupNorm, a causal crop."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 8, 3, dilation=4, padding=8, padding_mode="circular")
+        self.norm = nn.GroupNorm(2, 8)
+
+    def forward(self, x):
+        return self.norm(self.conv(x))[..., :-8]
+
+
 IMG = ((1, 3, 64, 64), F32)
 TOK = ((2, 65, 64), F32)
 MODELS = {
@@ -391,6 +483,13 @@ MODELS = {
     "gru_bidirectional": (lambda: nn.GRU(32, 64, 2, batch_first=True, bidirectional=True),
                           [((2, 12, 32), F32)], {}),
     "zero_cost_zoo": (ZeroCostZoo, [((1, 3, 16, 16), F32)], {}),
+    "interpolate": (Interpolate, [((1, 3, 16, 16), F32)], {}),
+    "grid_sample": (GridSample, [((1, 3, 16, 16), F32)], {}),
+    "checkpointed": (Checkpointed, [((1, 3, 16, 16), F32)], {}),
+    "dict_heads": (DictHeads, [((2, 3, 4, 4), F32)], {}),
+    "full_transformer": (FullTransformer, [((2, 10, 32), F32), ((2, 7, 32), F32)], {}),
+    "einsum3": (Einsum3, [((4, 16), F32)], {}),
+    "dilated_tcn": (DilatedTCN, [((2, 4, 50), F32)], {}),
 }
 
 # FILE.py:NAME targets for `convcli summary` (one per MODELS entry)

@@ -223,3 +223,13 @@ def test_input_dtypes_take_the_names_dtype_takes(text, shape, dtype, name):
     spec = parse_input(text)
     assert (spec.shape, spec.dtype, spec.name) == (shape, dtype, name)
     assert isinstance(getattr(torch, spec.dtype), torch.dtype)
+
+
+def test_a_tensor_made_on_the_cpu_in_forward_takes_the_cpu_path(cli):
+    """torch.eye() in forward() is a CPU tensor beside meta ones: the CPU pass runs and
+    says why; the count is still FlopCounterMode's."""
+    data = cli("summary", f"{FILE}:build_grid_sample", *sm.input_flags("grid_sample"),
+               "--json").json()
+    assert data["path"] == "cpu" and "not on the expected device meta" in data["path_reason"]
+    total, _ = reference(built("grid_sample"), *real_inputs("grid_sample"))
+    assert data["total_macs"] == total == 16 * 16 * 8 * 3 * 9 and data["macs_complete"]
