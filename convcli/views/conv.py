@@ -242,7 +242,9 @@ def peers_table(report) -> Group:
                 floors[n] = max(len(w) for row in rows for w in row[3].plain.split())
         for row in rows:
             t.add_row(*[row[i] for i in keep])
-        return below(Squeezed(t, floors), left_out_note(left_out, names))
+        # (the transposed column needs no "left out" note: the one under the formulas
+        # names the tools it marks wrong)
+        return below(Squeezed(t, floors), left_out_note(left_out - {"transposed"}, names))
 
     flagged = [p.tool for p in report.peers if p.wrong_for_transposed]
     notes = prose_lines(
