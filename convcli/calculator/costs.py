@@ -46,13 +46,13 @@ FLOAT_ALIASES = {"float": "float32", "fp32": "float32", "f32": "float32",
                  "bf16": "bfloat16"}
 
 
-def canonical_dtype(text: str, option: str = "--dtype") -> str:
+def canonical_dtype(text: str) -> str:
     """A dtype name as torch spells it: 'fp16', 'half', 'torch.float16' -> 'float16'."""
     name = text.strip().lower().removeprefix("torch.")
     name = FLOAT_ALIASES.get(name, name)
     if name not in DTYPE_SIZES:
         shown = text if len(text) <= 30 else text[:27] + "..."
-        raise ConvError(f"{option} {shown!r}: use one of {', '.join(DTYPE_SIZES)} (or fp32, "
+        raise ConvError(f"--dtype {shown!r}: use one of {', '.join(DTYPE_SIZES)} (or fp32, "
                         "fp64, fp16/half, bf16)")
     return name
 

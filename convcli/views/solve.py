@@ -42,10 +42,9 @@ def solve_view(report: SolveReport) -> Group:
         rows.append(cells + [Prose("; ".join(s.notes))])
     widest = max([4] + [cells[-1].narrowest() for cells in rows])
 
-    # the rows widest in some column: a table of them is as wide as the whole one
-    def cell_width(cell) -> int:
-        return (cell.narrowest() if isinstance(cell, Prose) else len(str(cell)))
-    widest_rows = sorted({max(range(len(rows)), key=lambda i: cell_width(rows[i][c]))
+    # the rows widest in some column (the notes: on one line): a table of them is as
+    # wide as the whole one, and quick to measure
+    widest_rows = sorted({max(range(len(rows)), key=lambda i: len(str(rows[i][c])))
                           for c in range(len(names) - 1)} |
                          {max(range(len(rows)), key=lambda i: rows[i][-1].natural())})
 
