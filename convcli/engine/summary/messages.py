@@ -5,6 +5,7 @@ a Linear's in_features. torch is never imported here.
 
 from __future__ import annotations
 
+import re
 from math import prod
 
 from convcli.formatting import one_line, shape_list
@@ -19,7 +20,8 @@ SHAPE_ERRORS = ("cannot be multiplied", "is invalid for input of size",
 def first_line_of(e: BaseException, most: int = 160) -> str:
     """'Type: message', the message cut at its first sentence when that is long enough
     to say what happened."""
-    text = one_line(e, 1000)
+    # (no memory addresses: "<built-in method empty_like of type object at 0x7f...>")
+    text = re.sub(r" at 0x[0-9a-fA-F]+", "", one_line(e, 1000))
     cut = text.find(". ")
     if 40 <= cut < most:
         text = text[:cut]

@@ -29,7 +29,7 @@ def build_report(run, specs: Sequence[InputSpec], options, label: str,
     notes = ([source_note] if source_note else []) + list(rf_notes)
     if run.path == "cpu":
         peak = f"; its tensors peaked at {size(run.guard.peak)}" if run.guard else ""
-        notes.append(f"forward() cannot run on the meta device ({_reason(run.reason)}); it "
+        notes.append(f"forward() cannot run on the meta device ({run.reason}); it "
                      f"ran once for real on the CPU, {run.what_ran}{peak}")
     notes += _uncounted_notes(rec.uncounted)
     if params.unused:
@@ -49,14 +49,6 @@ def build_report(run, specs: Sequence[InputSpec], options, label: str,
                        for op, mods in sorted(rec.uncounted.items())},
         model=label, depth=options.depth, train=train_report, activations=activations,
         kinds={c.name: type(c.module).__name__ for c in rec.calls if c.name})
-
-
-def _reason(text: str) -> str:
-    """Why the meta pass failed, without what changes from run to run (addresses)."""
-    import re
-    if "uninitialized parameter" in text:
-        return "a Lazy module has no weights before its first forward"
-    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
 
 
 def _uncounted_notes(uncounted: dict) -> list[str]:

@@ -54,7 +54,6 @@ class Pass:
     reason: str = ""               # why the CPU pass ran
     guard: MemoryGuard | None = None
     what_ran: str = ""             # the CPU pass: which model, on what inputs
-    real: bool = False             # the CPU pass ran on the API caller's own tensors
 
 
 @dataclass
@@ -83,7 +82,8 @@ def summarise_source(source: Source, specs: Sequence[InputSpec],
             if is_user_error(e):
                 raise ConvError(failure(e, getattr(e, "_convcli_rec", None))) from None
             reason = first_line_of(e)
-            run = _cpu_pass(lambda: _seeded(source.cpu), specs, options, reason, None)
+            run = _cpu_pass(lambda: _seeded(source.cpu), specs, options, reason, None,
+                            "the model built again with seed 0")
     return build_report(run, specs, options, source.label, source.note,
                         _trainer(source, run, specs, options),
                         _fields(source, run, specs, options))
@@ -141,12 +141,13 @@ def summarise_module(model, specs: Sequence[InputSpec], real_args: tuple, real_k
             except Exception as e:  # noqa: BLE001 - the real model on the CPU decides
                 if is_user_error(e):
                     raise ConvError(failure(e, getattr(e, "_convcli_rec", None))) from None
-                run = _cpu_pass(lambda: model, specs, options, first_line_of(e),
-                                (real_args, real_kwargs))
-                run.what_ran = "your model itself" + (
-                    " (its lazy modules are initialised now, as a first forward does)"
-                    if lazy else "") + (", on the tensors you gave" if run.real
-                                        else ", on inputs of zeros")
+                # the API cannot build the caller's model again: it runs that model
+                reason = ("a Lazy module has no weights before its first forward" if lazy
+                          else first_line_of(e))
+                run = _cpu_pass(lambda: model, specs, options, reason,
+                                (real_args, real_kwargs), "your model itself" + (
+                                    " (its lazy modules are initialised now, as a first "
+                                    "forward does)" if lazy else ""))
     finally:
         for m, training in modes:
             m.training = training
@@ -200,9 +201,9 @@ def meta_view(model, torch):
     return run, param_ids
 
 
-def _cpu_pass(build, specs, options: Options, reason: str, real) -> Pass:
+def _cpu_pass(build, specs, options: Options, reason: str, real, who: str) -> Pass:
     """The model built for real, once, on the CPU, on zeros (or the API's tensors),
-    under the memory guard."""
+    under the memory guard. ``who``: which model that is, for the note."""
     from convcli.engine.memory import memory_limit
     limit, source = memory_limit("cpu", options.max_memory)
     in_bytes = sum(s.nbytes(options.dtype) for s in specs)
@@ -231,7 +232,7 @@ def _cpu_pass(build, specs, options: Options, reason: str, real) -> Pass:
         rec_ = locals().get("rec")
         raise ConvError(failure(e, rec_) + f" (on the CPU; on meta: {reason})") from None
     return Pass(rec, out, model, "cpu", reason, guard,
-                "the model built again with seed 0, on inputs of zeros", given)
+                f"{who}, on " + ("the tensors you gave" if given else "inputs of zeros"))
 
 
 def _check_conv(g: dict, call: Call | None) -> None:
