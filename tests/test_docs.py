@@ -66,6 +66,18 @@ def _workdir(tmp: Path) -> Path:
     return tmp
 
 
+def _argv(command: str) -> list[str]:
+    """The arguments after `convcli`; a line ending in a backslash goes on over the
+    next one, as in a shell."""
+    argv = shlex.split(command.split(TIMING_MARK)[0].replace("\\\n", " "))
+    assert argv[0] == "convcli", command
+    return argv[1:]
+
+
+def _printed(text: str) -> str:
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
 def _run_process(command: str, cwd: Path) -> str:
     """What the command prints run as a user runs it, in a process of its own: the
     figures of an example marked `# timings: this machine` (its time and its memory,
@@ -73,11 +85,10 @@ def _run_process(command: str, cwd: Path) -> str:
     import subprocess
     import sys
 
-    argv = shlex.split(command.split(TIMING_MARK)[0].replace("\\\n", " "))
     env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "convcli", *argv[1:]], capture_output=True,
-                       text=True, cwd=cwd, env=env, timeout=600)
-    return "".join(line.rstrip() + "\n" for line in (r.stdout + r.stderr).splitlines())
+    r = subprocess.run([sys.executable, "-m", "convcli", *_argv(command)],
+                       capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    return _printed(r.stdout + r.stderr)
 
 
 def _run(command: str, cwd: Path) -> str:
@@ -85,18 +96,14 @@ def _run(command: str, cwd: Path) -> str:
     from typer.testing import CliRunner
 
     from convcli.cli import app
-    # a line ending in a backslash goes on over the next one, as in a shell
-    argv = shlex.split(command.split(TIMING_MARK)[0].replace("\\\n", " "))
-    assert argv[0] == "convcli", command
     runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "CONVCLI_DEBUG": "1"})
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        r = runner.invoke(app, argv[1:], catch_exceptions=False)
+        r = runner.invoke(app, _argv(command), catch_exceptions=False)
     finally:
         os.chdir(old)
-    text = r.stdout + r.stderr
-    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+    return _printed(r.stdout + r.stderr)
 
 
 def _masked(text: str) -> str:
