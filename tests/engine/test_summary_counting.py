@@ -82,7 +82,7 @@ OWNERS = {  # the rows that hold MACs in the flat view, and their ops
     "mha_batch_first": {"patch", "layer.attn"},
     "non_local": {"stem.0", "nl.theta", "nl.phi", "nl.g", "nl", "nl.out"},
     "attn_matmul": {"patch", "layer.qkv", "layer", "layer.proj"},
-    "two_input": {"enc.0", "enc.0 (call 2)", "TwoInput", "dec"},
+    "two_input": {"encoder.0", "encoder.0 (call 2)", "Flow", "head"},
 }
 
 
