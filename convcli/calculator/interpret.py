@@ -113,14 +113,12 @@ def interpret(input_shape: Sequence[int], dims: int | None, decided_by: str | No
             "(C, L) ... (N, C, D, H, W), an optional batch N, the channels C, then 1 to 3 "
             "spatial sizes")
     reading, how = options[0], "rank"
-    if in_channels is not None and len(options) == 1 and \
-            reading.channels(shape) == in_channels:
-        how = "--in-channels"     # the only reading, and -i agrees with it
-    if in_channels is not None and len(options) > 1:
+    if in_channels is not None:
+        # -i picks the reading it fits (also the only one: then it confirmed it)
         fits = [r for r in options if r.channels(shape) == in_channels]
         if len(fits) == 1:
             reading, how = fits[0], "--in-channels"
-        elif not fits:
+        elif not fits and len(options) > 1:
             a, b = options
             raise ConvError(
                 f"--in-channels {in_channels} fits no reading of INPUT {shape_x(shape)}: as "
