@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-JSON_VERSION = 2
+JSON_VERSION = 3
 
 
 def strict(value):
