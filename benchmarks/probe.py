@@ -297,7 +297,7 @@ def define_cases():
                                          f"1x4x{D4301}"], expect=(2,))
     case("params/conventions-no-input", p + ["-i", "4", "-o", "4", "-k", "3", "--conventions"],
          expect=(2,))
-    case("params/conventions-json", p + ["-i", "4", "-o", "4", "-k", "3", "--input", "1x4x8x8",
+    case("params/conventions-json", p + ["-i", "4", "-o", "4", "-k", "3", "1x4x8x8",
                                          "--conventions", "--json"], expect=(0,))
     case("params/conventions-huge", p + ["-i", "4", "-o", "4", "-k", "3", "--input",
                                          f"1x4x{HUGE}x{HUGE}", "--conventions", "--json"],
@@ -354,60 +354,60 @@ def define_cases():
          expect=(2,))
     case("show/channel-4301", sh + ["1x4x7x7", "-o", "4", "-k", "3", "--channel", D4301],
          expect=(2,))
-    case("show/dim-5", sh + ["1x4x7x7", "-o", "4", "-k", "3", "--dim", "5"], expect=(2,))
-    case("show/dim-neg", sh + ["1x4x7x7", "-o", "4", "-k", "3", "--dim", "-1"], expect=(0, 2))
+    case("show/dim-5", sh + ["1x4x7x7", "-o", "4", "-k", "3", "--along", "5"], expect=(2,))
+    case("show/dim-neg", sh + ["1x4x7x7", "-o", "4", "-k", "3", "--along", "-1"], expect=(0, 2))
     case("show/4301-digit", sh + [f"1x4x{D4301}", "-o", "4", "-k", "3"], expect=(2,))
     case("show/no-input-no-i", sh + ["-o", "4", "-k", "3"], expect=(2,))
     case("show/arabic", sh + ["1x٤x7x7", "-o", "4", "-k", "3"], expect=(2,))
     case("show/stdout-closed", sh + ["1x4x7x7", "-o", "4", "-k", "3"], expect=(0,), pipe="close")
     # ---- solve
     so = ["solve"]
-    case("solve/baseline", so + ["--input", "32", "--output", "16"], expect=(0,))
-    case("solve/baseline-json", so + ["--input", "64", "--output", "32", "--json"], expect=(0,),
+    case("solve/baseline", so + ["--input-size", "32", "--output-size", "16"], expect=(0,))
+    case("solve/baseline-json", so + ["--input-size", "64", "--output-size", "32", "--json"], expect=(0,),
          note="issue 10: ranking")
-    case("solve/7-to-14", so + ["--input", "7", "--output", "14", "--json"], expect=(0, 2),
+    case("solve/7-to-14", so + ["--input-size", "7", "--output-size", "14", "--json"], expect=(0, 2),
          note="issue 10: dilated 'answers'")
-    case("solve/input-1e12", so + ["--input", B12, "--output", "16"], expect=(0, 2),
+    case("solve/input-1e12", so + ["--input-size", B12, "--output-size", "16"], expect=(0, 2),
          note="issue 15: MemoryError")
-    case("solve/input-1e12-output-1e12", so + ["--input", B12, "--output", str(10 ** 12 // 2)],
+    case("solve/input-1e12-output-1e12", so + ["--input-size", B12, "--output-size", str(10 ** 12 // 2)],
          expect=(0, 2))
-    case("solve/max-padding-1e9", so + ["--input", "64", "--output", "32", "--max-padding",
+    case("solve/max-padding-1e9", so + ["--input-size", "64", "--output-size", "32", "--max-padding",
                                         "1000000000"], expect=(0, 2))
-    case("solve/max-kernel-1e9", so + ["--input", "64", "--output", "32", "--max-kernel",
+    case("solve/max-kernel-1e9", so + ["--input-size", "64", "--output-size", "32", "--max-kernel",
                                        "1000000000"], expect=(0, 2))
-    case("solve/max-stride-1e9", so + ["--input", "64", "--output", "32", "--max-stride",
+    case("solve/max-stride-1e9", so + ["--input-size", "64", "--output-size", "32", "--max-stride",
                                        "1000000000"], expect=(0, 2))
-    case("solve/max-dilation-1e9", so + ["--input", "64", "--output", "32", "--max-dilation",
+    case("solve/max-dilation-1e9", so + ["--input-size", "64", "--output-size", "32", "--max-dilation",
                                          "1000000000"], expect=(0, 2))
-    case("solve/max-kernel-neg", so + ["--input", "64", "--output", "32", "--max-kernel", "-1"],
+    case("solve/max-kernel-neg", so + ["--input-size", "64", "--output-size", "32", "--max-kernel", "-1"],
          expect=(2,))
-    case("solve/max-stride-0", so + ["--input", "64", "--output", "32", "--max-stride", "0"],
+    case("solve/max-stride-0", so + ["--input-size", "64", "--output-size", "32", "--max-stride", "0"],
          expect=(2,))
-    case("solve/limit-neg", so + ["--input", "64", "--output", "32", "--limit", "-1"],
+    case("solve/limit-neg", so + ["--input-size", "64", "--output-size", "32", "--limit", "-1"],
          expect=(0, 2))
-    case("solve/max-padding-4301", so + ["--input", "64", "--output", "32", "--max-padding",
+    case("solve/max-padding-4301", so + ["--input-size", "64", "--output-size", "32", "--max-padding",
                                          D4301], expect=(2,))
-    case("solve/input-4301", so + ["--input", D4301, "--output", "16"], expect=(2,))
-    case("solve/zero", so + ["--input", "0", "--output", "0"], expect=(0, 2))
-    case("solve/neg", so + ["--input", "-5", "--output", "3"], expect=(2,))
-    case("solve/4-dims", so + ["--input", "32x32x32x32", "--output", "16x16x16x16"], expect=(2,))
-    case("solve/dim-mismatch", so + ["--input", "32", "--output", "16x16"], expect=(0, 2))
-    case("solve/fixed-k-1e12", so + ["--input", "32", "--output", "16", "-k", B12], expect=(0, 2))
-    case("solve/fixed-p-1e12", so + ["--input", "32", "--output", "16", "-p", B12], expect=(0, 2))
-    case("solve/float-input", so + ["--input", "1e3", "--output", "16"], expect=(2,))
-    case("solve/arabic", so + ["--input", "٣٢", "--output", "16"], expect=(2,))
-    case("solve/decoder", so + ["--transposed", "--input", "32", "-k", "3", "-s", "2", "-p", "1"],
+    case("solve/input-4301", so + ["--input-size", D4301, "--output-size", "16"], expect=(2,))
+    case("solve/zero", so + ["--input-size", "0", "--output-size", "0"], expect=(0, 2))
+    case("solve/neg", so + ["--input-size", "-5", "--output-size", "3"], expect=(2,))
+    case("solve/4-dims", so + ["--input-size", "32x32x32x32", "--output-size", "16x16x16x16"], expect=(2,))
+    case("solve/dim-mismatch", so + ["--input-size", "32", "--output-size", "16x16"], expect=(0, 2))
+    case("solve/fixed-k-1e12", so + ["--input-size", "32", "--output-size", "16", "-k", B12], expect=(0, 2))
+    case("solve/fixed-p-1e12", so + ["--input-size", "32", "--output-size", "16", "-p", B12], expect=(0, 2))
+    case("solve/float-input", so + ["--input-size", "1e3", "--output-size", "16"], expect=(2,))
+    case("solve/arabic", so + ["--input-size", "٣٢", "--output-size", "16"], expect=(2,))
+    case("solve/decoder", so + ["--transposed", "--input-size", "32", "-k", "3", "-s", "2", "-p", "1"],
          expect=(0,))
-    case("solve/decoder-huge", so + ["--transposed", "--input", B12, "-k", "3", "-s", B12, "-p",
+    case("solve/decoder-huge", so + ["--transposed", "--input-size", B12, "-k", "3", "-s", B12, "-p",
                                      "1", "--json"], expect=(0, 2))
-    case("solve/transposed-max-padding-1e9", so + ["--transposed", "--input", "7", "--output",
+    case("solve/transposed-max-padding-1e9", so + ["--transposed", "--input-size", "7", "--output-size",
                                                    "14", "--max-padding", "1000000000"],
          expect=(0, 2), note="issue 15: loops over every padding")
-    case("solve/max-padding-1e9-k3", so + ["--input", "64", "--output", "32", "-k", "3",
+    case("solve/max-padding-1e9-k3", so + ["--input-size", "64", "--output-size", "32", "-k", "3",
                                            "--max-padding", "1000000000"], expect=(0, 2))
-    case("solve/transposed-1e12", so + ["--transposed", "--input", "7", "--output", B12],
+    case("solve/transposed-1e12", so + ["--transposed", "--input-size", "7", "--output-size", B12],
          expect=(0, 2))
-    case("solve/stdout-closed", so + ["--input", "32", "--output", "16"], expect=(0,),
+    case("solve/stdout-closed", so + ["--input-size", "32", "--output-size", "16"], expect=(0,),
          pipe="close")
     # ---- net
     n = ["net", "1x3x32x32"]
@@ -605,7 +605,7 @@ def define_cases():
     case("verify/no-memory-guard", v + ["-i", "4", "-o", "4", "-k", "1", "--input",
                                         "100000x4x1000x1000"], expect=(3,),
          note="issue 15: verify has no memory guard")
-    case("verify/float16-cpu", v + ["-i", "4", "-o", "4", "-k", "3", "--input", "1x4x8x8",
+    case("verify/float16-cpu", v + ["-i", "4", "-o", "4", "-k", "3", "1x4x8x8",
                                     "--dtype", "float16"], expect=(0, 1))
     case("verify/dtype-bogus", v + ["-i", "4", "-o", "4", "-k", "3", "--dtype", "int8"],
          expect=(2,))
@@ -618,7 +618,7 @@ def define_cases():
     case("verify/op-lt-dilation-g2", v + ["-t", "-i", "4", "-o", "4", "-k", "3", "-d", "2",
                                           "-g", "2", "-s", "1", "--output-padding", "1",
                                           "--input", "2x4x8x8", "--json"], expect=(0, 1))
-    case("verify/N0", v + ["-i", "4", "-o", "4", "-k", "3", "--input", "0x4x8x8"],
+    case("verify/N0", v + ["-i", "4", "-o", "4", "-k", "3", "0x4x8x8"],
          expect=(0, 2))
     case("verify/neg-pad-reflect", v + ["-i", "4", "-o", "4", "-k", "3", "-p", "-1",
                                         "--padding-mode", "reflect", "--input", "1x4x8x8"],

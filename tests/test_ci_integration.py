@@ -48,8 +48,8 @@ def test_the_action_verifies_the_suite_and_your_layers(tmp_path):
     steps = _action()["runs"]["steps"]
     inputs = {"cases": "30", "seed": "7", "dtype": "float64", "junit": "reports/verify.xml",
               "torch": "",
-              "configs": "-i 16 -o 16 -k 1 -g 2 --input 8x16x32x32\n\n"
-                         "-i 4 -o 8 -k 3 -p 1 --input 2x4x9x9\n"}
+              "configs": "-i 16 -o 16 -k 1 -g 2 8x16x32x32\n\n"
+                         "-i 4 -o 8 -k 3 -p 1 2x4x9x9\n"}
     suite, layers = steps[1], steps[2]
     p = _run_step(suite, inputs, tmp_path)
     assert p.returncode == 0, p.stderr

@@ -28,9 +28,9 @@ print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
 
 COMMANDS = [
     "show 1x16x8x8 -o 32 -k 4 -s 2 -p 1 -g 4 -t",
-    "solve --input 32x24 --output 16x12",
-    "solve --transposed --input 32 -k 3 -s 2 -p 1",
-    "params -o 32 -k 4 -s 2 -p 1 -g 4 -t --input 1x16x8x8 --conventions",
+    "solve --input-size 32x24 --output-size 16x12",
+    "solve --transposed --input-size 32 -k 3 -s 2 -p 1",
+    "params -o 32 -k 4 -s 2 -p 1 -g 4 -t 1x16x8x8 --conventions",
     "shape 1x3x8x8 -o 8 -k 3 -s 2 --padding SAME --padding-from tf",
     "shape 4x3x64x64 -o 16 -k 3 --explain --json",
     "params -i 64 -o 128 -k 3 -g 4 --compare-groups",

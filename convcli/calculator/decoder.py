@@ -3,7 +3,7 @@ padding and dilation, and the output_padding that restores the encoder's input s
 
 A conv with stride s maps s input sizes to one output size (floor), so the decoder
 cannot know which one it came from; output_padding says which one it restores, and
-``decoder()`` lists every choice (``solve --transposed --input N -k K -s S``).
+``decoder()`` lists every choice (``solve --transposed --input-size N -k K -s S``).
 Pure Python.
 """
 
@@ -72,8 +72,8 @@ def decoder(encoder: ConvSpec, size_in: int | Sequence[int],
     maps the encoder's output back to exactly ``size_in``; every other input size the
     encoder maps to the same output, with the output_padding that would restore it."""
     d = encoder.dims
-    sizes = broadcast_sizes("--input", spatial_sizes(
-        "--input", (size_in,) * d if isinstance(size_in, int) else size_in), d)
+    sizes = broadcast_sizes("--input-size", spatial_sizes(
+        "--input-size", (size_in,) * d if isinstance(size_in, int) else size_in), d)
     assert sizes is not None
     size_in = sizes
     pairs = encoder.padding_pairs

@@ -85,7 +85,7 @@ def read_kernel(text: str) -> Kernel:
     if word in _NAMES:
         return Kernel(text, name=word)
     if not text.strip().startswith(("[", "(")):
-        raise ConvError(f"--kernel {_short(text)!r} is neither a named kernel ("
+        raise ConvError(f"--weight {_short(text)!r} is neither a named kernel ("
                         f"{', '.join(_NAMES)}) nor a nested list like "
                         "'[[1, 0, -1], [1, 0, -1], [1, 0, -1]]'")
     return Kernel(text, grid=parse_literal(text))
@@ -95,7 +95,7 @@ def _short(text: str, most: int = 40) -> str:
     return text if len(text) <= most else text[:most - 3] + "..."
 
 
-def parse_literal(text: str, option: str = "--kernel") -> Grid:
+def parse_literal(text: str, option: str = "--weight") -> Grid:
     """A nested list (or tuple) of numbers -> Grid. Only numbers, unary +/- and the
     binary + - * / between numbers are read (``1/9`` is fine); nothing is evaluated."""
     if len(text) > MAX_LITERAL_CHARS:
@@ -221,12 +221,12 @@ def named_kernel(name: str, kernel_size: Sequence[int]) -> Grid:
     sizes = tuple(kernel_size)
     d = len(sizes)
     if prod(sizes) > MAX_NAMED_TAPS:
-        raise ConvError(f"--kernel {name} with -k {shape_x(sizes)}: {prod(sizes):,} taps, "
+        raise ConvError(f"--weight {name} with -k {shape_x(sizes)}: {prod(sizes):,} taps, "
                         f"more than the {MAX_NAMED_TAPS:,} apply builds; use a smaller -k")
     axis = {"x": d - 1, "y": d - 2}[
         "y" if name in ("edge-horizontal", "sobel-y") else "x"]
     if name in ("edge-horizontal", "sobel-y") and d < 2:
-        raise ConvError(f"--kernel {name} varies along H, which a 1d conv does not have; "
+        raise ConvError(f"--weight {name} varies along H, which a 1d conv does not have; "
                         f"use {'edge-vertical' if name.startswith('edge') else 'sobel-x'} "
                         "(along L)")
     if name in ("edge-vertical", "edge-horizontal"):
@@ -244,7 +244,7 @@ def named_kernel(name: str, kernel_size: Sequence[int]) -> Grid:
     if name == "identity":
         return _point(sizes, {centre: 1.0})
     if any(k != 3 for k in sizes):
-        raise ConvError(f"--kernel {name} is the 3-tap stencil per dim, but -k is "
+        raise ConvError(f"--weight {name} is the 3-tap stencil per dim, but -k is "
                         f"{shape_x(sizes)}; use -k 3, or write a bigger one as a literal")
     taps = {centre: -2.0 * d}
     for i in range(d):
@@ -258,7 +258,7 @@ def named_kernel(name: str, kernel_size: Sequence[int]) -> Grid:
 
 def _need(name: str, sizes: Sequence[int], least: int) -> None:
     if any(k < least for k in sizes):
-        raise ConvError(f"--kernel {name} needs at least {least} taps per dim to tell one "
+        raise ConvError(f"--weight {name} needs at least {least} taps per dim to tell one "
                         f"side from the other, but -k is {shape_x(sizes)}; use -k 3")
 
 
@@ -321,14 +321,14 @@ def _whole(depth: int, dims: int | None, rank: int, shape: tuple[int, ...]) -> b
             return False
         if depth == dims + 2:
             return True
-        raise ConvError(f"--kernel: the literal has {depth} levels (shape {shape_x(shape)}); "
+        raise ConvError(f"--weight: the literal has {depth} levels (shape {shape_x(shape)}); "
                         f"a {dims}d conv takes {dims} (one kernel for every channel pair) or "
                         f"{dims + 2} (the whole weight)")
     if 1 <= depth <= 3 and rank in (depth + 1, depth + 2):
         return False
     if 3 <= depth <= 5 and rank in (depth - 1, depth):
         return True
-    raise ConvError(f"--kernel: the literal has {depth} level(s) (shape {shape_x(shape)}) "
+    raise ConvError(f"--weight: the literal has {depth} level(s) (shape {shape_x(shape)}) "
                     f"but INPUT has rank {rank}; a kernel for d spatial dims has d levels "
                     "(one kernel for every channel pair) or d+2 (the whole weight), and "
                     "INPUT rank d+1 or d+2")

@@ -110,7 +110,7 @@ def parse_shape(text: str, option: str = "INPUT") -> tuple[int, ...]:
     return shape
 
 
-_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)")
+_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)", re.ASCII)   # 0-9 only
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kib": 1024, "m": 1024 ** 2, "mib": 1024 ** 2,
                "g": 1024 ** 3, "gib": 1024 ** 3, "t": 1024 ** 4, "tib": 1024 ** 4,
                "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4}
@@ -122,10 +122,8 @@ def parse_bytes(text: str, option: str = "--max-memory") -> int | float:
     are powers of 1024, kB/MB/GB/TB powers of 1000."""
     raw = text.strip().lower().replace("_", "")
     if raw.endswith("%"):
-        try:
-            pct = float(raw[:-1])
-        except ValueError:
-            pct = -1.0
+        number = _SIZE.fullmatch(raw[:-1].strip())
+        pct = float(number.group(1)) if number and not number.group(2) else -1.0
         if not 0 < pct <= 100:
             raise ConvError(
                 f"{option}: {_short(text)!r} is not a share of free memory; write e.g. 50%")

@@ -72,8 +72,9 @@ def peer_counts(spec: ConvSpec, input_shape: Sequence[int] | None) -> PeerReport
     """Every tool's figure for this layer on this input (unbatched counts as N = 1)."""
     if input_shape is None:
         raise ConvError(
-            "--conventions needs --input: every tool counts operations on a concrete input "
-            f"shape, e.g. --input 1x{spec.in_channels}x" + "x".join(["32"] * spec.dims))
+            "--conventions needs INPUT: every tool counts operations on a concrete input "
+            f"shape, e.g. convcli params 1x{spec.in_channels}x" + "x".join(["32"] * spec.dims)
+            + " ...")
     input_shape = tuple(input_shape)
     out_shape = spec.output_shape(input_shape)
     d, g, t = spec.dims, spec.groups, spec.transposed

@@ -197,7 +197,7 @@ def window_view(spec: ConvSpec, input_shape, dim: int) -> WindowView:
     spec.check_input(input_shape)
     d = spec.dims
     if not 0 <= dim < d:
-        raise ConvError(f"--dim {dim}: a {d}d conv has spatial dims 0..{d - 1} "
+        raise ConvError(f"--along {dim}: a {d}d conv has spatial dims 0..{d - 1} "
                         f"({_names(d)})")
     exp = spec.explain(input_shape)[dim]
     n, k, s, dl, op = exp.size_in, exp.kernel, exp.stride, exp.dilation, exp.output_padding
@@ -377,7 +377,7 @@ def picture(spec: ConvSpec, input_shape: Sequence[int] | None = None,
     groups = GroupMap(spec)
     if input_shape is None:
         if dim is not None or at is not None:
-            raise ConvError("--dim and --at need INPUT (the sliding window and the receptive "
+            raise ConvError("--along and --at need INPUT (the sliding window and the receptive "
                             f"field depend on its size), e.g. 1x{spec.in_channels}x8x8")
         return Picture(spec, None, None, groups, None, [], None)
     input_shape = tuple(input_shape)
@@ -389,7 +389,7 @@ def picture(spec: ConvSpec, input_shape: Sequence[int] | None = None,
                         "one output position: use a larger input")
     dim = d - 1 if dim is None else dim
     if not 0 <= dim < d:
-        raise ConvError(f"--dim {dim}: a {d}d conv has spatial dims 0..{d - 1} ({_names(d)})")
+        raise ConvError(f"--along {dim}: a {d}d conv has spatial dims 0..{d - 1} ({_names(d)})")
     views = [window_view(spec, input_shape, i) for i in range(d)]
     if at is None:
         at = tuple(v.size_out // 2 for v in views)

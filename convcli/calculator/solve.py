@@ -188,7 +188,8 @@ def solve(size_in, size_out, bounds: Bounds = Bounds(), transposed: bool = False
     One size each (ints) means the same on every spatial dim of a ``layer_dims``-d
     layer (default 2): solved once, answered with ints."""
     scalar = isinstance(size_in, int) and isinstance(size_out, int)
-    size_in, size_out = spatial_sizes("--input", size_in), spatial_sizes("--output", size_out)
+    size_in = spatial_sizes("--input-size", size_in)
+    size_out = spatial_sizes("--output-size", size_out)
     dims = max(len(size_in), len(size_out))
     if scalar:
         layer_dims = layer_dims or 2
@@ -205,7 +206,8 @@ def solve(size_in, size_out, bounds: Bounds = Bounds(), transposed: bool = False
         if scalar and isinstance(v, tuple):
             fixed = Fixed(**{**fixed.__dict__, name: v[0]})
     if len(size_in) != len(size_out) and 1 not in (len(size_in), len(size_out)):
-        raise ConvError(f"--input has {len(size_in)} sizes but --output has {len(size_out)}; "
+        raise ConvError(f"--input-size has {len(size_in)} sizes but --output-size has "
+                        f"{len(size_out)}; "
                         "give the same number (or one, for every dim)")
     size_in = size_in * dims if len(size_in) == 1 else size_in
     size_out = size_out * dims if len(size_out) == 1 else size_out

@@ -6,111 +6,42 @@ torch is imported inside the command (engine world).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Optional
 
-import typer
-
-from convcli.calculator.parse import parse_bytes, parse_int, parse_ints
+from convcli.calculator.parse import parse_int
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
-from convcli.cli.options import ConvArgs, Json, conv_options, parse_dims
+from convcli.cli.options import ConvArgs, conv_options, parse_dims, table_options
 from convcli.errors import ConvError
-
-_PANEL = "Values"
-
-
-def _opt(*decls: str, metavar: str | None = None, help: str) -> Any:
-    extra = {} if metavar is None else {"metavar": metavar}
-    return typer.Option(*decls, rich_help_panel=_PANEL, help=help, **extra)
-
-
-Kernel = Annotated[Optional[str], _opt(
-    "--kernel", metavar="KERNEL",
-    help="A name: edge-vertical, edge-horizontal, sobel-x, sobel-y, laplacian, box, "
-         "gaussian, identity, sharpen (sized by -k); or a nested list such as "
-         "'[[1, 0, -1], [1, 0, -1], [1, 0, -1]]' (read, never run): used for every (out, "
-         "in) channel pair, or the whole weight when it has its shape. Default: the "
-         "module's init under --seed.")]
-BiasValue = Annotated[Optional[str], _opt(
-    "--bias-value", metavar="VALUE",
-    help="Every output channel's bias (default: 0 with --kernel, else the init).")]
-Pattern = Annotated[Optional[str], _opt(
-    "--pattern", metavar="NAME",
-    help="Fill the INPUT shape with a pattern: square, impulse, checker, ramp or stripes "
-         "(default: standard normal under --seed).")]
-Gray = Annotated[bool, _opt("--gray", help="Read an image INPUT as one grey channel.")]
-Resize = Annotated[Optional[str], _opt(
-    "--resize", metavar="HxW", help="Resize an image INPUT (default: its own size).")]
-Seed = Annotated[str, _opt("--seed", metavar="INT",
-                           help="Seed of the random input and the default init.")]
-ApplyDtype = Annotated[str, _opt("--dtype", metavar="DTYPE",
-                                 help="Element type torch computes in: float32 or float64.")]
-Values = Annotated[bool, _opt(
-    "--values", help="Print input, weight, bias and output: numbers up to 16x16 per "
-                     "channel, a heatmap above; with --json, every value as nested lists.")]
-Dot = Annotated[bool, _opt(
-    "--dot", help="The dot product behind one output value: patch, kernel, products, "
-                  "their sum plus bias, and torch's value.")]
-At = Annotated[Optional[str], _opt(
-    "--at", metavar="INDEX",
-    help="The output position for --dot, one index per spatial dim as 3 or 3,4 (default: "
-         "the middle).")]
-Channel = Annotated[Optional[str], _opt(
-    "--channel", metavar="INT", help="The output channel for --dot (default 0).")]
-Png = Annotated[Optional[str], _opt(
-    "--png", metavar="FILE",
-    help="Draw input, kernel and output side by side per channel (up to 8; needs "
-         "matplotlib: pip install 'convcli\\[plot]').")]
-MaxMemory = Annotated[Optional[str], _opt(
-    "--max-memory", metavar="SIZE",
-    help="Refuse inputs estimated above this, as 8GiB or 50% (default: 75% of available "
-         "RAM).")]
 
 
 @app.command()
 @funnel
-@conv_options(required=False, help={
-    "out_channels": "Output channels (default 1; a whole-weight literal sets it).",
-    "kernel_size": "Kernel size (default 3; a --kernel literal sets it)."})
-def apply(
-    input: Annotated[str, typer.Argument(
-        metavar="INPUT", help="A shape (1x1x8x8) filled by --pattern or seeded random "
-                              "values, an image (PNG, JPEG) or a .npy file.")],
-    conv: ConvArgs,
-    kernel: Kernel = None,
-    bias_value: BiasValue = None,
-    pattern: Pattern = None,
-    gray: Gray = False,
-    resize: Resize = None,
-    seed: Seed = "0",
-    dtype: ApplyDtype = "float32",
-    values: Values = False,
-    dot: Dot = False,
-    at: At = None,
-    channel: Channel = None,
-    png: Png = None,
-    max_memory: MaxMemory = None,
-    json: Json = False,
-):
+@conv_options("apply")
+@table_options("apply")
+def apply(input: str, conv: ConvArgs, weight: Optional[str], bias_value: Optional[str],
+          pattern: Optional[str], gray: bool, resize: Optional[str], seed: int, dtype: str,
+          values: bool, dot: bool, at, channel: Optional[int], png: Optional[str],
+          svg: Optional[str], max_memory, json: bool):
     """Apply a kernel to values and look at them: a named or hand-written kernel on a
     pattern, an image or given values; the numbers, one output's dot product, a
     picture. Every value is what torch.nn.functional computes.
 
-    Example: convcli apply 1x1x8x8 --pattern square --kernel edge-vertical --values
+    Example: convcli apply 1x1x8x8 --pattern square --weight edge-vertical --values
     """
     if not dot and (at is not None or channel is not None):
         raise ConvError(f"{'--at' if at is not None else '--channel'} picks the output "
                         "--dot breaks down; add --dot")
-    _apply(input, conv, kernel, bias_value, pattern, gray, resize, seed, dtype, values,
-           (at, channel) if dot else None, png, max_memory, json)
+    _apply(input, conv, weight, bias_value, pattern, gray, resize, seed, dtype, values,
+           (at, channel) if dot else None, {"png": png, "svg": svg}, max_memory, json)
 
 
 def _apply(input, conv: ConvArgs, kernel, bias_value, pattern, gray, resize, seed, dtype,
-           values, dot, png, max_memory, json) -> None:
-    """parse -> core -> view; ``dot`` is (--at, --channel) or None."""
+           values, dot, pictures, max_memory, json) -> None:
+    """parse -> core -> view; ``dot`` is (--at, --channel) or None; ``pictures`` the
+    --png and --svg targets."""
     import os
 
-    from convcli.calculator.costs import canonical_dtype
     from convcli.calculator.dot import dot_layout
     from convcli.calculator.kernels import kernel_changes, read_kernel
     from convcli.engine.sources import plan_input
@@ -130,26 +61,27 @@ def _apply(input, conv: ConvArgs, kernel, bias_value, pattern, gray, resize, see
     layout = None
     if dot is not None:
         at, channel = dot
-        layout = dot_layout(spec, plan.shape, None if at is None else parse_ints(at, "--at"),
-                            0 if channel is None else parse_int(channel, "--channel"))
-    if png:
+        layout = dot_layout(spec, plan.shape, at, 0 if channel is None else channel)
+    targets = [(path, kind) for kind, path in pictures.items() if path]
+    if targets:
         from convcli.views.plot_values import check_target
-        check_target(png)
+        for path, kind in targets:
+            check_target(path, kind)
     opts = ApplyOptions(
-        kernel=kern, whole=fit.whole, bias_value=_bias(bias_value), seed=parse_int(seed, "--seed"),
-        dtype=canonical_dtype(dtype), max_memory=None if max_memory is None else parse_bytes(max_memory),
-        json_values=values and json)
+        kernel=kern, whole=fit.whole, bias_value=_bias(bias_value), seed=seed, dtype=dtype,
+        max_memory=max_memory, json_values=values and json)
     applied = execute(spec, plan, opts)
     data, parts = _views(applied, reading, values, layout, console().width)
     if values and json:
         data.update(values_dict(applied))
-    if png:
+    if targets:
         from convcli.views.plot_values import draw_values
-        draw_values(applied, png)
-        data["files"] = [os.path.abspath(png)]
+        for path, kind in targets:
+            draw_values(applied, path, kind)
+        data["files"] = [os.path.abspath(path) for path, _ in targets]
     Output(json).emit(data, *parts)
-    if png and not json:
-        info(f"wrote {png}")
+    for path, _ in [] if json else targets:
+        info(f"wrote {path}")
 
 
 def _views(applied, reading, values: bool, layout, width: int):

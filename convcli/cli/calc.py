@@ -1,5 +1,6 @@
-"""The bodies of `shape`, `params` and `net` without Typer: strings in (a ConvArgs and
-the command's own options), an ``Answer`` out (the --json dict and a function that
+"""The bodies of `shape`, `params` and `net` without Typer: a ConvArgs (strings) and
+the command's own options as the option table read them (option_values.read: --dtype
+is canonical, --optimizer checked), an ``Answer`` out (the --json dict and a function that
 builds the tables). The Typer commands (conv.py, models.py) and the fast path
 (fast.py) both call these, so both print the same bytes and raise the same errors.
 Neither typer nor rich is imported here; rich only inside ``tables``, which runs only
@@ -38,10 +39,9 @@ class Answer:
 
 def shape(conv: ConvArgs, input: str, dtype: str = "float32", explain: bool = False,
           padding_from: str | None = None) -> Answer:
-    from convcli.calculator.costs import analyse, canonical_dtype
+    from convcli.calculator.costs import analyse
     from convcli.views import conv_data
 
-    dtype = canonical_dtype(dtype)
     input_shape = parse_shape(input)
     if padding_from is not None:
         return _shape_ported(input_shape, padding_from, conv, explain, dtype)
@@ -89,10 +89,9 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, explain: bool,
 
 def params(conv: ConvArgs, input: str | None = None, compare_groups: bool = False,
            dtype: str = "float32", conventions: bool = False) -> Answer:
-    from convcli.calculator.costs import analyse, canonical_dtype
+    from convcli.calculator.costs import analyse
     from convcli.views import conv_data
 
-    dtype = canonical_dtype(dtype)
     input_shape = None if input is None else parse_shape(input, "--input")
     spec, reading = conv.read(input_shape)
     counts = analyse(spec, input_shape, dtype)
@@ -128,14 +127,13 @@ def net(input: str, layers: str | None = None, file: str | None = None,
         svg: str | None = None, dtype: str = "float32") -> Answer:
     """A stack of layers walked shape by shape (network world); --train's bytes and
     --rf's fields import their rules only when asked for."""
-    from convcli.calculator.costs import canonical_dtype, dtype_size
+    from convcli.calculator.costs import dtype_size
     from convcli.network.reading import parse_names, read_layers
     from convcli.network.rules import build_layer
     from convcli.network.text import parse_layers
     from convcli.network.walk import analyse_net
     from convcli.views.net_data import net_dict
 
-    dtype = canonical_dtype(dtype)
     input_shape = parse_shape(input)
     names = parse_names(set_ or [])
     text, source = read_layers(layers, file)
@@ -152,9 +150,7 @@ def net(input: str, layers: str | None = None, file: str | None = None,
     built = [build_layer(c) for c in calls] if train or fields else []
     if train:
         from convcli.network.train_rules import net_training
-        from convcli.network.training import check_optimizer
-        report, _ = net_training(report, built, dtype_size(dtype),
-                                 check_optimizer(optimizer), dtype)
+        report, _ = net_training(report, built, dtype_size(dtype), optimizer, dtype)
     if fields:
         from dataclasses import replace
 
@@ -171,17 +167,22 @@ def net(input: str, layers: str | None = None, file: str | None = None,
 
 
 def with_picture(report, field: str | None, png: str | None, svg: str | None):
-    """--field: the picture of one output's input region (drawn to --png/--svg too)."""
-    if field is None:
-        if png is not None or svg is not None:
-            raise ConvError("--png/--svg draw the picture of --field LAYER[@POS]; add "
-                            "--field, e.g. --field 3")
+    """--field: the picture of one output's input region (drawn to --png/--svg too);
+    without a row (--png, --svg or --at alone), the last row that has a field."""
+    if field is None and png is None and svg is None:
         return report
     from dataclasses import replace
 
     from convcli.network.field_walk import select
     from convcli.network.fields import picture
     from convcli.views.field import draw
+    layer, at, pos = (field or "").partition("@")
+    if not layer.strip():
+        spatial = [r for r in report.rows if r.rf is not None]
+        if not spatial:
+            raise ConvError("--png/--svg/--at draw a row's receptive field, and no row has a "
+                            "spatial one here")
+        field = f"{spatial[-1].index}{at}{pos}"
     i, position = select(report, field)
     row = report.rows[i]
     label = f"{row.name} ({row.kind})" if row.name else f"layer {row.index} {row.layer}"

@@ -1,6 +1,6 @@
 """The conv options as the user typed them: ``ConvArgs`` (twelve strings and flags),
-their names, metavars and help (``CONV_DECLS``), and ``ConvArgs.spec()``, which turns
-them into a validated ConvSpec (calculator world). No typer here: the fast path
+their names, metavars and help (``CONV_DECLS``, from option_table.py), and
+``ConvArgs.spec()``, which turns them into a validated ConvSpec (calculator world). No typer here: the fast path
 (fast.py) parses argv with these declarations without importing it; options.py
 builds the Typer options from the same table.
 """
@@ -13,6 +13,7 @@ from typing import Any, Optional
 from convcli.calculator.interpret import Interpretation, read_spec
 from convcli.calculator.parse import parse_int
 from convcli.calculator.spec import ConvSpec
+from convcli.cli.option_table import CONV_NAMES, OPTIONS
 from convcli.errors import ConvError
 
 
@@ -64,35 +65,12 @@ class ConvArgs:
         return out
 
 
-# (option names, metavar, help) of each ConvArgs field. Metavars are short (the forms
-# are in the help), so that help screens read at 80 and 60 columns (a test scans them).
+# (option names, metavar, help) of each ConvArgs field, from the option table.
+# Metavars are short (the forms are in the help), so that help screens read at 80 and
+# 60 columns (a test scans them).
 CONV_DECLS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
-    "out_channels": (("--out-channels", "-o"), "INT", "Output channels."),
-    "kernel_size": (("--kernel-size", "-k"), "INT",
-                    "Kernel size: 3, or one per spatial dim as 3,5 or 3x5."),
-    "in_channels": (("--in-channels", "-i"), "INT",
-                    "Input channels (default: read from INPUT; if given it must match, and "
-                    "it picks the reading where INPUT's rank allows two)."),
-    "stride": (("--stride", "-s"), "INT", "Stride (one per dim as for -k)."),
-    "padding": (("--padding", "-p"), "PAD",
-                "Padding per side: 1, one per dim as 1,2, same (stride 1 only) or valid "
-                "(= 0)."),
-    "dilation": (("--dilation", "-d"), "INT", "Dilation (one per dim as for -k)."),
-    "groups": (("--groups", "-g"), "INT",
-               "Groups: must divide both channel counts; groups = in_channels is depthwise."),
-    "bias": (("--bias/--no-bias",), None, "Learnable bias (torch's default: on)."),
-    "padding_mode": (("--padding-mode",), "STR",
-                     "How padding is filled: zeros, reflect, replicate or circular "
-                     "(transposed convs: zeros only)."),
-    "transposed": (("--transposed", "-t"), None, "ConvTranspose instead of Conv."),
-    "output_padding": (("--output-padding",), "INT",
-                       "Extra size on one side of a transposed conv's output (< stride or "
-                       "dilation; one per dim as for -k)."),
-    "dims": (("--dims",), "N",
-             "Spatial dims, 1 to 3 (default: a tuple option's length, else an -i that fits "
-             "only one reading of INPUT, else 2 when INPUT's rank allows it: 3 is C,H,W, 4 "
-             "is N,C,H,W)."),
-}
+    name: (OPTIONS[name].decls, OPTIONS[name].metavar, OPTIONS[name].help)
+    for name in CONV_NAMES}
 CONV_TYPES = {"bias": bool, "transposed": bool, "padding_mode": str}
 
 

@@ -5,10 +5,11 @@ A shape calculator lives in a loop of thought; Typer costs several times
 `python -c pass` before a command runs (importing it, building the parameters,
 parsing). So main.py asks ``answer(argv)`` first. It takes only the exact forms it
 knows (``-o 16``, ``--out-channels 16``, ``--out-channels=16``, known flags,
-positionals in any order), with the option table below: the conv options come from
-conv_args.py (the same declarations options.py gives Typer), the rest is written
-here, and a test checks every entry against what Typer builds. Anything else returns
-None and main.py hands argv to Typer untouched: help, unknown or repeated options
+positionals in any order), with the option table Typer's commands are built from
+(option_table.py, command_options.py; a test checks every entry against what Typer
+builds), and reads the values with option_values.read, Typer's parsers. Anything
+else returns None and main.py hands argv to Typer untouched: help, unknown (an old
+spelling too: Typer prints its note) or repeated options
 (``--set`` may repeat, as in Typer), combined short flags (``-te``), a value that
 starts with '-', ``--``, a missing argument, shell completion (``_CONVCLI_COMPLETE``),
 and the options in ``LEFT_TO_TYPER``: net's --file (it may read stdin, which a
@@ -53,52 +54,45 @@ class Opt:
         self.multiple = multiple     # may repeat: the values as a list
 
 
-def _conv_options() -> list[Opt]:
-    """The twelve conv options as conv_options() declares them for shape and params
-    (-o and -k required)."""
-    from dataclasses import fields
-
-    from convcli.cli.conv_args import CONV_DECLS, CONV_TYPES, ConvArgs
-
-    out = []
-    for f in fields(ConvArgs):
-        primary, secondary = [], []
-        for decl in CONV_DECLS[f.name][0]:
-            first, _, second = decl.partition("/")
-            primary.append(first)
-            secondary += [second] if second else []
-        required = f.name in ("out_channels", "kernel_size")
-        out.append(Opt(f.name, tuple(primary), tuple(secondary),
-                       CONV_TYPES.get(f.name) is bool, None if required else f.default,
-                       required))
-    return out
-
-
-def _flag(name: str, *decls: str) -> Opt:
-    return Opt(name, decls, flag=True, default=False)
-
-
 def command_table(command: str) -> tuple[list[tuple[str, bool]], list[Opt]]:
-    """(positionals as (name, required), options) of one command, as Typer builds
-    them; a positional's default is None."""
-    dtype, json = Opt("dtype", ("--dtype",), default="float32"), _flag("json", "--json")
-    if command == "shape":
-        return [("input", True)], _conv_options() + [
-            dtype, _flag("explain", "--explain", "-e"), json,
-            Opt("padding_from", ("--padding-from",))]
-    if command == "net":
-        return [("input", True), ("layers", False)], [
-            Opt("set_", ("--set",), multiple=True), dtype, json]
-    assert command == "params"
-    return [], _conv_options() + [
-        Opt("input", ("--input",)), _flag("compare_groups", "--compare-groups"), dtype,
-        json, _flag("conventions", "--conventions")]
+    """(positionals as (name, required), options) of one command, from the option
+    table (option_table.py, command_options.py) Typer's commands are built from; a
+    positional's default is None. Old spellings are Typer's (they print a note)."""
+    from convcli.cli.command_options import COMMANDS, default_of
+    from convcli.cli.option_table import CONV_NAMES, OPTIONS
+
+    cmd = COMMANDS[command]
+    positionals, options = [], []
+    conv = [] if cmd.conv is None else [n for n in CONV_NAMES if n not in cmd.conv.exclude]
+    for name in conv:
+        required = cmd.conv.required and name in ("out_channels", "kernel_size")
+        default = None if required else cmd.conv.defaults.get(name, OPTIONS[name].default)
+        options.append(_opt(name, required, default))
+    for name, use in cmd.uses.items():
+        if OPTIONS[name].kind == "argument":
+            positionals.append((name, use.required))
+        else:
+            options.append(_opt(name, use.required, default_of(command, name)))
+    return positionals, options
+
+
+def _opt(name: str, required: bool, default: object) -> Opt:
+    from convcli.cli.option_table import OPTIONS
+
+    d = OPTIONS[name]
+    primary, secondary = [], []
+    for decl in d.decls:
+        first, _, second = decl.partition("/")
+        primary.append(first)
+        secondary += [second] if second else []
+    return Opt(name, tuple(primary), tuple(secondary), d.kind == "flag",
+               None if required else default, required, d.kind == "multiple")
 
 
 COMMANDS = ("shape", "params", "net")
 # the commands' options that only Typer takes (a test checks these are all the rest)
 LEFT_TO_TYPER = {"shape": (), "params": (),
-                 "net": ("file", "train", "optimizer", "rf", "field", "png", "svg")}
+                 "net": ("file", "train", "optimizer", "rf", "field", "at", "png", "svg")}
 
 
 def parse(argv: list[str]) -> tuple[str, dict] | None:
@@ -107,6 +101,7 @@ def parse(argv: list[str]) -> tuple[str, dict] | None:
     if not argv or argv[0] not in COMMANDS:
         return None
     wanted, options = command_table(argv[0])
+    options = [o for o in options if o.name not in LEFT_TO_TYPER[argv[0]]]
     by_decl = {d: (opt, True) for opt in options for d in opt.decls}
     by_decl.update({d: (opt, False) for opt in options for d in opt.secondary})
     values: dict = {}
@@ -161,6 +156,7 @@ def answer(argv: list[str]) -> int | None:
 
 def _calc(command: str, values: dict) -> int | None:
     from convcli.cli import calc
+    from convcli.cli.option_values import read
 
     json = values.pop("json")
     args: tuple = ()
@@ -168,6 +164,7 @@ def _calc(command: str, values: dict) -> int | None:
         from convcli.cli.conv_args import ConvArgs
         args = (ConvArgs(**{k: values.pop(k) for k in ConvArgs.__dataclass_fields__}),)
     try:
+        values = read(command, values)
         result = getattr(calc, command)(*args, **values)
         tables = None if json else result.tables()
     except Exception:       # Typer parses again and the funnel reports it

@@ -7,96 +7,21 @@ the fast path).
 
 from __future__ import annotations
 
-from typing import Annotated, List, Optional
-
-import typer
+from typing import List, Optional
 
 from convcli.cli import calc
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
-from convcli.cli.options import Dtype, Json
+from convcli.cli.options import table_options
 from convcli.errors import ConvError
-
-_TRAIN = "Training memory (--train)"
-Train = Annotated[bool, typer.Option(
-    "--train", rich_help_panel=_TRAIN,
-    help="Per row and in total: parameter, gradient and optimizer-state bytes, and the "
-         "activations autograd saves for backward, for one step at the input's batch.")]
-Optimizer = Annotated[str, typer.Option(
-    "--optimizer", metavar="NAME", rich_help_panel=_TRAIN,
-    help="The optimizer whose state is counted (what it really keeps per trainable "
-         "parameter): sgd, sgd-momentum, adam, adamw or none.")]
-_FIELD = "Receptive field (--rf, --field)"
-Rf = Annotated[bool, typer.Option(
-    "--rf", rich_help_panel=_FIELD,
-    help="Per row and spatial dim: the receptive field's size (the largest over the "
-         "row's positions at this input), jump (input positions per output step) and "
-         "start (output 0's first input index; negative: in the padding).")]
-Field = Annotated[Optional[str], typer.Option(
-    "--field", metavar="ROW", rich_help_panel=_FIELD,
-    help="Draw the input region behind one output position of a row: ROW, a row number "
-         "or a module name, or ROW@POS with POS one index per spatial dim (default: the "
-         "centre); the part of the window in the padding is marked.")]
-Png = Annotated[Optional[str], typer.Option(
-    "--png", metavar="FILE", rich_help_panel=_FIELD,
-    help="Also draw --field's picture to a PNG (needs matplotlib).")]
-Svg = Annotated[Optional[str], typer.Option(
-    "--svg", metavar="FILE", rich_help_panel=_FIELD,
-    help="Also draw --field's picture to an SVG (needs matplotlib).")]
-Amp = Annotated[Optional[str], typer.Option(
-    "--amp", metavar="DTYPE", rich_help_panel=_TRAIN,
-    help="Autocast to bf16 or fp16 (low-precision activations, fp32 master weights).")]
-BudgetOption = Annotated[Optional[str], typer.Option(
-    "--budget", metavar="SIZE", rich_help_panel=_TRAIN,
-    help="The largest batch whose training step fits SIZE (e.g. 16GiB), and what "
-         "dominates. Implies --train.")]
-Measure = Annotated[bool, typer.Option(
-    "--measure", rich_help_panel=_TRAIN,
-    help="Also run one real step: with --device cuda, its peak of torch.cuda's "
-         "max_memory_allocated; on the CPU, the saved-tensor bytes of a real forward. "
-         "Implies --train.")]
-Device = Annotated[str, typer.Option(
-    "--device", metavar="DEVICE", rich_help_panel=_TRAIN,
-    help="Where --measure runs its step: cpu or cuda.")]
-MaxMemory = Annotated[Optional[str], typer.Option(
-    "--max-memory", metavar="SIZE",
-    help="For a model that must run for real on the CPU (data-dependent forward): refuse "
-         "if its tensors would pass this (8GiB, 50%). Default: 75% of the available RAM.")]
-Depth = Annotated[Optional[int], typer.Option(
-    "--depth", metavar="N", min=0, max=1000,
-    help="Rows for the blocks down to depth N (1: the model's children), each with the "
-         "params and MACs of everything inside it; deeper calls roll up into them.")]
 
 
 @app.command()
 @funnel
-def net(
-    input: Annotated[str, typer.Argument(
-        metavar="INPUT", help="Input shape of the first layer, e.g. 1x3x32x32.")],
-    layers: Annotated[Optional[str], typer.Argument(
-        metavar="LAYERS", show_default=False,
-        help="torch layer constructors separated by commas or newlines, as in an "
-             "nn.Sequential: \"Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2)\"; or "
-             "what print(model) shows for an nn.Sequential. nn. and torch.nn. prefixes, "
-             "comments and arithmetic (64 * 4 * 4) are fine; nothing is executed.")] = None,
-    file: Annotated[Optional[str], typer.Option(
-        "--file", "-f", metavar="PATH",
-        help="Read LAYERS from a text file (e.g. the body of an nn.Sequential); "
-             "- reads standard input.")] = None,
-    set_: Annotated[Optional[List[str]], typer.Option(
-        "--set", metavar="VALUES",
-        help="Values for the names the layers use, as tutorial code writes them, "
-             "NAME=VALUE separated by commas: --set nz=100,ngf=64 for "
-             "ConvTranspose2d(nz, ngf * 8, 4, 1, 0).")] = None,
-    train: Train = False,
-    optimizer: Optimizer = "adamw",
-    rf: Rf = False,
-    field: Field = None,
-    png: Png = None,
-    svg: Svg = None,
-    dtype: Dtype = "float32",
-    json: Json = False,
-):
+@table_options("net")
+def net(input: str, layers: Optional[str], file: Optional[str], set_: Optional[List[str]],
+        train: bool, optimizer: str, rf: bool, field: Optional[str], at, png: Optional[str],
+        svg: Optional[str], dtype: str, json: bool):
     """Layer-by-layer output shapes, params and MACs of a stack of torch layers, \
 without torch. A layer that does not fit its input is reported with the fix.
 
@@ -109,44 +34,29 @@ Identity and the activations (ReLU, GELU, SiLU, GLU, Softmax, ...).
     Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), \
 Flatten(), Linear(4096, 10)"
     """
-    calc.net(input, layers, file, set_, train, optimizer, rf, field, png, svg,
-             dtype).emit(json)
+    calc.net(input, layers, file, set_, train, optimizer, rf, with_at(field, at),
+             png, svg, dtype).emit(json)
+
+
+def with_at(field: str | None, at) -> str | None:
+    """--field ROW with --at POS is ROW@POS (--at alone: '@POS', the last row's)."""
+    if at is None:
+        return field
+    if "@" in (field or ""):
+        raise ConvError(f"--field {field!r} already names a position; give it as ROW@POS "
+                        "or as --at, not both")
+    return f"{field or ''}@{','.join(map(str, at)) if isinstance(at, tuple) else at}"
 
 
 # ---- summary --------------------------------------------------------------------
 @app.command()
 @funnel
-def summary(
-    target: Annotated[str, typer.Argument(
-        metavar="MODEL",
-        help="FILE.py:NAME (NAME an nn.Module class, a function returning a module, or a "
-             "module-level instance such as model = resnet18(); it may be left out when "
-             "the file holds one), or package.module:NAME (torchvision.models:resnet50). "
-             "The file is RUN, as `python FILE.py` would run it.")],
-    input: Annotated[List[str], typer.Option(
-        "--input", metavar="SHAPE",
-        help="What forward() receives, e.g. 1x3x224x224. Repeat it for more arguments; "
-             "NAME= before the shape makes a keyword argument and :DTYPE after it another "
-             "dtype: --input ids=1x8:int64 --input mask=1x8:bool.")],
-    args: Annotated[Optional[str], typer.Option(
-        "--args", metavar="LITERAL",
-        help="Constructor arguments as a Python literal: a tuple is positional, a dict "
-             "keyword, anything else one argument: --args \"{ 'num_classes': 10 }\".")] = None,
-    depth: Depth = None,
-    rf: Rf = False,
-    field: Field = None,
-    png: Png = None,
-    svg: Svg = None,
-    train: Train = False,
-    optimizer: Optimizer = "adamw",
-    amp: Amp = None,
-    budget: BudgetOption = None,
-    measure: Measure = False,
-    device: Device = "cpu",
-    max_memory: MaxMemory = None,
-    dtype: Dtype = "float32",
-    json: Json = False,
-):
+@table_options("summary")
+def summary(model: str, inputs: List[str], args: Optional[str], set_: Optional[List[str]],
+            depth: Optional[int], rf: bool, field: Optional[str], at, png: Optional[str],
+            svg: Optional[str], train: bool, optimizer: str, amp: Optional[str],
+            budget: Optional[int], measure: bool, device: str, max_memory, dtype: str,
+            json: bool):
     """Layer-by-layer output shapes, params and MACs of your own nn.Module (needs torch).
 
     WARNING: this imports and runs the model's code (the file's top level, the \
@@ -161,8 +71,6 @@ module, its input shape and, for a Linear, the in_features that would fit.
 
     Example: convcli summary examples/models/cifar_cnn.py:CifarCNN --input 1x3x32x32
     """
-    from convcli.calculator.costs import canonical_dtype
-    from convcli.calculator.parse import parse_bytes
     from convcli.engine.summary.inputs import parse_inputs
     from convcli.engine.summary.isolation import user_code
     from convcli.engine.summary.loading import parse_args
@@ -172,38 +80,26 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.views.net import renderables
     from convcli.views.net_data import net_dict
 
-    dtype = canonical_dtype(dtype)
-    specs = parse_inputs(input)
+    from convcli.network.reading import parse_names
+
+    specs = parse_inputs(inputs)
     pos, kw = parse_args(args)
-    options = Options(depth=depth, max_memory=None if max_memory is None
-                      else parse_bytes(max_memory),
+    kw = {**kw, **parse_names(set_ or [])}
+    field = with_at(field, at)
+    options = Options(depth=depth, max_memory=max_memory,
                       train=train_options(train or budget is not None or measure, optimizer,
                                           amp, dtype, budget, measure, device),
                       fields=bool(rf or field or png or svg))
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
-        report = summarise_source(resolve(target, pos, kw), specs, options)
+        report = summarise_source(resolve(model, pos, kw), specs, options)
     report = calc.with_picture(report, field, png, svg)
     Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
 
 
 def train_options(on: bool, optimizer: str, amp: str | None, dtype: str,
-                  budget: str | None, measure: bool, device: str):
-    """--train's options, checked; None without --train."""
-    from convcli.calculator.parse import parse_bytes
-    from convcli.network.training import check_optimizer
-    check_optimizer(optimizer)
-    if amp is not None and amp not in ("bf16", "fp16", "bfloat16", "float16"):
-        raise ConvError(f"--amp {amp!r}: use bf16 or fp16")
-    if device not in ("cpu", "cuda"):
-        raise ConvError(f"--device {device!r}: use cpu or cuda")
+                  budget: int | None, measure: bool, device: str):
+    """--train's options (read by the option table); None without --train."""
     if not on:
         return None
     from convcli.engine.summary.train_memory import TrainOptions
-    limit = None
-    if budget is not None:
-        limit = parse_bytes(budget, "--budget")
-        if isinstance(limit, float):
-            raise ConvError(f"--budget {budget!r}: give a size such as 16GiB (a share of "
-                            "the free memory means nothing for another machine)")
-    return TrainOptions(optimizer, amp, dtype, limit, measure, device)
-
+    return TrainOptions(optimizer, amp, dtype, budget, measure, device)

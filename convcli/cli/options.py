@@ -1,11 +1,13 @@
-"""Options shared by several commands, declared once.
+"""The option table (option_table.py, command_options.py) turned into Typer parameters.
 
-The twelve conv options live in ``ConvArgs`` (the strings the user typed) and enter a
-command through ``@conv_options(...)``, which extends the command's signature where
-its ``conv: ConvArgs`` parameter stands (Typer reads ``inspect.signature`` and
-``__annotations__``) and hands the command one ConvArgs. Per-command variations are
-arguments of the decorator: which options are left out, other defaults, other help.
-``ConvArgs.spec()`` turns the strings into a validated ConvSpec (calculator world).
+A command names its parameters; ``@table_options("run")`` gives each one its Typer
+declaration, default, help, panel and value completion from the table, adds a hidden
+option per old spelling, and hands the body values already read by the table's
+parsers (option_values.read: the one place a word is validated). The twelve conv
+options enter through ``@conv_options("run")``, which replaces the command's
+``conv: ConvArgs`` parameter (Typer reads ``inspect.signature`` and
+``__annotations__``) and hands the command one ConvArgs; ``ConvArgs.spec()`` turns its
+strings into a validated ConvSpec (calculator world).
 """
 
 from __future__ import annotations
@@ -13,39 +15,101 @@ from __future__ import annotations
 import functools
 import inspect
 from dataclasses import fields
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Callable, List, Optional
 
 import typer
 
-from convcli.cli.conv_args import CONV_DECLS, CONV_TYPES, ConvArgs, parse_dims
+from convcli.cli.command_options import COMMANDS, Use, default_of
+from convcli.cli.conv_args import ConvArgs, parse_dims
+from convcli.cli.option_table import CONV_PANEL, MAIN, OPTIONS
+from convcli.cli.option_values import completer, old_name, read, take_old
 
-__all__ = ["CONV_PANEL", "BytesDtype", "ConvArgs", "Dtype", "Json", "TensorDtype",
-           "conv_options", "parse_dims"]
-
-CONV_PANEL = "Convolution"
+__all__ = ["CONV_PANEL", "ConvArgs", "Json", "conv_options", "parse_dims", "table_options"]
 
 
-def _option(name: str, help_text: str | None, panel: str | None) -> Any:
-    decls, metavar, default_help = CONV_DECLS[name]
+def _typer_param(command: str, name: str, use: Use, panel: str | None) -> Any:
+    """Annotated[type, typer.Option or typer.Argument] for ``name`` on ``command``."""
+    d = OPTIONS[name]
+    help_text = use.help or d.help
+    if d.kind == "argument":
+        return Annotated[str if use.required else Optional[str], typer.Argument(
+            metavar=d.decls[0], help=help_text, show_default=False)]
     extra: dict[str, Any] = {}
-    if metavar is not None:
-        extra["metavar"] = metavar
-    info = typer.Option(*decls, rich_help_panel=panel, help=help_text or default_help,
-                        **extra)
-    return Annotated[CONV_TYPES.get(name, Optional[str]), info]
+    if d.metavar is not None or use.metavar is not None:
+        extra["metavar"] = use.metavar or d.metavar
+    complete = completer(command, name)
+    if complete is not None:
+        extra["autocompletion"] = complete
+    if not use.required and (use.panel or d.panel) is not None:
+        panel = None if (use.panel or d.panel) == MAIN else use.panel or d.panel
+    kind = {"flag": bool, "multiple": Optional[List[str]]}.get(d.kind, Optional[str])
+    return Annotated[kind, typer.Option(*d.decls, rich_help_panel=panel, help=help_text,
+                                        **extra)]
 
 
-def conv_options(*, required: bool = True, exclude: tuple[str, ...] = (),
-                 defaults: dict[str, Any] | None = None,
-                 help: dict[str, str] | None = None) -> Callable:
-    """Replace the command's ``conv: ConvArgs`` parameter with the conv options.
+def _old_param(name: str, i: int, old: str) -> inspect.Parameter:
+    return inspect.Parameter(
+        old_name(name, i), inspect.Parameter.KEYWORD_ONLY, default=None,
+        annotation=Annotated[Optional[str], typer.Option(old, hidden=True)])
 
-    ``required``: -o and -k have no default; ``exclude``: options this command does
-    not offer (ConvArgs keeps its default); ``defaults`` / ``help``: per-option
-    variations."""
-    defaults = defaults or {}
-    help = help or {}
-    offered = [f for f in fields(ConvArgs) if f.name not in exclude]
+
+def table_options(command: str) -> Callable:
+    """Declare the command's parameters from the table; the body gets parsed values."""
+    cmd = COMMANDS[command]
+
+    def decorate(fn: Callable) -> Callable:
+        sig = inspect.signature(fn, eval_str=True)
+        params = list(sig.parameters.values())
+        declared = [p.name for p in params if p.name != "conv"]
+        if declared != list(cmd.uses):
+            raise TypeError(f"{command}: parameters {declared} are not the table's "
+                            f"{list(cmd.uses)} (command_options.py)")
+        new = []
+        for p in params:
+            if p.name == "conv":
+                new.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+                continue
+            use = cmd.uses[p.name]
+            # an option with old spellings is required after they are folded in
+            required = use.required and not use.old
+            panel = None if use.required else cmd.panel
+            default = inspect.Parameter.empty if required else default_of(command, p.name)
+            new.append(inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY,
+                                         default=default,
+                                         annotation=_typer_param(command, p.name, use, panel)))
+            new += [_old_param(p.name, i, old) for i, old in enumerate(use.old)]
+
+        @functools.wraps(fn)
+        def wrapper(**kwargs):
+            return fn(**read(command, take_old(command, kwargs)))
+
+        wrapper.__signature__ = sig.replace(parameters=new)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in new}
+        del wrapper.__wrapped__  # Typer must see the new signature, not fn's
+        return wrapper
+
+    return decorate
+
+
+def _conv_option(command: str, name: str, help_text: str | None, panel: str | None) -> Any:
+    d = OPTIONS[name]
+    extra: dict[str, Any] = {}
+    if d.metavar is not None:
+        extra["metavar"] = d.metavar
+    complete = completer(command, name)
+    if complete is not None:
+        extra["autocompletion"] = complete
+    info = typer.Option(*d.decls, rich_help_panel=panel, help=help_text or d.help, **extra)
+    return Annotated[bool if d.kind == "flag" else Optional[str], info]
+
+
+def conv_options(command: str) -> Callable:
+    """Replace the command's ``conv: ConvArgs`` parameter with the conv options the
+    table gives ``command`` (command_options.Conv: which are left out, required, other
+    defaults, other help)."""
+    conv = COMMANDS[command].conv
+    assert conv is not None, f"{command} takes no conv options"
+    offered = [f for f in fields(ConvArgs) if f.name not in conv.exclude]
 
     def decorate(fn: Callable) -> Callable:
         sig = inspect.signature(fn, eval_str=True)
@@ -53,14 +117,14 @@ def conv_options(*, required: bool = True, exclude: tuple[str, ...] = (),
         at = next(i for i, p in enumerate(params) if p.name == "conv")
         injected = []
         for f in offered:
-            default = defaults.get(f.name, f.default)
+            default = conv.defaults.get(f.name, f.default)
             # required options come first in --help: in the first panel (Options)
             panel: str | None = CONV_PANEL
-            if required and f.name in ("out_channels", "kernel_size"):
+            if conv.required and f.name in ("out_channels", "kernel_size"):
                 default, panel = inspect.Parameter.empty, None
             injected.append(inspect.Parameter(
                 f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                annotation=_option(f.name, help.get(f.name), panel)))
+                annotation=_conv_option(command, f.name, conv.help.get(f.name), panel)))
         new = params[:at] + injected + params[at + 1:]
         new = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in new]
         names = {f.name for f in offered}
@@ -78,14 +142,5 @@ def conv_options(*, required: bool = True, exclude: tuple[str, ...] = (),
     return decorate
 
 
-# ---- other options shared by several commands -------------------------------------
-# --dtype means something else per command: each says what
-BytesDtype = Annotated[str, typer.Option(
-    "--dtype", metavar="DTYPE", help="Element type the byte counts assume: float32 (4 "
-                                     "bytes), float64, float16 or bfloat16.")]
-TensorDtype = Annotated[str, typer.Option(
-    "--dtype", metavar="DTYPE",
-    help="Element type torch computes in: float32, float64, float16 or bfloat16; the "
-         "float64 reference allows its tolerance.")]
-Dtype = BytesDtype
-Json = Annotated[bool, typer.Option("--json", help="One JSON object on stdout (docs/json.md).")]
+# for an option a branch still declares by hand (the table takes it over on merge)
+Json = Annotated[bool, typer.Option("--json", help=OPTIONS["json"].help)]

@@ -5,64 +5,22 @@ table, --json and --junit.
 from __future__ import annotations
 
 import os
-from typing import Annotated, Optional
-
-import typer
+from typing import Optional
 
 from convcli.calculator.parse import parse_shape
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
-from convcli.cli.options import ConvArgs, Json, TensorDtype, conv_options
+from convcli.cli.options import ConvArgs, conv_options, table_options
 from convcli.errors import ConvError, Mismatch
-
-_VERIFY = "Verification"
 
 
 @app.command()
 @funnel
-@conv_options(required=False, help={
-    "in_channels": "Input channels (default: read from --input; required without it)."})
-def verify(
-    conv: ConvArgs,
-    input: Annotated[Optional[str], typer.Option(
-        "--input", metavar="SHAPE", rich_help_panel=_VERIFY,
-        help="Input shape for one configuration, as INPUT is elsewhere (default 2 x C_in x 12 "
-             "per dim, or larger for wide kernels).")] = None,
-    cases: Annotated[Optional[int], typer.Option(
-        "--cases", metavar="N", rich_help_panel=_VERIFY,
-        help="Random configurations (valid and invalid) for the built-in suite "
-             "(default 1000, at most 100,000).")] = None,
-    seed: Annotated[int, typer.Option(
-        "--seed", metavar="INT", rich_help_panel=_VERIFY,
-        help="Seed for the random configurations and tensors.")] = 0,
-    device: Annotated[str, typer.Option(
-        "--device", metavar="DEVICE", rich_help_panel=_VERIFY,
-        help="Where torch runs the convolutions, as for run: auto (cuda if available), "
-             "cpu, cuda or cuda:N; the numpy reference runs on the CPU.")]
-        = "cpu",
-    dtype: TensorDtype = "float32",
-    atol: Annotated[Optional[float], typer.Option(
-        "--atol", metavar="FLOAT", rich_help_panel=_VERIFY,
-        help="Absolute tolerance instead of the calibrated bound (with --rtol, or its "
-             "default per dtype: float64 1e-10, float32 1e-4, float16 1e-2, bfloat16 "
-             "5e-2).")] = None,
-    rtol: Annotated[Optional[float], typer.Option(
-        "--rtol", metavar="FLOAT", rich_help_panel=_VERIFY,
-        help="Relative tolerance instead of the calibrated bound (with --atol, or its "
-             "default per dtype: float64 1e-8, float32 1e-4, float16 1e-2, bfloat16 "
-             "2e-2).")] = None,
-    fail_fast: Annotated[bool, typer.Option(
-        "--fail-fast", "-x", rich_help_panel=_VERIFY,
-        help="Stop at the first failing configuration.")] = False,
-    junit: Annotated[Optional[str], typer.Option(
-        "--junit", metavar="FILE", rich_help_panel=_VERIFY,
-        help="Also write JUnit XML (one testcase per check) for CI.")] = None,
-    max_memory: Annotated[Optional[str], typer.Option(
-        "--max-memory", metavar="SIZE", rich_help_panel=_VERIFY,
-        help="Refuse one configuration estimated above this, as run does: 8GiB, 512M, "
-             "50% (of free memory). Default: 75% of available RAM.")] = None,
-    json: Json = False,
-):
+@conv_options("verify")
+@table_options("verify")
+def verify(conv: ConvArgs, input: Optional[str], cases: Optional[int], seed: int, device: str,
+           dtype: str, atol: Optional[float], rtol: Optional[float], fail_fast: bool,
+           junit: Optional[str], max_memory, json: bool):
     """Prove that grouped conv == split-and-concat, that depthwise and
     depthwise-separable convs are what they claim, that the calculator agrees with
     torch, and that a numpy reference agrees with torch's F.convNd and nn.ConvNd (the
@@ -72,16 +30,13 @@ def verify(
     --dtype: torch computes in it; a result may be off by 8 eps of the dtype times
     sum |x*w| + |y| (the rounding bound), or by --atol/--rtol when given.
 
-    Example: convcli verify -i 16 -o 16 -k 1 -g 2 --input 8x16x32x32
+    Example: convcli verify 8x16x32x32 -i 16 -o 16 -k 1 -g 2
     """
-    from convcli.calculator.costs import canonical_dtype
-    from convcli.engine.memory import parse_budget
     from convcli.engine.verify.report import DEFAULT_CASES, Options
 
-    opts = Options(device=device.strip().lower(), dtype=canonical_dtype(dtype),
-                   atol=atol, rtol=rtol, seed=seed,
+    opts = Options(device=device, dtype=dtype, atol=atol, rtol=rtol, seed=seed,
                    cases=DEFAULT_CASES if cases is None else cases, fail_fast=fail_fast,
-                   max_memory=parse_budget(max_memory))
+                   max_memory=max_memory)
     _check_junit(junit)
     report, reading, transposed = _run_checks(conv, input, cases, opts)
     _report(report, junit, json, reading, transposed)
@@ -95,7 +50,7 @@ def _run_checks(conv: ConvArgs, input: str | None, cases: int | None, opts):
     from convcli.views.progress import verify_progress
 
     if conv.out_channels is None and conv.kernel_size is None:
-        given = conv.given() + (["--input"] if input is not None else [])
+        given = conv.given() + (["INPUT"] if input is not None else [])
         if given:
             raise ConvError(
                 f"{', '.join(given)} {'describe' if len(given) > 1 else 'describes'} one "
@@ -114,7 +69,7 @@ def _run_checks(conv: ConvArgs, input: str | None, cases: int | None, opts):
         raise ConvError(f"--cases {cases}: random configurations belong to the built-in "
                         "suite; with -o/-k verify checks that one configuration, so "
                         "drop --cases or the configuration")
-    input_shape = None if input is None else parse_shape(input, "--input")
+    input_shape = None if input is None else parse_shape(input)
     spec, reading = conv.read(input_shape)
     if input_shape is None:
         input_shape = default_input(spec)

@@ -158,14 +158,14 @@ def _weight_and_bias(torch, spec: ConvSpec, opts: ApplyOptions, sources: dict):
             if tuple(w.shape) != spec.weight_shape:
                 layout = "(C_in, C_out/g, *k)" if spec.transposed else "(C_out, C_in/g, *k)"
                 raise ConvError(
-                    f"--kernel: the literal has shape {shape_x(w.shape)} but "
+                    f"--weight: the literal has shape {shape_x(w.shape)} but "
                     f"{spec.torch_repr()} needs a weight of shape {shape_x(spec.weight_shape)} "
                     f"{layout}; give that, or one kernel {shape_x(spec.kernel_size)} for every "
                     "channel pair")
-            sources["weight"] = f"--kernel {kernel.describe} (the whole weight)"
+            sources["weight"] = f"--weight {kernel.describe} (the whole weight)"
         else:
             w = w.expand(spec.weight_shape).contiguous()
-            sources["weight"] = f"--kernel {kernel.describe}" + (
+            sources["weight"] = f"--weight {kernel.describe}" + (
                 "" if prod(spec.weight_shape[:2]) == 1 else ", for every channel pair")
     if not spec.bias:
         return w, None

@@ -20,28 +20,29 @@ if TYPE_CHECKING:
 ANNOTATE = 7        # kernels up to 7x7 get their values written in
 
 
-def _import():
+def _import(kind: str = "png"):
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
         raise EnvironmentProblem(
-            f"--png draws with matplotlib, which is not installed: {INSTALL_HINT}") from None
+            f"--{kind} draws with matplotlib, which is not installed: {INSTALL_HINT}") from None
     return Figure, FigureCanvasAgg
 
 
-def check_target(path: str) -> None:
+def check_target(path: str, kind: str = "png") -> None:
     """Before any work: matplotlib is there and the folder exists."""
-    _import()
+    _import(kind)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise EnvironmentProblem(f"--png {path}: folder {folder} does not exist; create it "
-                                 "or write somewhere else")
+        raise EnvironmentProblem(f"--{kind} {path}: folder {folder} does not exist; create "
+                                 "it or write somewhere else")
     if os.path.isdir(path):
-        raise EnvironmentProblem(f"--png {path}: is a directory; give a file name")
+        raise EnvironmentProblem(f"--{kind} {path}: is a directory; give a file name")
 
 
-def draw_values(applied: Applied, path: str) -> None:
+def draw_values(applied: Applied, path: str, kind: str = "png") -> None:
+    """The picture, as a PNG or an SVG (``kind``), written atomically."""
     from convcli.engine.values import figure_rows
 
     Figure, Canvas = _import()
@@ -61,7 +62,7 @@ def draw_values(applied: Applied, path: str) -> None:
         _panel(fig, a_in, row.input, f"input channel {row.index}", "gray")
         _panel(fig, a_k, row.kernel, row.kernel_label, "RdBu_r", kernel=True)
         _panel(fig, a_out, row.output, f"output channel {row.index}", "gray")
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100), "--png")
+    atomic_write(path, lambda f: fig.savefig(f, format=kind, dpi=100), f"--{kind}")
 
 
 def _panel(fig, ax, arr, label: str, cmap: str, kernel: bool = False) -> None:

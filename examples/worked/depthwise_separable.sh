@@ -19,5 +19,5 @@ $CONVCLI shape 1x32x56x56 -o 64 -k 1
 
 echo "# 3. Proof: the shapes chain, torch's parameter count and FLOPs match the"
 echo "#    formula (the 'separable' check), and depthwise == one conv per channel"
-$CONVCLI verify -i 32 -o 64 -k 3 -p 1 --input 2x32x16x16
-$CONVCLI verify -i 32 -o 32 -k 3 -p 1 -g 32 --input 2x32x16x16
+$CONVCLI verify -i 32 -o 64 -k 3 -p 1 2x32x16x16
+$CONVCLI verify -i 32 -o 32 -k 3 -p 1 -g 32 2x32x16x16

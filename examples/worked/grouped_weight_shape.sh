@@ -19,4 +19,4 @@ $CONVCLI params -i 16 -o 16 -k 1
 
 echo "# 3. Proof: the grouped conv equals two convs on the channel halves, each with"
 echo "#    its weight slice, concatenated (the 'grouped' check), on a batch of 8"
-$CONVCLI verify -i 16 -o 16 -k 1 -g 2 --input 8x16x32x32
+$CONVCLI verify -i 16 -o 16 -k 1 -g 2 8x16x32x32

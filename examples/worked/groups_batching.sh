@@ -21,4 +21,4 @@ echo "# 3. Which channels each group reads and writes"
 $CONVCLI params -i 6 -o 12 -k 3 -g 2
 
 echo "# 4. Proof on the real batch: grouped == split-and-concat, reference == torch"
-$CONVCLI verify -i 6 -o 12 -k 3 -g 2 --input 4x6x64x64
+$CONVCLI verify -i 6 -o 12 -k 3 -g 2 4x6x64x64

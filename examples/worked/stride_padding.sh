@@ -29,6 +29,6 @@ echo "# 7. The transposed conv that undoes #4's downsampling: 4 -> 8"
 $CONVCLI shape 1x1x4x4 -o 1 -k 3 -s 2 -p 1 -t --output-padding 1
 echo "# 8. Proof: the numpy reference (written from the definition) agrees with torch"
 echo "#    for the padded, strided and transposed cases"
-$CONVCLI verify -i 1 -o 1 -k 3 -s 2 -p 1 --input 1x1x7x7
-$CONVCLI verify -i 1 -o 1 -k 4 -p same --input 1x1x7x7
-$CONVCLI verify -i 1 -o 1 -k 3 -s 2 -p 1 -t --output-padding 1 --input 1x1x4x4
+$CONVCLI verify -i 1 -o 1 -k 3 -s 2 -p 1 1x1x7x7
+$CONVCLI verify -i 1 -o 1 -k 4 -p same 1x1x7x7
+$CONVCLI verify -i 1 -o 1 -k 3 -s 2 -p 1 -t --output-padding 1 1x1x4x4

@@ -1,4 +1,4 @@
-"""`apply --kernel`: the named kernels' values (the tutorials' and OpenCV's), literals
+"""`apply --weight`: the named kernels' values (the tutorials' and OpenCV's), literals
 read with ast and nothing run, and how a kernel fills in -k, --dims and -o."""
 
 from __future__ import annotations

@@ -60,11 +60,11 @@ def test_calflops_same_with_an_even_kernel_is_one_short():
 
 
 def test_needs_input(cli):
-    with pytest.raises(ConvError, match="--input"):
+    with pytest.raises(ConvError, match="needs INPUT"):
         peer_counts(ConvSpec(2, 16, 32, 4), None)
     r = cli("params", "-i", "16", "-o", "32", "-k", "4", "--conventions", "--json")
     assert r.exit_code == 2 and r.stdout == ""
-    assert "--conventions needs --input" in r.stderr and "1x16x32x32" in r.stderr
+    assert "--conventions needs INPUT" in r.stderr and "1x16x32x32" in r.stderr
 
 
 def test_flop_counter_row_matches_torch():

@@ -97,7 +97,7 @@ def test_json_has_everything(cli):
 
 
 @pytest.mark.parametrize("args,words", [
-    (("--dim", "2"), "--dim 2"),
+    (("--along", "2"), "--along 2"),
     (("--at", "9,9"), "outside 0..3"),
     (("--at", "1,2,3"), "one output index per spatial dim"),
     (("--channel", "7"), "0..3"),

@@ -186,9 +186,9 @@ def test_unread_inputs_counts_what_no_window_reads(size, out, k, s, dl, before):
 
 
 @pytest.mark.parametrize("args", [
-    ("--input", "1000000000000", "--output", "500000000000"),
-    ("--input", "64", "--output", "32", "--max-padding", "1000000000"),
-    ("--transposed", "--input", "7", "--output", "14", "--max-padding", "1000000000"),
+    ("--input-size", "1000000000000", "--output-size", "500000000000"),
+    ("--input-size", "64", "--output-size", "32", "--max-padding", "1000000000"),
+    ("--transposed", "--input-size", "7", "--output-size", "14", "--max-padding", "1000000000"),
 ])
 def test_huge_sizes_and_bounds_answer_at_once(cli, args):
     r = cli("solve", *args, "--json")
@@ -198,15 +198,15 @@ def test_huge_sizes_and_bounds_answer_at_once(cli, args):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("--input", "32", "--output", "16", "-k", "1000000000000"), "more than solve pins"),
-    (("--transposed", "--input", "1000000000000", "-k", "3", "-s", "1000000000000"),
+    (("--input-size", "32", "--output-size", "16", "-k", "1000000000000"), "more than solve pins"),
+    (("--transposed", "--input-size", "1000000000000", "-k", "3", "-s", "1000000000000"),
      "solve pins strides up to 10,000"),
-    (("--input", "64", "--output", "32", "-s", "10000", "--max-padding", "100000000"),
+    (("--input-size", "64", "--output-size", "32", "-s", "10000", "--max-padding", "100000000"),
      "more than 100,000 settings"),
-    (("--input", "٣٢", "--output", "16"), "only the ASCII digits"),
-    (("--input", "32", "--output", "16", "--max-kernel", "٣"), "only the ASCII digits"),
-    (("--input", "1" * 4301, "--output", "16"), "4,301 digits"),
-    (("--input", "32", "--output", "16", "--max-padding", "9" * 30), "int64"),
+    (("--input-size", "٣٢", "--output-size", "16"), "only the ASCII digits"),
+    (("--input-size", "32", "--output-size", "16", "--max-kernel", "٣"), "only the ASCII digits"),
+    (("--input-size", "1" * 4301, "--output-size", "16"), "4,301 digits"),
+    (("--input-size", "32", "--output-size", "16", "--max-padding", "9" * 30), "int64"),
 ])
 def test_huge_or_foreign_numbers_are_refused_in_one_line(cli, args, words):
     r = cli("solve", *args)
@@ -248,7 +248,7 @@ def test_decoder_refuses_asymmetric_same():
 # ---- CLI ----------------------------------------------------------------------------
 
 def test_cli_json_solutions(cli):
-    r = cli("solve", "--input", "32", "--output", "16", "--json")
+    r = cli("solve", "--input-size", "32", "--output-size", "16", "--json")
     assert r.exit_code == 0, r.stderr
     data = r.json()
     first = data["solutions"][0]
@@ -257,45 +257,45 @@ def test_cli_json_solutions(cli):
         (3, 2, 1, 1)
     assert data["advice"] is None and data["alternative"] is None
     assert data["total"] >= data["shown"] == len(data["solutions"]) == 12
-    data = cli("solve", "--input", "32", "--output", "16", "--json", "-n", "0").json()
+    data = cli("solve", "--input-size", "32", "--output-size", "16", "--json", "-n", "0").json()
     asym = next(s for s in data["solutions"] if not s["symmetric"])
     assert asym["padding"] is None and asym["f_pad"] == [0, 1, 0, 1]
 
 
 def test_cli_per_dim_sizes(cli):
-    r = cli("solve", "--input", "32x24", "--output", "16x12", "--json", "-n", "3")
+    r = cli("solve", "--input-size", "32x24", "--output-size", "16x12", "--json", "-n", "3")
     assert r.exit_code == 0, r.stderr
     assert r.json()["solutions"][0]["kernel_size"] == [3, 3]
     assert r.json()["solutions"][1]["kernel_size"] == [5, 5]
 
 
 def test_cli_decoder(cli):
-    r = cli("solve", "--transposed", "--input", "32", "-k", "3", "-s", "2", "-p", "1", "--json")
+    r = cli("solve", "--transposed", "--input-size", "32", "-k", "3", "-s", "2", "-p", "1", "--json")
     assert r.exit_code == 0, r.stderr
     data = r.json()
     assert data["output_padding"] == [1, 1] and data["ambiguous"] is True
     assert data["dims"][0]["preimage"] == [31, 32]
     assert data["decoder"] == ("ConvTranspose2d(C_out, C_in, 3, stride=2, padding=1, "
                                "output_padding=1)")
-    r = cli("solve", "--transposed", "--input", "32", "-k", "3", "-s", "2", "-p", "1")
+    r = cli("solve", "--transposed", "--input-size", "32", "-k", "3", "-s", "2", "-p", "1")
     assert "output_padding=1" in r.stdout and "31" in r.stdout
-    data = cli("solve", "--transposed", "--input", "32", "-k", "3", "-s", "2", "-p", "1",
+    data = cli("solve", "--transposed", "--input-size", "32", "-k", "3", "-s", "2", "-p", "1",
                "-i", "8", "-o", "16", "--json").json()
     assert data["decoder"].startswith("ConvTranspose2d(16, 8, 3")
-    r = cli("solve", "--transposed", "--input", "32", "-k", "3", "-i", "8")
+    r = cli("solve", "--transposed", "--input-size", "32", "-k", "3", "-i", "8")
     assert r.exit_code == 2 and "both --in-channels and --out-channels" in r.stderr
 
 
 @pytest.mark.parametrize("args,words", [
-    (("--input", "8", "--output", "32"), "--transposed"),
-    (("--input", "32"), "--output is required"),
-    (("--input", "32", "--output", "0"), "at least 1"),
-    (("--input", "32x24x8x8", "--output", "16"), "1 to 3"),
-    (("--input", "32", "--output", "16", "--max-stride", "0"), "--max-stride"),
-    (("--input", "32", "--output", "16", "-p", "same"), "'same'"),
-    (("--input", "32", "--output", "16", "--max-kernel", "1000", "--max-stride", "1000"),
+    (("--input-size", "8", "--output-size", "32"), "--transposed"),
+    (("--input-size", "32"), "--output-size is required"),
+    (("--input-size", "32", "--output-size", "0"), "at least 1"),
+    (("--input-size", "32x24x8x8", "--output-size", "16"), "1 to 3"),
+    (("--input-size", "32", "--output-size", "16", "--max-stride", "0"), "--max-stride"),
+    (("--input-size", "32", "--output-size", "16", "-p", "same"), "'same'"),
+    (("--input-size", "32", "--output-size", "16", "--max-kernel", "1000", "--max-stride", "1000"),
      "combinations"),
-    (("--input", "32x24x16", "--output", "16x12x8", "-n", "0"), "at most 20,000"),
+    (("--input-size", "32x24x16", "--output-size", "16x12x8", "-n", "0"), "at most 20,000"),
 ])
 def test_cli_errors_are_one_line_exit_2(cli, args, words):
     r = cli("solve", *args, "--json")

@@ -28,7 +28,7 @@ def _grid(stdout: str, label: str) -> list[list[float]]:
 
 
 def test_the_printed_output_is_the_edge_detector_torch_computes(cli):
-    r = cli("apply", "1x1x8x8", "--pattern", "square", "--kernel", "edge-vertical",
+    r = cli("apply", "1x1x8x8", "--pattern", "square", "--weight", "edge-vertical",
             "--values")
     assert r.exit_code == 0, r.stderr
     x = torch.zeros(1, 1, 8, 8)
@@ -36,7 +36,7 @@ def test_the_printed_output_is_the_edge_detector_torch_computes(cli):
     w = torch.tensor([[1.0, 0, -1]] * 3).reshape(1, 1, 3, 3)
     assert _grid(r.stdout, "output[0, 0]") == F.conv2d(x, w)[0, 0].tolist()
     assert _grid(r.stdout, "input[0, 0]") == x[0, 0].tolist()
-    r = cli("apply", "1x1x8x8", "--pattern", "square", "--kernel", "edge-vertical", "-s", "2",
+    r = cli("apply", "1x1x8x8", "--pattern", "square", "--weight", "edge-vertical", "-s", "2",
             "-p", "1", "--values")
     assert _grid(r.stdout, "output[0, 0]") == F.conv2d(x, w, stride=2, padding=1)[0, 0].tolist()
 
@@ -53,7 +53,7 @@ def test_printed_fractions_are_torchs_values_rounded(cli):
 
 
 CASES = [
-    ["1x4x7x6", "-o", "6", "-g", "2", "-s", "2", "-d", "2", "-p", "2", "--kernel", "sobel-y"],
+    ["1x4x7x6", "-o", "6", "-g", "2", "-s", "2", "-d", "2", "-p", "2", "--weight", "sobel-y"],
     ["1x4x5x5", "-o", "2", "-g", "2", "-t", "-s", "2", "-p", "1", "--output-padding", "1"],
     ["2x3x9", "--dims", "1", "-o", "2", "-k", "4", "--padding", "same", "--pattern", "stripes",
      "--bias-value", "0.25"],
@@ -99,7 +99,7 @@ def test_json_values_are_torch_functional_on_the_json_tensors(cli, args):
 def test_npy_input_and_whole_weight_literal(cli, tmp_path):
     arr = np.arange(2 * 4 * 4, dtype=np.float32).reshape(1, 2, 4, 4) / 10
     np.save(tmp_path / "x.npy", arr)
-    data = cli("apply", str(tmp_path / "x.npy"), "--kernel", "[[[[1]], [[-1]]]]", "--values",
+    data = cli("apply", str(tmp_path / "x.npy"), "--weight", "[[[[1]], [[-1]]]]", "--values",
                "--json").json()
     assert data["input"]["kind"] == "npy" and data["kernel"]["whole_weight"] is True
     assert data["weight_shape"] == [1, 2, 1, 1]
@@ -111,7 +111,7 @@ def test_png_is_written_and_opens(cli, tmp_path):
     from PIL import Image
     out = tmp_path / "pic" / "values.png"
     out.parent.mkdir()
-    r = cli("apply", "1x3x16x20", "-o", "2", "--pattern", "square", "--kernel", "sobel-x",
+    r = cli("apply", "1x3x16x20", "-o", "2", "--pattern", "square", "--weight", "sobel-x",
             "--png", str(out), "--json")
     assert r.exit_code == 0, r.stderr
     assert r.json()["files"] == [str(out)]
@@ -127,7 +127,7 @@ def test_image_input_end_to_end(cli, tmp_path):
     rgb = np.zeros((12, 9, 3), np.uint8)
     rgb[:, 4:] = (200, 100, 50)
     Image.fromarray(rgb).save(tmp_path / "half.jpg", quality=100)
-    data = cli("apply", str(tmp_path / "half.jpg"), "--gray", "--kernel", "edge-vertical",
+    data = cli("apply", str(tmp_path / "half.jpg"), "--gray", "--weight", "edge-vertical",
                "--values", "--json").json()
     assert data["input_shape"] == [1, 1, 12, 9] and data["input"]["kind"] == "image"
     grey = np.asarray(Image.open(tmp_path / "half.jpg").convert("L"), np.float32) / 255
@@ -137,11 +137,11 @@ def test_image_input_end_to_end(cli, tmp_path):
 
 
 BAD = [
-    (["1x1x8x8", "--kernel", "blur"], 2, "is neither a named kernel"),
-    (["1x1x8x8", "--kernel", "[[1, 2], [3]]"], 2, "not rectangular"),
-    (["1x1x8x8", "--kernel", "[open('x')]"], 2, "numbers only"),
-    (["1x1x8x8", "--kernel", "[[1, 0], [0, 1]]", "-k", "3"], 2, "disagrees"),
-    (["1x1x8x8", "--pattern", "circle"], 2, "choose one of square"),
+    (["1x1x8x8", "--weight", "blur"], 2, "is neither a named kernel"),
+    (["1x1x8x8", "--weight", "[[1, 2], [3]]"], 2, "not rectangular"),
+    (["1x1x8x8", "--weight", "[open('x')]"], 2, "numbers only"),
+    (["1x1x8x8", "--weight", "[[1, 0], [0, 1]]", "-k", "3"], 2, "disagrees"),
+    (["1x1x8x8", "--pattern", "circle"], 2, "use one of square"),
     (["1x1x8x8", "--dot", "--at", "6,0"], 2, "outside 0..5"),
     (["1x1x8x8", "--at", "1,1"], 2, "add --dot"),
     (["1x1x8x8", "--channel", "1"], 2, "add --dot"),
@@ -205,7 +205,7 @@ def test_big_tensors_are_a_heatmap_in_the_terminal(cli):
 
 
 def test_json_without_values_has_the_summary_only(cli):
-    data = cli("apply", "1x1x8x8", "--pattern", "impulse", "--kernel", "gaussian",
+    data = cli("apply", "1x1x8x8", "--pattern", "impulse", "--weight", "gaussian",
                "--json").json()
     assert "output_values" not in data and "dot" not in data
     assert data["tensors"]["output"]["max"] == 0.25

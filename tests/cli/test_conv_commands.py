@@ -107,7 +107,7 @@ def test_params_compare_groups(cli):
 
 
 def test_params_with_input_adds_macs(cli):
-    d = cli("params", "-i", "64", "-o", "128", "-k", "3", "-p", "1", "--input", "1x64x8x8",
+    d = cli("params", "-i", "64", "-o", "128", "-k", "3", "-p", "1", "1x64x8x8",
             "--json").json()
     assert d["macs"] == 64 * 128 * 64 * 9 and d["flops"] == 2 * d["macs"]
 
@@ -139,8 +139,8 @@ def test_params_needs_in_channels(cli):
     (["shape", "4x3x8x8", "-o", "4", "-k", "3", "--padding-mode", "mirror"], ["'mirror'"]),
     (["shape", "8", "-o", "4", "-k", "3"], ["INPUT 8 has 1 dims"]),
     (["shape", "1x3x4x8x8x8", "-o", "4", "-k", "3"], ["6 dims"]),
-    (["params", "-i", "3", "-o", "4", "-k", "3", "--input", "1x3"], ["input has 1 channels"]),
-    (["params", "-i", "3", "-o", "4", "-k", "3", "--input", "1x3", "--dims", "2"], ["2 dims"]),
+    (["params", "-i", "3", "-o", "4", "-k", "3", "1x3"], ["input has 1 channels"]),
+    (["params", "-i", "3", "-o", "4", "-k", "3", "1x3", "--dims", "2"], ["2 dims"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "3", "-p", "[red]x"], ["[red]x"]),
 ])
 def test_bad_input_one_line_exit_2(cli, argv, words):

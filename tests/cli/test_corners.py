@@ -69,7 +69,7 @@ def test_a_tuple_option_decides_the_dims(cli):
     assert d["output_shape"] == torch_shape("Conv1d", (3, 4, 5), {}, (2, 3, 50))
 
 
-@pytest.mark.parametrize("command", [["params", "--input"], ["show"], ["verify", "--input"]])
+@pytest.mark.parametrize("command", [["params"], ["show"], ["verify"]])
 def test_every_command_that_takes_a_shape_reads_it_the_same_way(cli, command):
     extra = ["-o", "4", "-k", "3"]
     r = cli(*command, "3x9x9", *extra, "--json")
@@ -149,7 +149,7 @@ def test_pasted_torch_size_is_a_shape_everywhere(cli):
     d = cli("shape", "torch.Size([4, 3, 64, 64])", "-o", "16", "-k", "3", "--json").json()
     assert d["input_shape"] == [4, 3, 64, 64]
     assert d["output_shape"] == torch_shape("Conv2d", (3, 16, 3), {}, (4, 3, 64, 64))
-    d = cli("params", "-i", "3", "-o", "4", "-k", "3", "--input", "torch.Size([1, 3, 8, 8])",
+    d = cli("params", "-i", "3", "-o", "4", "-k", "3", "torch.Size([1, 3, 8, 8])",
             "--json").json()
     assert d["output_shape"] == [1, 4, 6, 6]
     assert cli("show", "torch.Size([1, 3, 8, 8])", "-o", "4", "-k", "3").exit_code == 0
@@ -232,9 +232,9 @@ def test_compare_groups_marks_yours_and_shows_parameters_saved(cli):
 @pytest.mark.parametrize("command, option, words", [
     ("shape", "--dtype", "byte counts"), ("params", "--dtype", "byte counts"),
     ("verify", "--dtype", "torch computes in"),
-    ("params", "--in-channels", "read from --input"), ("verify", "--in-channels", "--input"),
+    ("params", "--in-channels", "read from INPUT"), ("verify", "--in-channels", "INPUT"),
     ("show", "--in-channels", "required without it"), ("shape", "--in-channels", "INPUT"),
-    ("solve", "--input", "no batch or channel dims"), ("params", "--input", "N may be left out"),
+    ("solve", "--input-size", "no batch or channel dims"), ("params", "INPUT", "N may be left out"),
 ])
 def test_shared_options_say_what_they_mean_in_each_command(cli, command, option, words):
     text = " ".join(cli(command, "--help").stdout.split())
@@ -257,7 +257,7 @@ def test_shared_options_say_what_they_mean_in_each_command(cli, command, option,
     (["params", "-i", "1" * 4301, "-o", "4", "-k", "3"], "4,301 digits"),
     (["shape", "1x3x1" + "0" * 160 + "x8", "-o", "4", "-k", "3"], "64-bit"),
     (["shape", "1x3x8x8", "-o", "1" + "0" * 30, "-k", "3"], "64-bit"),
-    (["params", "-i", "4", "-o", "4", "-k", "3", "--input", "1x4x1" + "0" * 160 + "x8",
+    (["params", "-i", "4", "-o", "4", "-k", "3", "1x4x1" + "0" * 160 + "x8",
       "--conventions"], "64-bit"),
 ])
 def test_foreign_and_endless_numbers_are_refused_in_one_line(cli, argv, words):
@@ -269,7 +269,7 @@ def test_foreign_and_endless_numbers_are_refused_in_one_line(cli, argv, words):
 
 def test_the_largest_sizes_torch_holds_are_answered_exactly(cli):
     big = str(2 ** 63 - 1)
-    r = cli("params", "-i", big, "-o", big, "-k", "1", "--input", f"{big}x{big}x{big}x{big}",
+    r = cli("params", "-i", big, "-o", big, "-k", "1", f"{big}x{big}x{big}x{big}",
             "--conventions", "--json")
     assert r.exit_code == 0, r.stderr
     d = r.json()

@@ -47,6 +47,8 @@ def source_words(command: str | None) -> set[str]:
         texts += [(group.commands[n].help or "").split("\n\n")[0] for n in COMMANDS]
     plain = []      # shown as they are, not as rich markup
     for p in cmd.params:
+        if getattr(p, "hidden", False):     # an old spelling, accepted but not shown
+            continue
         texts.append(getattr(p, "help", None) or "")
         plain.append(p.metavar or "")
         if p.param_type_name == "option":
@@ -101,7 +103,7 @@ def test_required_options_come_first_and_metavars_are_short(command):
     # an option's row starts at the panel's edge (after the required column, if any)
     rows = [m.group(1) for m in re.finditer(r"^│ (?:[ *]  )?(--[\w-]+)", screen, re.M)]
     options = {p.opts[0] if p.opts[0].startswith("--") else p.opts[-1]: p
-               for p in cmd.params if p.param_type_name == "option"}
+               for p in cmd.params if p.param_type_name == "option" and not p.hidden}
     order = [options[name].required for name in rows if name in options]
     assert len(order) == len(options)
     assert order == sorted(order, reverse=True), (command, rows)   # required, then the rest

@@ -17,7 +17,7 @@ NET = "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), Flatten(), Linear(4096
     ["params", "-i", "64", "-o", "128", "-k", "3", "-g", "4", "--compare-groups"],
     ["net", "1x3x32x32", NET],
     ["show", "1x4x7x7", "-o", "4", "-k", "3", "-s", "2", "-p", "1", "--groups", "2"],
-    ["solve", "--input", "32", "--output", "16"],
+    ["solve", "--input-size", "32", "--output-size", "16"],
     ["--help"],
 ])
 def test_no_line_ends_in_a_space(sh, argv):

@@ -64,7 +64,7 @@ def _handles_sigterm(pid: int) -> bool:
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
 @pytest.mark.parametrize("argv", [["shape", "1x3x8x8", "-o", "1", "-k", "1"],
-                                  ["solve", "--input", "32", "--output", "16"]])
+                                  ["solve", "--input-size", "32", "--output-size", "16"]])
 @pytest.mark.parametrize("share", [0.0, 0.3, 0.6])
 def test_a_signal_while_starting_up_is_one_line(argv, share):
     """From the moment convcli's handler is in place (main.py installs it before

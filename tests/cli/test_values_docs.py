@@ -32,7 +32,7 @@ def test_every_console_example_is_what_the_command_prints(request):
     assert len(blocks) >= 8
     commands = [c for c, _ in blocks]
     # the worked examples the issue asks for
-    assert "convcli apply 1x1x8x8 --pattern square --kernel edge-vertical --values" in commands
+    assert "convcli apply 1x1x8x8 --pattern square --weight edge-vertical --values" in commands
     assert any("-s 2 -p 1 --values" in c for c in commands)
     assert {k for c in commands for k in (3, 5, 7) if "1x1x28x28" in c and f"-k {k}" in c} \
         == {3, 5, 7}
@@ -49,7 +49,7 @@ def test_every_console_example_is_what_the_command_prints(request):
 def test_the_worked_example_has_the_sizes_the_page_states():
     text = DOC.read_text(encoding="utf-8")
     outputs = dict(BLOCK.findall(text))
-    square = outputs["convcli apply 1x1x8x8 --pattern square --kernel edge-vertical --values"]
+    square = outputs["convcli apply 1x1x8x8 --pattern square --weight edge-vertical --values"]
     assert "-> [1, 1, 6, 6]" in square
     strided = next(v for c, v in outputs.items() if "-s 2 -p 1 --values" in c)
     assert "-> [1, 1, 4, 4]" in strided

@@ -70,7 +70,7 @@ def test_zero_size_transposed_quirk_counts_as_agreement(cli):
 
 
 def test_one_configuration_runs_the_checks_that_apply(cli):
-    r = cli("verify", "-i", "16", "-o", "16", "-k", "1", "-g", "2", "--input", "8x16x32x32",
+    r = cli("verify", "-i", "16", "-o", "16", "-k", "1", "-g", "2", "8x16x32x32",
             "--json")
     assert r.exit_code == 0, r.stderr
     data = r.json()
@@ -90,7 +90,7 @@ def test_one_configuration_runs_the_checks_that_apply(cli):
       "-g", "4", "--dims", "1"],
      ["grouped", "depthwise", "calculator", "reference"], ["separable"]),
     (["-i", "2", "-o", "5", "-k", "4", "-p", "same", "--padding-mode", "reflect",
-      "--input", "2x9x11", "--dims", "2"],
+      "2x9x11", "--dims", "2"],
      ["separable", "calculator", "reference"], ["grouped", "depthwise"]),
 ])
 def test_configurations_pick_their_checks(cli, args, ran, skipped):
@@ -102,7 +102,7 @@ def test_configurations_pick_their_checks(cli, args, ran, skipped):
 
 
 def test_table_at_80_columns(sh):
-    r = sh("verify", "-i", "6", "-o", "12", "-k", "3", "-g", "2", "--input", "4x6x64x64")
+    r = sh("verify", "-i", "6", "-o", "12", "-k", "3", "-g", "2", "4x6x64x64")
     assert r.exit_code == 0, r.stderr
     lines = r.stdout.splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80
@@ -155,7 +155,7 @@ def wrong_for_stride_3(monkeypatch):
 
 
 def test_swapped_groups_fail_the_grouped_check(cli, swapped_groups):
-    r = cli("verify", "-i", "6", "-o", "12", "-k", "3", "-g", "2", "--input", "4x6x16x16",
+    r = cli("verify", "-i", "6", "-o", "12", "-k", "3", "-g", "2", "4x6x16x16",
             "--json")
     assert r.exit_code == 1
     data = r.json()
@@ -187,7 +187,7 @@ def test_swapped_groups_fail_the_suite_and_junit_says_so(cli, swapped_groups, tm
 
 
 def test_off_by_one_padding_fails_the_reference_check(cli, off_by_one_padding):
-    r = cli("verify", "-i", "4", "-o", "4", "-k", "3", "-p", "1", "--input", "2x4x8x8", "--json")
+    r = cli("verify", "-i", "4", "-o", "4", "-k", "3", "-p", "1", "2x4x8x8", "--json")
     assert r.exit_code == 1
     data = r.json()
     assert data["failed"] == ["reference"]
@@ -267,7 +267,7 @@ def test_junit_for_a_passing_configuration(cli, tmp_path):
     (["-s", "2"], 2, "--stride describes one configuration"),
     (["-o", "4"], 2, "--kernel-size is needed"),
     (["-i", "3", "-o", "4", "-k", "3", "--cases", "5"], 2, "--cases 5"),
-    (["-i", "3", "-o", "4", "-k", "9", "--input", "1x3x4x4"], 2, "kernel"),
+    (["-i", "3", "-o", "4", "-k", "9", "1x3x4x4"], 2, "kernel"),
     (["-i", "4", "-o", "6", "-k", "3", "-g", "4"], 2, "groups=4"),
     (["--junit", "."], 2, "--junit"),
 ])

@@ -78,7 +78,7 @@ def test_conv_transpose_refusing_an_output_padding(cli, tmp_path, monkeypatch):
 
     monkeypatch.setattr(F, "conv_transpose2d", refuses)
     data, failures = failing(cli, tmp_path, "-t", "-i", "4", "-o", "4", "-k", "3", "-s", "2",
-                             "--output-padding", "1", "--input", "2x4x8x8")
+                             "--output-padding", "1", "2x4x8x8")
     assert {"calculator", "reference"} <= set(data["failed"])
     ref = check(data, "reference")["worst"]
     assert ref["where"] == "raised" and "output padding must be smaller" in ref["got"]
@@ -134,6 +134,6 @@ def test_running_out_of_memory_in_a_check_is_an_environment_problem(cli, monkeyp
                            "allocate memory: you tried to allocate 1099511627776 bytes")
 
     monkeypatch.setattr(torch_adapter, "functional", no_memory)
-    r = cli("verify", "-i", "4", "-o", "4", "-k", "3", "--input", "1x4x8x8", "--json")
+    r = cli("verify", "-i", "4", "-o", "4", "-k", "3", "1x4x8x8", "--json")
     assert r.exit_code == 3 and r.stdout == ""
     assert r.stderr.startswith("Error: verify ran out of memory in 'reference'")

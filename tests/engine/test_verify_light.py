@@ -101,13 +101,13 @@ def test_one_configuration_too_big_for_memory_is_refused(cli, monkeypatch):
         raise AssertionError("checks ran although the estimate is over the budget")
 
     monkeypatch.setattr(execute, "Checks", must_not_run)
-    r = cli("verify", "-i", "4", "-o", "4", "-k", "1", "--input", "100000x4x1000x1000",
+    r = cli("verify", "-i", "4", "-o", "4", "-k", "1", "100000x4x1000x1000",
             "--json")
     assert r.exit_code == 3 and r.stdout == ""
     assert r.stderr.startswith("Error: verifying Conv2d(4, 4, 1) on 100000x4x1000x1000 "
                                "needs about")
     assert "the limit is" in r.stderr and "--max-memory" in r.stderr
-    r = cli("verify", "-i", "4", "-o", "4", "-k", "3", "--input", "2x4x64x64",
+    r = cli("verify", "-i", "4", "-o", "4", "-k", "3", "2x4x64x64",
             "--max-memory", "100MiB")
     assert r.exit_code == 3 and "the limit is 100.0 MiB (--max-memory)" in r.stderr
 
@@ -122,7 +122,7 @@ def test_the_memory_estimate_covers_the_measured_peak(sh):
             "print(peak_rss(), file=sys.stderr)\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     p = subprocess.run([sys.executable, "-c", code, "verify", "-i", "8", "-o", "16", "-k", "3",
-                        "-g", "2", "--input", "4x8x256x256", "--json"], capture_output=True,
+                        "-g", "2", "4x8x256x256", "--json"], capture_output=True,
                        text=True, env=env, cwd=ROOT, timeout=300)
     peak = int(p.stderr.strip().splitlines()[-1])
     estimate = json.loads(p.stdout)["memory"]["estimate"]

@@ -77,9 +77,9 @@ def test_the_left_out_note_keeps_column_names_whole():
 
 @pytest.mark.parametrize("columns", [120, 80, 60, 44])
 @pytest.mark.parametrize("argv", [
-    ["--input", "7x9", "--output", "16x20", "-t", "--limit", "300"],
-    ["--input", "224x200", "--output", "112x99", "--limit", "0"],
-    ["--input", "7", "--output", "14", "--limit", "0"],
+    ["--input-size", "7x9", "--output-size", "16x20", "-t", "--limit", "300"],
+    ["--input-size", "224x200", "--output-size", "112x99", "--limit", "0"],
+    ["--input-size", "7", "--output-size", "14", "--limit", "0"],
 ])
 def test_solve_measured_on_its_widest_rows_draws_what_the_whole_table_draws(
         monkeypatch, columns, argv):

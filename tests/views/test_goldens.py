@@ -23,18 +23,18 @@ PICTURES = {
     "show_dilated_1d": "show 1x1x100 -o 1 -k 5 -d 4 -s 3 --dims 1",
     "show_transposed_cropped_3d": "show 1x2x5x6x7 -o 4 -k 3 -s 2 -t --output-padding 1 -p 3",
     "show_no_input": "show -i 6 -o 4 -k 3 -g 2",
-    "solve_32_16": "solve --input 32 --output 16 -n 8",
-    "solve_decoder": "solve --transposed --input 7x8 -k 3 -s 2 -p 1",
+    "solve_32_16": "solve --input-size 32 --output-size 16 -n 8",
+    "solve_decoder": "solve --transposed --input-size 7x8 -k 3 -s 2 -p 1",
     "padding_from_tf": "shape 1x3x8x8 -o 8 -k 3 -s 2 --padding SAME --padding-from tf",
-    "params_conventions": "params -o 32 -k 4 -s 2 -p 1 -g 4 -t --input 1x16x8x8 --conventions",
+    "params_conventions": "params -o 32 -k 4 -s 2 -p 1 -g 4 -t 1x16x8x8 --conventions",
     # issue 10: the reading of INPUT's rank, torch's corners, advice, bounded group lists
     "shape_unbatched_image": "shape 3x224x224 -o 64 -k 7 -s 2 -p 3",
     "shape_empty_batch_transposed": "shape 0x3x5x5 -o 4 -k 3 -t --output-padding 2",
     "shape_negative_padding_reflect": "shape 1x3x6x6 -o 4 -k 3 -p -1 --padding-mode reflect -e",
     "params_compare_groups": "params -i 64 -o 128 -k 3 -g 4 --compare-groups",
     "params_many_groups": "params -g 65536 -i 65536 -o 65536 -k 1 --compare-groups",
-    "solve_7_14": "solve --input 7 --output 14 -n 4",
-    "solve_transposed_7_14": "solve --input 7 --output 14 -t -n 4",
+    "solve_7_14": "solve --input-size 7 --output-size 14 -n 4",
+    "solve_transposed_7_14": "solve --input-size 7 --output-size 14 -t -n 4",
     "show_many_groups": "show -i 100000000 -o 100000000 -k 1 -g 100000000",
 }
 
@@ -52,8 +52,8 @@ WITH_TORCH = {
                             "--train --budget 64MiB",
     "run": "run 2x4x32x32 -o 8 -k 3 -r 3 --warmup 1",
     "run_tune": "run 2x4x32x32 -o 8 -k 3 -r 3 --warmup 1 --tune",
-    "verify_config": "verify -i 16 -o 16 -k 1 -g 2 --input 8x16x32x32",
-    "verify_failing": "verify -i 6 -o 4 -k 3 -t -s 2 --output-padding 1 --input 2x6x9x9",
+    "verify_config": "verify -i 16 -o 16 -k 1 -g 2 8x16x32x32",
+    "verify_failing": "verify -i 6 -o 4 -k 3 -t -s 2 --output-padding 1 2x6x9x9",
 }
 
 # the main outputs of every command, pinned at 60 columns too

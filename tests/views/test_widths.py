@@ -28,11 +28,11 @@ CASES = [
     "shape 3x224x224 -o 64 -k 7 -s 2 -p 3",
     "shape 1x3x6x6 -o 4 -k 3 -p -1 --padding-mode reflect -e",
     "shape 0x3x5x5 -o 4 -k 3 -t --output-padding 2",
-    "params -i 64 -o 128 -k 3 -g 4 --compare-groups --input 1x64x56x56",
+    "params -i 64 -o 128 -k 3 -g 4 --compare-groups 1x64x56x56",
     "params -g 65536 -i 65536 -o 65536 -k 1 --compare-groups",
-    "params -o 32 -k 4 -s 2 -p 1 -g 4 -t --input 1x16x8x8 --conventions",
-    "params -i 256 -o 512 -k 3 -s 2 -p 1 --input 64x256x56x56 --conventions",
-    "params -i 1024 -o 1024 -k 3 -g 512 --input 8x1024x14x14",
+    "params -o 32 -k 4 -s 2 -p 1 -g 4 -t 1x16x8x8 --conventions",
+    "params -i 256 -o 512 -k 3 -s 2 -p 1 64x256x56x56 --conventions",
+    "params -i 1024 -o 1024 -k 3 -g 512 8x1024x14x14",
     # show
     "show 1x4x7x7 -o 4 -k 3 -s 2 -p 1 --groups 2",
     "show 1x16x8x8 -o 32 -k 4 -s 2 -p 1 -g 4 -t",
@@ -42,21 +42,21 @@ CASES = [
     "show -i 100000000 -o 100000000 -k 1 -g 100000000",
     "show 1x64x224x224 -o 128 -k 7 -s 2 -p 3 -g 4",
     # solve
-    "solve --input 32 --output 16 -n 8",
-    "solve --input 7 --output 14 -t -n 4",
-    "solve --input 7 --output 14 -n 4",
-    "solve --input 224x200 --output 112x99 -n 6",
-    "solve --input 7 --output 16 -t --limit 12",
-    "solve --input 7x9 --output 16x20 -t --limit 0",
-    "solve --input 9 --output 4 --limit 0",
-    "solve --transposed --input 7x8 -k 3 -s 2 -p 1",
-    "solve --transposed --input 225x224x223 -k 3,5,7 -s 2,3,4 -p 1,2,3",
+    "solve --input-size 32 --output-size 16 -n 8",
+    "solve --input-size 7 --output-size 14 -t -n 4",
+    "solve --input-size 7 --output-size 14 -n 4",
+    "solve --input-size 224x200 --output-size 112x99 -n 6",
+    "solve --input-size 7 --output-size 16 -t --limit 12",
+    "solve --input-size 7x9 --output-size 16x20 -t --limit 0",
+    "solve --input-size 9 --output-size 4 --limit 0",
+    "solve --transposed --input-size 7x8 -k 3 -s 2 -p 1",
+    "solve --transposed --input-size 225x224x223 -k 3,5,7 -s 2,3,4 -p 1,2,3",
     # run and verify
     "run 2x4x32x32 -o 8 -k 3 -r 3 --warmup 1",
     "run 2x4x32x32 -o 8 -k 3 -r 3 --warmup 1 --tune",
     "run 1x16x8x8 -o 32 -k 4 -s 2 -p 1 -g 4 -t -r 2 --warmup 0 --dtype float64",
-    "verify -i 16 -o 16 -k 1 -g 2 --input 8x16x32x32",
-    "verify -i 6 -o 4 -k 3 -t -s 2 --output-padding 1 --input 2x6x9x9 --dtype float64",
+    "verify -i 16 -o 16 -k 1 -g 2 8x16x32x32",
+    "verify -i 6 -o 4 -k 3 -t -s 2 --output-padding 1 2x6x9x9 --dtype float64",
     # net and summary
     f"net 1x3x32x32 {CIFAR}",
     f"net 1x3x32x32 {CIFAR} --train",
@@ -66,18 +66,18 @@ CASES = [
     f"summary {MODEL}:build_subclass_convs_linear --input 2x3x32x32",
     f"summary {MODEL}:build_subclass_convs_linear --input 2x3x32x32 --train --budget 64MiB",
     # apply
-    "apply 1x1x8x8 --pattern square --kernel edge-vertical --values",
-    "apply 1x1x8x8 --pattern square --kernel edge-vertical -s 2 -p 1 --dot --at 0,1",
-    "apply 1x2x12 --dims 1 -o 2 --pattern impulse --kernel sobel-x --values "
+    "apply 1x1x8x8 --pattern square --weight edge-vertical --values",
+    "apply 1x1x8x8 --pattern square --weight edge-vertical -s 2 -p 1 --dot --at 0,1",
+    "apply 1x2x12 --dims 1 -o 2 --pattern impulse --weight sobel-x --values "
     "--bias-value -0.5",
-    "apply 1x1x40x60 --pattern checker --kernel gaussian -k 5 --values",
+    "apply 1x1x40x60 --pattern checker --weight gaussian -k 5 --values",
     "apply 1x10x2x3 -o 2 -k 1 --pattern ramp --values",
     "apply 1x2x5x5 --pattern ramp -o 2 -p 1 --padding-mode reflect --dot --at 0,4 "
     "--dtype float64",
-    "apply 1x2x4 --dims 1 -o 2 -t -s 2 -p 1 --output-padding 1 --kernel '[1, 2, 3]' "
+    "apply 1x2x4 --dims 1 -o 2 -t -s 2 -p 1 --output-padding 1 --weight '[1, 2, 3]' "
     "--pattern ramp --dot --at 3",
-    "apply 1x1x40x40 -k 20 --pattern square --kernel box --dot",
-    "apply 3x6x6 --pattern stripes --kernel '[[[[1]], [[0]], [[-1]]], [[[0.5]], [[0.5]], "
+    "apply 1x1x40x40 -k 20 --pattern square --weight box --dot",
+    "apply 3x6x6 --pattern stripes --weight '[[[[1]], [[0]], [[-1]]], [[[0.5]], [[0.5]], "
     "[[0]]]]' --no-bias",
 ]
 

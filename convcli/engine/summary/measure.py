@@ -21,7 +21,7 @@ from convcli.errors import EnvironmentProblem
 def measure_step(build_cpu, specs, topts, run) -> dict:
     torch = import_torch()
     torch.manual_seed(0)
-    if topts.device == "cpu":
+    if topts.device == "cpu" or topts.device == "auto" and not torch.cuda.is_available():
         from convcli.engine.memory import memory_limit
         from convcli.engine.summary.guard import MemoryGuard
         limit, source = memory_limit("cpu", None)
@@ -44,7 +44,7 @@ def _cuda_step(build_cpu, specs, topts) -> dict:
         raise EnvironmentProblem("--measure --device cuda: torch.cuda.is_available() is "
                                  "False here; measure on a machine with a GPU, or leave out "
                                  "--device for the CPU measure")
-    dev = torch.device("cuda")
+    dev = torch.device("cuda" if topts.device == "auto" else topts.device)
     model = build_cpu().to(dev)
     if topts.dtype != "float32":
         model = model.to(getattr(torch, topts.dtype))
