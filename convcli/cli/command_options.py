@@ -6,38 +6,45 @@ version (each says so on stderr; CHANGELOG.md lists them). Standard library only
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from convcli.cli.option_table import FIELD_PANEL, TRAIN_PANEL
 
 _SAME: Any = object()     # the table's default
 
 
-class Use(NamedTuple):
-    """One name on one command."""
+class Use:
+    """One name on one command (plain classes: the fast path imports this module)."""
 
-    help: str | None = None
-    default: Any = _SAME
-    required: bool = False
-    old: tuple[str, ...] = ()
-    parser: str | None = None
-    metavar: str | None = None
-    panel: str | None = None
+    __slots__ = ("help", "default", "required", "old", "parser", "metavar", "panel")
 
-
-class Conv(NamedTuple):
-    """The conv options a command offers (conv_options() reads this)."""
-
-    required: bool = True                 # -o and -k have no default
-    exclude: tuple[str, ...] = ()
-    defaults: dict[str, Any] = {}
-    help: dict[str, str] = {}
+    def __init__(self, help: str | None = None, default: Any = _SAME, required: bool = False,
+                 old: tuple[str, ...] = (), parser: str | None = None,
+                 metavar: str | None = None, panel: str | None = None):
+        self.help, self.default, self.required, self.old = help, default, required, old
+        self.parser, self.metavar, self.panel = parser, metavar, panel
 
 
-class Command(NamedTuple):
-    panel: str | None                     # where options without their own panel go
-    conv: Conv | None
-    uses: dict[str, Use]                  # name -> Use, in --help order
+class Conv:
+    """The conv options a command offers (conv_options() reads this): ``required``: -o
+    and -k have no default; ``exclude``: not offered; other ``defaults`` and ``help``."""
+
+    __slots__ = ("required", "exclude", "defaults", "help")
+
+    def __init__(self, required: bool = True, exclude: tuple[str, ...] = (),
+                 defaults: dict[str, Any] | None = None, help: dict[str, str] | None = None):
+        self.required, self.exclude = required, exclude
+        self.defaults, self.help = defaults or {}, help or {}
+
+
+class Command:
+    """``panel``: where options without their own go; ``conv``: the conv options or
+    None; ``uses``: name -> Use, in --help order."""
+
+    __slots__ = ("panel", "conv", "uses")
+
+    def __init__(self, panel: str | None, conv: Conv | None, uses: dict[str, Use]):
+        self.panel, self.conv, self.uses = panel, conv, uses
 
 
 BYTES_DTYPE = ("Element type the byte counts assume: float32 (4 bytes), float64, float16 "

@@ -11,7 +11,7 @@ data and the standard library: the fast path imports it before anything else.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 CONV_PANEL = "Convolution"
 TRAIN_PANEL = "Training memory (--train)"
@@ -19,22 +19,23 @@ FIELD_PANEL = "Receptive field (--rf, --field)"
 MAIN = ""           # panel: Typer's first one (Options), whatever the command's panel
 
 
-class OptionDef(NamedTuple):
+class OptionDef:
     """One name: ``decls`` as Typer takes them (``--bias/--no-bias`` for a flag pair),
     ``kind`` one of argument, text, flag, multiple; ``parser`` a name in
     option_values.PARSERS (None: the text as typed); ``choices`` what the shell
-    completes (and, where ``parser`` is 'choice', all that is accepted)."""
+    completes (and, where ``parser`` is 'choice', all that is accepted). A plain class:
+    a NamedTuple costs the fast path a millisecond to define."""
 
-    name: str
-    decls: tuple[str, ...]
-    meaning: str
-    help: str
-    metavar: str | None = None
-    kind: str = "text"
-    default: Any = None
-    parser: str | None = None
-    choices: tuple[str, ...] = ()
-    panel: str | None = None
+    __slots__ = ("name", "decls", "meaning", "help", "metavar", "kind", "default", "parser",
+                 "choices", "panel")
+
+    def __init__(self, name: str, decls: tuple[str, ...], meaning: str, help: str,
+                 metavar: str | None = None, kind: str = "text", default: Any = None,
+                 parser: str | None = None, choices: tuple[str, ...] = (),
+                 panel: str | None = None):
+        self.name, self.decls, self.meaning, self.help = name, decls, meaning, help
+        self.metavar, self.kind, self.default, self.parser = metavar, kind, default, parser
+        self.choices, self.panel = choices, panel
 
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
