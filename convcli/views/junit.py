@@ -8,7 +8,7 @@ import platform
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
-from convcli.engine.verify.report import CHECKS
+from convcli.engine.verify.report import CHECKS, CheckResult, Skipped
 from convcli.files import atomic_write
 from convcli.views.verify import err_str
 
@@ -35,8 +35,9 @@ def junit_xml(report: VerifyReport) -> str:
                  ("torch", report.torch_version)):
         ET.SubElement(props, "property", {"name": k, "value": v})
     order = list(CHECKS)
-    for c in sorted(report.checks + report.skipped, key=lambda c: order.index(c.name)):
-        if not hasattr(c, "passed"):        # a check that did not run
+    ran: list[CheckResult | Skipped] = [*report.checks, *report.skipped]
+    for c in sorted(ran, key=lambda c: order.index(c.name)):
+        if isinstance(c, Skipped):          # a check that did not run
             case = ET.SubElement(suite, "testcase", {
                 "classname": "convcli.verify", "name": c.name, "time": "0"})
             ET.SubElement(case, "skipped", {"message": c.reason})
@@ -45,6 +46,7 @@ def junit_xml(report: VerifyReport) -> str:
             "classname": "convcli.verify", "name": c.name, "time": f"{c.seconds:.3f}"})
         if not c.passed:
             w = c.worst
+            assert w is not None, "a failed check keeps its worst case"
             fail = ET.SubElement(case, "failure", {
                 "type": "mismatch",
                 "message": f"{c.title}: {c.failures} of {c.cases} cases failed; worst: "
@@ -63,4 +65,7 @@ def junit_xml(report: VerifyReport) -> str:
 
 def write_atomic(path: str, text: str, what: str = "--junit") -> None:
     """Write a text report whole or not at all (see convcli.files)."""
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")), what)
+    def write(f) -> None:
+        f.write(text.encode("utf-8"))
+
+    atomic_write(path, write, what)
