@@ -27,6 +27,10 @@ METRICS = {
     "activations": ("--max-activations", "bytes", "activation bytes"),
     "train_memory": ("--max-train-memory", "bytes", "training step bytes"),
 }
+# budgets on the change (diff): short enough for a help screen's option column
+INCREASE_OPTIONS = {"params": "--max-params-increase", "macs": "--max-macs-increase",
+                    "activations": "--max-act-increase",
+                    "train_memory": "--max-train-increase"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class Limit:
 
     @property
     def option(self) -> str:
-        return METRICS[self.metric][0] + ("-increase" if self.increase else "")
+        return INCREASE_OPTIONS[self.metric] if self.increase else METRICS[self.metric][0]
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class BudgetResult:
 
 def parse_limit(metric: str, text: str, increase: bool = False) -> Limit:
     """--max-params 25M, --max-activations 2GiB, --max-macs-increase 5% -> a Limit."""
-    option = METRICS[metric][0] + ("-increase" if increase else "")
+    option = INCREASE_OPTIONS[metric] if increase else METRICS[metric][0]
     raw = text.strip()
     if increase and raw.endswith("%"):
         try:
