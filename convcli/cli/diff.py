@@ -148,22 +148,33 @@ def _is_json(target: str) -> bool:
 
 @contextmanager
 def _fresh_imports(target: str) -> Iterator[None]:
-    """The modules a model file imported from its own folder are forgotten after it
-    ran: BASE's `blocks.py` must not stand in for HEAD's (a second checkout of the
-    same files)."""
+    """A model file's imports from its own folder are its own: a module of the same
+    name loaded from elsewhere (BASE's `blocks.py`, seen by HEAD's `from blocks
+    import Block`) is forgotten before the file runs, and what it imported from its
+    folder is forgotten after."""
     from convcli.engine.summary.loading import is_file_target, parse_target
 
+    path = parse_target(target)[0]
+    folder = os.path.dirname(os.path.realpath(path)) + os.sep
+    if is_file_target(path):
+        _forget(lambda name, real: not real.startswith(folder) and (
+            os.path.exists(folder + name.split(".")[0] + ".py")
+            or os.path.isdir(folder + name.split(".")[0])))
     before = set(sys.modules)
     try:
         yield
     finally:
-        path = parse_target(target)[0]
         if is_file_target(path):
-            folder = os.path.dirname(os.path.realpath(path)) + os.sep
-            installed = tuple({os.path.realpath(p) + os.sep
-                               for p in (sys.prefix, sys.base_prefix)})
-            for name in set(sys.modules) - before:
-                file = getattr(sys.modules.get(name), "__file__", None) or ""
-                real = os.path.realpath(file) if file else ""
-                if real.startswith(folder) and not real.startswith(installed):
-                    sys.modules.pop(name, None)
+            _forget(lambda name, real: name not in before and real.startswith(folder))
+
+
+def _forget(which) -> None:
+    """Drop the modules ``which(name, real file)`` picks, never an installed one."""
+    installed = tuple({os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix)})
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        real = os.path.realpath(file)
+        if not real.startswith(installed) and which(name, real):
+            sys.modules.pop(name, None)

@@ -89,6 +89,8 @@ def parse_limit(metric: str, text: str, increase: bool = False) -> Limit:
             raise ConvError(f"{option}: {text!r} is not a share; write e.g. 5% (of base), "
                             "or an amount such as 1M")
         return Limit(metric, raw, None, pct / 100, True)
+    if increase and raw == "0":
+        return Limit(metric, raw, 0, None, True)
     if METRICS[metric][1] == "count":
         return Limit(metric, raw, parse_count(raw, option), None, increase)
     amount = parse_bytes(raw, option)

@@ -135,6 +135,8 @@ def _row(name: str, kind: str, old: dict | None, new: dict | None, base_dtype: s
          head_dtype: str, renamed_from: str | None = None) -> DiffRow:
     b = None if old is None else _costs(old, base_dtype)
     h = None if new is None else _costs(new, head_dtype)
+    if (new or old or {}).get("own_code"):
+        kind = f"{kind} own code"
     status = ("added" if old is None else "removed" if new is None
               else "renamed" if renamed_from else "changed" if b != h else "unchanged")
     return DiffRow(name, kind, status, b, h, renamed_from)
