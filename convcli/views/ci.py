@@ -4,6 +4,7 @@ budgets' JUnit report). The markdown for pull requests is in markdown.py."""
 from __future__ import annotations
 
 import platform
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -38,8 +39,10 @@ def unit_of(metric: str) -> str:
 
 
 def percent(change: int | None, base: int | None) -> str:
+    if change == 0:
+        return "0%"
     if change is None or not base:
-        return "—" if change else "0%" if change == 0 else "—"
+        return "—"
     pct = 100 * change / base
     return f"{pct:+.1f}%" if abs(pct) >= 0.05 or pct == 0 else f"{pct:+.2g}%"
 
@@ -88,8 +91,9 @@ def diff_tables(d: Diff) -> list:
 
     shown = d.shown
     cols = metrics(d)
-    t = table(f"{d.base_model} -> {d.head_model}: {len(shown)} of {len(d.rows)} rows "
-              "changed", "module", *(METRIC_TITLES[m] for m in cols))
+    sides = Text(f"base  {d.base_model}\nhead  {d.head_model}\n")
+    t = table(f"{len(shown)} of {len(d.rows)} rows changed, largest first", "module",
+              *(METRIC_TITLES[m] for m in cols))
     t.columns[0].overflow = "fold"
     for c in t.columns[1:]:
         c.no_wrap = True
@@ -106,7 +110,7 @@ def diff_tables(d: Diff) -> list:
                     amount(d.head_totals[m], unit), amount(d.change(m), unit, True),
                     percent(d.change(m), d.base_totals[m]))
     notes = [Text(f"note: {n}", style="dim") for n in d.notes]
-    return [t if shown or d.folded else Text("no rows on either side"), tot, *notes]
+    return [sides, t if shown or d.folded else Text("no rows on either side"), tot, *notes]
 
 
 def diff_dict(d: Diff) -> dict:
@@ -138,8 +142,8 @@ def _pct(d: Diff, metric: str) -> float | None:
 
 
 def budgets_junit(results: list[BudgetResult], suite: str, properties: dict) -> str:
-    """One testcase per budget (classname names the model, so that reports of several
-    models or dtypes never share an id)."""
+    """One testcase per budget; the classname names the command, model, dtype and
+    inputs, so that reports of a matrix never share a test id."""
     fails = sum(not r.ok for r in results)
     attrs = {"name": suite, "tests": str(len(results)), "failures": str(fails),
              "errors": "0", "skipped": "0", "time": "0"}
@@ -150,10 +154,11 @@ def budgets_junit(results: list[BudgetResult], suite: str, properties: dict) -> 
     props = ET.SubElement(el, "properties")
     for k, v in properties.items():
         ET.SubElement(props, "property", {"name": k, "value": str(v)})
-    classname = suite.replace(" ", ".") + "." + "-".join(
-        str(properties.get(k, "")) for k in ("model", "dtype") if properties.get(k))
+    classname = ".".join([*suite.split(), *(
+        re.sub(r"[^0-9A-Za-z]+", "_", str(properties[k])).strip("_")
+        for k in ("model", "dtype", "inputs") if properties.get(k))])
     for r in results:
-        case = ET.SubElement(el, "testcase", {"classname": classname.rstrip("."),
+        case = ET.SubElement(el, "testcase", {"classname": classname,
                                               "name": r.option, "time": "0"})
         line = (f"{r.option} {r.text}: value {amount(r.value, r.unit)}, limit "
                 f"{amount(r.limit, r.unit)}, margin {amount(r.margin, r.unit)}")
