@@ -51,8 +51,11 @@ def limits(params: str | None, macs: str | None, activations: str | None,
         if not out:
             raise ConvError(f"--junit {junit!r} writes one test per budget: give a budget "
                             "too (--max-params 25M, --max-macs 4.1G, ...)")
-        if not junit.strip() or os.path.isdir(junit):
-            raise ConvError(f"--junit {junit!r}: give a file path such as budgets.xml")
+        target = os.path.realpath(junit)
+        if not junit.strip() or os.path.exists(target) and not os.path.isfile(target):
+            # a folder, or a device such as /dev/full that a rename would replace
+            raise ConvError(f"--junit {junit!r}: give a file path such as budgets.xml "
+                            "(this is not a regular file)")
         from convcli.files import check_writable
         check_writable(junit, "--junit")
     return out

@@ -141,6 +141,16 @@ def test_bad_budget_options_are_usage_errors_before_any_work(cli, args, message)
     assert message in r.stderr and r.stderr.count("\n") == 1
 
 
+def test_junit_must_be_a_regular_file(cli, tmp_path):
+    """A FIFO (or a device like /dev/full) would be replaced by the atomic rename."""
+    import os
+    fifo = tmp_path / "pipe.xml"
+    os.mkfifo(fifo)
+    r = cli("net", "1x3x8x8", "Conv2d(3, 4, 3)", "--max-params", "1", "--junit", str(fifo))
+    assert r.exit_code == 2 and "not a regular file" in r.stderr
+    assert not fifo.is_file() and fifo.exists()
+
+
 def _rows(data: dict) -> dict:
     return {r["name"]: r for r in data["rows"]}
 
