@@ -321,3 +321,21 @@ def test_diff_table_at_80_columns_folds_unchanged_rows(sh):
     assert "trunk.conv (was body.conv)" in r.stdout and "extra (added)" in r.stdout
     assert json.loads(sh("diff", BASE, HEAD, *INPUT, "--format", "json",
                          timeout=300).stdout)["unchanged_rows"] == 2
+
+
+def test_net_budgets_and_markdown_need_no_torch():
+    """net's budgets and markdown are pure Python, like net (torch made unimportable)."""
+    import os
+    import subprocess
+    import sys
+
+    from test_imports import PROBE
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "NO_COLOR": "1"}
+    for extra in (["--max-params", "1M", "--max-activations", "1MiB"],
+                  ["--max-params", "1M", "--format", "markdown"],
+                  ["--max-train-memory", "1GiB", "--json"]):
+        p = subprocess.run([sys.executable, "-c", PROBE, "net", "1x3x32x32",
+                            "--file", "examples/models/cifar_cnn.txt", *extra],
+                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+        report = json.loads(p.stderr.strip().splitlines()[-1])
+        assert report == {"code": 0, "heavy": []}, p.stderr
