@@ -73,6 +73,7 @@ when one fails.
 
     Example: convcli diff base.json head.json --max-macs-increase 5% --format markdown
     """
+    from convcli.engine.budgets import needs_train
     from convcli.engine.diff import diff as compare
     from convcli.views.ci import diff_dict, diff_tables
     from convcli.views.markdown import diff_md
@@ -81,9 +82,8 @@ when one fails.
     budgets = limits(max_params, max_macs, max_activations, max_train_memory, junit, {
         "params": max_params_increase, "macs": max_macs_increase,
         "activations": max_activations_increase, "train_memory": max_train_memory_increase})
-    needs_train = any(b.metric == "train_memory" for b in budgets)
-    model = _Models(input or [], args, depth, train or needs_train, optimizer, amp, dtype,
-                    max_memory)
+    model = _Models(input or [], args, depth, train or needs_train(budgets), optimizer, amp,
+                    dtype, max_memory)
     old, new = model.side(base, "BASE"), model.side(head, "HEAD")
     d = compare(old, new, _label(base, old), _label(head, new))
     finish(diff_dict(d), lambda: diff_tables(d), lambda results: diff_md(d, results),

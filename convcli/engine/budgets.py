@@ -15,7 +15,9 @@ checks budgets without torch.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 from convcli.calculator.parse import parse_bytes, parse_count
 from convcli.errors import ConvError
@@ -40,7 +42,7 @@ class Limit:
     metric: str             # a key of METRICS
     text: str               # as written on the command line
     amount: int | None      # in the metric's unit
-    share: float | None = None    # increase budgets: a share of base (0.05 for 5%)
+    share: Fraction | None = None    # increase budgets: a share of base (1/20 for 5%)
     increase: bool = False
 
     @property
@@ -81,10 +83,9 @@ def parse_limit(metric: str, text: str, increase: bool = False) -> Limit:
     option = INCREASE_OPTIONS[metric] if increase else METRICS[metric][0]
     raw = text.strip()
     if increase and raw.endswith("%"):
-        try:
-            pct = float(raw[:-1])
-        except ValueError:
-            pct = -1.0
+        number = raw[:-1].strip()
+        pct = Fraction(number) if re.fullmatch(r"\d{1,9}(\.\d{0,9})?|\.\d{1,9}", number) \
+            else Fraction(-1)
         if not 0 <= pct <= 10 ** 6:
             raise ConvError(f"{option}: {text!r} is not a share; write e.g. 5% (of base), "
                             "or an amount such as 1M")
@@ -141,7 +142,7 @@ def check(limits: list[Limit], data: dict, base: dict | None = None) -> list[Bud
             else:
                 value = value - old
             if lim.share is not None:
-                limit = int(round(lim.share * old)) if old is not None else 0
+                limit = round(lim.share * old) if old is not None else 0
         if value is None:
             note = ("no training memory: add --train (to both sides of a diff)"
                     if lim.metric == "train_memory" else "not known")

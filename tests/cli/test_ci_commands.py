@@ -339,3 +339,21 @@ def test_net_budgets_and_markdown_need_no_torch():
                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
         report = json.loads(p.stderr.strip().splitlines()[-1])
         assert report == {"code": 0, "heavy": []}, p.stderr
+
+
+@pytest.mark.parametrize("text, base, limit", [
+    ("5%", 10_403_840, 520_192), ("5.5%", 1000, 55), ("0%", 999, 0), ("0", 999, 0),
+    ("1M", 5, 1_000_000), ("12.5%", 8, 1)])
+def test_increase_budgets_are_exact_shares_or_amounts(text, base, limit):
+    from convcli.engine.budgets import check, parse_limit
+    lim = parse_limit("macs", text, increase=True)
+    (r,) = check([lim], {"total_macs": base + 1}, {"total_macs": base})
+    assert (r.limit, r.value, r.option) == (limit, 1, "--max-macs-increase")
+
+
+@pytest.mark.parametrize("text", ["1/2%", "-1%", "1e5%", "abc%", "%"])
+def test_bad_shares_are_usage_errors(text):
+    from convcli.engine.budgets import parse_limit
+    from convcli.errors import ConvError
+    with pytest.raises(ConvError, match="is not a share"):
+        parse_limit("params", text, increase=True)
