@@ -96,6 +96,14 @@ def test_the_install_step_takes_torch_from_the_cpu_index_or_not_at_all(
         assert not any(str(ROOT) in c for c in calls)
 
 
+def test_an_unknown_mode_fails_before_installing_anything(tmp_path):
+    fake, log = _fake_python(tmp_path, True)
+    p = _run_step(_action()["runs"]["steps"][0], {"mode": "sumary"}, tmp_path,
+                  path_first=fake)
+    assert p.returncode == 2 and "mode 'sumary': use verify, summary or diff" in p.stdout
+    assert not log.exists()
+
+
 def test_the_action_scripts_pass_shellcheck(tmp_path):
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck is not installed")
