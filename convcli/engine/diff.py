@@ -3,8 +3,9 @@
 Both sides are net/summary --json dicts (a saved file, or a model summarised now).
 Rows are the ones that partition the model (not blocks expanded into their calls):
 - summary rows are matched by module path (``name``); a row left on each side with the
-  same type, params, MACs and output shape is the same module renamed; the rest are
-  added (HEAD only) or removed (BASE only);
+  same type, params, MACs and output shape is the same module renamed, and so is one
+  inside a renamed block, or the only one of its type and shapes on each side; the
+  rest are added (HEAD only) or removed (BASE only);
 - net rows have no names: the layer lists are aligned as text (difflib), an edited
   layer is the row it replaced.
 Per row: the change in params, MACs, activation bytes (the row's output, in its
@@ -131,6 +132,11 @@ def _signature(row: dict) -> tuple:
     return (row.get("type"), row["params"], row.get("macs"), tuple(row["output_shape"]))
 
 
+def _place(row: dict) -> tuple:
+    return (row.get("type"), bool(row.get("own_code")), tuple(row.get("input_shape") or ()),
+            tuple(row["output_shape"]))
+
+
 def _row(name: str, kind: str, old: dict | None, new: dict | None, base_dtype: str,
          head_dtype: str, renamed_from: str | None = None) -> DiffRow:
     b = None if old is None else _costs(old, base_dtype)
@@ -162,6 +168,14 @@ def _by_name(base: list[dict], head: list[dict], bd: str, hd: str) -> list[DiffR
             gone.remove(r)
             came.remove(twin)
             out.append(_row(twin["name"], twin.get("type", ""), r, twin, bd, hd, r["name"]))
+    for r in list(gone):      # the only one of its kind and shapes on each side
+        key = _place(r)
+        twins = [c for c in came if _place(c) == key]
+        if len(twins) == 1 and sum(_place(g) == key for g in gone) == 1:
+            gone.remove(r)
+            came.remove(twins[0])
+            out.append(_row(twins[0]["name"], r.get("type", ""), r, twins[0], bd, hd,
+                            r["name"]))
     out += [_row(r["name"], r.get("type", ""), None, r, bd, hd) for r in came]
     out += [_row(r["name"], r.get("type", ""), r, None, bd, hd) for r in gone]
     return out

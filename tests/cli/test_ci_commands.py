@@ -357,3 +357,16 @@ def test_bad_shares_are_usage_errors(text):
     from convcli.errors import ConvError
     with pytest.raises(ConvError, match="is not a share"):
         parse_limit("params", text, increase=True)
+
+
+def test_a_renamed_and_changed_block_is_one_row_at_depth_1(cli):
+    r = cli("diff", BASE, HEAD, *INPUT, "--depth", "1", "--json")
+    assert r.exit_code == 0, r.stderr
+    rows = _rows(r.json())
+    block = rows["trunk"]
+    assert (block["status"], block["renamed_from"]) == ("renamed", "body")
+    base, head = _load("base"), _load("head")
+    assert block["change"]["params"] == (sum(p.numel() for p in head.trunk.parameters())
+                                         - sum(p.numel() for p in base.body.parameters()))
+    assert {n: r["status"] for n, r in rows.items() if r["status"] != "unchanged"} == {
+        "trunk": "renamed", "extra": "added", "drop": "removed"}
