@@ -19,7 +19,7 @@ from convcli import __version__
 # every command and the module that registers it with @app.command(), in --help order
 COMMANDS = {"shape": "conv", "params": "conv", "show": "explore", "solve": "explore",
             "net": "models", "summary": "models", "run": "run", "verify": "verify",
-            "apply": "apply"}
+            "apply": "apply", "diff": "diff"}
 _SETTINGS = dict(pretty_exceptions_enable=False)
 
 

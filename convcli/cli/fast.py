@@ -98,7 +98,9 @@ def command_table(command: str) -> tuple[list[tuple[str, bool]], list[Opt]]:
 COMMANDS = ("shape", "params", "net")
 # the commands' options that only Typer takes (a test checks these are all the rest)
 LEFT_TO_TYPER = {"shape": (), "params": (),
-                 "net": ("file", "train", "optimizer", "rf", "field", "png", "svg")}
+                 "net": ("file", "train", "optimizer", "rf", "field", "png", "svg",
+                         "max_params", "max_macs", "max_activations", "max_train_memory",
+                         "format", "junit")}
 
 
 def parse(argv: list[str]) -> tuple[str, dict] | None:

@@ -12,6 +12,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from convcli.cli import calc
+from convcli.cli import ci
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
 from convcli.cli.options import Dtype, Json
@@ -94,6 +95,12 @@ def net(
     field: Field = None,
     png: Png = None,
     svg: Svg = None,
+    max_params: ci.MaxParams = None,
+    max_macs: ci.MaxMacs = None,
+    max_activations: ci.MaxActivations = None,
+    max_train_memory: ci.MaxTrainMemory = None,
+    format: ci.Format = "table",
+    junit: ci.Junit = None,
     dtype: Dtype = "float32",
     json: Json = False,
 ):
@@ -109,8 +116,12 @@ Identity and the activations (ReLU, GELU, SiLU, GLU, Softmax, ...).
     Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), \
 Flatten(), Linear(4096, 10)"
     """
-    calc.net(input, layers, file, set_, train, optimizer, rf, field, png, svg,
-             dtype).emit(json)
+    fmt = ci.output_format(format, json)
+    budgets = ci.limits(max_params, max_macs, max_activations, max_train_memory, junit)
+    answer = calc.net(input, layers, file, set_, train or max_train_memory is not None,
+                      optimizer, rf, field, png, svg, dtype)
+    ci.finish(answer.data, answer.tables, lambda r: ci.markdown(answer.data, r, "net"),
+              budgets, fmt, junit, ci.report_properties("net", answer.data))
 
 
 # ---- summary --------------------------------------------------------------------
@@ -144,6 +155,12 @@ def summary(
     measure: Measure = False,
     device: Device = "cpu",
     max_memory: MaxMemory = None,
+    max_params: ci.MaxParams = None,
+    max_macs: ci.MaxMacs = None,
+    max_activations: ci.MaxActivations = None,
+    max_train_memory: ci.MaxTrainMemory = None,
+    format: ci.Format = "table",
+    junit: ci.Junit = None,
     dtype: Dtype = "float32",
     json: Json = False,
 ):
@@ -168,10 +185,12 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.engine.summary.loading import parse_args
     from convcli.engine.summary.sources import resolve
     from convcli.engine.summary.trace import Options, summarise_source
-    from convcli.views.console import Output
     from convcli.views.net import renderables
     from convcli.views.net_data import net_dict
 
+    fmt = ci.output_format(format, json)
+    budgets = ci.limits(max_params, max_macs, max_activations, max_train_memory, junit)
+    train = train or max_train_memory is not None
     dtype = canonical_dtype(dtype)
     specs = parse_inputs(input)
     pos, kw = parse_args(args)
@@ -183,7 +202,9 @@ module, its input shape and, for a Linear, the in_features that would fit.
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
         report = summarise_source(resolve(target, pos, kw), specs, options)
     report = calc.with_picture(report, field, png, svg)
-    Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
+    data = net_dict(report, dtype)
+    ci.finish(data, lambda: renderables(report, dtype), lambda r: ci.markdown(data, r),
+              budgets, fmt, junit, ci.report_properties("summary", data))
 
 
 def train_options(on: bool, optimizer: str, amp: str | None, dtype: str,
