@@ -146,6 +146,7 @@ class DistReport:
     notes: list[str] = field(default_factory=list)
     budget: Budget | None = None                       # --budget: per GPU
     fewest: list[Fewest] = field(default_factory=list)  # --budget without --gpus
+    fewest_limit: int | None = None
     measured: list[dict] | None = None                 # --measure: one dict per rank
 
 

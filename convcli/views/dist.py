@@ -42,8 +42,8 @@ def _per_gpu(d: DistReport) -> Group:
         t.add_row("host memory", Prose.parts([size(g.host_bytes), f"(--offload {d.offload})"]))
     totals = sorted({r.total_bytes for r in d.per_rank})
     if len(totals) > 1:
-        t.add_row("other ranks", Prose.parts(["from", size(totals[0]), "to", size(totals[-1]),
-                                              "(uneven shards)"]))
+        t.add_row("other ranks", Prose.parts(["down to", f"{totals[0]:,} B",
+                                              f"(rank 0: {totals[-1]:,} B; uneven shards)"]))
     if d.budget is not None:
         b = d.budget
         t.add_row(f"budget {size(b.limit)}", Prose.parts(
@@ -52,8 +52,8 @@ def _per_gpu(d: DistReport) -> Group:
              if b.largest_batch else "", f"{b.largest_batch + 1:,} needs "
              f"{size(b.total_at_next)});", f"most is {b.dominant}"]), style="bold")
     ckpt = f", checkpointing {_short(d.checkpointed)}" if d.checkpointed else ""
-    title = (f"per GPU: {NAMES[d.strategy]}" + (f" on {d.gpus} GPUs" if d.strategy != "none"
-                                                 else "") + f"{ckpt} (rank 0)")
+    on = f" on {d.gpus} GPU{'s' * (d.gpus != 1)}" if d.strategy != "none" else ""
+    title = f"per GPU: {NAMES[d.strategy]}{on}{ckpt}" + (" (rank 0)" if d.gpus > 1 else "")
     return titled(title, below(t, d.notes))
 
 
@@ -72,9 +72,8 @@ def _fewest(d: DistReport) -> Group:
         t.add_row(NAMES[f.strategy], f"{f.gpus:,}" if f.gpus else "none fits",
                   size(f.total_bytes) if f.total_bytes is not None else "",
                   style="bold" if f.strategy == d.strategy else None)
-    limit = size(d.budget.limit) if d.budget is not None else ""
-    return titled(f"the fewest GPUs for this per-GPU batch{' under ' + limit if limit else ''}",
-                  t)
+    return titled(f"the fewest GPUs for this per-GPU batch, each under "
+                  f"{size(d.fewest_limit)}", t)
 
 
 MEASURED = (("param_bytes", "param_bytes", "params"), ("grad_bytes", "grad_bytes", "grads"),

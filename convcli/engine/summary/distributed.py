@@ -39,6 +39,7 @@ def with_dist(report, step, step_at, specs, topts):
     dist = estimate(model, saved, state, report, d)
     if topts.budget is not None and d.gpus is None and d.strategy is not None:
         dist.fewest = fewest(dist, model, saved, state, report, d, topts.budget)
+        dist.fewest_limit = topts.budget
     elif topts.budget is not None:
         dist.budget = _per_gpu_budget(dist, step_at, specs, topts)
     if topts.measure:

@@ -128,8 +128,12 @@ def estimate(model, saved, state: dict[str, int], report, dopts: DistOptions) ->
              for r in range(world if world <= 64 else 1)]
     buckets = ddp_buckets([(p.nbytes, str(p.elem)) for p in params if p.trainable],
                           dopts.bucket_cap_mb) if strategy == "ddp" else []
+    notes = _notes(strategy, units, params, world, dopts)
+    if buckets:
+        notes.insert(1, f"DDP: {len(buckets)} gradient bucket(s) ({dopts.bucket_cap_mb:g} "
+                        "MiB each at most; the first, of the last parameters, 1 MiB)")
     return DistReport(world, strategy, units, ckpt, dopts.offload, ranks[0], ranks,
-                      buckets, _notes(strategy, units, params, world, dopts))
+                      buckets, notes)
 
 
 def _notes(strategy: str, units: list[str], params: list[ParamInfo], world: int,
