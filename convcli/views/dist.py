@@ -48,13 +48,20 @@ def _per_gpu(d: DistReport) -> Group:
         b = d.budget
         t.add_row(f"budget {size(b.limit)}", Prose.parts(
             [f"largest batch per GPU {b.largest_batch:,}" if b.largest_batch else
-             "not even a batch of 1 per GPU fits:", f"({size(b.total_at_largest)};"
+             "not even a batch of 1 per GPU fits:", f"({_gib(b.total_at_largest)};"
              if b.largest_batch else "", f"{b.largest_batch + 1:,} needs "
-             f"{size(b.total_at_next)});", f"most is {b.dominant}"]), style="bold")
+             f"{_gib(b.total_at_next)});", f"most is {b.dominant}"]), style="bold")
     ckpt = f", checkpointing {_short(d.checkpointed)}" if d.checkpointed else ""
     on = f" on {d.gpus} GPU{'s' * (d.gpus != 1)}" if d.strategy != "none" else ""
     title = f"per GPU: {NAMES[d.strategy]}{on}{ckpt}" + (" (rank 0)" if d.gpus > 1 else "")
     return titled(title, below(t, d.notes))
+
+
+def _gib(n: int | None) -> str:
+    """Bytes near a budget: three decimals, so that the answer and the next differ."""
+    if n is None:
+        return "-"
+    return f"{n / 2 ** 30:,.3f} GiB" if n >= 2 ** 30 else f"{n / 2 ** 20:,.3f} MiB"
 
 
 def _most(g: PerGpu) -> str:
@@ -99,5 +106,5 @@ def _measured(d: DistReport) -> Group:
     if peak:
         notes.append("peak: torch.cuda.max_memory_allocated over the second step; its "
                      "estimate is the per-GPU total")
-    return titled(f"measured: one step on {len(m)} processes "
+    return titled(f"measured: one step on {len(m)} process{'es' * (len(m) != 1)} "
                   f"({m[0].get('device', 'cpu, gloo') if m else ''})", below(t, notes))

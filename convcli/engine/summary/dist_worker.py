@@ -82,7 +82,7 @@ def _job(job: dict, rank: int, world: int, cuda: bool) -> dict:
         if cuda:
             torch.cuda.synchronize(device)
             torch.cuda.reset_peak_memory_stats(device)
-        saved = _step(model, opt, args, kwargs)
+        saved = _step(model, opt, args, kwargs, job.get("amp"), device.type)
         result = {"saved_activation_bytes": saved, **_states(model, opt)}
         if cuda:
             torch.cuda.synchronize(device)
@@ -125,6 +125,8 @@ def _wrap(model, job: dict, device):
     from torch.distributed.device_mesh import init_device_mesh
 
     from convcli.engine.summary.strategies import select_modules
+    if job["strategy"] == "none":
+        return model
     if job["strategy"] == "ddp":
         from torch.nn.parallel import DistributedDataParallel
         return DistributedDataParallel(
@@ -142,9 +144,13 @@ def _wrap(model, job: dict, device):
     return model
 
 
-def _step(model, opt, args, kwargs) -> int:
+def _step(model, opt, args, kwargs, amp: str | None, device_type: str) -> int:
     """One forward (saved tensors counted), backward and optimizer step."""
+    import contextlib
+
     import torch
+
+    from convcli.engine.summary.training import AMP
 
     from convcli.engine.summary.dispatch import tensors
     from convcli.engine.summary.training import storage_key
@@ -163,7 +169,10 @@ def _step(model, opt, args, kwargs) -> int:
     hook = torch.nn.modules.module.register_module_forward_hook(post)
     model.train()
     try:
-        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        autocast = torch.autocast(device_type, dtype=getattr(torch, AMP[amp])) if amp \
+            else contextlib.nullcontext()
+        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), \
+                autocast:
             out = model(*args, **kwargs)
     finally:
         hook.remove()

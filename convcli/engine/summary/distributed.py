@@ -78,22 +78,24 @@ def _per_gpu_budget(dist, step_at, specs, topts) -> Budget:
 
 def measure(topts, specs, d) -> list[dict]:
     """--measure --gpus N: one step on N local processes; a dict per rank."""
-    if d.gpus is None:
+    if d.gpus is None and d.strategy is not None:
         raise ConvError("--measure with --strategy needs --gpus N: the number of local "
                         "processes to launch")
+    world = d.gpus or 1
     if d.strategy in ("zero1", "zero2", "zero3"):
         raise ConvError(f"--measure runs torch's own wrappers (ddp, fsdp); {d.strategy} is "
                         "estimated from its definition only (DeepSpeed is not used here)")
     if topts.source is None:
         raise ConvError("--measure --gpus needs the model as FILE.py:NAME or "
                         "package.module:NAME (each process builds it again)")
-    device = _device(topts.device, d.gpus)
+    device = _device(topts.device, world)
     target, args = topts.source
     job = {"target": target, "args": args, "inputs": [s.text() for s in specs],
-           "dtype": topts.dtype, "optimizer": topts.optimizer, "strategy": d.strategy or "ddp",
+           "dtype": topts.dtype, "amp": topts.amp, "optimizer": topts.optimizer,
+           "strategy": d.strategy or ("ddp" if d.gpus else "none"),
            "shard_unit": d.shard_unit, "checkpoint": d.checkpoint, "offload": d.offload,
            "bucket_view": d.bucket_view}
-    ranks = launch([job], d.gpus, device)
+    ranks = launch([job], world, device)
     return [r["results"][0] for r in ranks]
 
 
