@@ -77,7 +77,7 @@ def _fewest(d: DistReport) -> Group:
     t = table(None, "strategy", "fewest GPUs", "per GPU")
     for f in d.fewest:
         t.add_row(NAMES[f.strategy], f"{f.gpus:,}" if f.gpus else "none fits",
-                  size(f.total_bytes) if f.total_bytes is not None else "",
+                  _gib(f.total_bytes) if f.total_bytes is not None else "",
                   style="bold" if f.strategy == d.strategy else None)
     return titled(f"the fewest GPUs for this per-GPU batch, each under "
                   f"{size(d.fewest_limit)}", t)
@@ -103,6 +103,9 @@ def _measured(d: DistReport) -> Group:
                   *([size(got.get("peak_bytes"))] if peak else []), end_section=True)
     notes = ["measured: the storages of each rank's local shards (padding included), the "
              "optimizer's state tensors, and what autograd saved in forward"]
+    if m and "bucket_bytes" in m[0]:
+        notes.append(f"DDP buckets: {size(m[0]['bucket_bytes'])} measured on rank 0, "
+                     f"{size(d.per_gpu.bucket_bytes)} estimated")
     if peak:
         notes.append("peak: torch.cuda.max_memory_allocated over the second step; its "
                      "estimate is the per-GPU total")

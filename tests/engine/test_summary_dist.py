@@ -199,5 +199,40 @@ def test_cuda_peak_per_rank_against_the_estimate(sh):
         train = r.json()["train"]
         for got, want in zip(train["measured_per_rank"], train["per_rank"]):
             assert all(got[k] == want[k] for k in EXACT)
+            # the estimate counts what stays (a floor for the peak); backward's
+            # activation gradients and the optimizer's temporaries come on top
             peak, est = got["peak_bytes"], want["total_bytes"]
-            assert 0.8 * peak <= est <= 1.25 * peak, (strategy, peak, est)
+            assert 0.95 * est <= peak <= 2 * est, (strategy, peak, est)
+
+
+def _at(cli, batch, *extra):
+    r = cli("summary", f"{FILE}:TransformerBlock", "--input", f"{batch}x16x64", *extra, "--json")
+    assert r.exit_code == 0, r.stderr
+    return r.json()["train"]
+
+
+def test_budget_per_gpu_is_the_largest_batch_that_fits(cli):
+    opts = ("--gpus", "4", "--strategy", "fsdp", "--checkpoint", "mlp")
+    limit = _at(cli, 8, *opts)["per_gpu"]["total_bytes"] + 1000
+    b = _at(cli, 1, *opts, "--budget", f"{limit}B")["per_gpu_budget"]
+    n = b["largest_batch"]
+    assert n >= 8
+    assert _at(cli, n, *opts)["per_gpu"]["total_bytes"] == b["total_at_largest_bytes"] <= limit
+    assert _at(cli, n + 1, *opts)["per_gpu"]["total_bytes"] == b["total_at_next_bytes"] > limit
+
+
+def test_fewest_gpus_per_strategy(cli):
+    one = _at(cli, 4, "--gpus", "1", "--strategy", "zero3")["per_gpu"]
+    state = one["param_bytes"] + one["grad_bytes"] + one["optimizer_state_bytes"]
+    limit = one["total_bytes"] - state // 2
+    rows = {f["strategy"]: f for f in
+            _at(cli, 4, "--strategy", "zero3", "--budget", f"{limit}B")["fewest_gpus"]}
+    assert list(rows) == ["ddp", "zero1", "zero2", "zero3", "fsdp"]
+    assert rows["ddp"]["gpus"] is None
+    for strategy in ("zero1", "zero2", "zero3", "fsdp"):
+        g = rows[strategy]["gpus"]
+        at = lambda n: _at(cli, 4, "--gpus", str(n), "--strategy",  # noqa: E731
+                           strategy)["per_gpu"]["total_bytes"]
+        assert g is not None and g > 1, strategy
+        assert at(g) == rows[strategy]["total_bytes"] <= limit
+        assert at(g - 1) > limit

@@ -14,7 +14,7 @@ writes what it measured to OUTDIR/rank-R.json:
 * ``bucket_bytes``: DDP's gradient buckets; ``peak_bytes``: CUDA's max_memory_allocated.
 
 Every collective is bounded by the process group's timeout; the parent kills the
-process group of each rank at its deadline. torch is imported inside functions.
+process group of each rank at its deadline, and a rank whose parent is gone exits. torch is imported inside functions.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def main(argv: list[str]) -> int:
     with open(jobs_file) as f:
         spec = json.load(f)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+    _orphan_watch(os.getppid())
     out = os.path.join(outdir, f"rank-{rank}.json")
     try:
         results = _run(spec, rank, world)
@@ -43,6 +44,19 @@ def main(argv: list[str]) -> int:
         json.dump(data, f)
     os.replace(out + ".tmp", out)
     return code
+
+
+def _orphan_watch(parent: int) -> None:
+    """Exit at once if the launcher goes away without stopping us (kill -9)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _run(spec: dict, rank: int, world: int) -> list[dict]:

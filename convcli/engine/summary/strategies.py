@@ -88,9 +88,10 @@ def checkpointed(saved, calls: set[int]) -> tuple[int, int]:
         else:
             inner[c] = inner.get(c, 0) + r.nbytes
     outer = [c for c in calls if inside(parent.get(c)) is None]
+    resident |= _model_inputs(saved)      # the batch is counted apart
     for c in outer:
         for key, nbytes in rec.inputs.get(c, []):
-            if key not in resident and key not in kept and key not in _model_inputs(saved):
+            if key not in resident and key not in kept:
                 kept[key] = nbytes
     return sum(kept.values()), max(inner.values(), default=0)
 
