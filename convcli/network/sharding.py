@@ -172,8 +172,9 @@ def check(options: DistOptions) -> None:
         raise ConvError(f"--offload params needs sharded parameters: --strategy zero3 or "
                         f"fsdp, not {strategy}")
     if options.shard_unit is not None and strategy not in ("zero3", "fsdp"):
-        raise ConvError(f"--shard-unit is for --strategy fsdp or zero3 (the units whose "
-                        f"parameters are gathered together), not {strategy}")
+        raise ConvError("--shard-unit is for --strategy fsdp or zero3 (the units whose "
+                        "parameters are gathered together)"
+                        + ("" if strategy == "none" else f", not {strategy}"))
 
 
 def ddp_buckets(grad_sizes: list[tuple[int, str]], cap_mb: float) -> list[int]:
