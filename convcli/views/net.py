@@ -212,6 +212,9 @@ def renderables(report: NetReport, dtype: str = "float32") -> list:
     if report.train is not None:    # imported when asked for (field.py loads tempfile)
         from convcli.views.train import train_table, train_totals
         out = [train_table(report, report.model), train_totals(report.train)]
+        if report.train.dist is not None:
+            from convcli.views.dist import dist_renderables
+            out += dist_renderables(report.train.dist)
     if report.picture is not None:
         from convcli.views.field import terminal
         out.append(terminal(report.picture))
