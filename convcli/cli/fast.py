@@ -32,8 +32,6 @@ from __future__ import annotations
 import os
 import sys
 
-from convcli.errors import Terminated
-
 HELP_CACHE_ENV = "CONVCLI_HELP_CACHE"
 _HELP = ("--help", "-h")
 
@@ -172,7 +170,7 @@ def _calc(command: str, values: dict) -> int | None:
         tables = None if json else result.tables()
     except Exception:       # Typer parses again and the funnel reports it
         return None
-    except (KeyboardInterrupt, Terminated) as e:
+    except KeyboardInterrupt as e:     # Interrupted, Terminated: up to main.py
         return _funnel(e)
     try:
         if json:
@@ -181,7 +179,7 @@ def _calc(command: str, values: dict) -> int | None:
         else:
             from convcli.views.console import Output
             Output(False).emit(result.data, *tables)
-    except (Exception, KeyboardInterrupt, Terminated) as e:
+    except (Exception, KeyboardInterrupt) as e:
         return _funnel(e)
     return 0
 
