@@ -60,6 +60,32 @@ def catch_signals() -> None:
     _armed = _leaving = False
     for s in _DEFERRED:
         signal.signal(s, _on_signal)
+    sys.unraisablehook = _unraisable
+
+
+_resend: list[int] = []
+
+
+def _unraisable(unraisable) -> None:
+    """Python runs a signal handler wherever the main thread is, also inside a
+    weakref callback, a __del__ or the garbage collector, where an exception is
+    printed ("Exception ignored in ...") and dropped: the process would go on as if
+    no signal had come. Ours are not dropped: the signal is raised again 1 ms later,
+    from wherever the process is then (again, until it lands in ordinary code)."""
+    global _leaving
+    e = unraisable.exc_value
+    if not isinstance(e, (Interrupted, Terminated)) or not hasattr(signal, "setitimer"):
+        sys.__unraisablehook__(unraisable)
+        return
+    _leaving = False
+    _resend.append(signal.SIGINT if isinstance(e, Interrupted) else signal.SIGTERM)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.001)
+
+
+def _on_alarm(signum, frame) -> None:
+    if _resend:
+        _on_signal(_resend.pop(), frame)
 
 
 def install_signal_handlers() -> None:
