@@ -161,10 +161,22 @@ def _write_into(path: str, write: Callable[[BinaryIO], None], what: str) -> None
                     write(f)
             return
         fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        if _is_stdout(fd) and (path in ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+                               or not stat.S_ISCHR(os.fstat(fd).st_mode)):
+            _STDOUT_TAKEN.append(True)      # the pipe or file stdout is (not /dev/null)
+            sys.stdout.flush()
         with os.fdopen(fd, "wb") as f:
             write(f)
     except OSError as e:
         raise _problem(what, path, e) from None
+
+
+def _is_stdout(fd: int) -> bool:
+    try:
+        mine, out = os.fstat(fd), os.fstat(1)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino, mine.st_rdev) == (out.st_dev, out.st_ino, out.st_rdev)
 
 
 def _write_stdout(write: Callable[[BinaryIO], None]) -> None:
