@@ -60,6 +60,8 @@ def catch_signals() -> None:
     _armed = _leaving = False
     for s in _DEFERRED:
         signal.signal(s, _on_signal)
+    # what came while convcli/__init__.py imported (it holds them from its first line)
+    _caught.extend(getattr(sys.modules.get("convcli"), "_signals_before_main", ()))
     sys.unraisablehook = _unraisable
 
 
