@@ -16,9 +16,21 @@ Both return a ``NetReport`` (convcli.network.report), the data the CLI prints.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import sys
 
-from convcli.errors import ConvError, EnvironmentProblem
+# Run as the console script or `python -m convcli`, this is convcli's first statement:
+# Ctrl-C and SIGTERM from here are kept for main.py (convcli.process), never a
+# traceback from inside an import. Imported as a library, nothing changes.
+_signals_before_main: list[int] = []
+if (sys.argv[0].rsplit("/", 1)[-1] == "convcli"
+        or getattr(sys, "orig_argv", [None])[1:3] == ["-m", "convcli"]):
+    import _signal
+    for _s in (_signal.SIGINT, _signal.SIGTERM):
+        _signal.signal(_s, lambda signum, frame: _signals_before_main.append(signum))
+
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+from convcli.errors import ConvError, EnvironmentProblem  # noqa: E402
 
 if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
