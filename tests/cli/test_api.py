@@ -7,7 +7,8 @@ from conftest import ROOT
 
 def test_public_api_is_pinned():
     assert sorted(convcli.__all__) == ["ConvError", "ConvSpec", "EnvironmentProblem",
-                                       "__version__", "analyse_net", "summarise"]
+                                       "__version__", "analyse_net", "summarise",
+                                       "summary"]
     from convcli import ConvError, ConvSpec
     assert issubclass(ConvError, ValueError) and ConvSpec.__module__ == "convcli.calculator.spec"
 
