@@ -388,3 +388,10 @@ def test_bad_arguments_are_one_line_conv_errors(kwargs, message):
     assert "\n" not in str(e.value)
     with pytest.raises(ConvError):
         convcli.summary("not a model", input_size=(1, 3))
+
+
+def test_to_pandas_without_pandas_says_how_to_get_it(monkeypatch):
+    report = convcli.summary(nn.Linear(3, 2), input_size=(1, 3), verbose=0)
+    monkeypatch.setitem(__import__("sys").modules, "pandas", None)
+    with pytest.raises(convcli.EnvironmentProblem, match="pip install pandas"):
+        report.to_pandas()
