@@ -154,6 +154,12 @@ class ReportFace:
         return 2 * elements * ELEMENT_BYTES[self.dtype]
 
     @property
+    def pruned_params(self) -> int:
+        """Params that torch.nn.utils.prune's masks zero (convcli.summary and summarise;
+        ``total_params - pruned_params`` is torchinfo's total)."""
+        return self.view.get("pruned_params", 0)
+
+    @property
     def total_bytes(self) -> int:
         """torchinfo's "Estimated Total Size": inputs + forward/backward + params."""
         return self.total_input + self.total_output_bytes + self.total_param_bytes

@@ -277,7 +277,7 @@ def test_frozen_and_pruned_layers():
     total, trainable = unique_params(model)
     assert (report.total_params, report.trainable_params) == (total, trainable)
     assert report.summary_list[0].trainable == "False"
-    assert report.view["pruned_params"] == 8000
+    assert report.pruned_params == 8000
     assert any("8,000 of the params are masked" in n for n in report.notes)
     if torchinfo is not None:   # torchinfo counts what the masks keep
         ti = torchinfo.summary(model, input_size=(1, 1, 28, 28), verbose=0)
@@ -370,6 +370,8 @@ def test_to_dict_is_the_commands_json():
     ({}, "needs input_size or input_data"),
     ({"input_size": (1, -3)}, "negative size"),
     ({"input_size": "1x3"}, "give a tuple like"),
+    ({"input_size": (1.5, 3)}, "input_size: (1.5, 3) is not a size"),
+    ({"input_size": [(1, 3), (2, "x")]}, "(2, 'x') (input 1) is not a size"),
     ({"input_size": [(1, 3), (2, 3)], "dtypes": [torch.long]}, "one per input size"),
     ({"input_size": (1, 3), "col_names": ["flops"]}, "'flops' is not one of"),
     ({"input_size": (1, 3), "row_settings": ["bold"]}, "'bold' is not one of"),

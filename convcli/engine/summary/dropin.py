@@ -113,7 +113,7 @@ def read_call(model, input_size, input_data, batch_dim, col_names, col_width, de
 def _size(value, where: str) -> tuple[int, ...]:
     if not isinstance(value, (tuple, list)) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise ConvError(f"input_size: {one_line(repr(value), 60)} {where} is not a size; "
+        raise ConvError(f"input_size: {one_line(repr(value), 60)}{where} is not a size; "
                         "give a tuple of ints like (1, 3, 224, 224), or a list of them "
                         "for several inputs")
     if any(v < 0 for v in value):
@@ -128,9 +128,9 @@ def _sizes(input_size) -> list[tuple[int, ...]]:
         raise ConvError(f"input_size={one_line(repr(input_size), 60)}: give a tuple like "
                         "(1, 3, 224, 224), or a list of them for several inputs "
                         "([()] for one scalar)")
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in input_size):
+    if not any(isinstance(v, (tuple, list)) for v in input_size):   # one size
         return [_size(input_size, "")]
-    return [_size(s, f"(input {i})") for i, s in enumerate(input_size)]
+    return [_size(s, f" (input {i})") for i, s in enumerate(input_size)]
 
 
 def _dtype_name(torch, dtype, where: str) -> str:
