@@ -61,6 +61,11 @@ def limits(params: str | None, macs: str | None, activations: str | None,
     return out
 
 
+def prepare(fmt: str, json: bool, junit: str | None, *budgets: str | None):
+    """--format (or --json) read, and the four budgets given (summary, net)."""
+    return output_format(fmt, json), limits(*budgets, junit)
+
+
 def output_format(fmt: str, json: bool) -> str:
     fmt = fmt.strip().lower()
     if fmt not in FORMATS:
@@ -114,3 +119,13 @@ def report_properties(command: str, data: dict) -> dict:
 def markdown(data: dict, results: list, command: str = "summary") -> str:
     from convcli.views.markdown import report_md
     return report_md(data, results, command)
+
+
+def end_summary(report, dtype: str, budgets: list, fmt: str, junit: str | None) -> None:
+    """summary's report printed in ``fmt`` with its budgets checked."""
+    from convcli.views.net import renderables
+    from convcli.views.net_data import net_dict
+
+    data = net_dict(report, dtype)
+    finish(data, lambda: renderables(report, dtype), lambda r: markdown(data, r),
+           budgets, fmt, junit, report_properties("summary", data))

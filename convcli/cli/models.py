@@ -181,12 +181,9 @@ def summary(
     checkpoint: Checkpoint = None,
     offload: Offload = None,
     max_memory: MaxMemory = None,
-    max_params: ci.MaxParams = None,
-    max_macs: ci.MaxMacs = None,
-    max_activations: ci.MaxActivations = None,
-    max_train_memory: ci.MaxTrainMemory = None,
-    format: ci.Format = "table",
-    junit: ci.Junit = None,
+    max_params: ci.MaxParams = None, max_macs: ci.MaxMacs = None,
+    max_activations: ci.MaxActivations = None, max_train_memory: ci.MaxTrainMemory = None,
+    format: ci.Format = "table", junit: ci.Junit = None,
     dtype: Dtype = "float32",
     json: Json = False,
 ):
@@ -211,17 +208,14 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.engine.summary.loading import parse_args
     from convcli.engine.summary.sources import resolve
     from convcli.engine.summary.trace import Options, summarise_source
-    from convcli.views.net import renderables
-    from convcli.views.net_data import net_dict
 
-    fmt = ci.output_format(format, json)
-    budgets = ci.limits(max_params, max_macs, max_activations, max_train_memory, junit)
-    train = train or max_train_memory is not None
+    fmt, budgets = ci.prepare(format, json, junit, max_params, max_macs, max_activations,
+                              max_train_memory)
     dtype = canonical_dtype(dtype)
     specs = parse_inputs(input)
     pos, kw = parse_args(args)
     dist = dist_options(gpus, strategy, shard_unit, checkpoint, offload, measure)
-    train = train or dist is not None
+    train = train or dist is not None or max_train_memory is not None
     options = Options(depth=depth, max_memory=None if max_memory is None
                       else parse_bytes(max_memory),
                       train=train_options(train or budget is not None or measure, optimizer,
@@ -232,9 +226,7 @@ module, its input shape and, for a Linear, the in_features that would fit.
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
         report = summarise_source(resolve(target, pos, kw), specs, options)
     report = calc.with_picture(report, field, png, svg)
-    data = net_dict(report, dtype)
-    ci.finish(data, lambda: renderables(report, dtype), lambda r: ci.markdown(data, r),
-              budgets, fmt, junit, ci.report_properties("summary", data))
+    ci.end_summary(report, dtype, budgets, fmt, junit)
 
 
 def dist_options(gpus, strategy, shard_unit, checkpoint, offload, measure):
