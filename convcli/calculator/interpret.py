@@ -147,8 +147,8 @@ def read_spec(*, out_channels: str, kernel_size: str, in_channels: str | None = 
               stride: str = "1", padding: str = "0", dilation: str = "1",
               groups: str = "1", bias: bool = True, padding_mode: str = "zeros",
               transposed: bool = False, output_padding: str = "0",
-              dims: int | None = None, input_shape: Sequence[int] | None = None
-              ) -> tuple[ConvSpec, Interpretation | None]:
+              dims: int | None = None, input_shape: Sequence[int] | None = None,
+              dims_by: str | None = None) -> tuple[ConvSpec, Interpretation | None]:
     """CLI strings -> a validated ConvSpec (dims and in_channels read from INPUT when
     not given) and how INPUT was read (None without an input)."""
     values: dict[str, Any] = {
@@ -159,7 +159,7 @@ def read_spec(*, out_channels: str, kernel_size: str, in_channels: str | None = 
         "output_padding": parse_ints(output_padding, "--output-padding"),
     }
     c_in = None if in_channels is None else parse_int(in_channels, "--in-channels")
-    fixed = (dims, "--dims") if dims is not None else _fixed_dims(values)
+    fixed = (dims, dims_by or "--dims") if dims is not None else _fixed_dims(values)
     reading = None
     if input_shape is not None:
         reading = interpret(input_shape, fixed[0] if fixed else None,
