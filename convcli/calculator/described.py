@@ -88,6 +88,17 @@ def merge_code(spec: ConvSpec, text: str, given: Mapping[str, Any],
     return code_values(spec)
 
 
+def weight_values(weight_shape: Sequence[int], transposed: bool,
+                  groups: str | None) -> dict[str, str]:
+    """-o and -k read from a weight file's shape: (C_out, C_in/g, *k), or a transposed
+    conv's (C_in, C_out/g, *k)."""
+    if not 3 <= len(weight_shape) <= 5:
+        return {}       # not a conv weight: the weight check says so
+    g = parse_int(groups or "1", "--groups")
+    out = weight_shape[1] * g if transposed else weight_shape[0]
+    return {"out_channels": str(out), "kernel_size": _tuple_text(weight_shape[2:])}
+
+
 def example_values(given: Mapping[str, Any]) -> dict[str, str]:
     """-i/-o/-k values for a runnable example that fit the groups given."""
     g = 1

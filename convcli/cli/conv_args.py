@@ -42,19 +42,32 @@ class ConvArgs:
         """A validated ConvSpec; dims and in_channels come from INPUT when not given."""
         return self.read(input_shape, **changes)[0]
 
-    def read(self, input_shape=None, **changes: Any
+    def read(self, input_shape=None, *, weight_shape=None, **changes: Any
              ) -> tuple[ConvSpec, Interpretation | None]:
-        """The ConvSpec and how INPUT's rank was read (calculator/interpret.py)."""
+        """The ConvSpec and how INPUT's rank was read (calculator/interpret.py);
+        ``weight_shape``: a weight file's, which fixes the dims and gives -o and -k."""
         args = self.resolved()
         values = {n: getattr(args, n) for n in CONV_DECLS}
         values.update(changes)
+        weight_dims = None
+        if weight_shape is not None:
+            from convcli.calculator.described import weight_values
+            found = weight_values(weight_shape, bool(values["transposed"]), values["groups"])
+            weight_dims = len(weight_shape) - 2 if found else None
+            if input_shape is not None and weight_dims is not None and \
+                    len(input_shape) not in (weight_dims + 1, weight_dims + 2):
+                weight_dims = None      # the weight check names both shapes
+            for name, text in found.items():
+                if values[name] is None:
+                    values[name] = text
         args.check_missing(values, input_shape)
         for name, default in (("stride", "1"), ("padding", "0"), ("dilation", "1"),
                               ("groups", "1"), ("output_padding", "0")):
             if values[name] is None:
                 values[name] = default
         values["dims"] = parse_dims(values["dims"])
-        return read_spec(input_shape=input_shape, dims_by=args.dims_by, **values)
+        return read_spec(input_shape=input_shape, dims_by=args.dims_by,
+                         weight_dims=weight_dims, **values)
 
     def resolved(self) -> ConvArgs:
         """The constructor text (CONV) merged into the options: its values as option

@@ -132,7 +132,7 @@ def test_params_needs_in_channels(cli):
     (["shape", "", "-o", "16", "-k", "3"], ["INPUT", "empty value"]),
     (["shape", "4x3x8x8", "-o", "x", "-k", "3"], ["--out-channels"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "3,3,3,3"], ["--kernel-size has 4 entries"]),
-    (["shape", "4x3x8x8", "-o", "4", "-k", "3,3", "--dims", "3"], ["kernel_size=(3, 3)", "3d conv"]),
+    (["shape", "4x3x8x8", "-o", "4", "-k", "3,3", "--dims", "3"], ["--dims says a 3-d conv but --kernel-size a 2-d one"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "3,3", "-s", "1,1,1"], ["tuple options disagree"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "3", "-p", "same", "-s", "2"],
      ["padding='same' needs stride 1"]),
