@@ -81,7 +81,8 @@ class ConvArgs:
         values = merge_code(code.spec, code.text, self.given_values(), FLAGS)
         return replace(self, code=None, dims_by=code.name, **values)
 
-    def check_missing(self, values: dict, input_shape) -> None:
+    def check_missing(self, values: dict, input_shape, extra: list[str] | None = None
+                      ) -> None:
         """One error naming every missing option, with a command that runs."""
         missing = [n for n in ("in_channels", "out_channels", "kernel_size")
                    if values[n] is None and (n != "in_channels" or input_shape is None)]
@@ -91,7 +92,7 @@ class ConvArgs:
         from convcli.formatting import shape_x
 
         command = self.command or "shape"
-        before, typed = [], self.typed()
+        before, typed = [], self.typed() + (extra or [])
         if input_shape is not None:
             if command == "params":
                 typed = ["--input", shape_x(input_shape), *typed]
@@ -100,6 +101,20 @@ class ConvArgs:
         alternatives = {"in_channels": "--input" if command == "params" else "INPUT"}
         raise ConvError(missing_message(command, missing, typed, self.given_values(),
                                         FLAGS, alternatives, before))
+
+    def sweeps(self, texts: list[str] | None, input_shape=None):
+        """--sweep's texts -> Sweeps (calculator/sweep.py); an option set beside its
+        sweep is an error (a constructor's values are what a sweep varies), and so
+        is an option missing from both."""
+        from convcli.calculator.sweep import parse_sweeps
+        given = [] if self.code or self.dims_by else list(self.given_values())
+        sweeps = parse_sweeps(texts or [], SWEEP_NAMES, given)
+        args = self.resolved()
+        values = {n: getattr(args, n) for n in CONV_DECLS}
+        values.update({s.field: s.values[0] for s in sweeps})
+        words = [w for t in texts or [] for w in ("--sweep", _quoted(t))]
+        args.check_missing(values, input_shape, words)
+        return sweeps
 
     def given_values(self) -> dict[str, Any]:
         """The options set to other than their defaults: name -> text (or flag)."""
@@ -163,6 +178,12 @@ CONV_TYPES = {"bias": bool, "transposed": bool, "padding_mode": str}
 # each option's short and long name, for messages: -k/--kernel-size
 FLAGS = {name: "/".join(sorted((d.split("/")[0] for d in decls), key=len))
          for name, (decls, _, _) in CONV_DECLS.items()}
+
+# the names --sweep NAME=... takes for each option that holds a value: k, kernel-size,
+# kernel_size
+SWEEP_NAMES = {alias: name for name, (decls, _, _) in CONV_DECLS.items()
+               if CONV_TYPES.get(name) is not bool
+               for alias in (name, *(d.lstrip("-") for d in decls))}
 
 
 def parse_dims(text: str | int | None) -> int | None:

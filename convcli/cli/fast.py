@@ -85,14 +85,14 @@ def command_table(command: str) -> tuple[list[tuple[str, bool]], list[Opt]]:
     if command == "shape":
         return [("input", True), ("code", False)], _conv_options() + [
             dtype, _flag("explain", "--explain", "-e"), json,
-            Opt("padding_from", ("--padding-from",))]
+            Opt("padding_from", ("--padding-from",)), Opt("sweep", ("--sweep",), multiple=True)]
     if command == "net":
         return [("input", True), ("layers", False)], [
             Opt("set_", ("--set",), multiple=True), dtype, json]
     assert command == "params"
     return [("code", False)], _conv_options() + [
         Opt("input", ("--input",)), _flag("compare_groups", "--compare-groups"), dtype,
-        json, _flag("conventions", "--conventions")]
+        json, _flag("conventions", "--conventions"), Opt("sweep", ("--sweep",), multiple=True)]
 
 
 COMMANDS = ("shape", "params", "net")

@@ -20,7 +20,7 @@ import typer
 from convcli.cli.conv_args import CONV_DECLS, CONV_TYPES, ConvArgs, parse_dims
 from convcli.network.conv_code import looks_like_code
 
-__all__ = ["CONV_PANEL", "BytesDtype", "ConvArgs", "Dtype", "Json", "TensorDtype",
+__all__ = ["CONV_PANEL", "BytesDtype", "ConvArgs", "Dtype", "Json", "Sweep", "TensorDtype",
            "conv_options", "parse_dims"]
 
 CONV_PANEL = "Convolution"
@@ -104,3 +104,7 @@ TensorDtype = Annotated[str, typer.Option(
          "float64 reference allows its tolerance.")]
 Dtype = BytesDtype
 Json = Annotated[bool, typer.Option("--json", help="One JSON object on stdout (docs/json.md).")]
+Sweep = Annotated[Optional[list[str]], typer.Option(
+    "--sweep", metavar="SWEEP",
+    help="Ask for several values at once: k=3,5,7 (one value per dim with x: k=3x3,5x5); "
+         "repeat for every combination. One row each.")]
