@@ -40,7 +40,7 @@ def sweep_table(title: str, sweeps: Sequence[Sweep], rows: Sequence[SweepRow],
     from rich.text import Text
 
     from convcli.views.console import Fitted, table
-    from convcli.views.fit import below, titled
+    from convcli.views.fit import below, left_out_note, titled
 
     names = [s.name for s in sweeps]
     refused = [", ".join(f"{s.name}={r.values[s.field]}" for s in sweeps) + f": {r.error}"
@@ -53,7 +53,6 @@ def sweep_table(title: str, sweeps: Sequence[Sweep], rows: Sequence[SweepRow],
             c.no_wrap = True
         if cols:
             t.columns[len(names)].justify = "left"
-            t.columns[len(names)].no_wrap = False
         for r in rows:
             swept = [r.values[s.field] for s in sweeps]
             if r.error is None:
@@ -62,7 +61,8 @@ def sweep_table(title: str, sweeps: Sequence[Sweep], rows: Sequence[SweepRow],
             else:
                 t.add_row(*swept, Text("torch refuses it (below)", style="red"),
                           *([""] * (len(cols) - 1)))
-        return below(t, refused)
+        return below(t, refused + left_out_note(left_out, list(columns)))
 
-    optional = [c for c in reversed(columns[1:])]
+    # narrow: the weight shape goes first, then the layer (the swept values say it)
+    optional = [c for c in ("weight", "layer", "bytes") if c in columns]
     return titled(title, Fitted(build, optional))
