@@ -153,3 +153,24 @@ def test_compare_groups_says_more_or_fewer_in_words(cli):
     out = cli("params", "-i", "16", "-o", "16", "-k", "1", "--compare-groups").stdout
     # a 1x1 conv: the separable variant has more params than the standard one
     assert "32 more" in out and "+11.8%" in out
+
+
+def test_solve_offers_torchs_padding_same_first(cli):
+    d = cli("solve", "--input", "3", "--output", "3", "-k", "2", "-s", "1", "--json").json()
+    first = d["solutions"][0]
+    assert first["padding"] == "same" and first["dilation"] == 1
+    assert first["torch"] == "nn.Conv2d(C_in, C_out, 2, padding='same')"
+    m = torch.nn.Conv2d(1, 1, 2, padding="same")
+    assert _torch_out(m, (1, 1, 3, 3)) == [1, 1, 3, 3]
+
+
+def test_run_says_when_the_timings_spread_widely():
+    from convcli.engine.timing import Timing
+    busy = Timing(1.0, 0.5, 9.0, 2.0, 8, 1, "perf_counter",
+                  (0.5, 0.6, 0.9, 1.0, 1.0, 1.8, 2.5, 9.0))
+    note = busy.spread_note()
+    assert note and "--threads 1" in note and "--repeat" in note
+    assert busy.as_dict()["spread_note"] == note
+    steady = Timing(1.0, 0.95, 1.1, 1.0, 8, 1, "perf_counter",
+                    (0.95, 1.0, 1.0, 1.0, 1.0, 1.0, 1.05, 1.1))
+    assert steady.spread_note() is None
