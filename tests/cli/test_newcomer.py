@@ -174,3 +174,53 @@ def test_run_says_when_the_timings_spread_widely():
     steady = Timing(1.0, 0.95, 1.1, 1.0, 8, 1, "perf_counter",
                     (0.95, 1.0, 1.0, 1.0, 1.0, 1.0, 1.05, 1.1))
     assert steady.spread_note() is None
+
+
+def test_apply_square_is_centred_for_every_size(cli):
+    for n in range(1, 12):
+        d = cli("apply", f"1x1x{n}x{n}", "--pattern", "square", "-k", "1", "--kernel",
+                "[[1]]", "--values", "--json").json()
+        grid = torch.tensor(d["input_values"])[0, 0]
+        assert torch.equal(grid, grid.flip(0)) and torch.equal(grid, grid.flip(1)), n
+        assert grid.sum() > 0
+
+
+def test_apply_laplacian_on_a_5x5_square_is_symmetric(cli):
+    d = cli("apply", "1x1x5x5", "--pattern", "square", "-p", "1", "--kernel",
+            "[[0, 1, 0], [1, -4, 1], [0, 1, 0]]", "--values", "--json").json()
+    x = torch.zeros(1, 1, 5, 5)
+    x[..., 1:4, 1:4] = 1
+    k = torch.tensor([[0., 1, 0], [1, -4, 1], [0, 1, 0]]).reshape(1, 1, 3, 3)
+    assert torch.tensor(d["output_values"]).tolist() == torch.nn.functional.conv2d(
+        x, k, padding=1).tolist()
+
+
+def test_apply_takes_its_input_as_a_nested_list(cli):
+    d = cli("apply", "[[0, 0, 0], [0, 1, 2], [0, 3, 4]]", "--kernel", "[[1, 1], [1, 1]]",
+            "--values", "--json").json()
+    assert d["input_shape"] == [1, 1, 3, 3] and d["input"]["kind"] == "literal"
+    assert d["output_values"] == [[[[1.0, 3.0], [4.0, 10.0]]]]
+    r = cli("apply", "[[1, 2], [3]]", "-k", "1")
+    assert r.exit_code == 2 and "not rectangular" in r.stderr
+    r = cli("apply", "[[__import__('os')]]", "-k", "1")
+    assert r.exit_code == 2 and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("text, call", [
+    ("normal:0,0.02", lambda w: torch.nn.init.normal_(w, 0, 0.02)),
+    ("uniform:-1,1", lambda w: torch.nn.init.uniform_(w, -1, 1)),
+    ("kaiming", lambda w: torch.nn.init.kaiming_normal_(w)),
+    ("kaiming_uniform:0.1", lambda w: torch.nn.init.kaiming_uniform_(w, a=0.1)),
+    ("xavier", lambda w: torch.nn.init.xavier_uniform_(w)),
+    ("xavier_normal:2", lambda w: torch.nn.init.xavier_normal_(w, gain=2)),
+    ("constant:0.5", lambda w: torch.nn.init.constant_(w, 0.5)),
+    ("zeros", torch.nn.init.zeros_), ("ones", torch.nn.init.ones_),
+])
+def test_apply_init_equals_torch_nn_init_with_the_same_seed(cli, text, call):
+    d = cli("apply", "1x2x6x6", "-o", "3", "-k", "3", "--init", text, "--seed", "7",
+            "--values", "--json").json()
+    torch.manual_seed(7)
+    w = torch.empty(3, 2, 3, 3)
+    call(w)
+    assert torch.tensor(d["weight_values"]).tolist() == w.tolist()
+    assert "torch.nn.init." in d["tensors"]["weight"]["source"]
