@@ -127,13 +127,13 @@ def interpret(input_shape: Sequence[int], dims: int | None, decided_by: str | No
                 f"--in-channels {in_channels} fits no reading of INPUT {shape_x(shape)}: as "
                 f"({a.layout}) it has {a.channels(shape)} channels, as ({b.layout}) "
                 f"{b.channels(shape)}; set -i to one of them")
-    elif len(shape) == 3 and not _looks_like_an_image(shape):
+    elif len(shape) == 3 and not looks_like_an_image(shape):
         _two_ways(shape, options, transposed)
     alt = next((r for r in options if r != reading), None)
     return Interpretation(shape, reading, how, alt)
 
 
-def _looks_like_an_image(shape: tuple[int, ...]) -> bool:
+def looks_like_an_image(shape: tuple[int, ...]) -> bool:
     """A rank-3 shape read as (C, H, W) without a word: gray, RGB or RGBA channels, or
     a square plane (a feature map); 8x16x100 is as likely a batch of sequences."""
     c, h, w = shape

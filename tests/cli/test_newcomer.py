@@ -224,3 +224,37 @@ def test_apply_init_equals_torch_nn_init_with_the_same_seed(cli, text, call):
     call(w)
     assert torch.tensor(d["weight_values"]).tolist() == w.tolist()
     assert "torch.nn.init." in d["tensors"]["weight"]["source"]
+
+
+def test_summary_freeze_follows_a_real_fine_tuning_step(cli):
+    """--freeze all --unfreeze fc2: trainable/frozen counts, gradients and optimizer
+    state as one real AdamW step on the same model with the same parameters frozen."""
+    import importlib.util
+
+    from conftest import ROOT
+    r = cli("summary", "examples/models/cifar_cnn.py:CifarCNN", "--input", "8x3x32x32",
+            "--freeze", "all", "--unfreeze", "fc2", "--train", "--json")
+    assert r.exit_code == 0, r.stderr
+    d = r.json()
+    spec = importlib.util.spec_from_file_location("cifar", ROOT / "examples/models/cifar_cnn.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    model = mod.CifarCNN()
+    for name, p in model.named_parameters():
+        p.requires_grad_(name.startswith("fc2."))
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert d["trainable_params"] == sum(p.numel() for p in trainable)
+    assert d["frozen_params"] == sum(p.numel() for p in model.parameters()
+                                     if not p.requires_grad)
+    opt = torch.optim.AdamW(trainable)
+    model(torch.randn(8, 3, 32, 32)).sum().backward()
+    opt.step()
+    grads = sum(p.grad.numel() * p.grad.element_size() for p in model.parameters()
+                if p.grad is not None)
+    state = sum(t.numel() * t.element_size() for s in opt.state.values()
+                for t in s.values() if torch.is_tensor(t))
+    assert d["train"]["grad_bytes"] == grads
+    assert d["train"]["optimizer_state_bytes"] == state
+    r = cli("summary", "examples/models/cifar_cnn.py:CifarCNN", "--input", "1x3x32x32",
+            "--freeze", "fc")
+    assert r.exit_code == 2 and "--freeze 'fc' names no module" in r.stderr
