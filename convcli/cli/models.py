@@ -23,6 +23,15 @@ Train = Annotated[bool, typer.Option(
     "--train", rich_help_panel=_TRAIN,
     help="Per row and in total: parameter, gradient and optimizer-state bytes, and the "
          "activations autograd saves for backward, for one step at the input's batch.")]
+Freeze = Annotated[Optional[List[str]], typer.Option(
+    "--freeze", metavar="PREFIX", rich_help_panel=_TRAIN,
+    help="Freeze the parameters of this module (a name from named_modules, e.g. layer1, "
+         "or all); repeatable. Frozen parameters count as frozen, get no gradient and no "
+         "optimizer state.")]
+Unfreeze = Annotated[Optional[List[str]], typer.Option(
+    "--unfreeze", metavar="PREFIX", rich_help_panel=_TRAIN,
+    help="Train this module again after --freeze: --freeze all --unfreeze fc fine-tunes "
+         "the head; repeatable.")]
 Optimizer = Annotated[str, typer.Option(
     "--optimizer", metavar="NAME", rich_help_panel=_TRAIN,
     help="The optimizer whose state is counted (what it really keeps per trainable "
@@ -170,6 +179,8 @@ def summary(
     png: Png = None,
     svg: Svg = None,
     train: Train = False,
+    freeze: Freeze = None,
+    unfreeze: Unfreeze = None,
     optimizer: Optimizer = "adamw",
     amp: Amp = None,
     budget: BudgetOption = None,
@@ -206,6 +217,7 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.engine.summary.inputs import parse_inputs
     from convcli.engine.summary.isolation import user_code
     from convcli.engine.summary.loading import parse_args
+    from convcli.engine.summary.freeze import frozen_source
     from convcli.engine.summary.sources import resolve
     from convcli.engine.summary.trace import Options, summarise_source
 
@@ -224,7 +236,8 @@ module, its input shape and, for a Linear, the in_features that would fit.
     if options.train is not None and dist is not None:
         options.train.dist, options.train.source = dist, (target, args)
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
-        report = summarise_source(resolve(target, pos, kw), specs, options)
+        source = frozen_source(resolve(target, pos, kw), freeze or [], unfreeze or [])
+        report = summarise_source(source, specs, options)
     report = calc.with_picture(report, field, png, svg)
     ci.end_summary(report, dtype, budgets, fmt, junit)
 
