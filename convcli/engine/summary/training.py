@@ -12,8 +12,9 @@ pinned by a test; plain meta with a note if it is missing): tensors that claim t
 CPU tensors, so that autocast and kernel choice (SDPA's flash kernel) are what a real
 CPU step does, with no memory at any batch size. The optimizer's state comes from one
 real ``step()`` on fake parameters. A model that cannot run on fake tensors (data-
-dependent code) runs for real on the CPU under the memory guard. torch is imported
-inside functions.
+dependent code) runs for real on the CPU under the memory guard. oneDNN's LSTM
+workspace, which the fake kernel makes empty, gets its real size (recurrent.py).
+torch is imported inside functions.
 """
 
 from __future__ import annotations
@@ -161,10 +162,12 @@ def estimate_pass(model, specs: list[InputSpec], dtype: str, amp: str | None,
         args, kwargs = make_inputs(specs, "meta", dtype)
         return saved_tensors(model, args, kwargs, None), \
             state_by_param(model, optimizer, fake=False)
+    from convcli.engine.summary.recurrent import workspace_mode
     with mode:
         model.to_empty(device="cpu")
         args, kwargs = make_inputs(specs, "cpu", dtype)
-        saved = saved_tensors(model, args, kwargs, amp)
+        with workspace_mode():
+            saved = saved_tensors(model, args, kwargs, amp)
         state = state_by_param(model, optimizer, fake=True)
     return saved, state
 
