@@ -68,6 +68,7 @@ class Recorder:
         self.check_conv = check_conv
         self.check_module: Callable[[Call], None] | None = None
         self.last: Call | None = None            # the call that returned last
+        self.last_op: Any = None                 # the aten op dispatched last
 
     def _qual(self, m) -> str:
         qual = self.names.get(id(m))
@@ -126,6 +127,7 @@ class Recorder:
             self._mark_used(weights)
 
     def before_op(self, func, args, kwargs) -> None:
+        self.last_op = func
         if func._overloadpacket.__name__ in ("convolution", "_convolution"):
             geometry = conv_geometry(args, kwargs)
             current = self.stack[-1] if self.stack else None
