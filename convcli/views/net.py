@@ -136,8 +136,7 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
             c.no_wrap = True
         if "one-line labels" not in left_out:
             t.columns[0].min_width = label_width
-        t.add_row("input", shape_x(report.input_shape), *[""] * (len(cols) - 2),
-                  style="dim")
+        t.add_row(*_input_cells(report), *[""] * (len(cols) - 2), style="dim")
         for label, r in labels:
             if r is None:
                 t.add_row(label, *[""] * (len(cols) - 1), style="dim" if label.startswith(
@@ -162,6 +161,14 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
 
     # only the columns this table has: each try builds and measures the table again
     return Fitted(build, [c for c in ("share", last) if c in cols_all] + ["one-line labels"])
+
+
+def _input_cells(report: NetReport) -> tuple[str, str]:
+    """The input row: its shape under output; a list, tuple or dict input as it was
+    given, in the label column (which wraps)."""
+    if any(c in i for i in report.inputs for c in "[({"):
+        return f"input {escape(', '.join(report.inputs))}", ""
+    return "input", shape_x(report.input_shape)
 
 
 def _table_notes(report: NetReport, rf: bool, left_out: set[str]) -> list:
