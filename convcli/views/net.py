@@ -16,7 +16,7 @@ from convcli.calculator.costs import DTYPE_SIZES
 from convcli.formatting import count, count_short, shape_x, size
 from convcli.network.report import RENDERERS
 from convcli.views.console import Fitted, table
-from convcli.views.fit import below, left_out_note
+from convcli.views.fit import Squeezed, below, left_out_note
 
 if TYPE_CHECKING:
     from convcli.network.report import NetReport, NetRow
@@ -117,7 +117,8 @@ def _macs(r: NetRow) -> str:
 def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted:
     """One row per layer (summary: per module call, as a tree), the totals at the foot.
     At a narrow width the share column goes first, then the geometry, then labels may
-    wrap between a module's name and its class."""
+    wrap between a module's name and its class; the receptive-field column (asked for
+    by --rf) is never left out: it wraps between its tokens instead."""
     rf = any(r.rf is not None for r in report.rows)
     last = "rf /jump @start" if rf else "k/s/p/d/g"
     share = report.path != "rules" and not rf
@@ -133,7 +134,8 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
         cols = [c for c in cols_all if c not in left_out]
         t = table(None if title is None else escape(title), *cols)
         for c in t.columns[1:]:
-            c.no_wrap = True
+            # an asked-for column is never left out: it wraps between its tokens
+            c.no_wrap = not (rf and c.header == last)
         if "one-line labels" not in left_out:
             t.columns[0].min_width = label_width
         t.add_row(*_input_cells(report), *[""] * (len(cols) - 2), style="dim")
@@ -155,12 +157,36 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
                 "share": "100.0%", last: ""}
         t.add_row(*[foot[c] for c in cols], style="bold")
         # the notes at the terminal's width, not the table's (a narrow table made them
-        # a column of short lines)
-        return below(t, _table_notes(report, rf, left_out & set(cols_all)), style="dim",
-                     gap=False)
+        # a column of short lines); an rf column is measured wrapped to its widest token
+        shown: RenderableType = t
+        if rf and last in cols:   # its header wraps over the cells; then the cells
+            cells_ = [_rf_str(r.rf) for r in report.rows]
+            tokens = [w for c in cells_ for w in c.split()] + last.split()
+            t.columns[cols.index(last)].max_width = max(map(len, tokens)) if \
+                "wrapped rf" in left_out else max(map(len, cells_ + ["@start"]))
+        if rf and "one-line labels" in left_out:   # measured as wrapped at spaces too
+            shown = Squeezed(t, {0: max(map(_widest_word, (label for label, _ in labels)),
+                                        default=5)})
+        return below(shown, _table_notes(report, rf, left_out & set(cols_all)),
+                     style="dim", gap=False)
 
-    # only the columns this table has: each try builds and measures the table again
-    return Fitted(build, [c for c in ("share", last) if c in cols_all] + ["one-line labels"])
+    # only the columns this table has: each try builds and measures the table again.
+    # A column an option asked for (--rf) goes last: the others go first, then it
+    # wraps between whole tokens, and only a table too wide even so leaves it out
+    optional = ["share"] + ([last, "one-line labels"] if not rf else
+                            ["one-line labels", "wrapped rf", last])
+    return Fitted(build, [c for c in optional if c in cols_all or " " in c])
+
+
+def _widest_word(label: str) -> int:
+    """The narrowest a label wraps to at spaces: its indent and first word, or a
+    longer word after them."""
+    plain = Text.from_markup(label, emoji=False).plain
+    words = plain.split()
+    if not words:
+        return 1
+    lead = len(plain) - len(plain.lstrip(" "))
+    return max(lead + len(words[0]), *map(len, words))
 
 
 def _input_cells(report: NetReport) -> tuple[str, str]:
