@@ -14,8 +14,10 @@ its peak RSS from os.wait4).
    the model already: the call's own time (first call, import of the package included,
    and a second call), and the peak RSS above a process that only builds the model
    (target: convcli no slower, and lighter).
+5. An LSTM classifier (2 layers) at 2,048 steps: `convcli summary` against torchinfo
+   (target: at most torchinfo's time; issue 26).
 
-Run: python benchmarks/summary_speed.py [--rounds N] [--quick] [--api]
+Run: python benchmarks/summary_speed.py [--rounds N] [--quick] [--api] [--lstm]
 """
 
 from __future__ import annotations
@@ -164,18 +166,63 @@ def _call_times(cmd: list[str], rss: list[float]) -> tuple[float, float]:
     return first, second
 
 
+LSTM_SOURCE = """
+import torch.nn as nn
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(64, 128, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.fc(self.rnn(x)[0][:, -1])
+"""
+LSTM_STEPS = 2048
+
+
+def lstm_2048(n: int) -> None:
+    """5. An LSTM classifier (2 layers, 64 -> 128) at 2,048 steps, batch 8: `convcli
+    summary` (meta, closed form per recurrent layer) against torchinfo.summary (a real
+    CPU forward), side by side (target: convcli at most torchinfo's time)."""
+    import tempfile
+    path = Path(tempfile.mkdtemp(prefix="convcli-bench-")) / "lstm_model.py"
+    path.write_text(LSTM_SOURCE)
+    shape = (8, LSTM_STEPS, 64)
+    load = (f"import importlib.util, torch\nspec = importlib.util.spec_from_file_location("
+            f"'lstm_model', {str(path)!r})\nmod = importlib.util.module_from_spec(spec)\n"
+            "spec.loader.exec_module(mod)\nmodel = mod.LSTMClassifier().eval()\n")
+    variants = {'python -c "import torch"': [PY, "-c", "import torch"],
+                f"convcli summary LSTM at {LSTM_STEPS} steps": [
+                    PY, "-m", "convcli", "summary", f"{path}:LSTMClassifier", "--input",
+                    "x".join(map(str, shape))]}
+    if importlib.util.find_spec("torchinfo") is None:
+        print("5. (torchinfo is not installed here: pip install torchinfo)")
+    else:
+        variants["torchinfo.summary (CPU forward)"] = [
+            PY, "-c", load + f"import torchinfo\ntorchinfo.summary(model, {shape}, verbose=0)\n"]
+    table(rounds(variants, n), 'python -c "import torch"',
+          f"5. LSTM classifier at {LSTM_STEPS} steps, batch 8 (target: convcli <= torchinfo)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="only part 1, 3 rounds")
     ap.add_argument("--api", action="store_true",
                     help="only part 4: convcli.summary against torchinfo.summary")
+    ap.add_argument("--lstm", action="store_true",
+                    help="only part 5: an LSTM at 2,048 steps against torchinfo")
     args = ap.parse_args()
     n = 3 if args.quick else args.rounds
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
           f"{n} interleaved rounds, medians")
     if args.api:
         python_api(n)
+        return
+    if args.lstm:
+        lstm_2048(n)
         return
     variants = {
         'python -c "import torch"': [PY, "-c", "import torch"],
@@ -206,6 +253,7 @@ def main() -> None:
     table(rounds(startup, n), "convcli shape (one conv)",
           "3. net start-up against shape (target: ratio about 1, no torch)")
     python_api(n)
+    lstm_2048(n)
 
 
 if __name__ == "__main__":

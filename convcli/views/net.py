@@ -16,7 +16,7 @@ from convcli.calculator.costs import DTYPE_SIZES
 from convcli.formatting import count, count_short, shape_x, size
 from convcli.network.report import RENDERERS
 from convcli.views.console import Fitted, table
-from convcli.views.fit import below, left_out_note
+from convcli.views.fit import Squeezed, below, left_out_note
 
 if TYPE_CHECKING:
     from convcli.network.report import NetReport, NetRow
@@ -125,8 +125,9 @@ OPTIONAL = ("share", "params %", "trainable", "input", "k/s/p/d/g", "rf /jump @s
 def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted:
     """One row per layer (summary: per module call, as a tree), the totals at the foot.
     At a narrow width the share column goes first, then the geometry, then labels may
-    wrap between a module's name and its class. ``report.view`` (convcli.summary)
-    picks torchinfo's columns and row settings."""
+    wrap between a module's name and its class; the receptive-field column (asked for
+    by --rf) goes last: it wraps between its tokens first. ``report.view``
+    (convcli.summary) picks torchinfo's columns and row settings."""
     rf = any(r.rf is not None for r in report.rows)
     last = "rf /jump @start" if rf else "k/s/p/d/g"
     share = report.path != "rules" and not rf
@@ -161,11 +162,11 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
         if "ascii_only" in view.get("rows", ()):
             t.box = box.ASCII
         for c in t.columns[1:]:
-            c.no_wrap = True
+            # an asked-for column is never left out first: it wraps between its tokens
+            c.no_wrap = not (rf and c.header == last)
         if "one-line labels" not in left_out:
             t.columns[0].min_width = label_width
-        t.add_row("input", *[shape_x(report.input_shape) if c in ("input", "output")
-                             else "" for c in cols[1:]], style="dim")
+        t.add_row(*_input_cells(report, cols), style="dim")
         for label, r in labels:
             if r is None:
                 t.add_row(label, *[""] * (len(cols) - 1), style="dim" if label.startswith(
@@ -182,11 +183,44 @@ def net_table(report: NetReport, dtype: str, title: str | None = None) -> Fitted
         t.add_row(*[foot[c] for c in cols], style="bold")
         # the notes at the terminal's width, not the table's (a narrow table made them
         # a column of short lines)
-        return below(t, _table_notes(report, rf, left_out & set(cols_all), cols_all),
+        shown: RenderableType = t
+        if rf and last in cols:   # its header wraps over the cells; then the cells
+            rf_cells = [_rf_str(r.rf) for r in report.rows]
+            tokens = [w for c in rf_cells for w in c.split()] + last.split()
+            t.columns[cols.index(last)].max_width = max(map(len, tokens)) if \
+                "wrapped rf" in left_out else max(map(len, rf_cells + ["@start"]))
+        if rf and "one-line labels" in left_out:   # measured as wrapped at spaces too
+            shown = Squeezed(t, {0: max(map(_widest_word, (label for label, _ in labels)),
+                                        default=5)})
+        return below(shown, _table_notes(report, rf, left_out & set(cols_all), cols_all),
                      style="dim", gap=False)
 
-    # only the columns this table has: each try builds and measures the table again
-    return Fitted(build, [c for c in OPTIONAL if c in cols_all] + ["one-line labels"])
+    # only the columns this table has: each try builds and measures the table again.
+    # A column an option asked for (--rf) goes last: the others go first, then it
+    # wraps between whole tokens, and only a table too wide even so leaves it out
+    optional = [c for c in OPTIONAL if c in cols_all and not (rf and c == last)]
+    return Fitted(build, optional + (["one-line labels", "wrapped rf", last] if rf
+                                     else ["one-line labels"]))
+
+
+def _widest_word(label: str) -> int:
+    """The narrowest a label wraps to at spaces: its indent and first word, or a
+    longer word after them."""
+    plain = Text.from_markup(label, emoji=False).plain
+    words = plain.split()
+    if not words:
+        return 1
+    lead = len(plain) - len(plain.lstrip(" "))
+    return max(lead + len(words[0]), *map(len, words))
+
+
+def _input_cells(report: NetReport, cols: list[str]) -> list[str]:
+    """The input row: its shape under input and output; a list, tuple or dict input
+    as it was given, in the label column (which wraps)."""
+    if any(c in i for i in report.inputs for c in "[({"):
+        return [f"input {escape(', '.join(report.inputs))}"] + [""] * (len(cols) - 1)
+    return ["input"] + [shape_x(report.input_shape) if c in ("input", "output") else ""
+                        for c in cols[1:]]
 
 
 def _table_notes(report: NetReport, rf: bool, left_out: set[str],

@@ -30,7 +30,7 @@ def build_report(run, specs: Sequence[InputSpec], options, label: str,
     notes = ([source_note] if source_note else []) + list(rf_notes)
     if run.path == "cpu":
         peak = f"; its tensors peaked at {size(run.guard.peak)}" if run.guard else ""
-        notes.append(f"forward() cannot run on the meta device ({run.reason}); it "
+        notes.append(f"{run.stage} cannot run on the meta device ({run.reason}); it "
                      f"ran once for real on the CPU, {run.what_ran}{peak}")
     notes += _uncounted_notes(rec.uncounted)
     if params.unused:

@@ -22,7 +22,8 @@ from convcli.engine.summary.dispatch import Call, Recorder, counted_forward
 from convcli.engine.summary.fastimport import fast_meta
 from convcli.engine.summary.guard import MemoryGuard, memory_error
 from convcli.engine.summary.inputs import InputSpec
-from convcli.engine.summary.messages import failure, first_line_of, is_user_error
+from convcli.engine.summary.messages import (failure, first_line_of, is_user_error,
+                                             meta_failure)
 from convcli.engine.summary.modules import call_of, short_repr
 from convcli.engine.summary.report import build_report
 from convcli.engine.summary.rows import conv_spec
@@ -54,6 +55,10 @@ class Pass:
     reason: str = ""               # why the CPU pass ran
     guard: MemoryGuard | None = None
     what_ran: str = ""             # the CPU pass: which model, on what inputs
+    stage: str = "forward()"       # what failed on meta: forward() or the constructor
+
+
+CONSTRUCTOR, FORWARD = "the model's constructor", "forward()"
 
 
 @dataclass
@@ -76,18 +81,21 @@ def summarise_source(source: Source, specs: Sequence[InputSpec],
     options = options or Options()
     torch = import_torch()
     with fast_meta():
+        stage = CONSTRUCTOR
         try:
             with torch.device("meta"):
                 model = source.meta()
+            stage = FORWARD
             run = _meta_pass(model, specs, options)
         except (RuleError, EnvironmentProblem):
             raise
         except Exception as e:  # noqa: BLE001 - anything meta cannot run: the CPU decides
+            rec = getattr(e, "_convcli_rec", None)
             if is_user_error(e):
-                raise ConvError(failure(e, getattr(e, "_convcli_rec", None))) from None
-            reason = first_line_of(e)
+                raise ConvError(failure(e, rec)) from None
+            reason = meta_failure(e, rec if stage == FORWARD else None)
             run = _cpu_pass(lambda: _seeded(source.cpu), specs, options, reason, None,
-                            "the model built again with seed 0")
+                            "the model built again with seed 0", stage)
     return build_report(run, specs, options, source.label, source.note,
                         _trainer(source, run, specs, options),
                         _fields(source, run, specs, options))
@@ -147,7 +155,7 @@ def summarise_module(model, specs: Sequence[InputSpec], real_args: tuple, real_k
                     raise ConvError(failure(e, getattr(e, "_convcli_rec", None))) from None
                 # the API cannot build the caller's model again: it runs that model
                 reason = ("a Lazy module has no weights before its first forward" if lazy
-                          else first_line_of(e))
+                          else meta_failure(e, getattr(e, "_convcli_rec", None)))
                 run = _cpu_pass(lambda: model, specs, options, reason,
                                 (real_args, real_kwargs), "your model itself" + (
                                     " (its lazy modules are initialised now, as a first "
@@ -213,7 +221,8 @@ def meta_view(model, torch):
     return run, param_ids
 
 
-def _cpu_pass(build, specs, options: Options, reason: str, real, who: str) -> Pass:
+def _cpu_pass(build, specs, options: Options, reason: str, real, who: str,
+              stage: str = "forward()") -> Pass:
     """The model built for real, once, on the CPU, on zeros (or the API's tensors),
     under the memory guard. ``who``: which model that is, for the note."""
     from convcli.engine.memory import memory_limit
@@ -246,7 +255,8 @@ def _cpu_pass(build, specs, options: Options, reason: str, real, who: str) -> Pa
         rec_ = locals().get("rec")
         raise ConvError(failure(e, rec_) + f" (on the CPU; on meta: {reason})") from None
     return Pass(rec, out, model, "cpu", reason, guard,
-                f"{who}, on " + ("the tensors you gave" if given else "inputs of zeros"))
+                f"{who}, on " + ("the tensors you gave" if given else "inputs of zeros"),
+                stage)
 
 
 def _check_conv(g: dict, call: Call | None) -> None:

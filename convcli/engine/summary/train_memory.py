@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 from convcli.engine.summary.inputs import InputSpec
 from convcli.engine.summary.optim import state_by_param
-from convcli.engine.summary.training import (SavedPass, estimate_pass, fake_mode,
-                                             real_pass, with_batch)
+from convcli.engine.summary.training import (SavedPass, batch_of, estimate_pass,
+                                             fake_mode, real_pass, with_batch)
 from convcli.engine.torch_adapter import import_torch
 from convcli.network.training import Budget, TrainReport, TrainRow, largest_batch
 
@@ -120,7 +120,7 @@ def _totals(model, saved: SavedPass, state, specs, topts: TrainOptions, method: 
     p_bytes = sum(p.numel() * p.element_size() for p in params)
     g_bytes = sum(p.numel() * p.element_size() for p in params if p.requires_grad)
     b_bytes = sum(b.numel() * b.element_size() for b in model.buffers())
-    batch = specs[0].shape[0] if specs and specs[0].shape else 1
+    batch = batch_of(specs[0]) if specs else 1
     return TrainReport(topts.dtype, topts.amp, topts.optimizer, batch, p_bytes, b_bytes,
                        g_bytes, sum(state.values()), saved.total(),
                        sum(s.nbytes(topts.dtype) for s in specs),
