@@ -28,6 +28,34 @@ def _help_cache_in_a_temporary_folder(tmp_path_factory):
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
 
 
+# The fast inner loop is `python -m pytest -m "not slow"` (README, docs/architecture.md).
+# A test is slow when it starts processes (the `sh` fixture, run_subprocess, subprocess,
+# multiprocessing), or lives in a file that runs whole models, documents or checkers.
+SLOW_FILES = {"test_docs.py", "test_ci_integration.py", "test_imports.py", "test_types.py",
+              "test_fuzz.py", "test_verify_examples.py", "test_model_examples.py",
+              "test_readme.py", "test_summary_fastimport.py"}
+_STARTS_PROCESSES = ("run_subprocess(", "subprocess.", "multiprocessing", "mp.spawn",
+                     "Popen(", "nbclient")
+
+
+def _starts_processes(item) -> bool:
+    import inspect
+    try:
+        source = inspect.getsource(item.function)
+    except (OSError, TypeError, AttributeError):
+        return False
+    return any(word in source for word in _STARTS_PROCESSES)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("slow"):
+            continue
+        if item.path.name in SLOW_FILES or "sh" in getattr(item, "fixturenames", ()) or \
+                _starts_processes(item):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-goldens", action="store_true", default=False,
                      help="rewrite the golden files in tests/views/golden from the "

@@ -176,6 +176,9 @@ def _check_file(path: str) -> None:
         raise EnvironmentProblem(f"INPUT: file {path!r} not found; check the path")
     if os.path.isdir(path):
         raise EnvironmentProblem(f"INPUT: {path!r} is a directory, not an image")
+    if not os.path.isfile(path):   # a FIFO would block the read, a device never end
+        raise EnvironmentProblem(f"INPUT: {path!r} is not a regular file (a FIFO, socket "
+                                 "or device); save the image to a file and pass that")
     if not os.access(path, os.R_OK):
         raise EnvironmentProblem(f"INPUT: {path!r} is not readable (permission denied)")
 

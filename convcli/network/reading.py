@@ -21,8 +21,36 @@ def read_layers(layers: str | None, file: str | None) -> tuple[str, str]:
     if file is None:
         return layers or "", "LAYERS"
     if file == "-":
-        return _bounded(sys.stdin, "stdin"), "stdin"
+        return read_stdin(), "stdin"
     return read_layers_file(file), file
+
+
+def read_stdin() -> str:
+    """Standard input as UTF-8 text (a byte-order mark dropped), at most MAX_TEXT
+    characters; a closed stdin is said so. Decoded strictly, as a file is: stdin's own
+    decoder may escape bad bytes (UTF-8 mode) where a file's would refuse them."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise EnvironmentProblem("--file -: standard input is closed; pipe the layers in "
+                                 "(convcli net 1x3x32x32 --file - < layers.txt) or name "
+                                 "the file")
+    try:
+        data = stream.read(4 * MAX_TEXT + 4)
+    except (OSError, ValueError) as e:
+        raise EnvironmentProblem(f"--file -: cannot read standard input ({e})") from None
+    return _decoded(data, "stdin")
+
+
+def _decoded(data: bytes, where: str) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise EnvironmentProblem(f"{where}: not UTF-8 text ({e.reason} at byte "
+                                 f"{e.start:,})") from None
+    if len(text) > MAX_TEXT:
+        raise ConvError(f"{where}: more than {MAX_TEXT:,} characters of layer text; convcli "
+                        "reads one network's layers, not a data file")
+    return text
 
 
 def read_layers_file(path: str) -> str:
@@ -40,21 +68,11 @@ def read_layers_file(path: str) -> str:
         raise EnvironmentProblem(f"--file {path}: not a regular file (a device, FIFO or "
                                  "socket); give a text file, or --file - for stdin")
     try:
-        with open(path, encoding="utf-8") as f:
-            return _bounded(f, f"--file {path}")
-    except (OSError, UnicodeDecodeError) as e:
-        raise EnvironmentProblem(f"--file {path}: cannot read it ({e})") from None
-
-
-def _bounded(stream, where: str) -> str:
-    try:
-        text = stream.read(MAX_TEXT + 1)
-    except UnicodeDecodeError as e:
-        raise EnvironmentProblem(f"{where}: not UTF-8 text ({e.reason})") from None
-    if len(text) > MAX_TEXT:
-        raise ConvError(f"{where}: more than {MAX_TEXT:,} characters of layer text; convcli "
-                        "reads one network's layers, not a data file")
-    return text
+        with open(path, "rb") as f:
+            data = f.read(4 * MAX_TEXT + 4)
+    except OSError as e:
+        raise EnvironmentProblem(f"--file {path}: cannot read it ({e.strerror})") from None
+    return _decoded(data, f"--file {path}")
 
 
 def parse_names(values: list[str]) -> dict[str, Any]:

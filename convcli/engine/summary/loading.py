@@ -104,8 +104,47 @@ def import_file(path: str, meta: bool, suffix: str = ""):
     return module
 
 
+def refuse_standard_library(name: str) -> None:
+    """MODEL's package.module must not be the standard library: importing one can act
+    (``antigravity`` opens a browser) and its functions are not models. Checked before
+    the import."""
+    top = name.split(".", 1)[0]
+    if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        raise ConvError(f"MODEL: {one_line(name, 60)!r} is Python's standard library, not "
+                        "a model; give your file as FILE.py:NAME or your package as "
+                        "package.module:NAME")
+
+
+def check_callable_origin(obj, module_name: str, where: str) -> None:
+    """Only what can be a model is called: an nn.Module subclass (from anywhere), or a
+    function or class defined in the named file or package (``module_name`` or one of its
+    submodules), never one it imported from elsewhere. Refused before it is called."""
+    nn = import_torch().nn
+    if inspect.isclass(obj) and issubclass(obj, nn.Module):
+        return
+    origin = getattr(obj, "__module__", None)
+    own = isinstance(origin, str) and (origin == module_name or
+                                       origin.startswith(module_name + "."))
+    if own and (inspect.isfunction(obj) or inspect.isclass(obj)):
+        return
+    if inspect.isclass(obj) or inspect.isroutine(obj):
+        kind = "class" if inspect.isclass(obj) else "function"
+        found = f"the {kind} {origin}.{getattr(obj, '__qualname__', '?')}"
+        why = "defined elsewhere and imported there" if not own else "not a Python function"
+    else:
+        found, why = f"{_a(type(obj))} object", "not a class or a function"
+    raise ConvError(f"{where} is {found} ({why}); summary calls only an nn.Module "
+                    "subclass or a function or class defined in the named file or package")
+
+
+def _a(cls) -> str:
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    return ("an " if name[:1] in "aeiou" else "a ") + name
+
+
 def import_module(name: str):
     """``package.module`` as ``python -m`` would find it (the working directory first)."""
+    refuse_standard_library(name)
     cwd = os.getcwd()
     added = cwd not in sys.path
     if added:

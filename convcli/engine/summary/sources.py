@@ -21,9 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from convcli.engine.summary.loading import (Holdings, attribute, holdings, import_file,
-                                            import_module, is_file_target, parse_target,
-                                            required_args, user_error)
+from convcli.engine.summary.loading import (Holdings, attribute, check_callable_origin,
+                                            holdings, import_file, import_module,
+                                            is_file_target, parse_target, required_args,
+                                            user_error)
 from convcli.engine.torch_adapter import import_torch
 from convcli.errors import ConvError
 from convcli.formatting import article
@@ -51,7 +52,7 @@ def resolve(target: str, args: tuple = (), kwargs: dict | None = None) -> Source
     held = holdings(module)
     obj = attribute(module, name, path, held)
     return _source_of(obj, f"{path}:{name}", name, args, kwargs, held, path,
-                      lambda: obj)
+                      lambda: obj, module.__name__)
 
 
 def _from_file(path: str, name: str | None, args: tuple, kwargs: dict) -> Source:
@@ -73,13 +74,14 @@ def _from_file(path: str, name: str | None, args: tuple, kwargs: dict) -> Source
     def again():  # the file run once more, on the CPU, for real values
         return attribute(import_file(path, meta=False, suffix="_cpu"), name, path, held)
 
-    source = _source_of(obj, f"{path}:{name}", name, args, kwargs, held, path, again)
+    source = _source_of(obj, f"{path}:{name}", name, args, kwargs, held, path, again,
+                        module.__name__)
     source.note = note
     return source
 
 
 def _source_of(obj, where: str, name: str, args: tuple, kwargs: dict, held: Holdings,
-               path: str, reload: Callable[[], Any]) -> Source:
+               path: str, reload: Callable[[], Any], module_name: str) -> Source:
     nn = import_torch().nn
     if isinstance(obj, nn.Module):
         if args or kwargs:
@@ -90,6 +92,7 @@ def _source_of(obj, where: str, name: str, args: tuple, kwargs: dict, held: Hold
     if not callable(obj):
         raise ConvError(f"{where} is {article(type(obj).__name__)}, not an nn.Module class, "
                         "a function returning one, or a module instance")
+    check_callable_origin(obj, module_name, where)
     call = f"{name.rsplit('.', 1)[-1]}({_args_text(args, kwargs)})"
 
     def build(fresh: bool):  # fresh: the file run again, so module-level tensors are real
