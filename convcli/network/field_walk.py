@@ -22,11 +22,14 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import prod
 
-from convcli.network.fields import RowField, taps
+from convcli.network.fields import RowField, propagate, seed, taps
+from convcli.network.fields import largest_hull as widest
 from convcli.network.report import NetReport
 
 PROBES = 64          # positions probed at each end and in the middle of a row
 MAX_PERIOD = 256     # a nominal size is given over at most this many phases
+EXACT_LENGTH = 4096  # exact sets are kept while every length is at most this ...
+EXACT_WORK = 10 ** 6  # ... and the taps visited stay under this, per stack
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,42 @@ def nominal(chain: Chain) -> tuple[Fraction | None, Fraction | None, int | None]
     return jump, (Fraction(first[0]) if first else None), size
 
 
+class Exact:
+    """Exact per-position sets (fields.py's bitsets) while they are cheap: at small
+    sizes the closed form's hull can include dilation holes at the border, which the
+    sets leave out. Past EXACT_LENGTH or EXACT_WORK the stack goes on in closed form,
+    so the work stays bounded whatever the sizes and the depth."""
+
+    def __init__(self, lengths):
+        small = max(lengths) <= EXACT_LENGTH
+        self.bits = [seed(L) for L in lengths] if small else None
+        self.spent = 0
+
+    def then(self, steps: list[list[tuple]]) -> tuple[int, ...] | None:
+        """Each dim's widest exact hull after one layer's steps, or None."""
+        if self.bits is None:
+            return None
+        cost = sum(_cost(*s) for dim in steps for s in dim)
+        if self.spent + cost > EXACT_WORK or \
+                any(L > EXACT_LENGTH for dim in steps for _, _, L in dim):
+            self.bits = None
+            return None
+        self.spent += cost
+        for d, dim in enumerate(steps):
+            for step, L_in, L_out in dim:
+                self.bits[d] = propagate(self.bits[d], step, L_in, L_out)
+        return tuple(widest(b) for b in self.bits)
+
+
+def _cost(step: tuple, L_in: int, L_out: int) -> int:
+    """Taps visited to propagate one step."""
+    if step[0] in ("window", "convT"):
+        return L_out * step[1]
+    if step[0] == "adaptive":
+        return L_out * (L_in // L_out + 2)
+    return L_in + L_out * 4
+
+
 def layer_steps(layer, row, d: int, dims: int) -> list | None:
     """One layer's steps along spatial dim ``d`` with their lengths (None: the spatial
     dims end here)."""
@@ -282,6 +321,7 @@ def net_fields(report: NetReport, layers: list) -> tuple[NetReport, list[str]]:
     if dims < 1:
         return report, ["receptive fields: the input has no spatial dims"]
     chains = [start(L) for L in shape[2:]]
+    exact = Exact(shape[2:])
     rows, notes, ended = [], [], False
     for row, layer in zip(report.rows, layers):
         found = [] if ended else [layer_steps(layer, row, d, dims) for d in range(dims)]
@@ -291,16 +331,19 @@ def net_fields(report: NetReport, layers: list) -> tuple[NetReport, list[str]]:
             rows.append(row)
             continue
         chains = [c.then(s) for c, s in zip(chains, steps)]
+        sizes = exact.then(steps)
         if any(step[0] == "global" for s in steps for step, _, _ in s):
             notes.append(f"layer {row.index} {row.layer}: every output reads every position "
                          "(statistics over the spatial dims)")
-        rows.append(replace(row, rf=_row_field(chains, row.output_shape[2:])))
+        rows.append(replace(row, rf=_row_field(chains, row.output_shape[2:], sizes)))
     return replace(report, rows=rows), notes
 
 
-def _row_field(chains: list[Chain], lengths) -> RowField:
+def _row_field(chains: list[Chain], lengths, sizes: tuple | None) -> RowField:
     noms = [nominal(c) for c in chains]
-    return RowField(tuple(largest_hull(c, L) for c, L in zip(chains, lengths)),
+    if sizes is None:
+        sizes = tuple(largest_hull(c, L) for c, L in zip(chains, lengths))
+    return RowField(sizes,
                     tuple(n[0] for n in noms), tuple(n[1] for n in noms),
                     tuple(n[2] for n in noms), maps=tuple(chains))
 

@@ -55,3 +55,20 @@ def test_thirty_thousand_layers_train_and_rf():
     assert last.start == (Fraction(-30_000),) * 2 and last.size == (32, 32)
     assert report.rows[0].rf.size == (3, 3) and report.rows[15].rf.size == (32, 32)
     assert train.activation_bytes == 29_999 * 3 * 32 * 32 * 4     # each conv's input
+
+
+def test_the_closed_form_equals_the_exact_sets(monkeypatch):
+    """Past the exact budget the closed form answers: on stacks with an interior
+    position (every net in test_fields.py, checked there against gradients) it gives
+    the same numbers as the exact sets."""
+    from convcli.network import field_walk
+    from tests.network.test_fields import NETS
+    for name, (shape, text) in NETS.items():
+        calls = parse_layers(text)
+        exact = net_fields(analyse_net(shape, calls), [build_layer(c) for c in calls])[0]
+        monkeypatch.setattr(field_walk, "EXACT_WORK", 0)
+        closed = net_fields(analyse_net(shape, calls), [build_layer(c) for c in calls])[0]
+        monkeypatch.undo()
+        for a, b in zip(exact.rows, closed.rows):
+            assert (a.rf.size, a.rf.jump, a.rf.start) == (b.rf.size, b.rf.jump, b.rf.start), \
+                (name, a.index)
