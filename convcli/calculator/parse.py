@@ -148,3 +148,25 @@ def parse_bytes(text: str, option: str = "--max-memory") -> int | float:
     if value <= 0:
         raise ConvError(f"{option}: {_short(text)!r} must be more than 0 bytes")
     return value
+
+
+_COUNT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(?:e(\d+))?\s*([kmgt]?)")
+_COUNT_UNITS = {"": 1, "k": 10 ** 3, "m": 10 ** 6, "g": 10 ** 9, "t": 10 ** 12}
+
+
+def parse_count(text: str, option: str) -> int:
+    """A count with an SI suffix -> int: '25M' 25,000,000, '4.1G' 4,100,000,000,
+    '1500', '2e6', '25_000_000'; k/M/G/T are powers of 1000 (counts, not bytes)."""
+    from decimal import Decimal
+
+    raw = text.strip().lower().replace("_", "").replace(",", "")
+    m = _COUNT.fullmatch(raw)
+    if not m or len(raw) > 40:
+        raise ConvError(f"{option}: {_short(text)!r} is not a count; write e.g. 25M, "
+                        "4.1G or 1500 (k, M, G, T: powers of 1000)")
+    value = Decimal(m.group(1)) * 10 ** int(m.group(2) or 0) * _COUNT_UNITS[m.group(3)]
+    if value != value.to_integral_value():
+        raise ConvError(f"{option}: {_short(text)!r} is not a whole number ({value})")
+    if value > MAX_SIZE:
+        raise ConvError(f"{option}: {_short(text)!r} is more than {MAX_SIZE:,}")
+    return int(value)

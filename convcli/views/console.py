@@ -130,10 +130,14 @@ class Output:
         self.json_mode = json_mode
 
     def emit(self, data: dict, *renderables) -> None:
+        """The table (or the JSON object) on stdout; on stderr when a file was
+        written to stdout (``--png -``, ``--junit -``): stdout holds that file alone."""
+        from convcli.files import stdout_taken
+
         if self.json_mode:
-            write_json(data)
+            write_json(data, stderr=stdout_taken())
         else:
-            out = console()
+            out = console(stderr=stdout_taken())
             for r in renderables:
                 if r is not None:
                     out.print(r)

@@ -63,6 +63,10 @@ class Options:
     dtype: str = "float32"         # the default float dtype of the inputs
     train: Any = None              # train_memory.TrainOptions for --train
     fields: bool = False           # --rf / --field: receptive fields per row
+    mode: str = "eval"             # "eval" | "train" | "same": the modules' flags in the pass
+    # convcli.summary: device ("meta" | "cpu") -> (args, kwargs) when the inputs are
+    # nested containers or carry non-tensor arguments (else made from the specs)
+    make_inputs: Callable[[str], tuple] | None = None
 
 
 def summarise_source(source: Source, specs: Sequence[InputSpec],
@@ -163,10 +167,11 @@ def _seeded(build: Callable[[], Any]):
 def _meta_pass(model, specs, options: Options) -> Pass:
     torch = import_torch()
     view, param_ids = meta_view(model, torch)
-    args, kwargs = inputs_mod.make(specs, "meta", options.dtype)
+    args, kwargs = options.make_inputs("meta") if options.make_inputs else \
+        inputs_mod.make(specs, "meta", options.dtype)
     rec = Recorder(model, param_ids, check_conv=_check_conv)
     rec.check_module = _module_checker(model, rec)
-    model.eval()
+    set_mode(model, options.mode)
     try:
         out = counted_forward(view, args, kwargs, rec)
     except Failed as e:
@@ -175,6 +180,13 @@ def _meta_pass(model, specs, options: Options) -> Pass:
         e._convcli_rec = rec  # type: ignore[attr-defined]
         raise
     return Pass(rec, out, model, "meta")
+
+
+def set_mode(model, mode: str) -> None:
+    """eval (the default: dropout off, BatchNorm's running statistics, attention's
+    fast path considered), train, or same (each module's flag as the caller left it)."""
+    if mode != "same":
+        model.train(mode == "train")
 
 
 def meta_view(model, torch):
@@ -213,11 +225,13 @@ def _cpu_pass(build, specs, options: Options, reason: str, real, who: str) -> Pa
                                  f"({source}); use a smaller --input")
     try:
         model = build()
-        model.eval()
+        set_mode(model, options.mode)
         given = real is not None and all(a is not None for a in real[0]) and \
             all(v is not None for v in real[1].values())
         if given:
             args, kwargs = real
+        elif options.make_inputs is not None:
+            args, kwargs = options.make_inputs("cpu")
         else:
             args, kwargs = inputs_mod.make(specs, "cpu", options.dtype)
         guard = MemoryGuard(limit, source, in_bytes)

@@ -25,6 +25,8 @@ class TrainOptions:
     budget: int | None = None         # bytes
     measure: bool = False
     device: str = "cpu"
+    dist: Any = None                  # sharding.DistOptions: --gpus / --strategy
+    source: Any = None                # (target, args) for --measure --gpus
 
 
 @dataclass
@@ -39,6 +41,11 @@ def train_memory(builders: Builders, run, specs: list[InputSpec], params,
     saved, state, model, method, notes = _one_step(builders, run, specs, topts, None)
     rows = _rows(run.rec, saved, state, model, params)
     report = _totals(model, saved, state, specs, topts, method, notes)
+    if topts.dist is not None:
+        from convcli.engine.summary.distributed import with_dist
+        return rows, with_dist(report, (saved, state, model),
+                               lambda n: _one_step(builders, run, specs, topts, n)[:3],
+                               specs, topts)
     if topts.budget is not None:
         report = _with_budget(report, builders, run, specs, topts)
     if topts.measure:

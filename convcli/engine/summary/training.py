@@ -44,6 +44,11 @@ class SavingRecorder(Recorder):
     def __init__(self, model):
         super().__init__(model)
         self.produced: dict = {}
+        self.inputs: dict[int, list[tuple]] = {}    # call -> its tensor inputs' storages
+
+    def pre(self, m, args) -> None:
+        super().pre(m, args)
+        self.inputs[self.calls[-1].index] = [storage_key(t) for t in tensors(args)]
 
     def post(self, m, args, out) -> None:
         super().post(m, args, out)
