@@ -34,6 +34,7 @@ import os
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -633,6 +634,7 @@ def define_cases():
     case("verify/SIGINT-2.5s", v + ["--cases", "20000"], expect=(130,), signal=("INT", 2.5))
     case("verify/SIGTERM-3s-junit", v + ["--cases", "20000", "--junit", "{W}/r.xml"],
          expect=(143,), signal=("TERM", 3.0))
+    hostile_environments()
     # ---- summary (torch; RUNS the file)
     su = ["summary"]
     cifar = f"{CWD}/examples/models/cifar_cnn.py:CifarCNN"
@@ -670,6 +672,126 @@ def define_cases():
     case("summary/input-N0", su + [cifar, "--input", "0x3x32x32"], expect=(0, 2))
     case("summary/stdout-closed", su + [cifar, "--input", "1x3x32x32", "--json"], expect=(0,),
          pipe="close")
+
+
+def prep_cache_fifo():
+    folder = os.path.join(W, "cache", "convcli")
+    shutil.rmtree(os.path.join(W, "cache"), ignore_errors=True)
+    os.makedirs(folder)
+    os.mkfifo(os.path.join(folder, "help-convcli.txt"))
+
+
+def prep_cache_zero():
+    folder = os.path.join(W, "cache", "convcli")
+    shutil.rmtree(os.path.join(W, "cache"), ignore_errors=True)
+    os.makedirs(folder)
+    os.symlink("/dev/zero", os.path.join(folder, "help-convcli.txt"))
+
+
+def prep_cache_file():
+    shutil.rmtree(os.path.join(W, "cache"), ignore_errors=True)
+    os.makedirs(os.path.join(W, "cache"))
+    write(os.path.join(W, "cache", "convcli"), "a file where the cache folder goes")
+
+
+def post_cache_clean():
+    found = []
+    for folder, _, files in os.walk(os.path.join(W, "cache")):
+        found += [f for f in files if f.endswith(".tmp")]
+    if found:
+        return f"help cache temporary files left: {found}"
+    if not stat.S_ISCHR(os.stat("/dev/zero").st_mode):
+        return "/dev/zero is no longer a device"
+    return None
+
+
+def prep_null_link():
+    path = os.path.join(W, "null.xml")
+    if os.path.lexists(path):
+        os.remove(path)
+    os.symlink(os.devnull, path)
+
+
+def post_null_link():
+    path = os.path.join(W, "null.xml")
+    if not (os.path.islink(path) and stat.S_ISCHR(os.stat(os.devnull).st_mode)):
+        return "the link to /dev/null or /dev/null itself was replaced"
+    return None
+
+
+def post_no_dash_file():
+    return "a file named '-' was created" if os.path.exists(os.path.join(CWD, "-")) else None
+
+
+def hostile_environments():
+    """Issue 25's classes: streams, encodings, terminal sizes, early signals, output
+    targets that are not regular files, a help cache that is not a regular file."""
+    shape = ["shape", "1x3x8x8", "-o", "4", "-k", "3"]
+    commands = {"shape": shape, "shape-json": shape + ["--json"],
+                "params": ["params", "-o", "4", "-k", "3", "--input", "1x3x8x8"],
+                "solve": ["solve", "--input", "32", "--output", "16"], "help": ["--help"],
+                "net": ["net", "1x3x8x8", "Conv2d(3, 4, 3), ReLU()", "--json"]}
+    for name, argv in commands.items():
+        case(f"stream/closed-stdout-{name}", argv, expect=(CLOSED_STDOUT,), fd="close1")
+        case(f"stream/full-stdout-{name}", argv, expect=(3,), fd="full1")
+        case(f"stream/closed-stderr-{name}", argv, expect=(0,), fd="close2")
+        case(f"stream/full-stderr-{name}", argv, expect=(0,), fd="full2")
+    case("stream/closed-stderr-error", ["shape", "1x3x8x8", "-o", "4", "-k", "0"],
+         expect=(2,), fd="close2")
+    for label, env in {"ascii": dict(PYTHONIOENCODING="ascii"),
+                       "latin1": dict(PYTHONIOENCODING="latin-1"),
+                       "C-locale": dict(LC_ALL="C", LANG="C")}.items():
+        for name, argv in {"params": commands["params"] + ["--compare-groups"],
+                           "show": ["show", "1x1x6x6", "-o", "1", "-k", "3"],
+                           "help": ["--help"], "explain": shape + ["--explain"]}.items():
+            case(f"encoding/{label}-{name}", argv, expect=(0,), env=env)
+    for label, value in {"huge": "99999999999", "10M": "10000000", "zero": "0",
+                         "bogus": "abc", "4301-digits": D4301}.items():
+        case(f"columns/{label}-help", ["--help"], expect=(0,),
+             env=dict(COLUMNS=value, CONVCLI_HELP_CACHE="0"))
+        case(f"columns/{label}-error", ["shape", "1x3x8x8", "-o", "4", "-k", "0"],
+             expect=(2,), env=dict(COLUMNS=value, LINES=value))
+    for sig, code in (("INT", 130), ("TERM", 143)):
+        for ms in (0, 1, 3, 10, 30, 60, 100, 200):
+            case(f"signal/{sig}-{ms}ms-after-first-statement", shape, expect=(0, code),
+                 signal=(sig, ("ready", ms / 1000)))
+    case("target/junit-link-to-dev-null", ["verify", "-i", "4", "-o", "4", "-k", "1",
+                                           "--input", "1x4x8x8", "--junit", "{W}/null.xml"],
+         expect=(0,), prep=prep_null_link, post=post_null_link)
+    case("target/svg-dash", ["show", "1x1x6x6", "-o", "1", "-k", "3", "--svg", "-"],
+         expect=(0,), post=post_no_dash_file, help_ok=True)
+    case("target/junit-dash", ["verify", "-i", "4", "-o", "4", "-k", "1", "--input",
+                               "1x4x8x8", "--junit", "-"], expect=(0,), post=post_no_dash_file)
+    for label, prep in (("fifo", prep_cache_fifo), ("dev-zero-link", prep_cache_zero),
+                        ("folder-is-a-file", prep_cache_file)):
+        case(f"helpcache/{label}", ["--help"], expect=(0,), prep=prep, post=post_cache_clean,
+             env=dict(XDG_CACHE_HOME="{W}/cache"), timeout=20)
+
+
+def _handles_sigterm(pid: int) -> bool:
+    """convcli's first statement has run (it takes SIGINT and SIGTERM together)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            mask = next(line for line in f if line.startswith("SigCgt:")).split()[1]
+    except (OSError, StopIteration):
+        return False
+    return bool(int(mask, 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def _child_setup(fd_mode):
+    """In the child before exec: default signals, then the descriptor the case asks
+    for closed (`>&-`, `2>&-`) or pointed at /dev/full."""
+    def setup():
+        _default_signals()
+        if fd_mode:
+            target = 1 if fd_mode.endswith("1") else 2
+            if fd_mode.startswith("close"):
+                os.close(target)
+            else:
+                full = os.open("/dev/full", os.O_WRONLY)
+                os.dup2(full, target)
+                os.close(full)
+    return setup
 
 
 # ---------------------------------------------------------------------------- running
@@ -752,13 +874,15 @@ def run_case(c) -> dict:
     env = dict(os.environ, NO_COLOR="1", COLUMNS="100", PYTHONHASHSEED="0",
                PYTHONFAULTHANDLER="1")
     env.pop("CONVCLI_DEBUG", None)
+    env.update({k: expand(v) for k, v in c.get("env", {}).items()})
     stdin = subprocess.DEVNULL
     if c.get("stdin"):
         stdin = open(expand(c["stdin"]), "rb")
     t0 = time.monotonic()
     try:
         proc = subprocess.Popen(full, cwd=CWD, stdin=stdin, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, preexec_fn=_default_signals)
+                                stderr=subprocess.PIPE, env=env,
+                                preexec_fn=_child_setup(c.get("fd")))
     except OSError as e:
         return dict(id=c["id"], cmd=c["id"].split("/")[0], argv=argv, rc=None, wall=0,
                     issues=[f"probe could not start it: {e}"], verdict="not run",
@@ -778,7 +902,14 @@ def run_case(c) -> dict:
             sig, when = c["signal"]
             signum = getattr(signal, "SIG" + sig)
             deadline = t0 + timeout
-            if when == "tmp":
+            if isinstance(when, tuple):     # ("ready", s): s after convcli's first statement
+                while (time.monotonic() < deadline and proc.poll() is None
+                       and not _handles_sigterm(proc.pid)):
+                    time.sleep(0.0002)
+                ready = time.monotonic()
+                while time.monotonic() < ready + when[1]:
+                    pass
+            elif when == "tmp":
                 while time.monotonic() < deadline and proc.poll() is None:
                     if any(os.path.basename(f).startswith(".convcli-") for f in tmp_files()):
                         break
@@ -839,14 +970,15 @@ def run_case(c) -> dict:
         pass
     elif rc is not None and rc < 0:
         issues.append(f"killed by signal {-rc}")
-    elif rc == CLOSED_STDOUT and pipe in ("close", "head1"):
+    elif rc == CLOSED_STDOUT and (pipe in ("close", "head1") or c.get("fd") == "close1"):
         pass          # the reader went away first: exit 141 quietly, as SIGPIPE would
     elif rc not in DOCUMENTED:
         issues.append(f"undocumented exit code {rc}")
     elif rc not in c["expect"]:
         issues.append(f"wrong exit code {rc} (expected {'/'.join(map(str, sorted(c['expect'])))})")
-    if not timed_out and rc not in (0, 1, None) and not c.get("help_ok") and not (
-            rc == CLOSED_STDOUT and pipe in ("close", "head1")):
+    if not timed_out and rc not in (0, 1, None) and not c.get("help_ok") \
+            and c.get("fd") not in ("close2", "full2") and not (
+            rc == CLOSED_STDOUT and (pipe in ("close", "head1") or c.get("fd") == "close1")):
         errs = [ln for ln in lines if ln.startswith("Error:")]
         others = [ln for ln in lines if not ln.startswith(("Error:", "Warning:"))]
         if len(errs) != 1 or others:

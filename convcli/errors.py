@@ -42,8 +42,41 @@ class Mismatch(Exception):
     exit_code = ExitCode.MISMATCH
 
 
-class Terminated(BaseException):
+class Leaving(BaseException):
+    """What ends the process from outside the command: a signal, a stdout that can no
+    longer be written. BaseExceptions, so that ``except Exception`` (Typer, rich, a
+    model's own code) lets them through to main.py, which says it once."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+class Terminated(Leaving):
     """Raised in the main thread by the SIGTERM handler, so that cleanup (``finally``,
     temporary files) runs as it does for Ctrl-C. Exit code 143."""
 
     exit_code = ExitCode.TERMINATED
+
+
+class Interrupted(Leaving):
+    """Raised in the main thread by the console script's SIGINT handler. Not a
+    KeyboardInterrupt, so that nothing on the way (Typer's parser, an import that
+    catches KeyboardInterrupt) turns Ctrl-C into something else; ``finally`` blocks
+    run as for any exception. Exit code 130."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+class OutputClosed(Leaving):
+    """stdout is closed: its reader went away (`| head -1`), or the shell closed it
+    (`>&-`). The process stops quietly, as a process killed by SIGPIPE would. A
+    BaseException so that no library on the way (Typer, rich) turns it into exit 1.
+    Exit code 141."""
+
+    exit_code = ExitCode.CLOSED_STDOUT
+
+
+class OutputFailed(Leaving):
+    """Writing stdout failed for another reason (a full disk: `> /dev/full`, an I/O
+    error). One line on stderr. Exit code 3."""
+
+    exit_code = ExitCode.ENVIRONMENT

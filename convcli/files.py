@@ -1,4 +1,5 @@
-"""Files convcli writes (--save, --junit, --png/--svg) are whole or absent.
+"""Files convcli writes (--save, --junit, --png/--svg, --field pictures): regular files
+are whole or absent; anything else at the target is written into, never replaced.
 
 ``atomic_write`` writes through a temporary file in the target's folder, flushes it
 to disk, gives it the permissions a plain ``open`` would, and renames it over the
@@ -14,10 +15,12 @@ file left). Pure standard library.
 from __future__ import annotations
 
 import os
+import stat
+import sys
 import tempfile
 from typing import BinaryIO, Callable
 
-from convcli.errors import EnvironmentProblem
+from convcli.errors import EnvironmentProblem, OutputClosed, OutputFailed
 from convcli.process import signals_deferred
 
 TEMP_PREFIX = ".convcli-"
@@ -32,6 +35,32 @@ def resolve_target(path: str) -> str:
     """The file a write to ``path`` replaces: symbolic links followed (a link stays a
     link, its target gets the new content)."""
     return os.path.realpath(path)
+
+
+STDOUT = "-"
+_STDOUT_TAKEN: list[bool] = []     # a file went to stdout (``-``)
+
+
+def stdout_taken() -> bool:
+    """Has a file (``--png -``, ``--junit -``) been written to stdout? Then the
+    command's table or JSON goes to stderr: stdout holds the file alone."""
+    return bool(_STDOUT_TAKEN)
+
+
+def is_stream(path: str) -> bool:
+    """Is ``path`` written into rather than replaced? ``-`` (stdout), anything under
+    /dev or /proc (/dev/stdout, /dev/null, /proc/self/fd/N: even when they lead to a
+    regular file, that file is someone's open stream), and an existing file that is
+    not a regular file (a character or block device, a FIFO, a socket), symbolic
+    links followed to decide."""
+    if path == STDOUT:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return (os.path.abspath(path).startswith(("/dev/", "/proc/"))
+            or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)))
 
 
 def _existing_folder(folder: str) -> str:
@@ -50,7 +79,12 @@ def _existing_folder(folder: str) -> str:
 def check_writable(path: str, what: str) -> None:
     """Fail before any long work when ``path`` cannot be written (exit 3). Creates
     nothing: missing folders are only checked to be creatable (``atomic_write``
-    makes them when it writes)."""
+    makes them when it writes). A stream target is checked, not opened (a FIFO
+    would wait for its reader)."""
+    if is_stream(path):
+        if path != STDOUT and os.path.exists(path) and not os.access(path, os.W_OK):
+            raise _problem(what, path, PermissionError(13, "Permission denied"))
+        return
     folder = os.path.dirname(resolve_target(path))
     try:
         existing = _existing_folder(folder)
@@ -64,7 +98,11 @@ def check_writable(path: str, what: str) -> None:
 
 def atomic_write(path: str, write: Callable[[BinaryIO], None], what: str) -> None:
     """Call ``write(f)`` on a binary temp file, then rename it over ``path`` (over
-    the file a symbolic link at ``path`` points to)."""
+    the file a symbolic link at ``path`` points to); into ``path`` when it is a
+    stream (``is_stream``): stdout for ``-``."""
+    if is_stream(path):
+        _write_into(path, write, what)
+        return
     target = resolve_target(path)
     folder = os.path.dirname(target)
     tmp = None
@@ -105,3 +143,58 @@ def _remove(fd: int, tmp: str | None) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def _write_into(path: str, write: Callable[[BinaryIO], None], what: str) -> None:
+    """Write into stdout (``-``) or an existing device, FIFO or socket: opened for
+    writing (not created, not truncated: there is nothing to truncate), written,
+    flushed."""
+    if path == STDOUT:
+        _write_stdout(write)
+        return
+    try:
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            import socket
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.connect(path)
+                with sock.makefile("wb") as f:
+                    write(f)
+            return
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        if _is_stdout(fd) and (path in ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+                               or not stat.S_ISCHR(os.fstat(fd).st_mode)):
+            _STDOUT_TAKEN.append(True)      # the pipe or file stdout is (not /dev/null)
+            sys.stdout.flush()
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+    except OSError as e:
+        raise _problem(what, path, e) from None
+
+
+def _is_stdout(fd: int) -> bool:
+    try:
+        mine, out = os.fstat(fd), os.fstat(1)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino, mine.st_rdev) == (out.st_dev, out.st_ino, out.st_rdev)
+
+
+def _write_stdout(write: Callable[[BinaryIO], None]) -> None:
+    import errno
+
+    stream = sys.stdout
+    _STDOUT_TAKEN.append(True)
+    try:
+        stream.flush()      # what was printed before comes first
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:
+            raise OSError(errno.EBADF, "stdout is not a byte stream")
+        write(buffer)
+        buffer.flush()
+    except BrokenPipeError:
+        raise OutputClosed() from None
+    except OSError as e:
+        if e.errno == errno.EBADF:
+            raise OutputClosed() from None
+        raise OutputFailed(f"cannot write to stdout ({e.strerror or e}); the output is "
+                           "incomplete") from None

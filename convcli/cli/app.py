@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from collections.abc import MutableMapping
 from typing import Annotated, Optional
 
@@ -19,7 +20,7 @@ from convcli import __version__
 # every command and the module that registers it with @app.command(), in --help order
 COMMANDS = {"shape": "conv", "params": "conv", "show": "explore", "solve": "explore",
             "net": "models", "summary": "models", "run": "run", "verify": "verify",
-            "apply": "apply"}
+            "apply": "apply", "diff": "diff"}
 _SETTINGS = dict(pretty_exceptions_enable=False)
 
 
@@ -81,6 +82,9 @@ class _OneLineErrors(TyperGroup):
              **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        named = _named_shell(list(sys.argv[1:] if args is None else args))
+        if named is not None:
+            _completion_for(*named, prog_name or "convcli")
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except Exception as e:
@@ -98,10 +102,63 @@ class _OneLineErrors(TyperGroup):
                 message += (" (a shape or number cannot start with '-': sizes and strides "
                             "are >= 0)")
             if ctx is not None:
+                message = _nearest(message, ctx)
                 message += f" (see '{ctx.command_path} --help')"
             error(message)
             raise SystemExit(e.exit_code) from None
         raise SystemExit(code or 0)
+
+
+def _nearest(message: str, ctx) -> str:
+    """'No such option: --out' names the option it most likely meant (--out-channels),
+    not click's closest spelling (--groups)."""
+    if not message.startswith("No such option: --"):
+        return message
+    from convcli.calculator.parse import nearest_option
+
+    word = message.split(": ", 1)[1].split()[0]
+    names = [o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts)
+             if o.startswith("--")]
+    guess = nearest_option(word, names)
+    base = message.split(" (Possible options", 1)[0].split(" Did you mean", 1)[0]
+    return f"{base} (did you mean {guess}?)" if guess else base
+
+
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+_COMPLETION = ("--install-completion", "--show-completion")
+
+
+def _named_shell(argv: list[str]) -> tuple[str, str] | None:
+    """(option, shell) for `--install-completion zsh` / `--show-completion=fish`:
+    Typer's option is a flag that asks the parent process's shell (bash, for a
+    script run from bash), so a shell named on the command line would be ignored."""
+    if len(argv) == 2 and argv[0] in _COMPLETION:
+        return argv[0], argv[1]
+    if len(argv) == 1 and argv[0].partition("=")[0] in _COMPLETION and "=" in argv[0]:
+        option, _, shell = argv[0].partition("=")
+        return option, shell
+    return None
+
+
+def _completion_for(option: str, shell: str, prog_name: str) -> None:
+    """Install or show the named shell's completion; exit."""
+    from typer.completion import get_completion_script, install
+
+    if shell not in SHELLS:
+        from convcli.views.console import error
+        error(f"{option} {shell!r}: not a shell convcli completes; use one of "
+              f"{', '.join(SHELLS)} (or no name: the shell you run)")
+        raise SystemExit(2)
+    complete_var = f"_{prog_name.replace('-', '_').upper()}_COMPLETE"
+    if option == "--show-completion":
+        typer.echo(get_completion_script(prog_name=prog_name, complete_var=complete_var,
+                                         shell=shell))
+    else:
+        installed, path = install(shell=shell, prog_name=prog_name,
+                                  complete_var=complete_var)
+        typer.echo(f"{installed} completion installed in {path}")
+        typer.echo("Completion will take effect once you restart the terminal")
+    raise SystemExit(0)
 
 
 class _Command(TyperCommand):

@@ -19,7 +19,8 @@ from convcli.errors import ConvError
 @funnel
 @conv_options("apply")
 @table_options("apply")
-def apply(input: str, conv: ConvArgs, weight: Optional[str], bias_value: Optional[str],
+def apply(input: str, conv: ConvArgs, weight: Optional[str], init: Optional[str],
+          bias_value: Optional[str],
           pattern: Optional[str], gray: bool, resize: Optional[str], seed: int, dtype: str,
           values: bool, dot: bool, at, channel: Optional[int], png: Optional[str],
           svg: Optional[str], max_memory, json: bool):
@@ -32,18 +33,22 @@ def apply(input: str, conv: ConvArgs, weight: Optional[str], bias_value: Optiona
     if not dot and (at is not None or channel is not None):
         raise ConvError(f"{'--at' if at is not None else '--channel'} picks the output "
                         "--dot breaks down; add --dot")
+    if init is not None and weight is not None:
+        raise ConvError("--init sets the weight at random, --weight to given values; "
+                        "give one of them")
     _apply(input, conv, weight, bias_value, pattern, gray, resize, seed, dtype, values,
-           (at, channel) if dot else None, {"png": png, "svg": svg}, max_memory, json)
+           (at, channel) if dot else None, {"png": png, "svg": svg}, max_memory, json,
+           init)
 
 
 def _apply(input, conv: ConvArgs, kernel, bias_value, pattern, gray, resize, seed, dtype,
-           values, dot, pictures, max_memory, json) -> None:
+           values, dot, pictures, max_memory, json, init=None) -> None:
     """parse -> core -> view; ``dot`` is (--at, --channel) or None; ``pictures`` the
     --png and --svg targets."""
     import os
 
     from convcli.calculator.dot import dot_layout
-    from convcli.calculator.kernels import kernel_changes, read_kernel
+    from convcli.calculator.kernels import kernel_changes, parse_init, read_kernel
     from convcli.engine.sources import plan_input
     from convcli.engine.values import ApplyOptions, apply as execute, values_dict
     from convcli.views.console import Output, console, info
@@ -69,7 +74,8 @@ def _apply(input, conv: ConvArgs, kernel, bias_value, pattern, gray, resize, see
             check_target(path, kind)
     opts = ApplyOptions(
         kernel=kern, whole=fit.whole, bias_value=_bias(bias_value), seed=seed, dtype=dtype,
-        max_memory=max_memory, json_values=values and json)
+        max_memory=max_memory, json_values=values and json,
+        init=None if init is None else parse_init(init))
     applied = execute(spec, plan, opts)
     data, parts = _views(applied, reading, values, layout, console().width)
     if values and json:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from convcli.cli.option_table import FIELD_PANEL, TRAIN_PANEL
+from convcli.cli.option_table import BUDGETS_PANEL, FIELD_PANEL, TRAIN_PANEL
 
 _SAME: Any = object()     # the table's default
 
@@ -27,14 +27,16 @@ class Use:
 
 class Conv:
     """The conv options a command offers (conv_options() reads this): ``required``: -o
-    and -k have no default; ``exclude``: not offered; other ``defaults`` and ``help``."""
+    and -k have no default; ``exclude``: not offered; other ``defaults`` and ``help``;
+    ``code``: the conv as torch constructor text too (the CONV argument)."""
 
-    __slots__ = ("required", "exclude", "defaults", "help")
+    __slots__ = ("required", "exclude", "defaults", "help", "code")
 
     def __init__(self, required: bool = True, exclude: tuple[str, ...] = (),
-                 defaults: dict[str, Any] | None = None, help: dict[str, str] | None = None):
+                 defaults: dict[str, Any] | None = None, help: dict[str, str] | None = None,
+                 code: bool = True):
         self.required, self.exclude = required, exclude
-        self.defaults, self.help = defaults or {}, help or {}
+        self.defaults, self.help, self.code = defaults or {}, help or {}, code
 
 
 class Command:
@@ -59,22 +61,28 @@ _FIELD_PNG = Use("Also draw --field's picture to a PNG (default row: the last wi
 _FIELD_SVG = Use("Also draw --field's picture to an SVG (default row: the last with a "
                  "field; needs matplotlib).", panel=FIELD_PANEL)
 
+# net's and summary's CI budgets (cli/ci.py checks them and ends the command)
+_BUDGETS = {"max_params": Use(), "max_macs": Use(), "max_activations": Use(),
+            "max_train_memory": Use(), "format": Use(),
+            "junit": Use("Also write a JUnit XML report with one test per budget.",
+                         panel=BUDGETS_PANEL)}
+
 COMMANDS: dict[str, Command] = {
     "shape": Command(None, Conv(), {
         "input": Use(required=True), "dtype": Use(BYTES_DTYPE), "explain": Use(),
-        "json": Use(), "padding_from": Use()}),
+        "json": Use(), "padding_from": Use(), "sweep": Use()}),
     "params": Command(None, Conv(help={"in_channels": _FROM_INPUT}), {
         "input": Use(_SHAPE_AS_INPUT + ", to add the output shape, MACs/FLOPs and bytes.",
                      old=("--input",)),
         "compare_groups": Use(), "dtype": Use(BYTES_DTYPE), "json": Use(),
-        "conventions": Use()}),
+        "conventions": Use(), "sweep": Use()}),
     "show": Command(None, Conv(exclude=("bias", "padding_mode"),
                                help={"in_channels": _FROM_INPUT}), {
         "input": Use("Input shape, e.g. 1x16x8x8 (without it: the channel map only, and "
                      "--in-channels is needed)."),
         "along": Use(old=("--dim",)), "at": Use(), "channel": Use(), "png": Use(),
         "svg": Use(), "json": Use()}),
-    "solve": Command(None, Conv(required=False, exclude=("groups", "bias", "padding_mode",
+    "solve": Command(None, Conv(required=False, code=False, exclude=("groups", "bias", "padding_mode",
                                                           "output_padding"),
                                 defaults={"stride": None, "padding": None, "dilation": None},
                                 help={"in_channels": _CHANNELS_ONLY,
@@ -86,7 +94,7 @@ COMMANDS: dict[str, Command] = {
         "input": Use("Input shape of the first layer, e.g. 1x3x32x32.", required=True),
         "layers": Use(), "file": Use(), "set_": Use(), "train": Use(), "optimizer": Use(),
         "rf": Use(), "field": Use(), "at": _FIELD_AT, "png": _FIELD_PNG, "svg": _FIELD_SVG,
-        "dtype": Use(BYTES_DTYPE), "json": Use()}),
+        **_BUDGETS, "dtype": Use(BYTES_DTYPE), "json": Use()}),
     "summary": Command(None, None, {
         "model": Use(required=True),
         "inputs": Use(required=True),
@@ -96,13 +104,16 @@ COMMANDS: dict[str, Command] = {
                     "its keywords)."),
         "depth": Use(), "rf": Use(), "field": Use(), "at": _FIELD_AT, "png": _FIELD_PNG,
         "svg": _FIELD_SVG,
-        "train": Use(), "optimizer": Use(), "amp": Use(), "budget": Use(), "measure": Use(),
+        "train": Use(), "freeze": Use(), "unfreeze": Use(), "optimizer": Use(), "amp": Use(),
+        "budget": Use(), "measure": Use(),
         "device": Use("Where --measure runs its step: auto (cuda if available), cpu, cuda or "
                       "cuda:N.", panel=TRAIN_PANEL),
+        "gpus": Use(), "strategy": Use(), "shard_unit": Use(), "checkpoint": Use(),
+        "offload": Use(),
         "max_memory": Use(
             "For a model that must run for real on the CPU (data-dependent forward): refuse "
             "if its tensors would pass this (8GiB, 50%). Default: 75% of the available RAM."),
-        "dtype": Use(BYTES_DTYPE), "json": Use()}),
+        **_BUDGETS, "dtype": Use(BYTES_DTYPE), "json": Use()}),
     "run": Command("Run", Conv(), {
         "input": Use("Input shape (4x3x64x64; random normal under --seed) or a .npy file.",
                      required=True),
@@ -131,7 +142,7 @@ COMMANDS: dict[str, Command] = {
         "kernel_size": "Kernel size (default 3; a --weight literal sets it)."}), {
         "input": Use("A shape (1x1x8x8) filled by --pattern or seeded random values, an "
                      "image (PNG, JPEG) or a .npy file.", required=True),
-        "weight": Use(old=("--kernel",)), "bias_value": Use(), "pattern": Use(),
+        "weight": Use(old=("--kernel",)), "init": Use(), "bias_value": Use(), "pattern": Use(),
         "gray": Use(), "resize": Use(),
         "seed": Use("Seed of the random input and the default init."),
         "dtype": Use("Element type torch computes in: float32 or float64."),

@@ -24,16 +24,18 @@ and every error message is the funnel's own.
 same key: argv, the interpreter, sys.path, the terminal (isatty, size, encoding),
 every environment variable rich or Typer reads, and the size and mtime of each
 convcli, typer and rich module Typer loaded to print it. A miss runs Typer with
-stdout recorded and stores the text (only when it exits 0).
-CONVCLI_HELP_CACHE=0 turns the cache off.
+stdout recorded and stores the text (only when it exits 0). The cache is
+$XDG_CACHE_HOME/convcli (~/.cache/convcli), one file per help page; a file is
+replayed only when it is a regular file under 1 MiB whose key, source files and
+digest match and which holds only help text (a FIFO, a device, a link or a
+tampered file is a miss and is replaced). CONVCLI_HELP_CACHE=0 turns the cache off
+(docs/environment.md).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-
-from convcli.errors import Terminated
 
 HELP_CACHE_ENV = "CONVCLI_HELP_CACHE"
 _HELP = ("--help", "-h")
@@ -64,15 +66,15 @@ def command_table(command: str) -> tuple[list[tuple[str, bool]], list[Opt]]:
     cmd = COMMANDS[command]
     positionals, options = [], []
     conv = [] if cmd.conv is None else [n for n in CONV_NAMES if n not in cmd.conv.exclude]
-    for name in conv:
-        required = cmd.conv.required and name in ("out_channels", "kernel_size")
-        default = None if required else cmd.conv.defaults.get(name, OPTIONS[name].default)
-        options.append(_opt(name, required, default))
+    for name in conv:     # -o and -k too: ConvArgs.read names every missing one
+        options.append(_opt(name, False, cmd.conv.defaults.get(name, OPTIONS[name].default)))
     for name, use in cmd.uses.items():
         if OPTIONS[name].kind == "argument":
             positionals.append((name, use.required))
         else:
             options.append(_opt(name, use.required, default_of(command, name)))
+    if cmd.conv is not None and cmd.conv.code:
+        positionals.append(("code", False))     # CONV: the conv as torch code
     return positionals, options
 
 
@@ -92,7 +94,9 @@ def _opt(name: str, required: bool, default: object) -> Opt:
 COMMANDS = ("shape", "params", "net")
 # the commands' options that only Typer takes (a test checks these are all the rest)
 LEFT_TO_TYPER = {"shape": (), "params": (),
-                 "net": ("file", "train", "optimizer", "rf", "field", "at", "png", "svg")}
+                 "net": ("file", "train", "optimizer", "rf", "field", "at", "png", "svg",
+                         "max_params", "max_macs", "max_activations", "max_train_memory",
+                         "format", "junit")}
 
 
 def parse(argv: list[str]) -> tuple[str, dict] | None:
@@ -161,15 +165,16 @@ def _calc(command: str, values: dict) -> int | None:
     json = values.pop("json")
     args: tuple = ()
     if command != "net":
-        from convcli.cli.conv_args import ConvArgs
-        args = (ConvArgs(**{k: values.pop(k) for k in ConvArgs.__dataclass_fields__}),)
+        from convcli.cli.conv_args import CONV_DECLS, ConvArgs
+        args = (ConvArgs(**{k: values.pop(k) for k in (*CONV_DECLS, "code")},
+                         command=command),)
     try:
         values = read(command, values)
         result = getattr(calc, command)(*args, **values)
         tables = None if json else result.tables()
     except Exception:       # Typer parses again and the funnel reports it
         return None
-    except (KeyboardInterrupt, Terminated) as e:
+    except KeyboardInterrupt as e:     # Interrupted, Terminated: up to main.py
         return _funnel(e)
     try:
         if json:
@@ -178,7 +183,7 @@ def _calc(command: str, values: dict) -> int | None:
         else:
             from convcli.views.console import Output
             Output(False).emit(result.data, *tables)
-    except (Exception, KeyboardInterrupt, Terminated) as e:
+    except (Exception, KeyboardInterrupt) as e:
         return _funnel(e)
     return 0
 
@@ -221,7 +226,11 @@ def _help_key(argv: list[str]) -> str:
 
 
 def _cache_file(argv: list[str]) -> str | None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """$XDG_CACHE_HOME/convcli/help-NAME.txt (~/.cache when the variable is unset or
+    not an absolute path, as the XDG spec says)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     name = argv[0] if len(argv) == 2 else "convcli"
     if not (name.isascii() and name.isalnum() and len(name) <= 32):
         return None
@@ -233,34 +242,84 @@ def _stat(path: str) -> str:
     return f"{path}\t{st.st_mtime_ns}\t{st.st_size}"
 
 
+MAX_CACHE_BYTES = 1 << 20       # a help page is ~10 KB; anything bigger is not ours
+
+
+def _digest(text: str) -> str:
+    from _blake2 import blake2b     # builtin, no OpenSSL start-up (hashlib's)
+    return blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _replayable(text: str) -> bool:
+    """Help text as Typer prints it: lines of printable text and colour escapes."""
+    import re
+    return "Usage" in text and re.search(
+        r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]|\x1b(?!\[[0-9;]*m)", text) is None
+
+
 def _read_cache(path: str, key: str) -> str | None:
+    """The cached text, or None: only from a regular file of bounded size (never a
+    FIFO, a device or a link: opened without following links, without waiting),
+    whose key, source files and digest all match, and that holds only help text."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) \
+        | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            if f.readline() != key + "\n":
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        import stat
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CACHE_BYTES:
+            return None
+        data = os.read(fd, MAX_CACHE_BYTES + 1).decode("utf-8")
+        head, sep, text = data.partition("\n")
+        if not sep or head != key:
+            return None
+        deps, _, text = text.partition("\n")
+        digest, _, text = text.partition("\n")
+        for line in deps.split("\0"):
+            if _stat(line.split("\t", 1)[0]) != line:
                 return None
-            for line in f.readline().rstrip("\n").split("\0"):
-                if _stat(line.split("\t", 1)[0]) != line:
-                    return None
-            return f.read()
+        return text if digest == _digest(text) and _replayable(text) else None
     except (OSError, ValueError, UnicodeError):
         return None
+    finally:
+        os.close(fd)
 
 
 def _write_cache(path: str, key: str, text: str) -> None:
-    """Atomically, with the files the text came from; silently not at all when the
-    cache folder cannot be written."""
+    """Atomically, with the files the text came from and its digest; silently not at
+    all when the cache folder cannot be written. The temporary file is removed
+    whatever happens (a full disk, a folder that is a file, a signal)."""
+    if len(text) > MAX_CACHE_BYTES // 4 or not _replayable(text):
+        return
     files = sorted({m.__file__ for name, m in list(sys.modules.items())
                     if name.split(".")[0] in ("convcli", "typer", "rich")
                     and getattr(m, "__file__", None)})
+    from convcli.process import signals_deferred
+
+    tmp = None
     try:
         deps = "\0".join(_stat(f) for f in files)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(f"{key}\n{deps}\n{text}")
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        import tempfile
+        with signals_deferred():
+            fd, tmp = tempfile.mkstemp(prefix=".help-", suffix=".tmp",
+                                       dir=os.path.dirname(path))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(f"{key}\n{deps}\n{_digest(text)}\n{text}")
         os.replace(tmp, path)
+        tmp = None
     except (OSError, ValueError, UnicodeError):
         pass
+    finally:
+        if tmp is not None:
+            with signals_deferred():
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
 
 
 class _Recorder:

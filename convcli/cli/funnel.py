@@ -1,46 +1,32 @@
-"""The one place exceptions become exit codes: ConvError / EnvironmentProblem /
-Mismatch become one `Error: <message>` line on stderr and their code; Ctrl-C 130,
-SIGTERM 143, a closed stdout 141 (quietly); anything else is a bug (70), re-raised
-with its traceback under CONVCLI_DEBUG=1.
+"""Inside a command: the exception that ended it becomes its exit code, with the one
+`Error: <message>` line drawn by the views (ConvError 2, EnvironmentProblem 3,
+Mismatch 1, Ctrl-C 130, SIGTERM 143, a closed stdout 141 quietly, anything else a
+bug: 70, re-raised with its traceback under CONVCLI_DEBUG=1). Which exception means
+which code is convcli.process's table (``outcome``), the one way out; this adapts it
+to Typer. What the console script's handlers raise (Interrupted, Terminated, a failed
+stdout) goes on up to main.py, which says it once.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 
 import typer
 
-from convcli import __version__
-from convcli.errors import ConvError, EnvironmentProblem, ExitCode, Mismatch, Terminated
-from convcli.process import quiet_stdout, report_interrupt
+from convcli.errors import Leaving
+from convcli.process import DEBUG_ENV, outcome
 
-DEBUG_ENV = "CONVCLI_DEBUG"
-
+__all__ = ["DEBUG_ENV", "exit_code_for", "funnel"]
 
 def exit_code_for(e: BaseException) -> int:
     """Report ``e`` (one line on stderr, or nothing for a closed stdout) and return
     the exit code; re-raise bugs under CONVCLI_DEBUG."""
     from convcli.views.console import error
 
-    if isinstance(e, (ConvError, EnvironmentProblem, Mismatch)):
-        error(str(e))
-        return e.exit_code
-    if isinstance(e, KeyboardInterrupt):
-        error("interrupted")
-        report_interrupt()
-        return ExitCode.INTERRUPTED
-    if isinstance(e, Terminated):
-        error("terminated (SIGTERM)")
-        return ExitCode.TERMINATED
-    if isinstance(e, BrokenPipeError):
-        quiet_stdout()
-        return ExitCode.CLOSED_STDOUT
-    if os.environ.get(DEBUG_ENV):
-        raise e
-    error(f"internal error ({type(e).__name__}: {e}); this is a bug in convcli "
-          f"{__version__}, please report it (set {DEBUG_ENV}=1 for the traceback)")
-    return ExitCode.INTERNAL
+    code, message = outcome(e)
+    if message is not None:
+        error(message)
+    return code
 
 
 def funnel(fn):
@@ -50,9 +36,9 @@ def funnel(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except typer.Exit:
+        except (typer.Exit, Leaving):
             raise
-        except (Exception, KeyboardInterrupt, Terminated) as e:
+        except (Exception, KeyboardInterrupt) as e:
             code = exit_code_for(e)
             raise typer.Exit(int(code)) from None
 

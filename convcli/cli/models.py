@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from convcli.cli import calc
+from convcli.cli import ci
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
 from convcli.cli.options import table_options
@@ -21,7 +22,9 @@ from convcli.errors import ConvError
 @table_options("net")
 def net(input: str, layers: Optional[str], file: Optional[str], set_: Optional[List[str]],
         train: bool, optimizer: str, rf: bool, field: Optional[str], at, png: Optional[str],
-        svg: Optional[str], dtype: str, json: bool):
+        svg: Optional[str], max_params: Optional[str], max_macs: Optional[str],
+        max_activations: Optional[str], max_train_memory: Optional[str], format: str,
+        junit: Optional[str], dtype: str, json: bool):
     """Layer-by-layer output shapes, params and MACs of a stack of torch layers, \
 without torch. A layer that does not fit its input is reported with the fix.
 
@@ -34,8 +37,12 @@ Identity and the activations (ReLU, GELU, SiLU, GLU, Softmax, ...).
     Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), \
 Flatten(), Linear(4096, 10)"
     """
-    calc.net(input, layers, file, set_, train, optimizer, rf, with_at(field, at),
-             png, svg, dtype).emit(json)
+    fmt = ci.output_format(format, json)
+    budgets = ci.limits(max_params, max_macs, max_activations, max_train_memory, junit)
+    answer = calc.net(input, layers, file, set_, train or max_train_memory is not None,
+                      optimizer, rf, with_at(field, at), png, svg, dtype)
+    ci.finish(answer.data, answer.tables, lambda r: ci.markdown(answer.data, r, "net"),
+              budgets, fmt, junit, ci.report_properties("net", answer.data))
 
 
 def with_at(field: str | None, at) -> str | None:
@@ -54,8 +61,13 @@ def with_at(field: str | None, at) -> str | None:
 @table_options("summary")
 def summary(model: str, inputs: List[str], args: Optional[str], set_: Optional[List[str]],
             depth: Optional[int], rf: bool, field: Optional[str], at, png: Optional[str],
-            svg: Optional[str], train: bool, optimizer: str, amp: Optional[str],
-            budget: Optional[int], measure: bool, device: str, max_memory, dtype: str,
+            svg: Optional[str], train: bool, freeze: Optional[List[str]],
+            unfreeze: Optional[List[str]], optimizer: str, amp: Optional[str],
+            budget: Optional[int], measure: bool, device: str, gpus: Optional[int],
+            strategy: Optional[str], shard_unit: Optional[str], checkpoint: Optional[str],
+            offload: Optional[str], max_memory, max_params: Optional[str],
+            max_macs: Optional[str], max_activations: Optional[str],
+            max_train_memory: Optional[str], format: str, junit: Optional[str], dtype: str,
             json: bool):
     """Layer-by-layer output shapes, params and MACs of your own nn.Module (needs torch).
 
@@ -74,26 +86,44 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.engine.summary.inputs import parse_inputs
     from convcli.engine.summary.isolation import user_code
     from convcli.engine.summary.loading import parse_args
+    from convcli.engine.summary.freeze import frozen_source
     from convcli.engine.summary.sources import resolve
     from convcli.engine.summary.trace import Options, summarise_source
-    from convcli.views.console import Output
-    from convcli.views.net import renderables
-    from convcli.views.net_data import net_dict
 
     from convcli.network.reading import parse_names
 
+    fmt, budgets = ci.prepare(format, json, junit, max_params, max_macs, max_activations,
+                              max_train_memory)
     specs = parse_inputs(inputs)
     pos, kw = parse_args(args)
     kw = {**kw, **parse_names(set_ or [])}
     field = with_at(field, at)
+    dist = dist_options(gpus, strategy, shard_unit, checkpoint, offload, measure)
+    train = train or dist is not None or max_train_memory is not None
     options = Options(depth=depth, max_memory=max_memory,
                       train=train_options(train or budget is not None or measure, optimizer,
                                           amp, dtype, budget, measure, device),
                       fields=bool(rf or field or png or svg))
+    if options.train is not None and dist is not None:
+        options.train.dist, options.train.source = dist, (model, args)
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
-        report = summarise_source(resolve(model, pos, kw), specs, options)
+        source = frozen_source(resolve(model, pos, kw), freeze or [], unfreeze or [])
+        report = summarise_source(source, specs, options)
     report = calc.with_picture(report, field, png, svg)
-    Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
+    ci.end_summary(report, dtype, budgets, fmt, junit)
+
+
+def dist_options(gpus, strategy, shard_unit, checkpoint, offload, measure):
+    """--gpus/--strategy/--shard-unit/--checkpoint/--offload, checked; None without."""
+    if gpus is None and strategy is None and checkpoint is None and offload is None \
+            and shard_unit is None:
+        return None
+    from convcli.network.sharding import DistOptions, check
+    strategy = None if strategy is None else strategy.lower()
+    dist = DistOptions(gpus, strategy, shard_unit, checkpoint,
+                       None if offload is None else offload.lower(), measure=measure)
+    check(dist)
+    return dist
 
 
 def train_options(on: bool, optimizer: str, amp: str | None, dtype: str,

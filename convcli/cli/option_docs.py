@@ -26,13 +26,16 @@ def commands_of(name: str) -> list[str]:
     out = []
     for command, cmd in COMMANDS.items():
         conv = cmd.conv is not None and name in CONV_NAMES and name not in cmd.conv.exclude
-        if conv or name in cmd.uses:
+        code = name == "code" and cmd.conv is not None and cmd.conv.code
+        if conv or code or name in cmd.uses:
             out.append(command)
     return out
 
 
 def _default(command: str, name: str) -> str:
     cmd = COMMANDS[command]
+    if name == "code":
+        return ""
     if name in CONV_NAMES:
         assert cmd.conv is not None
         if cmd.conv.required and name in ("out_channels", "kernel_size"):
@@ -69,12 +72,14 @@ def render() -> str:
         lines += ["", f"## convcli {command}", "", "| option | default | help |",
                   "|---|---|---|"]
         names = [n for n in CONV_NAMES if cmd.conv is not None and n not in cmd.conv.exclude]
-        for name in [n for n in cmd.uses if OPTIONS[n].kind == "argument"] + names + [
+        code = ["code"] if cmd.conv is not None and cmd.conv.code else []
+        for name in [n for n in cmd.uses if OPTIONS[n].kind == "argument"] + code + names + [
                 n for n in cmd.uses if OPTIONS[n].kind != "argument"]:
             use_help = cmd.uses[name].help if name in cmd.uses else (
                 cmd.conv.help.get(name) if cmd.conv else None)
             lines.append(f"| {_names(OPTIONS[name])} | {_default(command, name)} | "
                          f"{_cell(use_help or OPTIONS[name].help)} |")
+    lines += _outside()
     lines += ["", "## Old spellings", "",
               "Accepted for one more version, each with a one-line note on stderr "
               "(CHANGELOG.md lists them).", "", "| command | old | now |", "|---|---|---|"]
@@ -83,6 +88,29 @@ def render() -> str:
             for old in use.old:
                 lines.append(f"| {command} | `{old}` | {_names(OPTIONS[name])} |")
     return "\n".join(lines) + "\n"
+
+
+def _outside() -> list[str]:
+    """What the commands declare outside the table (the CONV argument, diff's own
+    options), read from the Typer commands themselves."""
+    import typer.main
+
+    from convcli.cli import app
+
+    lines = ["", "## Declared outside the table", "",
+             "Read from the Typer commands: parameters that are not (yet) names of the table.",
+             "", "| command | option | help |", "|---|---|---|"]
+    group = typer.main.get_command(app)
+    for command in sorted(group.commands):
+        known = COMMANDS[command].uses if command in COMMANDS else {}
+        for p in group.commands[command].params:
+            if p.hidden or p.name in known or (command in COMMANDS and p.name in (
+                    *CONV_NAMES, "code")):
+                continue
+            names = (", ".join(f"`{o}`" for o in p.opts) if p.param_type_name == "option"
+                     else f"`{p.metavar or p.name.upper()}` (positional)")
+            lines.append(f"| {command} | {names} | {_cell(getattr(p, 'help', '') or '')} |")
+    return lines
 
 
 def main(argv: list[str]) -> int:

@@ -16,6 +16,8 @@ from typing import Any
 CONV_PANEL = "Convolution"
 TRAIN_PANEL = "Training memory (--train)"
 FIELD_PANEL = "Receptive field (--rf, --field)"
+BUDGETS_PANEL = "Budgets (CI)"
+DIST_PANEL = "Several GPUs (--gpus, --strategy)"
 MAIN = ""           # panel: Typer's first one (Options), whatever the command's panel
 
 
@@ -87,6 +89,10 @@ _DEFS = [
     _d("input", "INPUT", "the input tensor: its shape (N may be left out), or a file",
        "Input shape: 4x3x64x64, 4,3,64,64 or '(4, 3, 64, 64)'; N may be left out "
        "(unbatched).", kind="argument"),
+    _d("code", "CONV", "the conv as torch constructor text",
+       "The conv as torch code, e.g. \"Conv2d(16, 32, 3, stride=2, padding=1)\" (nn. or "
+       "torch.nn. optional; print(model)'s form too); options given beside it must agree.",
+       kind="argument"),
     _d("layers", "LAYERS", "the layers of net, as text",
        "torch layer constructors separated by commas or newlines, as in an nn.Sequential: "
        "\"Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2)\"; or what print(model) shows "
@@ -102,6 +108,9 @@ _DEFS = [
        "Element type of the tensors, which the byte counts assume: float32 (4 bytes), "
        "float64, float16 or bfloat16.", "DTYPE", default="float32", parser="dtype",
        choices=DTYPES, panel=MAIN),
+    _d("sweep", "--sweep", "several values of conv options at once, one row each",
+       "Ask for several values at once: k=3,5,7 (one value per dim with x: k=3x3,5x5); "
+       "repeat for every combination. One row each.", "SWEEP", kind="multiple"),
     _d("json", "--json", "one JSON object on stdout",
        "One JSON object on stdout (docs/json.md).", kind="flag", default=False, panel=MAIN),
     _d("device", "--device", "where torch runs",
@@ -246,6 +255,49 @@ _DEFS += [
        "max_memory_allocated; on the CPU, the saved-tensor bytes of a real forward. Implies "
        "--train.", kind="flag", default=False, panel=TRAIN_PANEL),
     # ---- apply --------------------------------------------------------------------------
+    # ---- summary's frozen modules and several GPUs ----------------------------------
+    _d("freeze", "--freeze", "modules whose parameters are frozen",
+       "Freeze the parameters of this module (a name from named_modules, e.g. layer1, or "
+       "all); repeatable. Frozen parameters count as frozen, get no gradient and no "
+       "optimizer state.", "PREFIX", kind="multiple", panel=TRAIN_PANEL),
+    _d("unfreeze", "--unfreeze", "modules trained again after --freeze",
+       "Train this module again after --freeze: --freeze all --unfreeze fc fine-tunes the "
+       "head; repeatable.", "PREFIX", kind="multiple", panel=TRAIN_PANEL),
+    _d("gpus", "--gpus", "data-parallel ranks, counted per GPU",
+       "Per GPU of N data-parallel ranks (--input is one GPU's batch); with --measure, "
+       "launch N local processes on torch.distributed. Implies --train.", "N", parser="int",
+       panel=DIST_PANEL),
+    _d("strategy", "--strategy", "how the ranks share the model",
+       "ddp (default), zero1, zero2, zero3 or fsdp (FSDP2 fully_shard). With --budget and "
+       "no --gpus: the fewest GPUs each strategy needs. Implies --train.", "NAME",
+       choices=("ddp", "zero1", "zero2", "zero3", "fsdp"), panel=DIST_PANEL),
+    _d("shard_unit", "--shard-unit", "the modules fsdp/zero3 wrap as units",
+       "fsdp/zero3: the modules wrapped as units, a class name or a module-name prefix "
+       "(comma-separated); default: every top-level block.", "NAME", panel=DIST_PANEL),
+    _d("checkpoint", "--checkpoint", "modules under activation checkpointing",
+       "Activation checkpointing on these modules (class name or name prefix): only their "
+       "inputs are kept, one block is recomputed at a time. Implies --train.", "NAME",
+       panel=DIST_PANEL),
+    _d("offload", "--offload", "what is moved to host memory",
+       "optimizer (zero1-3) or params (zero3, fsdp): moved to host memory, shown as host "
+       "bytes.", "WHAT", choices=("optimizer", "params"), panel=DIST_PANEL),
+    # ---- CI budgets (net, summary; cli/ci.py checks them) -----------------------------
+    _d("max_params", "--max-params", "a budget on the parameter count",
+       "Fail (exit 1) when the model has more parameters than N (25M, 4.1G: k, M, G are "
+       "powers of 1000).", "N", panel=BUDGETS_PANEL),
+    _d("max_macs", "--max-macs", "a budget on one forward's MACs",
+       "Fail (exit 1) when one forward does more multiply-accumulates than N (4.1G).", "N",
+       panel=BUDGETS_PANEL),
+    _d("max_activations", "--max-activations", "a budget on the activations' bytes",
+       "Fail (exit 1) when every layer's output together takes more than SIZE in --dtype "
+       "(512MiB, 2GiB).", "SIZE", panel=BUDGETS_PANEL),
+    _d("max_train_memory", "--max-train-memory", "a budget on one training step's bytes",
+       "Fail (exit 1) when one training step (--train's total, with its --optimizer and "
+       "--amp) takes more than SIZE (16GiB). Implies --train.", "SIZE", panel=BUDGETS_PANEL),
+    _d("format", "--format", "the report's form: table, json or markdown",
+       "table (for people), json (as --json) or markdown (GitHub tables for a pull request "
+       "comment or $GITHUB_STEP_SUMMARY).", "FORMAT", default="table",
+       choices=("table", "json", "markdown"), panel=BUDGETS_PANEL),
     _d("weight", "--weight", "the conv's weight values: a named kernel or a literal",
        "A name: edge-vertical, edge-horizontal, sobel-x, sobel-y, laplacian, box, gaussian, "
        "identity, sharpen (sized by -k); or a nested list such as '[[1, 0, -1], [1, 0, -1], "
@@ -253,6 +305,12 @@ _DEFS += [
        "weight when it has its shape. Default: the module's init under --seed.", "KERNEL",
        choices=("edge-vertical", "edge-horizontal", "sobel-x", "sobel-y", "laplacian", "box",
                 "gaussian", "identity", "sharpen")),
+    _d("init", "--init", "the weight initialised as torch.nn.init does",
+       "Initialise the weight as torch.nn.init does, under --seed: normal[:MEAN,STD], "
+       "uniform[:A,B], kaiming[:A] (kaiming_normal), kaiming_uniform, xavier[:GAIN] "
+       "(xavier_uniform), xavier_normal, constant[:VALUE], zeros or ones.", "NAME",
+       choices=("normal", "uniform", "kaiming", "kaiming_uniform", "xavier", "xavier_normal",
+                "constant", "zeros", "ones")),
     _d("bias_value", "--bias-value", "every output channel's bias value",
        "Every output channel's bias (default: 0 with --weight, else the init).", "VALUE"),
     _d("pattern", "--pattern", "the pattern that fills the INPUT shape",

@@ -19,12 +19,14 @@ from typing import Annotated, Any, Callable, List, Optional
 
 import typer
 
-from convcli.cli.command_options import COMMANDS, Use, default_of
+from convcli.cli.command_options import BYTES_DTYPE, COMMANDS, Use, default_of
 from convcli.cli.conv_args import ConvArgs, parse_dims
-from convcli.cli.option_table import CONV_PANEL, MAIN, OPTIONS
+from convcli.cli.option_table import CONV_NAMES, CONV_PANEL, MAIN, OPTIONS
 from convcli.cli.option_values import completer, old_name, read, take_old
+from convcli.network.conv_code import looks_like_code
 
-__all__ = ["CONV_PANEL", "ConvArgs", "Json", "conv_options", "parse_dims", "table_options"]
+__all__ = ["CONV_PANEL", "ConvArgs", "Dtype", "Json", "conv_options", "declared",
+           "parse_dims", "table_options"]
 
 
 def _typer_param(command: str, name: str, use: Use, panel: str | None) -> Any:
@@ -53,6 +55,13 @@ def _old_param(name: str, i: int, old: str) -> inspect.Parameter:
         annotation=Annotated[Optional[str], typer.Option(old, hidden=True)])
 
 
+def _check_declared(command: str, p: inspect.Parameter) -> None:
+    if p.name != "conv" and p.default is inspect.Parameter.empty and \
+            "Annotated" not in repr(p.annotation):
+        raise TypeError(f"{command}: parameter {p.name} is neither in the table "
+                        "(command_options.py) nor declared with typer.Option")
+
+
 def table_options(command: str) -> Callable:
     """Declare the command's parameters from the table; the body gets parsed values."""
     cmd = COMMANDS[command]
@@ -60,13 +69,17 @@ def table_options(command: str) -> Callable:
     def decorate(fn: Callable) -> Callable:
         sig = inspect.signature(fn, eval_str=True)
         params = list(sig.parameters.values())
-        declared = [p.name for p in params if p.name != "conv"]
+        declared = [p.name for p in params if p.name in cmd.uses]
         if declared != list(cmd.uses):
             raise TypeError(f"{command}: parameters {declared} are not the table's "
                             f"{list(cmd.uses)} (command_options.py)")
         new = []
         for p in params:
-            if p.name == "conv":
+            if p.name not in cmd.uses:
+                # conv, or an option declared on the function with Annotated[...,
+                # typer.Option(...)]: passed through as declared (docs/options.md
+                # lists it from the Typer command)
+                _check_declared(command, p)
                 new.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY))
                 continue
             use = cmd.uses[p.name]
@@ -109,7 +122,7 @@ def conv_options(command: str) -> Callable:
     defaults, other help)."""
     conv = COMMANDS[command].conv
     assert conv is not None, f"{command} takes no conv options"
-    offered = [f for f in fields(ConvArgs) if f.name not in conv.exclude]
+    offered = [f for f in fields(ConvArgs) if f.name in CONV_NAMES and f.name not in conv.exclude]
 
     def decorate(fn: Callable) -> Callable:
         sig = inspect.signature(fn, eval_str=True)
@@ -121,18 +134,25 @@ def conv_options(command: str) -> Callable:
             # required options come first in --help: in the first panel (Options)
             panel: str | None = CONV_PANEL
             if conv.required and f.name in ("out_channels", "kernel_size"):
-                default, panel = inspect.Parameter.empty, None
+                panel = None    # missing ones: one error naming all (ConvArgs.read)
             injected.append(inspect.Parameter(
                 f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                 annotation=_conv_option(command, f.name, conv.help.get(f.name), panel)))
-        new = params[:at] + injected + params[at + 1:]
+        tail = [inspect.Parameter("code", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                  annotation=CodeArgument)] if conv.code else []
+        new = params[:at] + injected + params[at + 1:] + tail
         new = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in new]
         names = {f.name for f in offered}
+        input_optional = "input" in sig.parameters and sig.parameters["input"].default is None
 
         @functools.wraps(fn)
         def wrapper(**kwargs):
             values = {n: kwargs.pop(n) for n in list(kwargs) if n in names}
-            return fn(conv=ConvArgs(**values), **kwargs)
+            text = kwargs.pop("code", None)
+            if input_optional and text is None and looks_like_code(kwargs.get("input")):
+                text, kwargs["input"] = kwargs["input"], None   # `show "Conv2d(...)"`
+            conv = ConvArgs(**values, code=text, command=command)
+            return fn(conv=conv.resolved(), **kwargs)
 
         wrapper.__signature__ = sig.replace(parameters=new)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in new}
@@ -142,5 +162,25 @@ def conv_options(command: str) -> Callable:
     return decorate
 
 
-# for an option a branch still declares by hand (the table takes it over on merge)
-Json = Annotated[bool, typer.Option("--json", help=OPTIONS["json"].help)]
+CodeArgument = Annotated[Optional[str], typer.Argument(
+    metavar=OPTIONS["code"].decls[0], help=OPTIONS["code"].help, show_default=False)]
+
+
+def declared(name: str, help: str | None = None, command: str = "summary",
+             panel: str | None = None) -> Any:
+    """Annotated[...] from the table for a command that declares its parameters by hand
+    (diff): the table's flags, help, metavar, panel and completion; the value arrives as
+    typed (option_values.parse_value reads it as ``command`` does)."""
+    d = OPTIONS[name]
+    extra: dict[str, Any] = {} if d.metavar is None else {"metavar": d.metavar}
+    complete = completer(command, name)
+    if complete is not None:
+        extra["autocompletion"] = complete
+    kind = {"flag": bool, "multiple": Optional[List[str]]}.get(d.kind, Optional[str])
+    return Annotated[kind, typer.Option(*d.decls, help=help or d.help, **extra,
+                                        rich_help_panel=panel or (
+                                            None if d.panel == MAIN else d.panel))]
+
+
+Json = declared("json")
+Dtype = declared("dtype", BYTES_DTYPE)

@@ -24,7 +24,7 @@ def run(input: str, conv: ConvArgs, weight_file: Optional[str], bias_file: Optio
 
     Example: convcli run 4x6x64x64 -o 12 -k 3 -g 2 --repeat 20
     """
-    from convcli.engine.npy import parse_input
+    from convcli.engine.npy import npy_info, parse_input
     from convcli.engine.run import RunOptions
     from convcli.engine.run import run as execute
     from convcli.views.console import Output, warn
@@ -33,7 +33,8 @@ def run(input: str, conv: ConvArgs, weight_file: Optional[str], bias_file: Optio
     from convcli.views.run import run_dict, run_table, tune_table
 
     source, input_shape = parse_input(input)
-    spec, reading = conv.read(input_shape)
+    weight = None if weight_file is None else npy_info(weight_file, "--weight-file").shape
+    spec, reading = conv.read(input_shape, weight_shape=weight)
     if dtype is not None and len(dtype) > 1 and not tune:
         raise ConvError(f"--dtype: {','.join(dtype)!r} names {len(dtype)} dtypes; give one, "
                         "or add --tune to time each of them")

@@ -19,6 +19,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from convcli.formatting import terminal_safe_line
 from convcli.views.jsonout import JSON_VERSION, strict, write_json
 
 __all__ = ["JSON_VERSION", "Output", "console", "error", "info", "strict", "table", "warn",
@@ -108,8 +109,9 @@ def _stderr() -> Console:
 
 
 def _line(message: str) -> str:
-    """Multi-line text (an exception's message, a path with a newline) as one line."""
-    return " ".join(str(message).split())
+    """Multi-line text (an exception's message, a path with a newline) as one line, with
+    no control character reaching the terminal."""
+    return terminal_safe_line(message)
 
 
 def error(message: str) -> None:
@@ -130,10 +132,14 @@ class Output:
         self.json_mode = json_mode
 
     def emit(self, data: dict, *renderables) -> None:
+        """The table (or the JSON object) on stdout; on stderr when a file was
+        written to stdout (``--png -``, ``--junit -``): stdout holds that file alone."""
+        from convcli.files import stdout_taken
+
         if self.json_mode:
-            write_json(data)
+            write_json(data, stderr=stdout_taken())
         else:
-            out = console()
+            out = console(stderr=stdout_taken())
             for r in renderables:
                 if r is not None:
                     out.print(r)

@@ -20,14 +20,16 @@ def strict(value):
     return value
 
 
-def write_json(data: dict) -> None:
-    """One strict JSON object on stdout (no NaN/Infinity tokens)."""
+def write_json(data: dict, stderr: bool = False) -> None:
+    """One strict JSON object on stdout (no NaN/Infinity tokens); on stderr when
+    asked (stdout carries a file: ``--png -``)."""
     import json     # here: the tables' path has no use for it
 
     text = json.dumps(strict(data), indent=2, allow_nan=False) + "\n"
     # in pieces: one huge write to a pipe whose reader has gone can come back as a
     # partial success, with no BrokenPipeError to say the rest was lost
+    stream = sys.stderr if stderr else sys.stdout
     for i in range(0, len(text), 1 << 16):
-        sys.stdout.write(text[i:i + (1 << 16)])
-        sys.stdout.flush()
+        stream.write(text[i:i + (1 << 16)])
+        stream.flush()
 

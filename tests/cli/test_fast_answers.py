@@ -473,8 +473,9 @@ def test_a_changed_file_or_key_is_a_miss(tmp_path):
     source = tmp_path / "cli.py"
     source.write_text("help = 'one'\n")
     cache = tmp_path / "help-x.txt"
-    cache.write_text(f"KEY\n{fast._stat(str(source))}\nTHE HELP\n")
-    assert fast._read_cache(str(cache), "KEY") == "THE HELP\n"
+    text = "Usage: THE HELP\n"
+    cache.write_text(f"KEY\n{fast._stat(str(source))}\n{fast._digest(text)}\n{text}")
+    assert fast._read_cache(str(cache), "KEY") == text
     assert fast._read_cache(str(cache), "OTHER KEY") is None
     source.write_text("help = 'two, longer'\n")
     assert fast._read_cache(str(cache), "KEY") is None

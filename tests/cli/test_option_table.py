@@ -51,6 +51,7 @@ def test_typer_builds_every_command_from_the_table(command):
     cmd = COMMANDS[command]
     params = {p.name: p for p in BUILT[command].params}
     conv = [] if cmd.conv is None else [n for n in CONV_NAMES if n not in cmd.conv.exclude]
+    conv += ["code"] if cmd.conv is not None and cmd.conv.code else []   # CONV
     assert set(params) == set(conv) | set(cmd.uses) | {
         old_name(n, i) for n, u in cmd.uses.items() for i, _ in enumerate(u.old)}
     for name in [*conv, *cmd.uses]:

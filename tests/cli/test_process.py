@@ -1,5 +1,7 @@
 """How the process ends, as a shell sees it: a stdout closed by its reader (exit 141,
-nothing on stderr), SIGINT (130) and SIGTERM (143) with one `Error:` line each."""
+nothing on stderr), SIGINT (130) and SIGTERM (143) with one `Error:` line each, in the
+middle of a torch run. The hostile environments (closed and full streams, signals
+from the first instruction, encodings, terminals) are tests/cli/test_exit.py's."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ def test_exit_codes_are_one_enum():
     assert {int(c) for c in ExitCode} == {0, 1, 2, 3, 70, 130, 141, 143}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("json", [False, True])
 def test_closed_stdout_exits_141_quietly(json):
     p = _spawn("net", "1x3x32x32", LAYERS, *(["--json"] if json else []),
@@ -39,6 +42,7 @@ def test_closed_stdout_exits_141_quietly(json):
     assert err == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, code, words", [
     (signal.SIGINT, ExitCode.INTERRUPTED, "Error: interrupted"),
     (signal.SIGTERM, ExitCode.TERMINATED, "Error: terminated (SIGTERM)"),
@@ -62,6 +66,7 @@ def _handles_sigterm(pid: int) -> bool:
     return bool(int(mask, 16) & (1 << (signal.SIGTERM - 1)))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
 @pytest.mark.parametrize("argv", [["shape", "1x3x8x8", "-o", "1", "-k", "1"],
                                   ["solve", "--input-size", "32", "--output-size", "16"]])
@@ -90,6 +95,7 @@ def test_a_signal_while_starting_up_is_one_line(argv, share):
         assert err.strip().splitlines() == ["Error: terminated (SIGTERM)"] and out == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("share", [0.15, 0.3, 0.45, 0.6, 0.8])
 def test_ctrl_c_at_any_point_of_a_run_is_one_line_and_130(share):
     """While Typer parses the arguments (it swallows Ctrl-C into a silent 130), while

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 
 from convcli.engine.torch_adapter import import_torch
-from convcli.errors import ConvError, EnvironmentProblem
+from convcli.errors import ConvError, EnvironmentProblem, Leaving
 from convcli.formatting import one_line
 
 
@@ -168,8 +168,7 @@ def import_module(name: str):
 def user_error(e: BaseException, doing: str, path: str | None,
                import_failure: bool = False) -> BaseException:
     """What the user's code raised, as the convcli error that says where (one line)."""
-    if isinstance(e, (KeyboardInterrupt, ConvError, EnvironmentProblem)) or \
-            type(e).__name__ == "Terminated":
+    if isinstance(e, (KeyboardInterrupt, ConvError, EnvironmentProblem, Leaving)):
         return e
     where = where_in(e, path) if path else ""
     text = f"{type(e).__name__}: {one_line(e)}{where}"
