@@ -9,8 +9,15 @@ its peak RSS from os.wait4).
    interpreter's teardown of torch; convcli's main() does not do it today) is shown too.
 2. Peak memory flat in input size and batch: 1x3x224x224, 1x3x1024x1024, 64x3x224x224.
 3. `convcli net` start-up against `convcli shape` (no torch, no numpy: ratio about 1).
+4. From Python (issue 21): ``convcli.summary(model, (1, 3, 224, 224))`` against
+   ``torchinfo.summary`` on the same ResNet-50, each in a fresh process that has built
+   the model already: the call's own time (first call, import of the package included,
+   and a second call), and the peak RSS above a process that only builds the model
+   (target: convcli no slower, and lighter).
+5. An LSTM classifier (2 layers) at 2,048 steps: `convcli summary` against torchinfo
+   (target: at most torchinfo's time; issue 26).
 
-Run: python benchmarks/summary_speed.py [--rounds N] [--quick]
+Run: python benchmarks/summary_speed.py [--rounds N] [--quick] [--api] [--lstm]
 """
 
 from __future__ import annotations
@@ -55,6 +62,23 @@ FlopCountAnalysis(model, torch.zeros(1, 3, 224, 224)).total()
 """
 
 
+TIMED = """
+import time, json
+t0 = time.perf_counter()
+{call}
+t1 = time.perf_counter()
+{call}
+t2 = time.perf_counter()
+print(json.dumps([t1 - t0, t2 - t1]))
+"""
+API_CALLS = {
+    "torchinfo.summary(model, (1, 3, 224, 224))":
+        "import torchinfo; torchinfo.summary(model, (1, 3, 224, 224), verbose=0)",
+    "convcli.summary(model, (1, 3, 224, 224))":
+        "import convcli; convcli.summary(model, (1, 3, 224, 224), verbose=0)",
+}
+
+
 def summary(*extra: str) -> list[str]:
     return [PY, "-m", "convcli", "summary", RESNET, *extra]
 
@@ -96,14 +120,110 @@ def table(results: dict[str, list[tuple]], base: str, title: str) -> None:
     print(f"  (base '{base}': median wall {b_wall:.2f} s, CPU {b_cpu:.2f} s)")
 
 
+def python_api(n: int) -> None:
+    """4. convcli.summary against torchinfo.summary from Python (see the module doc).
+    Peak RSS per process comes from os.wait4 (run()); the call times from the child."""
+    if importlib.util.find_spec("torchinfo") is None:
+        print("4. (torchinfo is not installed here: pip install torchinfo)")
+        return
+    base = [PY, "-c", LOAD]
+    cmds = {name: [PY, "-c", LOAD + TIMED.format(call=call)]
+            for name, call in API_CALLS.items()}
+    times: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
+    rss: dict[str, list[float]] = {k: [] for k in [*cmds, "build the model only"]}
+    for cmd in cmds.values():     # warm the file cache once
+        _call_times(cmd, [])
+    for _ in range(n):
+        rss["build the model only"].append(run(base)[2])
+        for name, cmd in cmds.items():
+            times[name].append(_call_times(cmd, rss[name]))
+    med = statistics.median
+    floor = med(rss["build the model only"])
+    print("4. From Python on ResNet-50 at 1x3x224x224, the model built already "
+          "(target: convcli no slower than torchinfo, and lighter)")
+    print(f"  {'':44s} {'1st call':>9s} {'2nd call':>9s} {'peak RSS':>9s} {'above model':>12s}")
+    for name in cmds:
+        first, second = med(t[0] for t in times[name]), med(t[1] for t in times[name])
+        peak = med(rss[name])
+        print(f"  {name:44s} {first:8.2f}s {second:8.2f}s {peak:5.0f} MiB {peak - floor:8.0f} MiB")
+    print(f"  {'build the model only':44s} {'':9s} {'':9s} {floor:5.0f} MiB")
+
+
+def _call_times(cmd: list[str], rss: list[float]) -> tuple[float, float]:
+    """One fresh process: its two call times (printed by the child) and its peak RSS
+    (os.wait4, appended to ``rss``)."""
+    import json
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    out = p.stdout.read() if p.stdout else b""
+    err = p.stderr.read() if p.stderr else b""
+    _, status, usage = os.wait4(p.pid, 0)
+    if status:
+        sys.exit(f"{' '.join(cmd[:3])}... failed: {err.decode().strip()[-500:]}")
+    rss.append(usage.ru_maxrss / 1024)
+    first, second = json.loads(out.decode().strip().splitlines()[-1])
+    return first, second
+
+
+LSTM_SOURCE = """
+import torch.nn as nn
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(64, 128, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.fc(self.rnn(x)[0][:, -1])
+"""
+LSTM_STEPS = 2048
+
+
+def lstm_2048(n: int) -> None:
+    """5. An LSTM classifier (2 layers, 64 -> 128) at 2,048 steps, batch 8: `convcli
+    summary` (meta, closed form per recurrent layer) against torchinfo.summary (a real
+    CPU forward), side by side (target: convcli at most torchinfo's time)."""
+    import tempfile
+    path = Path(tempfile.mkdtemp(prefix="convcli-bench-")) / "lstm_model.py"
+    path.write_text(LSTM_SOURCE)
+    shape = (8, LSTM_STEPS, 64)
+    load = (f"import importlib.util, torch\nspec = importlib.util.spec_from_file_location("
+            f"'lstm_model', {str(path)!r})\nmod = importlib.util.module_from_spec(spec)\n"
+            "spec.loader.exec_module(mod)\nmodel = mod.LSTMClassifier().eval()\n")
+    variants = {'python -c "import torch"': [PY, "-c", "import torch"],
+                f"convcli summary LSTM at {LSTM_STEPS} steps": [
+                    PY, "-m", "convcli", "summary", f"{path}:LSTMClassifier", "--input",
+                    "x".join(map(str, shape))]}
+    if importlib.util.find_spec("torchinfo") is None:
+        print("5. (torchinfo is not installed here: pip install torchinfo)")
+    else:
+        variants["torchinfo.summary (CPU forward)"] = [
+            PY, "-c", load + f"import torchinfo\ntorchinfo.summary(model, {shape}, verbose=0)\n"]
+    table(rounds(variants, n), 'python -c "import torch"',
+          f"5. LSTM classifier at {LSTM_STEPS} steps, batch 8 (target: convcli <= torchinfo)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="only part 1, 3 rounds")
+    ap.add_argument("--api", action="store_true",
+                    help="only part 4: convcli.summary against torchinfo.summary")
+    ap.add_argument("--lstm", action="store_true",
+                    help="only part 5: an LSTM at 2,048 steps against torchinfo")
     args = ap.parse_args()
     n = 3 if args.quick else args.rounds
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
           f"{n} interleaved rounds, medians")
+    if args.api:
+        python_api(n)
+        return
+    if args.lstm:
+        lstm_2048(n)
+        return
     variants = {
         'python -c "import torch"': [PY, "-c", "import torch"],
         "convcli summary (table)": summary("--input", "1x3x224x224"),
@@ -132,6 +252,8 @@ def main() -> None:
                                                       "1x3x32x32", "--file", CIFAR]}
     table(rounds(startup, n), "convcli shape (one conv)",
           "3. net start-up against shape (target: ratio about 1, no torch)")
+    python_api(n)
+    lstm_2048(n)
 
 
 if __name__ == "__main__":

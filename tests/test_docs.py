@@ -1,10 +1,12 @@
-"""Every console example in the README and in docs/ is real: each ```console block is a
-series of `$ convcli ...` commands, each followed by what it prints at 80 columns
+"""Every console example in the README and in docs/ is real: each fenced block that
+begins with `$ convcli` (```console or not) is a series of `$ convcli ...` commands, each followed by what it prints at 80 columns
 (stdout, then stderr), and the test runs them and compares. Commands written
 `$ convcli ...  # timings: this machine` show measured figures: their lines with a
 time, a speed, a memory size or a decimal number are not compared, the rest exactly.
 `python -m pytest --update-goldens` rewrites the outputs in place (then read the
-diff). The pages are also checked for dead links to files in this repository."""
+diff). A page makes the files its examples use: its ```python blocks that begin with
+`# the files this page uses` run in the examples' folder first. The pages are also
+checked for dead links to files in this repository."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import pytest
 from conftest import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-BLOCK = re.compile(r"```console\n(.*?)```", re.S)
+# every fenced block that shows a command and its output, console or not
+BLOCK = re.compile(r"```(?:console|text)?\n(\$ convcli.*?)```", re.S)
 TIMING_MARK = "# timings: this machine"
 # a line that shows a measured figure (a time, a speed, a memory peak, this machine's
 # threads or free memory): its numbers are masked
@@ -52,17 +55,26 @@ def _commands(block: str) -> list[tuple[str, str]]:
     return out
 
 
-def _workdir(tmp: Path) -> Path:
-    """The folder the examples run in: the repository's examples, and the .npy files
-    the `run` page uses (seeded, so the printed numbers are the page's)."""
-    np = pytest.importorskip("numpy")
-    rng = np.random.default_rng(0)
+FILES_MARK = "# the files this page uses"
+PYTHON = re.compile(r"```python\n(.*?)```", re.S)
+
+
+def _workdir(tmp: Path, page: Path | None = None) -> Path:
+    """The folder the examples run in: the repository's examples, and the files the
+    page makes itself (its ```python blocks that begin with FILES_MARK, run here)."""
     (tmp / "examples").symlink_to(ROOT / "examples")
     (tmp / "tests").symlink_to(ROOT / "tests")     # models written for the tests
-    np.save(tmp / "x.npy", rng.standard_normal((2, 16, 32, 32)).astype("float32"))
-    np.save(tmp / "w.npy", (rng.standard_normal((16, 16, 3, 3)) / 12).astype("float32"))
-    np.save(tmp / "b.npy", (rng.standard_normal(16) / 12).astype("float32"))
-    np.save(tmp / "w_bad.npy", rng.standard_normal((16, 8, 3, 3)).astype("float32"))
+    if page is None:
+        return tmp
+    for code in PYTHON.findall(page.read_text(encoding="utf-8")):
+        if code.startswith(FILES_MARK):
+            pytest.importorskip("numpy")
+            old = os.getcwd()
+            os.chdir(tmp)
+            try:
+                exec(compile(code, f"{page.name}: files", "exec"), {})  # the page's own
+            finally:
+                os.chdir(old)
     return tmp
 
 
@@ -106,16 +118,44 @@ def _run(command: str, cwd: Path) -> str:
     return _printed(r.stdout + r.stderr)
 
 
+# paragraphs of a measured block that depend on what was measured: --tune's advice
+# (which layout and dtype won) stands for "advice" (one must be there on both sides);
+# run's note on widely spread timings comes and goes with the machine's load
+_ADVICE = ("set: ",)
+_MACHINE_NOTES = ("the timings spread widely",)
+
+
+def _paragraphs_masked(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    skipping = ""
+    for line in lines:
+        if skipping and line.startswith("  ") and line.strip():
+            continue                       # the paragraph's wrapped lines
+        if skipping == "note" and not line.strip():
+            skipping = ""
+            continue                       # and the blank line after a dropped note
+        skipping = ""
+        if line.startswith(_ADVICE):
+            out.append("<advice>")
+            skipping = "advice"
+        elif line.startswith(_MACHINE_NOTES):
+            skipping = "note"
+        else:
+            out.append(line)
+    return out
+
+
 def _masked(text: str) -> str:
     """A block of measured figures: every line that shows one (a unit of time, speed
-    or memory, a decimal number, the fastest variant's mark) stands for "measured"."""
+    or memory, a decimal number, the fastest variant's mark) stands for "measured";
+    --tune's advice for "advice"; run's note on a busy machine is left out."""
     def one(line: str) -> str:
         if TIMING.search(line) or re.search(r"\d\.\d|★|≈", line):
             return "<measured>"
         # a table's rules are as wide as its measured columns
         # (and wide: a header's words are padded to them)
         return re.sub(r" {2,}", "  ", re.sub(r"([━─═])\1+", r"\1\1", line.rstrip()))
-    return "".join(one(line) + "\n" for line in text.splitlines())
+    return "".join(one(line) + "\n" for line in _paragraphs_masked(text.splitlines()))
 
 
 def _blocks(page: Path) -> list[str]:
@@ -130,7 +170,7 @@ def test_console_examples_print_what_the_page_shows(page, request, tmp_path):
     if any("summary" in b or "run " in b or "verify" in b or "apply" in b
            or "--train" in b for b in blocks):
         pytest.importorskip("torch")
-    cwd = _workdir(tmp_path)
+    cwd = _workdir(tmp_path, page)
     if request.config.getoption("--update-goldens"):
         def rewrite(m: re.Match) -> str:
             body = "".join(f"$ {c}\n{(_run_process if TIMING_MARK in c else _run)(c, cwd)}"
@@ -210,3 +250,33 @@ def test_every_command_has_a_json_table():
     for command in ("shape", "params", "show", "solve", "run", "verify", "net",
                     "summary", "apply"):
         assert f"convcli {command}" in tables or (command == "shape" and "params" in tables)
+
+
+FENCE = re.compile(r"^```[a-z]*\n(.*?)^```", re.S | re.M)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_block_that_shows_a_command_is_checked(page):
+    """No output block escapes the comparison by its fence (docs/verify.md's did)."""
+    text = page.read_text(encoding="utf-8")
+    shown = [b for b in FENCE.findall(text) if b.startswith("$ ")]
+    assert len(shown) == len(_blocks(page)), page.name
+
+
+def test_a_page_makes_the_files_its_examples_use(tmp_path):
+    cwd = _workdir(tmp_path, ROOT / "docs" / "run.md")
+    used = set(re.findall(r"\b([\w-]+\.npy)\b", (ROOT / "docs" / "run.md").read_text()))
+    made = {p.name for p in cwd.iterdir()}
+    assert used - {"y.npy", "FILE.npy"} <= made, used - made      # y.npy: run --save
+
+
+def test_measured_blocks_compare_what_does_not_depend_on_the_machine():
+    shown = ("  time / call    median 0.3 ms\n\nset: run in bfloat16 (model.to(torch.bfloat16)\n"
+             "  or torch.autocast)\n")
+    other_winner = ("  time / call    median 9.1 ms\n\nthe timings spread widely: the middle\n"
+                    "  half of the calls took ...\n\nset: model = model.to(memory_format=\n"
+                    "  torch.channels_last)\n")
+    assert _masked(shown) == _masked(other_winner)          # the advice's winner is measured
+    assert _masked(shown) != _masked("  time / call    median 0.3 ms\n\n")   # not dropped
+    assert _masked("  output         [4, 12, 62, 62]\n") != _masked(
+        "  output         [4, 12, 62, 61]\n")

@@ -105,8 +105,11 @@ def _with_input(rng: random.Random, args: dict, max_size: int, allow_invalid: bo
 
 def _text(rng: random.Random, args: dict, shape: tuple[int, ...], batched: bool) -> dict:
     """What a user types for this layer on this (rank-ambiguous) input: no --dims
-    when the rank's default reading (2 spatial dims) is the layer's, else -i when it
-    fits only the layer's reading, else --dims."""
+    when the rank's default reading (2 spatial dims) is the layer's and the rank
+    decides it (interpret.py), else -i when it fits only the layer's reading and may
+    pick it (not a rank-4 shape's Conv3d reading), else --dims."""
+    from convcli.calculator.interpret import looks_like_an_image
+
     def word(v) -> str:
         return ",".join(map(str, v)) if isinstance(v, tuple) else str(v)
 
@@ -118,11 +121,12 @@ def _text(rng: random.Random, args: dict, shape: tuple[int, ...], batched: bool)
                 output_padding=word(args.get("output_padding", 0)))
     channels = shape[1] if batched else shape[0]
     other = shape[0] if batched else shape[1]   # C under the other reading
+    rank = len(shape)
     if channels != args["in_channels"]:   # a wrong channel count: say which layer
         text.update(dims=dims, in_channels=str(args["in_channels"]))
-    elif dims == 2:
+    elif dims == 2 and (rank == 4 or looks_like_an_image(shape)):
         text["in_channels"] = rng.choice((None, str(channels)))
-    elif other != channels and rng.random() < 0.5:
+    elif other != channels and rank == 3 and rng.random() < (1 if dims == 2 else 0.5):
         text["in_channels"] = str(channels)
     else:
         text["dims"] = dims

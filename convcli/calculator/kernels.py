@@ -332,3 +332,65 @@ def _whole(depth: int, dims: int | None, rank: int, shape: tuple[int, ...]) -> b
                     f"but INPUT has rank {rank}; a kernel for d spatial dims has d levels "
                     "(one kernel for every channel pair) or d+2 (the whole weight), and "
                     "INPUT rank d+1 or d+2")
+
+
+# --init NAME[:ARGS]: torch.nn.init's function and its arguments' names and defaults
+INITS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
+    "normal": ("normal_", (("mean", 0.0), ("std", 1.0))),
+    "uniform": ("uniform_", (("a", 0.0), ("b", 1.0))),
+    "kaiming": ("kaiming_normal_", (("a", 0.0),)),
+    "kaiming_normal": ("kaiming_normal_", (("a", 0.0),)),
+    "kaiming_uniform": ("kaiming_uniform_", (("a", 0.0),)),
+    "xavier": ("xavier_uniform_", (("gain", 1.0),)),
+    "xavier_uniform": ("xavier_uniform_", (("gain", 1.0),)),
+    "xavier_normal": ("xavier_normal_", (("gain", 1.0),)),
+    "constant": ("constant_", (("val", 0.0),)),
+    "zeros": ("zeros_", ()),
+    "ones": ("ones_", ()),
+}
+
+
+@dataclass(frozen=True)
+class Init:
+    """A weight init: torch.nn.init's function name and its keyword arguments."""
+
+    name: str
+    function: str
+    kwargs: tuple[tuple[str, float], ...]
+
+    @property
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v:g}" for k, v in self.kwargs)
+        return f"torch.nn.init.{self.function}({args})" if args else \
+            f"torch.nn.init.{self.function}()"
+
+
+def parse_init(text: str) -> Init:
+    """'normal:0,0.02' -> Init('normal', 'normal_', (('mean', 0.0), ('std', 0.02)))."""
+    name, _, rest = text.strip().partition(":")
+    key = name.strip().lower().replace("-", "_")
+    if key not in INITS:
+        raise ConvError(f"--init {text!r}: use one of {', '.join(INITS)}, with its "
+                        "arguments after a colon, e.g. normal:0,0.02 or uniform:-1,1")
+    function, params = INITS[key]
+    given = [a.strip() for a in rest.split(",")] if rest.strip() else []
+    if len(given) > len(params):
+        names = ", ".join(n for n, _ in params) or "no arguments"
+        raise ConvError(f"--init {text!r}: {key} takes {names}; got {len(given)} values")
+    values = []
+    for (arg, default), value in zip(params, given + [None] * len(params)):
+        if value is None:
+            values.append((arg, default))
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConvError(f"--init {text!r}: {arg}={value!r} is not a number") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ConvError(f"--init {text!r}: {arg} must be a finite number")
+        values.append((arg, number))
+    if key == "uniform" and values[0][1] > values[1][1]:
+        raise ConvError(f"--init {text!r}: uniform's a must not exceed b")
+    if key == "normal" and values[1][1] < 0:
+        raise ConvError(f"--init {text!r}: normal's std cannot be negative")
+    return Init(key, function, tuple(values))

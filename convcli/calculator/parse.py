@@ -31,6 +31,10 @@ def _tokens(text: str, option: str) -> list[str]:
         raw = raw[1:-1].strip()
     if not raw:
         raise ConvError(f"{option}: empty value {text!r}; write numbers like 3 or 3,5 or 3x5")
+    if "(" in raw or raw.startswith("["):
+        misread = _misread(text, option)
+        if misread:
+            raise ConvError(misread)
     parts = _SEPARATORS.split(raw.rstrip(","))
     if any(p == "" for p in parts):
         raise ConvError(
@@ -40,8 +44,31 @@ def _tokens(text: str, option: str) -> list[str]:
     return parts
 
 
+_CODE = re.compile(r"\s*(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*\s*\((\s*\d+)?")
+
+
+def _misread(text: str, option: str) -> str | None:
+    """The message for text that is not numbers for a reason we can name: torch code
+    where a shape belongs, an upper-case X, a nested list."""
+    m = _CODE.match(text)
+    if m and not _TORCH_SIZE.fullmatch(text.strip()):
+        channels = (m.group(1) or "3").strip()
+        return (f"{option}: {_short(text)!r} is torch code, not a shape; give the input's "
+                f"shape first, e.g. 1x{channels}x32x32 {_short(text, 60)!r}")
+    if "X" in text and re.fullmatch(r"[\dX\s]+", text.strip()):
+        return (f"{option}: {_short(text)!r}: write the separator as a lower-case x: "
+                f"{_short(text.replace('X', 'x'))}")
+    if text.strip().startswith("[["):
+        return (f"{option}: {_short(text)!r} is a nested list of values, not a shape; write "
+                "the shape as 1x3x8x8 (apply takes values like this as INPUT)")
+    return None
+
+
 def _int(token: str, option: str, text: str) -> int:
     if not _INT.fullmatch(token):
+        misread = _misread(text, option)
+        if misread:
+            raise ConvError(misread)
         hint = (" (only the ASCII digits 0-9 are numbers)"
                 if any(c.isdigit() and not c.isascii() for c in token) else "")
         raise ConvError(
@@ -148,3 +175,38 @@ def parse_bytes(text: str, option: str = "--max-memory") -> int | float:
     if value <= 0:
         raise ConvError(f"{option}: {_short(text)!r} must be more than 0 bytes")
     return value
+
+
+def nearest_option(word: str, options: list[str]) -> str | None:
+    """The option a mistyped one most likely meant: one it begins, a whole word first
+    (--out -> --out-channels, not --output-padding), else the closest spelling."""
+    import difflib
+
+    starts = [o for o in options if o.startswith(word) and word.startswith("--")]
+    whole = [o for o in starts if o[len(word):].startswith("-")]   # a whole word of it
+    if whole or starts:
+        return min(whole or starts, key=len)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+_COUNT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(?:e(\d+))?\s*([kmgt]?)")
+_COUNT_UNITS = {"": 1, "k": 10 ** 3, "m": 10 ** 6, "g": 10 ** 9, "t": 10 ** 12}
+
+
+def parse_count(text: str, option: str) -> int:
+    """A count with an SI suffix -> int: '25M' 25,000,000, '4.1G' 4,100,000,000,
+    '1500', '2e6', '25_000_000'; k/M/G/T are powers of 1000 (counts, not bytes)."""
+    from decimal import Decimal
+
+    raw = text.strip().lower().replace("_", "").replace(",", "")
+    m = _COUNT.fullmatch(raw)
+    if not m or len(raw) > 40:
+        raise ConvError(f"{option}: {_short(text)!r} is not a count; write e.g. 25M, "
+                        "4.1G or 1500 (k, M, G, T: powers of 1000)")
+    value = Decimal(m.group(1)) * 10 ** int(m.group(2) or 0) * _COUNT_UNITS[m.group(3)]
+    if value != value.to_integral_value():
+        raise ConvError(f"{option}: {_short(text)!r} is not a whole number ({value})")
+    if value > MAX_SIZE:
+        raise ConvError(f"{option}: {_short(text)!r} is more than {MAX_SIZE:,}")
+    return int(value)

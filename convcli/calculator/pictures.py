@@ -25,6 +25,7 @@ from convcli.calculator.groups import GroupSlice, group_slice, layout_summary
 from convcli.errors import ConvError
 from convcli.formatting import index_ranges
 from convcli.calculator.spec import ConvSpec
+from convcli.calculator.window_limits import MAX_WINDOW_POSITIONS, check_drawable
 
 INPUT, PAD, ZERO, CROP = "input", "pad", "zero", "crop"
 
@@ -190,31 +191,6 @@ class WindowView:
                 "unread": self.unread, "notes": self.notes()}
 
 
-MAX_WINDOW_POSITIONS = 1_000_000
-
-
-def _check_drawable(dim: int, n: int, pl: int, pr: int, s: int, out: int, k: int) -> None:
-    """The sliding window of one dim is drawn position by position: refuse what would
-    pass MAX_WINDOW_POSITIONS, blaming what is large (the input, the padding, the
-    stride or the output), not always the input."""
-    if (n + pl + pr) * max(s, 1) <= MAX_WINDOW_POSITIONS and out * k <= MAX_WINDOW_POSITIONS:
-        return
-    limit = f"show draws dims up to about {MAX_WINDOW_POSITIONS:,} positions"
-    if n * max(s, 1) > MAX_WINDOW_POSITIONS // 2 and n > max(pl + pr, out // 2):
-        what = f"spatial dim {dim} is {n:,} long"
-        fix = "use a smaller input"
-    elif pl + pr > n:
-        what = f"padding {pl}+{pr} along dim {dim} is {pl + pr:,} positions"
-        fix = "use a smaller padding"
-    elif s > 1 and n * s > MAX_WINDOW_POSITIONS // 2:
-        what = f"stride {s:,} along dim {dim} spreads {n:,} inputs over {n * s:,} positions"
-        fix = "use a smaller stride"
-    else:
-        what = f"the output along dim {dim} is {out:,} long ({out * k:,} taps)"
-        fix = "use a smaller kernel, dilation, stride or input"
-    raise ConvError(f"{what}; {limit}: {fix}")
-
-
 def window_view(spec: ConvSpec, input_shape, dim: int) -> WindowView:
     spec.check_input(input_shape)
     d = spec.dims
@@ -225,7 +201,7 @@ def window_view(spec: ConvSpec, input_shape, dim: int) -> WindowView:
     n, k, s, dl, op = exp.size_in, exp.kernel, exp.stride, exp.dilation, exp.output_padding
     pl, pr = exp.pad_left, exp.pad_right
     out = exp.size_out
-    _check_drawable(dim, n, pl, pr, s, out, k)
+    check_drawable(dim, n, pl, pr, s, out, k)
     if spec.transposed:
         q0 = dl * (k - 1) - pl
         q1 = q0 + op

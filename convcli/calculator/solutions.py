@@ -12,6 +12,7 @@ per-position loop, so sizes of any magnitude answer at once. Pure Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from functools import cached_property
 from math import gcd
 
@@ -53,6 +54,14 @@ class DimSolution:
     def span(self) -> int:
         return self.dilation * (self.kernel - 1) + 1
 
+    @property
+    def same(self) -> bool:
+        """torch's padding='same' gives this dim: stride 1, the size kept, and the
+        padding split as torch splits d*(k-1) (the odd one after)."""
+        total = self.span - 1
+        return (not self.transposed and self.stride == 1 and self.size_in == self.size_out
+                and self.pad == (total // 2, total - total // 2))
+
     @cached_property
     def key(self) -> tuple:
         """Smaller is simpler (see the module doc); ``combo_key`` reads the fields."""
@@ -61,10 +70,11 @@ class DimSolution:
             uneven = self.kernel % self.stride != 0 if self.dilation == 1 else True
         else:
             plain, uneven = self.unread == 0, False
-        return (not (plain and self.symmetric), self.dilation > 1, uneven,
-                kernel_rank(self.kernel), self.unread > 0, not self.symmetric,
+        even = self.symmetric or self.same    # padding='same' needs no F.pad either
+        return (not (plain and even), self.dilation > 1, uneven,
+                kernel_rank(self.kernel), self.unread > 0, not even,
                 self.output_padding > 0, self.dilation, self.stride, max(self.pad),
-                self.output_padding)
+                self.output_padding, not self.same)
 
     @property
     def ident(self) -> tuple:
@@ -128,6 +138,17 @@ class Solution:
         return all(d.symmetric for d in self.dims)
 
     @property
+    def same(self) -> bool:
+        """torch's padding='same' is this answer (every dim keeps its size, stride 1)."""
+        return all(d.same for d in self.dims)
+
+    @property
+    def uses_same(self) -> bool:
+        """padding='same' is how torch writes it: the split is uneven, so a number
+        cannot say it (and F.pad is not needed)."""
+        return self.same and not self.symmetric
+
+    @property
     def padding(self) -> tuple[int, ...] | None:
         """torch's padding argument; None when some dim needs F.pad (asymmetric)."""
         return tuple(d.pad[0] for d in self.dims) if self.symmetric else None
@@ -143,15 +164,15 @@ class Solution:
         """The torch layer (padding 0 when asymmetric: F.pad goes first)."""
         def v(t):
             return t[0] if self.scalar else t
+        padding: Any = "same" if self.uses_same else v(self.padding) if self.padding else 0
         return ConvSpec(self.layer_dims, in_channels, out_channels, v(self.kernel_size),
-                        stride=v(self.stride), padding=v(self.padding) if self.padding
-                        else 0,
+                        stride=v(self.stride), padding=padding,
                         dilation=v(self.dilation), transposed=self.transposed,
                         output_padding=v(self.output_padding))
 
     @property
     def f_pad(self) -> tuple[int, ...] | None:
-        if self.symmetric:
+        if self.symmetric or self.uses_same:
             return None
         pairs = self.padding_pairs * (self.layer_dims if self.scalar else 1)
         out: list[int] = []
@@ -185,7 +206,8 @@ class Solution:
     def as_dict(self) -> dict:
         v = self._v
         return {"kernel_size": v(self.kernel_size), "stride": v(self.stride),
-                "padding": None if self.padding is None else v(self.padding),
+                "padding": "same" if self.uses_same else None if self.padding is None
+                else v(self.padding),
                 "dilation": v(self.dilation),
                 "output_padding": v(self.output_padding),
                 "padding_pairs": [list(p) for p in self.padding_pairs],
@@ -228,11 +250,12 @@ def kernel_rank(k: int) -> int:
 
 
 def combo_key(keys: list[tuple], idents: list[tuple]) -> tuple:
-    """Simplicity of a multi-dim answer from its dims' keys: the worst dim's tier,
+    """Simplicity of a multi-dim answer from its dims' keys: torch's padding='same'
+    first where it applies (every dim), then the worst dim's tier,
     then the same values on every dim, then no dilation, even overlap, the worst
     kernel rank, every input read, symmetric padding, no output_padding on any dim,
     then the sums of dilation, stride, padding and output_padding."""
-    return (any(k[0] for k in keys), len(set(idents)) > 1, any(k[1] for k in keys),
+    return (any(k[11] for k in keys), any(k[0] for k in keys), len(set(idents)) > 1, any(k[1] for k in keys),
             any(k[2] for k in keys), max(k[3] for k in keys), any(k[4] for k in keys),
             any(k[5] for k in keys), any(k[6] for k in keys)) + tuple(
                 sum(k[i] for k in keys) for i in (7, 8, 9, 10))

@@ -20,7 +20,7 @@ from convcli import __version__
 # every command and the module that registers it with @app.command(), in --help order
 COMMANDS = {"shape": "conv", "params": "conv", "show": "explore", "solve": "explore",
             "net": "models", "summary": "models", "run": "run", "verify": "verify",
-            "apply": "apply"}
+            "apply": "apply", "diff": "diff"}
 _SETTINGS = dict(pretty_exceptions_enable=False)
 
 
@@ -102,10 +102,26 @@ class _OneLineErrors(TyperGroup):
                 message += (" (a shape or number cannot start with '-': sizes and strides "
                             "are >= 0)")
             if ctx is not None:
+                message = _nearest(message, ctx)
                 message += f" (see '{ctx.command_path} --help')"
             error(message)
             raise SystemExit(e.exit_code) from None
         raise SystemExit(code or 0)
+
+
+def _nearest(message: str, ctx) -> str:
+    """'No such option: --out' names the option it most likely meant (--out-channels),
+    not click's closest spelling (--groups)."""
+    if not message.startswith("No such option: --"):
+        return message
+    from convcli.calculator.parse import nearest_option
+
+    word = message.split(": ", 1)[1].split()[0]
+    names = [o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts)
+             if o.startswith("--")]
+    guess = nearest_option(word, names)
+    base = message.split(" (Possible options", 1)[0].split(" Did you mean", 1)[0]
+    return f"{base} (did you mean {guess}?)" if guess else base
 
 
 SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")

@@ -31,6 +31,11 @@ Kernel = Annotated[Optional[str], _opt(
          "'[[1, 0, -1], [1, 0, -1], [1, 0, -1]]' (read, never run): used for every (out, "
          "in) channel pair, or the whole weight when it has its shape. Default: the "
          "module's init under --seed.")]
+InitOption = Annotated[Optional[str], _opt(
+    "--init", metavar="NAME",
+    help="Initialise the weight as torch.nn.init does, under --seed: normal[:MEAN,STD], "
+         "uniform[:A,B], kaiming[:A] (kaiming_normal), kaiming_uniform, xavier[:GAIN] "
+         "(xavier_uniform), xavier_normal, constant[:VALUE], zeros or ones.")]
 BiasValue = Annotated[Optional[str], _opt(
     "--bias-value", metavar="VALUE",
     help="Every output channel's bias (default: 0 with --kernel, else the init).")]
@@ -78,6 +83,7 @@ def apply(
                               "values, an image (PNG, JPEG) or a .npy file.")],
     conv: ConvArgs,
     kernel: Kernel = None,
+    init: InitOption = None,
     bias_value: BiasValue = None,
     pattern: Pattern = None,
     gray: Gray = False,
@@ -101,18 +107,21 @@ def apply(
     if not dot and (at is not None or channel is not None):
         raise ConvError(f"{'--at' if at is not None else '--channel'} picks the output "
                         "--dot breaks down; add --dot")
+    if init is not None and kernel is not None:
+        raise ConvError("--init sets the weight at random, --kernel to given values; "
+                        "give one of them")
     _apply(input, conv, kernel, bias_value, pattern, gray, resize, seed, dtype, values,
-           (at, channel) if dot else None, png, max_memory, json)
+           (at, channel) if dot else None, png, max_memory, json, init)
 
 
 def _apply(input, conv: ConvArgs, kernel, bias_value, pattern, gray, resize, seed, dtype,
-           values, dot, png, max_memory, json) -> None:
+           values, dot, png, max_memory, json, init=None) -> None:
     """parse -> core -> view; ``dot`` is (--at, --channel) or None."""
     import os
 
     from convcli.calculator.costs import canonical_dtype
     from convcli.calculator.dot import dot_layout
-    from convcli.calculator.kernels import kernel_changes, read_kernel
+    from convcli.calculator.kernels import kernel_changes, parse_init, read_kernel
     from convcli.engine.sources import plan_input
     from convcli.engine.values import ApplyOptions, apply as execute, values_dict
     from convcli.views.console import Output, console, info
@@ -138,7 +147,7 @@ def _apply(input, conv: ConvArgs, kernel, bias_value, pattern, gray, resize, see
     opts = ApplyOptions(
         kernel=kern, whole=fit.whole, bias_value=_bias(bias_value), seed=parse_int(seed, "--seed"),
         dtype=canonical_dtype(dtype), max_memory=None if max_memory is None else parse_bytes(max_memory),
-        json_values=values and json)
+        json_values=values and json, init=None if init is None else parse_init(init))
     applied = execute(spec, plan, opts)
     data, parts = _views(applied, reading, values, layout, console().width)
     if values and json:

@@ -37,12 +37,14 @@ class Answer:
 
 
 def shape(conv: ConvArgs, input: str, dtype: str = "float32", explain: bool = False,
-          padding_from: str | None = None) -> Answer:
+          padding_from: str | None = None, sweep: list[str] | None = None) -> Answer:
     from convcli.calculator.costs import analyse, canonical_dtype
     from convcli.views import conv_data
 
     dtype = canonical_dtype(dtype)
     input_shape = parse_shape(input)
+    if sweep:
+        return _swept(conv, sweep, input_shape, dtype)
     if padding_from is not None:
         return _shape_ported(input_shape, padding_from, conv, explain, dtype)
     spec, reading = conv.read(input_shape)
@@ -88,12 +90,18 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, explain: bool,
 
 
 def params(conv: ConvArgs, input: str | None = None, compare_groups: bool = False,
-           dtype: str = "float32", conventions: bool = False) -> Answer:
+           dtype: str = "float32", conventions: bool = False,
+           sweep: list[str] | None = None) -> Answer:
     from convcli.calculator.costs import analyse, canonical_dtype
     from convcli.views import conv_data
 
     dtype = canonical_dtype(dtype)
     input_shape = None if input is None else parse_shape(input, "--input")
+    if sweep:
+        if compare_groups or conventions:
+            raise ConvError("--sweep gives one row per combination; ask --compare-groups or "
+                            "--conventions of one conv, without --sweep")
+        return _swept(conv, sweep, input_shape, dtype)
     spec, reading = conv.read(input_shape)
     counts = analyse(spec, input_shape, dtype)
     data = conv_data.counts_dict(counts, reading)
@@ -118,6 +126,41 @@ def params(conv: ConvArgs, input: str | None = None, compare_groups: bool = Fals
         if report is not None:
             parts.append(view.peers_table(report))
         return parts
+
+    return Answer(data, tables)
+
+
+def _swept(conv: ConvArgs, texts: list[str], input_shape, dtype: str) -> Answer:
+    """--sweep: the counts of every combination, one row each."""
+    from convcli.calculator.costs import analyse
+    from convcli.calculator.sweep import sweep
+    from convcli.views import conv_data
+    from convcli.views.sweep import sweep_dict
+
+    sweeps = conv.sweeps(texts, input_shape)
+
+    def answer(changes: dict):
+        spec, reading = conv.read(input_shape, **changes)
+        return analyse(spec, input_shape, dtype), reading
+
+    rows = sweep(sweeps, answer)
+    data = sweep_dict(sweeps, rows, lambda a: conv_data.counts_dict(*a))
+
+    def tables() -> list:
+        from convcli.formatting import count_short, shape_list
+        from convcli.views.sweep import sweep_table
+        columns = ["layer"] + (["output"] if input_shape is not None else []) + [
+            "weight", "params"] + (["MACs"] if input_shape is not None else [])
+
+        def cells(a) -> dict:
+            c = a[0]
+            return {"layer": c.spec.torch_repr(), "weight": shape_list(c.spec.weight_shape),
+                    "params": f"{c.spec.num_params:,}",
+                    "output": shape_list(c.output_shape) if c.output_shape else "",
+                    "MACs": count_short(c.macs) if c.macs is not None else ""}
+        names = ", ".join(s.name for s in sweeps)
+        return [sweep_table(f"{len(rows)} combinations of {names}", sweeps, rows, columns,
+                            cells)]
 
     return Answer(data, tables)
 

@@ -13,7 +13,7 @@ import typer
 from convcli.cli import calc
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
-from convcli.cli.options import BytesDtype, ConvArgs, Json, conv_options
+from convcli.cli.options import BytesDtype, ConvArgs, Json, Sweep, conv_options
 
 
 @app.command()
@@ -34,6 +34,7 @@ def shape(
              "SAME or VALID; keras: causal; onnx: SAME_UPPER, SAME_LOWER or VALID) and print "
              "the explicit padding and the PyTorch code (F.pad + conv) that reproduce it.")
     ] = None,
+    sweep: Sweep = None,
 ):
     """Output shape, weight shape, params, MACs/FLOPs and bytes of one conv layer.
 
@@ -41,7 +42,7 @@ def shape(
 
     Porting: convcli shape 1x3x7x7 -o 8 -k 3 -s 2 --padding SAME --padding-from tf
     """
-    calc.shape(conv, input, dtype, explain, padding_from).emit(json)
+    calc.shape(conv, input, dtype, explain, padding_from, sweep).emit(json)
 
 
 @app.command()
@@ -64,6 +65,7 @@ def params(
                               "(needs --input): torch's flop_counter, fvcore, ptflops, thop, "
                               "ultralytics-thop, torchinfo, calflops (DeepSpeed), torchscan "
                               "and torchprofile.")] = False,
+    sweep: Sweep = None,
 ):
     """Weight and bias shapes, parameter counts and how groups change them.
 
@@ -71,4 +73,4 @@ def params(
 
     Other tools: convcli params -o 32 -k 4 -s 2 -p 1 -g 4 -t --input 1x16x8x8 --conventions
     """
-    calc.params(conv, input, compare_groups, dtype, conventions).emit(json)
+    calc.params(conv, input, compare_groups, dtype, conventions, sweep).emit(json)

@@ -7,7 +7,7 @@ builds the Typer options from the same table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Optional
 
 from convcli.calculator.interpret import Interpretation, read_spec
@@ -32,36 +32,117 @@ class ConvArgs:
     transposed: bool = False
     output_padding: Optional[str] = "0"
     dims: Optional[str] = None
+    # not options: the conv as torch code (the CONV argument), what fixed dims when not
+    # --dims (the constructor's class), and the command, for messages
+    code: Optional[str] = None
+    dims_by: Optional[str] = None
+    command: Optional[str] = None
 
     def spec(self, input_shape=None, **changes: Any) -> ConvSpec:
         """A validated ConvSpec; dims and in_channels come from INPUT when not given."""
         return self.read(input_shape, **changes)[0]
 
-    def read(self, input_shape=None, **changes: Any
+    def read(self, input_shape=None, *, weight_shape=None, **changes: Any
              ) -> tuple[ConvSpec, Interpretation | None]:
-        """The ConvSpec and how INPUT's rank was read (calculator/interpret.py)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        """The ConvSpec and how INPUT's rank was read (calculator/interpret.py);
+        ``weight_shape``: a weight file's, which fixes the dims and gives -o and -k."""
+        args = self.resolved()
+        values = {n: getattr(args, n) for n in CONV_DECLS}
         values.update(changes)
-        for name in ("out_channels", "kernel_size"):
-            if values[name] is None:
-                option = "--" + name.replace("_", "-")
-                raise ConvError(f"{option} is required, e.g. -o 16 -k 3")
+        weight_dims = None
+        if weight_shape is not None:
+            from convcli.calculator.described import weight_values
+            found = weight_values(weight_shape, bool(values["transposed"]), values["groups"])
+            weight_dims = len(weight_shape) - 2 if found else None
+            if input_shape is not None and weight_dims is not None and \
+                    len(input_shape) not in (weight_dims + 1, weight_dims + 2):
+                weight_dims = None      # the weight check names both shapes
+            for name, text in found.items():
+                if values[name] is None:
+                    values[name] = text
+        args.check_missing(values, input_shape)
         for name, default in (("stride", "1"), ("padding", "0"), ("dilation", "1"),
                               ("groups", "1"), ("output_padding", "0")):
             if values[name] is None:
                 values[name] = default
         values["dims"] = parse_dims(values["dims"])
-        return read_spec(input_shape=input_shape, **values)
+        return read_spec(input_shape=input_shape, dims_by=args.dims_by,
+                         weight_dims=weight_dims, **values)
+
+    def resolved(self) -> ConvArgs:
+        """The constructor text (CONV) merged into the options: its values as option
+        text, an option that disagrees an error naming both (calculator/described.py)."""
+        if not self.code:
+            return self
+        from convcli.calculator.described import merge_code
+        from convcli.network.conv_code import read_conv_code
+
+        code = read_conv_code(self.code)
+        values = merge_code(code.spec, code.text, self.given_values(), FLAGS)
+        return replace(self, code=None, dims_by=code.name, **values)
+
+    def check_missing(self, values: dict, input_shape, extra: list[str] | None = None
+                      ) -> None:
+        """One error naming every missing option, with a command that runs."""
+        missing = [n for n in ("in_channels", "out_channels", "kernel_size")
+                   if values[n] is None and (n != "in_channels" or input_shape is None)]
+        if not missing:
+            return
+        from convcli.calculator.described import missing_message
+        from convcli.formatting import shape_x
+
+        command = self.command or "shape"
+        before, typed = [], self.typed() + (extra or [])
+        if input_shape is not None:
+            if command == "params":
+                typed = ["--input", shape_x(input_shape), *typed]
+            else:
+                before = [shape_x(input_shape)]
+        alternatives = {"in_channels": "--input" if command == "params" else "INPUT"}
+        raise ConvError(missing_message(command, missing, typed, self.given_values(),
+                                        FLAGS, alternatives, before))
+
+    def sweeps(self, texts: list[str] | None, input_shape=None):
+        """--sweep's texts -> Sweeps (calculator/sweep.py); an option set beside its
+        sweep is an error (a constructor's values are what a sweep varies), and so
+        is an option missing from both."""
+        from convcli.calculator.sweep import parse_sweeps
+        given = [] if self.code or self.dims_by else list(self.given_values())
+        sweeps = parse_sweeps(texts or [], SWEEP_NAMES, given)
+        args = self.resolved()
+        values = {n: getattr(args, n) for n in CONV_DECLS}
+        values.update({s.field: s.values[0] for s in sweeps})
+        words = [w for t in texts or [] for w in ("--sweep", _quoted(t))]
+        args.check_missing(values, input_shape, words)
+        return sweeps
+
+    def given_values(self) -> dict[str, Any]:
+        """The options set to other than their defaults: name -> text (or flag)."""
+        defaults = {f.name: f.default for f in fields(self)}
+        return {n: getattr(self, n) for n in CONV_DECLS
+                if getattr(self, n) is not None and getattr(self, n) != defaults[n]}
+
+    def typed(self) -> list[str]:
+        """The options given, as words of a command line."""
+        words: list[str] = []
+        for name, value in self.given_values().items():
+            if name == "bias":
+                words.append("--no-bias")
+            elif isinstance(value, bool):
+                words.append(CONV_DECLS[name][0][0])
+            else:
+                words += [CONV_DECLS[name][0][0], _quoted(str(value))]
+        return words
 
     def given(self) -> list[str]:
         """The options changed from their defaults, as the user wrote them."""
-        out = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value != f.default:
-                name = "--no-bias" if f.name == "bias" else "--" + f.name.replace("_", "-")
-                out.append(name)
-        return out
+        return ["--no-bias" if n == "bias" else "--" + n.replace("_", "-")
+                for n in self.given_values()]
+
+
+def _quoted(word: str) -> str:
+    import shlex
+    return shlex.quote(word)
 
 
 # (option names, metavar, help) of each ConvArgs field. Metavars are short (the forms
@@ -94,6 +175,15 @@ CONV_DECLS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
              "is N,C,H,W)."),
 }
 CONV_TYPES = {"bias": bool, "transposed": bool, "padding_mode": str}
+# each option's short and long name, for messages: -k/--kernel-size
+FLAGS = {name: "/".join(sorted((d.split("/")[0] for d in decls), key=len))
+         for name, (decls, _, _) in CONV_DECLS.items()}
+
+# the names --sweep NAME=... takes for each option that holds a value: k, kernel-size,
+# kernel_size
+SWEEP_NAMES = {alias: name for name, (decls, _, _) in CONV_DECLS.items()
+               if CONV_TYPES.get(name) is not bool
+               for alias in (name, *(d.lstrip("-") for d in decls))}
 
 
 def parse_dims(text: str | int | None) -> int | None:

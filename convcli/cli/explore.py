@@ -82,7 +82,8 @@ _CHANNELS_ONLY = "Channels, only to fill in the printed layers."
 
 @app.command()
 @funnel
-@conv_options(required=False, exclude=("groups", "bias", "padding_mode", "output_padding"),
+@conv_options(required=False, code=False,
+              exclude=("groups", "bias", "padding_mode", "output_padding"),
               defaults={"stride": None, "padding": None, "dilation": None},
               help={"in_channels": _CHANNELS_ONLY, "out_channels": _CHANNELS_ONLY})
 def solve(

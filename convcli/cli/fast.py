@@ -57,22 +57,22 @@ class Opt:
 
 def _conv_options() -> list[Opt]:
     """The twelve conv options as conv_options() declares them for shape and params
-    (-o and -k required)."""
+    (-o and -k without a default: ConvArgs.read names every missing one)."""
     from dataclasses import fields
 
     from convcli.cli.conv_args import CONV_DECLS, CONV_TYPES, ConvArgs
 
     out = []
     for f in fields(ConvArgs):
+        if f.name not in CONV_DECLS:
+            continue
         primary, secondary = [], []
         for decl in CONV_DECLS[f.name][0]:
             first, _, second = decl.partition("/")
             primary.append(first)
             secondary += [second] if second else []
-        required = f.name in ("out_channels", "kernel_size")
         out.append(Opt(f.name, tuple(primary), tuple(secondary),
-                       CONV_TYPES.get(f.name) is bool, None if required else f.default,
-                       required))
+                       CONV_TYPES.get(f.name) is bool, f.default))
     return out
 
 
@@ -85,22 +85,24 @@ def command_table(command: str) -> tuple[list[tuple[str, bool]], list[Opt]]:
     them; a positional's default is None."""
     dtype, json = Opt("dtype", ("--dtype",), default="float32"), _flag("json", "--json")
     if command == "shape":
-        return [("input", True)], _conv_options() + [
+        return [("input", True), ("code", False)], _conv_options() + [
             dtype, _flag("explain", "--explain", "-e"), json,
-            Opt("padding_from", ("--padding-from",))]
+            Opt("padding_from", ("--padding-from",)), Opt("sweep", ("--sweep",), multiple=True)]
     if command == "net":
         return [("input", True), ("layers", False)], [
             Opt("set_", ("--set",), multiple=True), dtype, json]
     assert command == "params"
-    return [], _conv_options() + [
+    return [("code", False)], _conv_options() + [
         Opt("input", ("--input",)), _flag("compare_groups", "--compare-groups"), dtype,
-        json, _flag("conventions", "--conventions")]
+        json, _flag("conventions", "--conventions"), Opt("sweep", ("--sweep",), multiple=True)]
 
 
 COMMANDS = ("shape", "params", "net")
 # the commands' options that only Typer takes (a test checks these are all the rest)
 LEFT_TO_TYPER = {"shape": (), "params": (),
-                 "net": ("file", "train", "optimizer", "rf", "field", "png", "svg")}
+                 "net": ("file", "train", "optimizer", "rf", "field", "png", "svg",
+                         "max_params", "max_macs", "max_activations", "max_train_memory",
+                         "format", "junit")}
 
 
 def parse(argv: list[str]) -> tuple[str, dict] | None:
@@ -167,8 +169,9 @@ def _calc(command: str, values: dict) -> int | None:
     json = values.pop("json")
     args: tuple = ()
     if command != "net":
-        from convcli.cli.conv_args import ConvArgs
-        args = (ConvArgs(**{k: values.pop(k) for k in ConvArgs.__dataclass_fields__}),)
+        from convcli.cli.conv_args import CONV_DECLS, ConvArgs
+        args = (ConvArgs(**{k: values.pop(k) for k in (*CONV_DECLS, "code")},
+                         command=command),)
     try:
         result = getattr(calc, command)(*args, **values)
         tables = None if json else result.tables()

@@ -12,6 +12,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from convcli.cli import calc
+from convcli.cli import ci
 from convcli.cli.app import app
 from convcli.cli.funnel import funnel
 from convcli.cli.options import Dtype, Json
@@ -22,6 +23,15 @@ Train = Annotated[bool, typer.Option(
     "--train", rich_help_panel=_TRAIN,
     help="Per row and in total: parameter, gradient and optimizer-state bytes, and the "
          "activations autograd saves for backward, for one step at the input's batch.")]
+Freeze = Annotated[Optional[List[str]], typer.Option(
+    "--freeze", metavar="PREFIX", rich_help_panel=_TRAIN,
+    help="Freeze the parameters of this module (a name from named_modules, e.g. layer1, "
+         "or all); repeatable. Frozen parameters count as frozen, get no gradient and no "
+         "optimizer state.")]
+Unfreeze = Annotated[Optional[List[str]], typer.Option(
+    "--unfreeze", metavar="PREFIX", rich_help_panel=_TRAIN,
+    help="Train this module again after --freeze: --freeze all --unfreeze fc fine-tunes "
+         "the head; repeatable.")]
 Optimizer = Annotated[str, typer.Option(
     "--optimizer", metavar="NAME", rich_help_panel=_TRAIN,
     help="The optimizer whose state is counted (what it really keeps per trainable "
@@ -55,6 +65,27 @@ Measure = Annotated[bool, typer.Option(
     help="Also run one real step: with --device cuda, its peak of torch.cuda's "
          "max_memory_allocated; on the CPU, the saved-tensor bytes of a real forward. "
          "Implies --train.")]
+_DIST = "Several GPUs (--gpus, --strategy)"
+Gpus = Annotated[Optional[int], typer.Option(
+    "--gpus", metavar="N", rich_help_panel=_DIST,
+    help="Per GPU of N data-parallel ranks (--input is one GPU's batch); with --measure, "
+         "launch N local processes on torch.distributed. Implies --train.")]
+Strategy = Annotated[Optional[str], typer.Option(
+    "--strategy", metavar="NAME", rich_help_panel=_DIST,
+    help="ddp (default), zero1, zero2, zero3 or fsdp (FSDP2 fully_shard). With --budget "
+         "and no --gpus: the fewest GPUs each strategy needs. Implies --train.")]
+ShardUnit = Annotated[Optional[str], typer.Option(
+    "--shard-unit", metavar="NAME", rich_help_panel=_DIST,
+    help="fsdp/zero3: the modules wrapped as units, a class name or a module-name prefix "
+         "(comma-separated); default: every top-level block.")]
+Checkpoint = Annotated[Optional[str], typer.Option(
+    "--checkpoint", metavar="NAME", rich_help_panel=_DIST,
+    help="Activation checkpointing on these modules (class name or name prefix): only "
+         "their inputs are kept, one block is recomputed at a time. Implies --train.")]
+Offload = Annotated[Optional[str], typer.Option(
+    "--offload", metavar="WHAT", rich_help_panel=_DIST,
+    help="optimizer (zero1-3) or params (zero3, fsdp): moved to host memory, shown "
+         "as host bytes.")]
 Device = Annotated[str, typer.Option(
     "--device", metavar="DEVICE", rich_help_panel=_TRAIN,
     help="Where --measure runs its step: cpu or cuda.")]
@@ -94,6 +125,12 @@ def net(
     field: Field = None,
     png: Png = None,
     svg: Svg = None,
+    max_params: ci.MaxParams = None,
+    max_macs: ci.MaxMacs = None,
+    max_activations: ci.MaxActivations = None,
+    max_train_memory: ci.MaxTrainMemory = None,
+    format: ci.Format = "table",
+    junit: ci.Junit = None,
     dtype: Dtype = "float32",
     json: Json = False,
 ):
@@ -109,8 +146,12 @@ Identity and the activations (ReLU, GELU, SiLU, GLU, Softmax, ...).
     Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), \
 Flatten(), Linear(4096, 10)"
     """
-    calc.net(input, layers, file, set_, train, optimizer, rf, field, png, svg,
-             dtype).emit(json)
+    fmt = ci.output_format(format, json)
+    budgets = ci.limits(max_params, max_macs, max_activations, max_train_memory, junit)
+    answer = calc.net(input, layers, file, set_, train or max_train_memory is not None,
+                      optimizer, rf, field, png, svg, dtype)
+    ci.finish(answer.data, answer.tables, lambda r: ci.markdown(answer.data, r, "net"),
+              budgets, fmt, junit, ci.report_properties("net", answer.data))
 
 
 # ---- summary --------------------------------------------------------------------
@@ -138,14 +179,22 @@ def summary(
     png: Png = None,
     svg: Svg = None,
     train: Train = False,
+    freeze: Freeze = None,
+    unfreeze: Unfreeze = None,
     optimizer: Optimizer = "adamw",
     amp: Amp = None,
     budget: BudgetOption = None,
     measure: Measure = False,
     device: Device = "cpu",
+    gpus: Gpus = None,
+    strategy: Strategy = None,
+    shard_unit: ShardUnit = None,
+    checkpoint: Checkpoint = None,
+    offload: Offload = None,
     max_memory: MaxMemory = None,
-    dtype: Dtype = "float32",
-    json: Json = False,
+    max_params: ci.MaxParams = None, max_macs: ci.MaxMacs = None, junit: ci.Junit = None,
+    max_activations: ci.MaxActivations = None, max_train_memory: ci.MaxTrainMemory = None,
+    format: ci.Format = "table", dtype: Dtype = "float32", json: Json = False,
 ):
     """Layer-by-layer output shapes, params and MACs of your own nn.Module (needs torch).
 
@@ -166,24 +215,41 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.engine.summary.inputs import parse_inputs
     from convcli.engine.summary.isolation import user_code
     from convcli.engine.summary.loading import parse_args
+    from convcli.engine.summary.freeze import frozen_source
     from convcli.engine.summary.sources import resolve
     from convcli.engine.summary.trace import Options, summarise_source
-    from convcli.views.console import Output
-    from convcli.views.net import renderables
-    from convcli.views.net_data import net_dict
-
+    fmt, budgets = ci.prepare(format, json, junit, max_params, max_macs, max_activations,
+                              max_train_memory)
     dtype = canonical_dtype(dtype)
     specs = parse_inputs(input)
     pos, kw = parse_args(args)
+    dist = dist_options(gpus, strategy, shard_unit, checkpoint, offload, measure)
+    train = train or dist is not None or max_train_memory is not None
     options = Options(depth=depth, max_memory=None if max_memory is None
                       else parse_bytes(max_memory),
                       train=train_options(train or budget is not None or measure, optimizer,
                                           amp, dtype, budget, measure, device),
                       fields=bool(rf or field or png or svg))
+    if options.train is not None and dist is not None:
+        options.train.dist, options.train.source = dist, (target, args)
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
-        report = summarise_source(resolve(target, pos, kw), specs, options)
+        source = frozen_source(resolve(target, pos, kw), freeze or [], unfreeze or [])
+        report = summarise_source(source, specs, options)
     report = calc.with_picture(report, field, png, svg)
-    Output(json).emit(net_dict(report, dtype), *renderables(report, dtype))
+    ci.end_summary(report, dtype, budgets, fmt, junit)
+
+
+def dist_options(gpus, strategy, shard_unit, checkpoint, offload, measure):
+    """--gpus/--strategy/--shard-unit/--checkpoint/--offload, checked; None without."""
+    if gpus is None and strategy is None and checkpoint is None and offload is None \
+            and shard_unit is None:
+        return None
+    from convcli.network.sharding import DistOptions, check
+    strategy = None if strategy is None else strategy.lower()
+    dist = DistOptions(gpus, strategy, shard_unit, checkpoint,
+                       None if offload is None else offload.lower(), measure=measure)
+    check(dist)
+    return dist
 
 
 def train_options(on: bool, optimizer: str, amp: str | None, dtype: str,

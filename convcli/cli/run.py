@@ -76,7 +76,7 @@ def run(
     Example: convcli run 4x6x64x64 -o 12 -k 3 -g 2 --repeat 20
     """
     from convcli.engine.memory import parse_budget
-    from convcli.engine.npy import parse_input
+    from convcli.engine.npy import npy_info, parse_input
     from convcli.engine.run import RunOptions, parse_dtypes
     from convcli.engine.run import run as execute
     from convcli.views.console import Output, warn
@@ -85,7 +85,8 @@ def run(
     from convcli.views.run import run_dict, run_table, tune_table
 
     source, input_shape = parse_input(input)
-    spec, reading = conv.read(input_shape)
+    weight = None if weight_file is None else npy_info(weight_file, "--weight-file").shape
+    spec, reading = conv.read(input_shape, weight_shape=weight)
     dtypes = parse_dtypes(dtype, tune) if dtype else None
     options = RunOptions(
         weight=weight_file, bias=bias_file, seed=parse_int(seed, "--seed"), device=device,

@@ -7,13 +7,18 @@ are imported inside functions).
 
 Patterns (the same in every sample and channel; over the spatial dims, W last):
 
-* ``square``: 1 on ``L//4 .. L//4 + max(1, L//2) - 1`` in every dim, 0 elsewhere
-  (an 8x8 input: rows and columns 2..5);
+* ``square``: 1 on a centred block of ``m`` in every dim, 0 elsewhere: ``m = L//2``,
+  one more when ``L - m`` is odd (centred for every size), from ``(L - m)//2`` (an
+  8x8 input: rows and columns 2..5; a 5x5 one: 1..3);
 * ``impulse``: 1 at ``L//2`` in every dim, 0 elsewhere;
 * ``checker``: 1 where the cell indices ``i // t`` sum to an even number, 0 elsewhere,
   with cells ``t = max(1, min(L) // 8)`` wide;
 * ``ramp``: ``w / (W - 1)`` along W (0 when W is 1);
 * ``stripes``: 1 on the columns where ``(w // t) % 2 == 0``, ``t = max(1, W // 8)``.
+
+A nested list of numbers (``'[[0, 0, 0], [0, 1, 0], [0, 0, 0]]'``) is the input's
+values, read with ``ast`` as --kernel's literals are (never evaluated): one level is a
+(1, 1, L) sequence, two a (1, 1, H, W) image, three or more the shape as written.
 
 Images: PNG or JPEG through Pillow (``pip install 'convcli[plot]'``); grey images
 give 1 channel, colour ones 3 (alpha dropped), ``--gray`` 1 (Pillow's ITU-R 601-2
@@ -67,13 +72,16 @@ class InputPlan:
     pattern: str | None = None
     npy: NpyFile | None = None
     image: ImageInfo | None = None
+    values: tuple[float, ...] | None = None     # a literal's, row-major
 
     @property
     def kind(self) -> str:
         return ("pattern" if self.pattern else "npy" if self.npy else
-                "image" if self.image else "random")
+                "image" if self.image else "literal" if self.values else "random")
 
     def describe(self, seed: int) -> str:
+        if self.values is not None:
+            return "the values given"
         if self.pattern:
             return f"pattern {self.pattern}"
         if self.npy:
@@ -119,6 +127,8 @@ def input_kind(text: str) -> str:
 def plan_input(text: str, pattern: str | None, gray: bool, resize: str | None) -> InputPlan:
     """INPUT -> its plan. A shape takes --pattern (else seeded random values); a .npy
     or image file takes neither; --gray and --resize are for images."""
+    if text.lstrip().startswith(("[", "(")) and "[" in text:
+        return _literal_plan(text, pattern, gray, resize)
     kind = input_kind(text)
     if pattern is not None:
         pattern = pattern.strip().lower()
@@ -208,9 +218,27 @@ def image_info(path: str, gray: bool, resize: tuple[int, int] | None) -> ImageIn
 
 # ---- the tensors ------------------------------------------------------------------------
 
+def _literal_plan(text: str, pattern: str | None, gray: bool, resize: str | None
+                  ) -> InputPlan:
+    """INPUT given as its values: a nested list (calculator/kernels.py reads it)."""
+    from convcli.calculator.kernels import parse_literal
+
+    for given, option in ((pattern, "--pattern"), (gray or None, "--gray"),
+                          (resize, "--resize")):
+        if given is not None:
+            raise ConvError(f"{option} does not apply to INPUT given as values; drop it")
+    grid = parse_literal(text, "INPUT")
+    shape = grid.shape
+    if len(shape) <= 2:
+        shape = (1, 1, *shape)     # a sequence or an image: one sample, one channel
+    return InputPlan(" ".join(text.split()), shape, values=grid.values)
+
+
 def make_input(plan: InputPlan, dims: int, seed: int):
     """The input as a float32 tensor of ``plan.shape``."""
     torch = import_torch()
+    if plan.values is not None:
+        return torch.tensor(plan.values, dtype=torch.float32).reshape(plan.shape)
     if plan.npy is not None:
         return torch.from_numpy(load_npy(plan.npy, "INPUT")).float()
     if plan.image is not None:
@@ -235,8 +263,10 @@ def pattern(name: str, shape: tuple[int, ...], dims: int):
     grid = torch.ones(spatial)
     if name == "square":
         for i, n in enumerate(spatial):
-            lo = n // 4
-            grid = grid * along(i, ((axes[i] >= lo) & (axes[i] < lo + max(1, n // 2))).float())
+            m = max(1, n // 2)
+            m += (n - m) % 2          # the same margin on both sides
+            lo = (n - m) // 2
+            grid = grid * along(i, ((axes[i] >= lo) & (axes[i] < lo + m)).float())
     elif name == "impulse":
         for i, n in enumerate(spatial):
             grid = grid * along(i, (axes[i] == n // 2).float())

@@ -23,10 +23,35 @@ class Timing:
     method: str          # 'perf_counter' | 'cuda events'
     times_ms: tuple[float, ...] = field(repr=False, default=())
 
+    @property
+    def quartiles_ms(self) -> tuple[float, float] | None:
+        """The first and third quartile of the timed calls (None under 4 calls)."""
+        if len(self.times_ms) < 4:
+            return None
+        q = statistics.quantiles(self.times_ms, n=4, method="inclusive")
+        return q[0], q[2]
+
+    def spread_note(self) -> str | None:
+        """When the middle half of the calls spreads over more than a quarter of the
+        median (IQR > 25%), the machine was likely busy: say so and how to steady it."""
+        q = self.quartiles_ms
+        if q is None or self.median_ms <= 0 or q[1] - q[0] <= SPREAD_LIMIT * self.median_ms:
+            return None
+        share = (q[1] - q[0]) / self.median_ms
+        return (f"the timings spread widely: the middle half of the calls took "
+                f"{q[0]:.4g} to {q[1]:.4g} ms (an interquartile range of {share:.0%} of "
+                f"the median), so the machine was likely busy; --threads 1 or a larger "
+                f"--repeat (now {self.repeat}) gives steadier numbers")
+
     def as_dict(self) -> dict:
+        q = self.quartiles_ms
         return {"median_ms": self.median_ms, "min_ms": self.min_ms, "max_ms": self.max_ms,
                 "mean_ms": self.mean_ms, "repeat": self.repeat, "warmup": self.warmup,
-                "method": self.method}
+                "method": self.method, "iqr_ms": None if q is None else q[1] - q[0],
+                "spread_note": self.spread_note()}
+
+
+SPREAD_LIMIT = 0.25     # IQR / median above which run says the timings spread widely
 
 
 def time_calls(fn, *, repeat: int, warmup: int, cuda: bool = False, progress=None,

@@ -20,7 +20,10 @@ from convcli.process import signals_deferred
 if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
 
-INSTALL_HINT = "pip install 'convcli[torch]'"
+# torch's CPU build (a plain `pip install torch` pulls a CUDA build of several GB), and
+# numpy, from PyTorch's index; for a GPU, the command pytorch.org gives for its CUDA
+INSTALL_HINT = ("pip install torch numpy --index-url https://download.pytorch.org/whl/cpu "
+                "(the CPU build; for a GPU, the command pytorch.org/get-started gives)")
 SEED_RANGE = (-2 ** 63, 2 ** 64 - 1)    # what torch.Generator.manual_seed takes
 
 

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from math import prod
 
-from convcli.calculator.kernels import Kernel, named_kernel
+from convcli.calculator.kernels import Init, Kernel, named_kernel
 from convcli.calculator.spec import ConvSpec
 from convcli.engine.memory import MemoryEstimate, check_budget, estimate_memory, memory_limit
 from convcli.engine.sources import InputPlan, make_input
@@ -45,6 +45,7 @@ class ApplyOptions:
     dtype: str = "float32"
     max_memory: int | float | None = None
     json_values: bool = False
+    init: Init | None = None        # --init: torch.nn.init on the weight under the seed
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,9 @@ def _weight_and_bias(torch, spec: ConvSpec, opts: ApplyOptions, sources: dict):
         assert module is not None
         w = module.weight.data
         sources["weight"] = init
+        if opts.init is not None:
+            w = _initialised(torch, w, opts.init, opts.seed)
+            sources["weight"] = f"{opts.init.describe}, seed {opts.seed}"
     else:
         grid = kernel.grid if kernel.grid is not None else named_kernel(
             kernel.name or "", spec.kernel_size)
@@ -177,6 +181,16 @@ def _weight_and_bias(torch, spec: ConvSpec, opts: ApplyOptions, sources: dict):
         return w, torch.zeros(spec.out_channels, dtype=torch.float64)
     sources["bias"] = init
     return w, module.bias.data
+
+
+def _initialised(torch, w, init: Init, seed: int):
+    """torch.nn.init's function on a weight of w's shape, seeded as torch.manual_seed
+    (seed) then the call: the tensor a user's own code gets."""
+    out = torch.empty_like(w)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        getattr(torch.nn.init, init.function)(out, **dict(init.kwargs))
+    return out
 
 
 # ---- what --values prints and --json carries ------------------------------------------

@@ -40,8 +40,9 @@ class RowField:
     jump: tuple[Fraction | None, ...]
     start: tuple[Fraction | None, ...]
     nominal_size: tuple[int | None, ...]
-    fields: tuple[list[int], ...] = ()      # bitsets per output position (for pictures)
+    fields: tuple[list[int], ...] = ()      # bitsets per output position (summary)
     chains: tuple[tuple, ...] = ()          # the steps per dim (for the padding part)
+    maps: tuple = ()                        # per dim, a field_walk.Chain (net)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ def picture(label: str, rf: RowField, position: tuple[int, ...],
     sets: list[tuple[int, ...]] = []
     nominal: list[tuple[int, int] | None] = []
     for d, o in enumerate(position):
+        if rf.maps:
+            sets.append(tuple(rf.maps[d].exact(o)))
+            nominal.append(rf.maps[d].window(o))
+            continue
         sets.append(tuple(indices(rf.fields[d][o])))
         nominal.append(_window(rf, d, o))
     return FieldPicture(label, tuple(position), tuple(lengths), tuple(sets), tuple(nominal))
@@ -106,12 +111,18 @@ def taps(step: Step, o: int, L_in: int, L_out: int, clip: bool = True) -> list[i
     elif kind == "convT":                    # out[i*s - p + j*d] += w[j] * in[i]
         _, k, s, p, d = step
         t = [(o + p - j * d) // s for j in range(k) if (o + p - j * d) % s == 0]
-    elif kind == "adaptive":
-        t = list(range(floor(o * L_in / L_out), ceil((o + 1) * L_in / L_out)))
+    elif kind == "adaptive":                 # torch's start/end index, in integers
+        t = list(range(o * L_in // L_out, -(-(o + 1) * L_in // L_out)))
     elif kind == "nearest":
-        t = [min(floor(o * L_in / L_out), L_in - 1)]
+        t = [min(o * L_in // L_out, L_in - 1)]
+    elif kind == "nearest-exact":
+        t = [min((2 * o + 1) * L_in // (2 * L_out), L_in - 1)]
     elif kind == "linear":
         t = _linear(o, L_in, L_out, step[1])
+    elif kind == "cubic":
+        t = _cubic(o, L_in, L_out, step[1])
+    elif kind == "halves":                   # GLU: a[o] * sigmoid(b[o])
+        t = [o, o + L_out]
     elif kind == "pad":
         t = [_padded(o - step[1], L_in, step[2])]
     elif kind == "shuffle":
@@ -133,6 +144,19 @@ def _linear(o: int, L_in: int, L_out: int, align: bool) -> list[int]:
         src = max((o + 0.5) * L_in / L_out - 0.5, 0.0)
     lo = min(int(floor(src)), L_in - 1)
     return [lo, min(lo + 1, L_in - 1)] if src > lo else [lo]
+
+
+def _cubic(o: int, L_in: int, L_out: int, align: bool) -> list[int]:
+    """Bicubic: four taps around the source, clamped to the border (one where the
+    source is a whole index: the other weights are 0)."""
+    if align:
+        src = o * (L_in - 1) / (L_out - 1) if L_out > 1 else 0.0
+    else:
+        src = (o + 0.5) * L_in / L_out - 0.5
+    f = floor(src)
+    if src == f:
+        return [min(max(f, 0), L_in - 1)]
+    return sorted({min(max(f + j, 0), L_in - 1) for j in (-1, 0, 1, 2)})
 
 
 def _padded(i: int, L: int, mode: str) -> int | None:

@@ -1,8 +1,12 @@
 """The layer model every rule implements, and the shape checks the rules share.
 
-A ``Layer`` is a bound call: ``output(shape, ctx)`` gives the output shape or raises
-ConvError where torch would fail; ``params``; ``macs(in, out)``; ``geometry()`` for
-convs and pools. ``Ctx`` says where a layer's input came from, for messages.
+A ``Layer`` is a bound call, and everything convcli knows about it (its facets):
+``output(shape, ctx)`` the output shape, or ConvError where torch would fail;
+``params``; ``macs(in, out)``; ``geometry()`` for convs and pools; ``saves(in, out,
+size)`` what autograd keeps for backward (``net --train``); ``field(in, out, d)`` how
+it maps positions along spatial dim d (``net --rf``, the steps of fields.py). A rule
+that lacks a facet raises FacetMissing, and tests/network/test_layer_facets.py walks
+the registry for it. ``Ctx`` says where a layer's input came from, for messages.
 Pure Python.
 """
 
@@ -21,13 +25,32 @@ if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
 
 Shape = tuple[int, ...]
+Step = tuple                             # one field step (fields.py)
 Signature = list[tuple[str, Any]]        # (argument name, default) in torch's order
 Rule = tuple[Signature, Callable[..., "Layer"]]   # a signature and the Layer builder
 
 
+class FacetMissing(NotImplementedError):
+    """A rule that does not state one of the facets (a bug in convcli, caught by the
+    registry walk in the tests)."""
+
+
+@dataclass(frozen=True)
+class Saves:
+    """What a layer's forward keeps for backward, on torch's CPU kernels in train mode
+    (measured with saved_tensors_hooks): its input's storage, its output's, and
+    ``extra`` bytes of tensors of its own (statistics, masks, indices, copies). ``view``:
+    the output is the input's storage (a view, or the op ran in place)."""
+
+    input: bool = False
+    output: bool = False
+    extra: int = 0
+    view: bool = False
+
+
 class Layer:
-    """A bound layer: ``output(shape, ctx)`` -> shape (ConvError where torch fails);
-    ``params``; ``macs(in, out)``."""
+    """A bound layer and its facets: ``output(shape, ctx)`` -> shape (ConvError where
+    torch fails); ``params``; ``macs(in, out)``; ``saves``; ``field``."""
 
     kind = ""
     params = 0
@@ -49,6 +72,23 @@ class Layer:
 
     def note(self, shape_in: Shape) -> str:
         return ""
+
+    def saves(self, shape_in: Shape, shape_out: Shape, size: int) -> Saves:
+        """The training facet: what backward needs, ``size`` bytes per element."""
+        raise FacetMissing(f"{self.kind}: no rule for what it saves for backward")
+
+    def field(self, shape_in: Shape, shape_out: Shape, d: int) -> list[Step] | None:
+        """The field facet: the steps along spatial dim ``d`` (fields.py), or None
+        where the spatial dims end (or move in a way no step follows)."""
+        raise FacetMissing(f"{self.kind}: no rule for its receptive field")
+
+    def buffer_bytes(self, shape_in: Shape, size: int) -> int:
+        """Buffers the module holds (running statistics)."""
+        return 0
+
+    def param_tensors(self) -> int:
+        """Parameter tensors (Adam keeps a 4-byte step for each): weight, and bias."""
+        return 0 if not self.params else 1 + bool(self.values.get("bias", True))
 
     def text(self) -> str:
         """The call in as few arguments as torch needs (binding.compact_text)."""

@@ -2,10 +2,10 @@
 totals.
 
 Shared by ``convcli net`` (pure-Python rules) and ``convcli summary`` (a traced
-forward pass). A report renders itself: ``rich.print(report)`` in a terminal and the
-cell output in Jupyter go through ``__rich_console__`` / ``_repr_mimebundle_``, which
-call the renderer the views world registers in ``RENDERERS`` (the network world
-imports no rich). Pure Python.
+forward pass). A report renders itself (``print(report)``, ``rich.print(report)``, the
+cell output in Jupyter) and answers to torchinfo's names (``report.total_mult_adds``,
+``report.summary_list``): report_face.py, through the renderers the views world
+registers in ``RENDERERS`` (the network world imports no rich). Pure Python.
 """
 
 from __future__ import annotations
@@ -13,21 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from math import prod
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from convcli.calculator.costs import DTYPE_SIZES
+from convcli.network.report_face import RENDERERS, ReportFace, RowFace
 
 if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
 
 Shape = tuple[int, ...]
 
-# "rich": report -> renderables; "mimebundle": report -> {mime type: text}
-RENDERERS: dict[str, Callable[..., Any]] = {}
+__all__ = ["RENDERERS", "NetReport", "NetRow", "layer_outputs"]
 
 
 @dataclass(frozen=True)
-class NetRow:
+class NetRow(RowFace):
     """One layer, or one module call: what it receives, what it gives, what it costs.
 
     In ``summary`` with ``--depth``, a row may stand for a whole block: ``container``
@@ -62,8 +62,8 @@ class NetRow:
         return prod(self.output_shape)
 
 
-@dataclass(frozen=True)
-class NetReport:
+@dataclass(frozen=True, repr=False)    # repr: report_face's one line
+class NetReport(ReportFace):
     input_shape: Shape
     rows: list[NetRow]
     total_params: int
@@ -88,6 +88,12 @@ class NetReport:
     # summary with --depth: the rows roll blocks up, the activations are still every
     # layer's (counted on the rows without --depth)
     activations: int | None = None
+    # summary: the output elements of the calls of modules that hold parameters
+    # (torchinfo's forward/backward size), whatever the depth shown
+    param_layer_outputs: int | None = None
+    # how the drop-in (convcli.summary) was asked to show it: torchinfo's columns,
+    # row settings, the dtype of the bytes
+    view: dict = field(default_factory=dict)
 
     @property
     def output_shape(self) -> Shape:
@@ -137,25 +143,6 @@ class NetReport:
         if not total or row.macs is None:
             return None
         return row.macs / total
-
-    # ---- rendering (the views world registers the renderers) -----------------------
-    def __rich_console__(self, console, options):
-        render = RENDERERS.get("rich")
-        if render is None:
-            yield self.one_line()
-            return
-        yield from render(self)
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        render = RENDERERS.get("mimebundle")
-        if render is None:
-            return {"text/plain": self.one_line()}
-        return render(self)
-
-    def one_line(self) -> str:
-        return (f"{self.model or 'network'}: {len(self.rows)} rows, output "
-                f"{list(self.output_shape)}, {self.total_params:,} params, "
-                f"{self.total_macs:,} MACs" + ("" if self.macs_complete else " (at least)"))
 
 
 def layer_outputs(rows: list[NetRow]) -> int:

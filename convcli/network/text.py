@@ -15,7 +15,9 @@ Accepted forms (all parsed with ``ast``; nothing is ever evaluated):
   arithmetic on them, so ``Linear(64 * 4 * 4, 10)`` works as written.
 
 Bounds: at most ``MAX_TEXT`` characters, brackets nested ``MAX_NESTING`` deep and
-``MAX_OPERATORS`` operators in one argument (Python's parser recurses on each);
+``MAX_OPERATORS`` operators in one argument (Python's parser recurses on each),
+``**`` on operands up to 2**32 and exponents up to 64, and every arithmetic result
+within ``MAX_RESULT_BITS`` bits (so no value reaches Python's 4,300-digit limit);
 splitting visits each special character once, so a long text costs linear time.
 
 Nothing here knows what a layer does: ``LayerCall`` is the name, the positional
@@ -55,6 +57,7 @@ class LayerCall:
 MAX_TEXT = 1 << 20          # characters of layer text (3,000 layers take about 90,000)
 MAX_NESTING = 100           # brackets inside brackets
 MAX_OPERATORS = 200         # arithmetic operators in one argument
+MAX_RESULT_BITS = 256       # what arithmetic may give (torch's sizes are 64-bit)
 
 
 def parse_layers(text: str, source: str = "LAYERS",
@@ -349,6 +352,10 @@ def _arith(op, a, b, text: str, line: int, source: str):
         raise ConvError(f"{source} line {line}: {text}: division by zero") from None
     except (OverflowError, ValueError):
         raise ConvError(f"{source} line {line}: {text}: the arithmetic overflows") from None
+    if isinstance(result, int) and result.bit_length() > MAX_RESULT_BITS:
+        raise ConvError(f"{source} line {line}: {text}: the arithmetic gives a number of "
+                        f"about 2**{result.bit_length() - 1}; layer arguments stop at "
+                        f"2**{MAX_RESULT_BITS} (torch holds sizes as 64-bit integers)")
     if isinstance(result, complex) or isinstance(result, float) and not math.isfinite(result):
         raise ConvError(f"{source} line {line}: {text}: {a} {_SYMBOL[type(op)]} {b} is not a "
                         "finite number")

@@ -14,8 +14,12 @@ are already counted as parameters. Pure Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from convcli.errors import ConvError
+
+if TYPE_CHECKING:
+    from convcli.network.sharding import DistReport
 
 OPTIMIZERS = ("none", "sgd", "sgd-momentum", "adam", "adamw")
 # (copies of each trainable parameter, bytes per parameter tensor: Adam's 0-d fp32 step)
@@ -74,6 +78,7 @@ class TrainReport:
     notes: list[str] = field(default_factory=list)
     budget: Budget | None = None
     measured: dict | None = None
+    dist: DistReport | None = None   # --gpus / --strategy: per GPU (network/sharding.py)
 
     @property
     def total_bytes(self) -> int:

@@ -139,7 +139,8 @@ def groups_table(rows: list[GroupsRow]) -> Group:
     out, the labels wrap, then the notes are left out."""
     base = rows[0]
     with_macs = base.macs is not None
-    names = ["variant", "params"] + (["MACs"] if with_macs else []) + ["params saved", "note"]
+    names = ["variant", "params"] + (["MACs"] if with_macs else []) + [
+        "vs groups=1", "change", "note"]
     # one format for the column: exact, or 2.15 G where any saving reaches 10 million
     short_saved = any(abs(r.saved(base)) >= 10 ** 7 for r in rows if not r.omitted)
     widest = {"variant": max(len(w) for r in rows for w in r.label.split() + ["(yours)"]),
@@ -163,15 +164,25 @@ def groups_table(rows: list[GroupsRow]) -> Group:
                 cells["variant"] = Text("...")
             elif with_macs:
                 cells["MACs"] = count_short(r.macs)
-            saved, saving = r.saved(base), r.saving(base)
-            text = count_short(saved) if short_saved else f"{saved:,}"
-            cells["params saved"] = "" if r.omitted else "—" if r is base else \
-                f"{text} ({saving:.1%})" if saved >= 0 else f"{text} (+{-saving:.1%})"
+            words, share = ("", "") if r.omitted else ("—", "") if r is base else \
+                _difference(r.saved(base), r.saving(base), short_saved)
+            cells["vs groups=1"], cells["change"] = words, share
             t.add_row(*[cells.get(c, "") for c in cols])
         return below(Squeezed(t, floors), left_out_note(left_out, names))
 
-    return titled("Parameters by groups value (saved against groups=1)",
-                  Fitted(build, ["wrapped notes", "MACs", "wrapped variants", "note"]))
+    return titled("Parameters by groups value (fewer or more than groups=1)",
+                  Fitted(build, ["wrapped notes", "change", "MACs", "wrapped variants", "note"]))
+
+
+def _difference(saved: int, saving: float, short: bool) -> tuple[str, str]:
+    """A parameter difference in words and as a share: ('5,184 fewer', '-66.7%'),
+    ('6 more', '+21.4%')."""
+    if saved == 0:
+        return "same", "0%"
+    n = abs(saved)
+    text = count_short(n) if short else f"{n:,}"
+    return (f"{text} fewer", f"-{saving:.1%}") if saved > 0 else \
+        (f"{text} more", f"+{-saving:.1%}")
 
 
 # ---- shape --padding-from (conventions of other frameworks) -----------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import platform
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
-from convcli.engine.verify.report import CHECKS
+from convcli.engine.verify.report import CHECKS, CheckResult, Skipped
 from convcli.files import atomic_write
 from convcli.views.verify import err_str
 
@@ -34,17 +35,20 @@ def junit_xml(report: VerifyReport) -> str:
                  ("seed", str(report.seed)), ("random_cases", str(report.random_cases)),
                  ("torch", report.torch_version)):
         ET.SubElement(props, "property", {"name": k, "value": v})
+    classname = junit_classname(report)
     order = list(CHECKS)
-    for c in sorted(report.checks + report.skipped, key=lambda c: order.index(c.name)):
-        if not hasattr(c, "passed"):        # a check that did not run
+    ran: list[CheckResult | Skipped] = [*report.checks, *report.skipped]
+    for c in sorted(ran, key=lambda c: order.index(c.name)):
+        if isinstance(c, Skipped):          # a check that did not run
             case = ET.SubElement(suite, "testcase", {
-                "classname": "convcli.verify", "name": c.name, "time": "0"})
+                "classname": classname, "name": c.name, "time": "0"})
             ET.SubElement(case, "skipped", {"message": c.reason})
             continue
         case = ET.SubElement(suite, "testcase", {
-            "classname": "convcli.verify", "name": c.name, "time": f"{c.seconds:.3f}"})
+            "classname": classname, "name": c.name, "time": f"{c.seconds:.3f}"})
         if not c.passed:
             w = c.worst
+            assert w is not None, "a failed check keeps its worst case"
             fail = ET.SubElement(case, "failure", {
                 "type": "mismatch",
                 "message": f"{c.title}: {c.failures} of {c.cases} cases failed; worst: "
@@ -61,6 +65,18 @@ def junit_xml(report: VerifyReport) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def junit_classname(report: VerifyReport) -> str:
+    """convcli.verify.DTYPE.DEVICE[.CONFIGURATION]: reports of a dtype or device matrix,
+    or of several layers, never share a test id."""
+    parts = ["convcli", "verify", report.dtype, report.device]
+    if report.configuration:
+        parts.append(re.sub(r"[^0-9A-Za-z]+", "_", report.configuration).strip("_"))
+    return ".".join(parts)
+
+
 def write_atomic(path: str, text: str, what: str = "--junit") -> None:
     """Write a text report whole or not at all (see convcli.files)."""
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")), what)
+    def write(f) -> None:
+        f.write(text.encode("utf-8"))
+
+    atomic_write(path, write, what)

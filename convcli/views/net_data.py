@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from convcli.calculator.costs import DTYPE_SIZES
+from convcli.views.dist_data import dist_dict
 from convcli.views.jsonout import JSON_VERSION
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ def train_dict(t: TrainReport) -> dict:
             "total_at_next_bytes": b.total_at_next, "fixed_bytes": b.fixed_bytes,
             "per_sample_bytes": b.per_sample_bytes, "dominant": b.dominant},
         "measured": None if t.measured is None else dict(t.measured),
+        **dist_dict(t.dist),
     }
 
 

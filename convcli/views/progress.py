@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.markup import escape
 
@@ -16,8 +18,10 @@ class RunProgress:
         self.delay = delay
         self.console = console_ or console(stderr=True)
         self.enabled = self.console.is_terminal
-        self._t0 = None
-        self._bar = None
+        self._t0: float | None = None
+        self._bar: Any = None     # a rich Progress once shown
+        self._task: Any = None
+        self._label: str | None = None
         self._task = None
         self._label = None
 

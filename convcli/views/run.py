@@ -63,8 +63,10 @@ def run_dict(r: RunResult) -> dict:
 def run_table(r: RunResult) -> Group:
     """The run as label/value rows; a value wraps only between its parts."""
     t = _run_rows(r)
+    note = r.timing.spread_note()
     return titled(f"{r.spec.torch_repr()} on {r.device.name}, {r.dtype}"
-                  + (", channels_last" if r.channels_last else ""), t)
+                  + (", channels_last" if r.channels_last else ""),
+                  below(t, [note], style="yellow") if note else t)
 
 
 def _run_rows(r: RunResult) -> Table:

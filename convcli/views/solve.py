@@ -30,10 +30,11 @@ def solve_view(report: SolveReport) -> Group:
              "Conv from": "from"}
     rows = []
     for i, s in enumerate(report.solutions, 1):
-        pad = (per_dim(s.padding, ',') if s.symmetric else
+        pad = ("same" if s.uses_same else per_dim(s.padding, ',') if s.symmetric else
                ",".join(f"{a}+{b}" for a, b in s.padding_pairs) + " F.pad")
         cells = [str(i), per_dim(s.kernel_size, ','), per_dim(s.stride, ','),
-                 Text(pad, style="" if s.symmetric else "yellow"), per_dim(s.dilation, ',')]
+                 Text(pad, style="" if s.symmetric or s.uses_same else "yellow"),
+                 per_dim(s.dilation, ',')]
         if report.transposed:
             cells.append(per_dim(s.output_padding, ','))
             cells.append(",".join("—" if p is None else str(p[0]) if p[0] == p[1] else
@@ -72,7 +73,10 @@ def solve_view(report: SolveReport) -> Group:
         lines.append(f"Conv from: the Conv with the same kernel, stride, padding and "
                      f"dilation maps these sizes to {per_dim(report.size_in, ',')}; "
                      "output_padding picks which one this layer restores")
-    if not all(s.symmetric for s in report.solutions):
+    if any(s.uses_same for s in report.solutions):
+        lines.append("same: torch's padding='same', d*(kernel-1) split with the odd one "
+                     "after (stride 1 only)")
+    if not all(s.symmetric or s.uses_same for s in report.solutions):
         lines.append("a+b F.pad: a before, b after; torch's own padding is symmetric, so "
                      "F.pad(x, ...) first and padding=0")
     more = shown < report.total

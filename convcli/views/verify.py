@@ -56,7 +56,7 @@ def verify_dict(report: VerifyReport) -> dict:
     configuration = None
     if report.spec is not None:
         configuration = {"layer": report.spec.torch_repr(), "conv": report.spec.as_dict(),
-                         "input_shape": list(report.input_shape)}
+                         "input_shape": list(report.input_shape or ())}
     return {
         "version": JSON_VERSION,
         "passed": report.passed,
@@ -87,11 +87,12 @@ def verify_renderables(report: VerifyReport) -> list:
     def build(left_out: set[str]) -> RenderableType:
         keep = [n for n in names if n not in left_out]
         t = table(None, *keep)
-        for c in t.columns:
-            c.no_wrap = c.header != "what"
-            c.justify = "left" if c.header in ("check", "what") else "right"
+        for col in t.columns:
+            col.no_wrap = col.header != "what"
+            col.justify = "left" if col.header in ("check", "what") else "right"
         for c in report.checks:
-            cells = {"check": c.name, "what": c.title, "cases": f"{c.cases:,}",
+            cells: dict[str, str | Text] = {
+                     "check": c.name, "what": c.title, "cases": f"{c.cases:,}",
                      "worst error": _error_cell(c.worst_error),
                      "result": Text("pass", style="green") if c.passed else
                      Text(f"FAIL {c.failures}", style="bold red")}
@@ -101,6 +102,7 @@ def verify_renderables(report: VerifyReport) -> list:
     parts: list = [titled(f"convcli verify: {what}", Fitted(build, ["what"]))]
     for c in report.failed:
         w = c.worst
+        assert w is not None, "a failed check keeps its worst case"
         d = table(None, "", "", show_header=False)
         d.columns[0].no_wrap = True
         d.columns[1].justify = "left"
@@ -147,6 +149,7 @@ def verify_summary(report: VerifyReport) -> str:
     parts = []
     for c in report.failed:
         w = c.worst
+        assert w is not None, "a failed check keeps its worst case"
         err = "" if w.error is None else f", max abs error {err_str(w.error)}"
         parts.append(f"{c.name} ({c.failures} of {c.cases} cases; worst: {w.configuration}"
                      f" at {w.where}{err})")

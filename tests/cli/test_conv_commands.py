@@ -114,7 +114,9 @@ def test_params_with_input_adds_macs(cli):
 
 def test_params_needs_in_channels(cli):
     r = cli("params", "-o", "8", "-k", "3")
-    assert r.exit_code == 2 and "--in-channels is required" in r.stderr
+    assert r.exit_code == 2 and r.stderr == (
+        "Error: params needs -i/--in-channels (or --input), e.g. convcli params -i 64 "
+        "--out-channels 8 --kernel-size 3\n")
 
 
 # ---- a careless user ------------------------------------------------------------
@@ -123,14 +125,14 @@ def test_params_needs_in_channels(cli):
     (["shape", "3x", "-o", "16", "-k", "3"], ["INPUT", "empty entry"]),
     (["shape", "-1x3x8x8", "-o", "16", "-k", "3"], ["No such option: -1", "cannot start"]),
     (["shape", "-o", "16", "-k", "3", "--", "-1x3x8x8"], ["INPUT", "cannot be negative"]),
-    (["shape", "1x3x8x8", "-k", "3"], ["Missing option '--out-channels'"]),
+    (["shape", "1x3x8x8", "-k", "3"], ["shape needs -o/--out-channels, e.g. convcli shape 1x3x8x8 -o 128 --kernel-size 3"]),
     (["shape", "1x3x8x8", "-k", "3", "-o", "4", "--bogus"], ["No such option: --bogus"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "3", "-s", "-1"], ["stride=(-1, -1)", "at least 1"]),
     (["shape", "nan", "-o", "16", "-k", "3"], ["INPUT", "'nan'"]),
     (["shape", "", "-o", "16", "-k", "3"], ["INPUT", "empty value"]),
     (["shape", "4x3x8x8", "-o", "x", "-k", "3"], ["--out-channels"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "3,3,3,3"], ["--kernel-size has 4 entries"]),
-    (["shape", "4x3x8x8", "-o", "4", "-k", "3,3", "--dims", "3"], ["kernel_size=(3, 3)", "3d conv"]),
+    (["shape", "4x3x8x8", "-o", "4", "-k", "3,3", "--dims", "3"], ["--dims says a 3-d conv but --kernel-size a 2-d one"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "3,3", "-s", "1,1,1"], ["tuple options disagree"]),
     (["shape", "4x3x8x8", "-o", "4", "-k", "3", "-p", "same", "-s", "2"],
      ["padding='same' needs stride 1"]),

@@ -153,7 +153,11 @@ def test_torch_missing_says_how_to_install(sh, tmp_path):
     r = sh("run", "1x3x8x8", "-o", "4", "-k", "3", "--json", env=_no_torch(tmp_path))
     assert r.exit_code == 3
     assert "torch is not installed" in r.stderr
-    assert "pip install 'convcli[torch]'" in r.stderr
+    # commands that work anywhere, for torch's CPU build (never the bare extra, which
+    # pulls a CUDA build of several GB)
+    assert "pip install torch numpy --index-url https://download.pytorch.org/whl/cpu" \
+        in r.stderr
+    assert "convcli[torch]" not in r.stderr
     assert r.stdout == "" and "Traceback" not in r.stderr
 
 

@@ -35,7 +35,10 @@ def test_report_renders_itself_in_a_terminal_and_in_jupyter():
     text = rendered(report)
     assert "nl NonLocal" in text and "  theta Conv2d" in text and "77.3 M" in text
     bundle = report._repr_mimebundle_()
-    assert "  theta Conv2d" in bundle["text/plain"] and "<" in bundle["text/html"]
+    assert "  theta Conv2d" in bundle["text/plain"]
+    assert "theta" in bundle["text/html"] and f"{report.total_params:,}" in bundle["text/html"]
+    assert report._repr_html_() == bundle["text/html"]
+    assert "  theta Conv2d" in str(report) and " \n" not in str(report)   # print(report)
     net = convcli.analyse_net("1x3x32x32", "Conv2d(3, 16, 3), ReLU(), MaxPool2d(2)")
     assert net.output_shape == (1, 16, 15, 15) and "MaxPool2d(2)" in rendered(net)
     assert net.total_macs == 30 * 30 * 16 * 27

@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from convcli.network.field_walk import net_fields
-from convcli.network.fields import indices, picture
+from convcli.network.fields import picture
 from convcli.network.rules import build_layer
 from convcli.network.text import parse_layers
 from convcli.network.walk import analyse_net
@@ -57,7 +57,7 @@ def test_last_row_field_equals_the_gradient_everywhere(name):
             pos = [n // 2 for n in out]
             pos[d] = o
             truth = grad_sets(model, shape, pos)[d]
-            assert set(indices(last.rf.fields[d][o])) == truth, (d, o)
+            assert set(last.rf.maps[d].exact(o)) == truth, (d, o)
             biggest = max(biggest, max(truth) - min(truth) + 1)
         assert last.rf.size[d] == biggest
 

@@ -1,11 +1,13 @@
-"""Layer text is bounded (size, nesting, arithmetic) with a clear message, and parsed
-in linear time; values torch cannot hold (Upsample(scale_factor=1e300)) are refused.
-Speed itself is measured by benchmarks/net_parse.py, not here."""
+"""Layer text is bounded (size, nesting, arithmetic and its results, for every layer
+type) with a clear message, and parsed in linear time; values torch cannot hold
+(Upsample(scale_factor=1e300)) are refused. Speed itself is measured by
+benchmarks/net_parse.py, not here."""
 
 import pytest
 
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.network.reading import read_layers, read_layers_file
+from convcli.network.rules import KNOWN_LAYERS
 from convcli.network.text import MAX_OPERATORS, MAX_TEXT, parse_layers
 from convcli.network.walk import analyse_net
 
@@ -77,3 +79,24 @@ def test_files_that_never_end_are_refused(tmp_path):
         read_layers(None, str(big))
     with pytest.raises(ConvError, match="either as LAYERS or with --file"):
         read_layers(None, None)
+
+
+HUGE = "*".join(["(4294967296 ** 64)"] * 8)      # 2**16384: over 4,300 digits
+
+
+@pytest.mark.parametrize("kind", sorted(KNOWN_LAYERS))
+def test_arithmetic_past_the_digit_limit_is_one_line_and_exit_2(kind, cli):
+    r = cli("net", "1x3x8x8", f"{kind}({HUGE})")
+    assert r.exit_code == 2
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("Error: LAYERS line 1")
+    assert "gives a number of about 2**2048; layer arguments stop at 2**256" in r.stderr
+
+
+def test_arithmetic_results_are_bounded_operands_within():
+    with pytest.raises(ConvError, match="about 2\\*\\*256; layer arguments stop"):
+        parse_layers("Linear(2 ** 64 * 2 ** 64 * 2 ** 64 * 2 ** 64 * 2, 2)")
+    assert parse_layers("Linear(2 ** 64 * 2 ** 64 * 2 ** 64 * 2 ** 63 // 2 ** 64 // 2 ** 64"
+                        " // 2 ** 64, 2)")[0].args[0] == 2 ** 63
+    with pytest.raises(ConvError, match="torch's limit|64-bit"):
+        analyse_net((1, 3, 8, 8), parse_layers(
+            "Upsample(scale_factor=2 ** 64 * 2 ** 64 * 2 ** 64 * 2 ** 63)"))

@@ -1,10 +1,10 @@
 """net --train without torch, against saved_tensors_hooks on a real forward of the
-same layers built in torch: the example layer lists and a zoo of single layers, in
-float32 and bfloat16; params, gradients and optimizer state by the rule."""
+same layers built in torch: the example layer lists and a zoo of layer mixes, in
+float32 and bfloat16; params, gradients and optimizer state by the rule (every layer
+type on its own: test_layer_facets.py)."""
 
 import pytest
 
-from convcli.errors import ConvError
 from convcli.network.rules import build_layer
 from convcli.network.text import parse_layers
 from convcli.network.train_rules import net_training
@@ -72,5 +72,5 @@ def test_params_grads_state_and_unknown_layers():
     assert t.buffer_bytes == 2 * 8 * 4 + 8
     _, t = train("Conv2d(3, 8, 3)", (2, 3, 8, 8), optimizer="sgd-momentum")
     assert t.state_bytes == 4 * (3 * 8 * 9 + 8)
-    with pytest.raises(ConvError, match="summary --train"):
-        train("LPPool2d(2, 2)", (1, 3, 8, 8))
+    _, t = train("Conv2d(3, 8, 3), RMSNorm(6)", (2, 3, 8, 8))   # weight only: 2 tensors
+    assert t.state_bytes == 2 * 4 * (3 * 8 * 9 + 8 + 6) + 4 * 3

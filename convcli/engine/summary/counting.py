@@ -5,12 +5,15 @@ like ops it misses).
 Every op a forward pass reaches is classified once, in this order:
 
 1. counted: its name is in ``FORMULAS``;
-2. zero by definition: a view, an op tagged pointwise / reduction / inplace_view, or a
-   name in ``ZERO_MAC`` (norms, softmax, pools, resampling, padding, data movement,
-   creation, indexing, data-dependent ops);
+2. zero by definition, from torch's own op metadata: a view, an op tagged pointwise,
+   reduction, inplace_view, view_copy or data_dependent_output, or the in-place twin
+   of such an op (``mish_`` of ``mish``); and, for what the tags miss, a name in
+   ``ZERO_MAC`` (norms, softmax, pools, resampling, padding, data movement, creation,
+   indexing, and the activations torch leaves untagged: hardswish, log_sigmoid,
+   prelu, rrelu, glu);
 3. otherwise uncounted: the summary says so by op and module, and ``macs_complete`` is
-   false. ``UNCOUNTED_WORK`` only sharpens the wording for ops known to do MAC work
-   without a formula here.
+   false. ``UNCOUNTED_WORK`` names ops known to do MAC work without a formula here
+   (never zero, whatever their tags).
 
 Conventions (README, docs/summary.md): MACs exclude bias; a conv is counted per output
 position, a transposed conv per input position; SDPA is L*S*(E+Ev) per batch and head,
@@ -172,6 +175,8 @@ kthvalue median nanmedian mode _cdist_backward count_nonzero eye polar complex
 view_as_real view_as_complex _pin_memory pin_memory to record_stream
 quantize_per_tensor quantize_per_channel dequantize _make_per_tensor_quantized_tensor
 fake_quantize_per_tensor_affine fake_quantize_per_channel_affine
+hardswish hardswish_ log_sigmoid_forward log_sigmoid _prelu_kernel prelu
+rrelu_with_noise rrelu_with_noise_ rrelu rrelu_ glu mish_ _conj_physical
 torchvision::nms torchvision::roi_align torchvision::roi_pool torchvision::ps_roi_align
 torchvision::ps_roi_pool
 """.split())
@@ -184,20 +189,47 @@ def op_name(func) -> str:
 
 
 _ZERO_TAGS: tuple = ()
+# (not nondeterministic_seeded: torch gives it to attention and RNN kernels too)
+ZERO_TAG_NAMES = ("pointwise", "reduction", "inplace_view", "view_copy",
+                  "data_dependent_output")
+
+
+def _zero_tags() -> tuple:
+    global _ZERO_TAGS
+    if not _ZERO_TAGS:
+        import torch
+        _ZERO_TAGS = tuple(getattr(torch.Tag, t) for t in ZERO_TAG_NAMES
+                           if hasattr(torch.Tag, t))
+    return _ZERO_TAGS
 
 
 def is_zero_mac(func, name: str) -> bool:
-    """A view, an op tagged pointwise/reduction/inplace_view, or a name in ZERO_MAC."""
-    global _ZERO_TAGS
+    """A view, an op torch tags as doing no multiply-accumulate (``ZERO_TAG_NAMES``),
+    the in-place twin of one (``X_`` of ``X``, which torch often leaves untagged), or a
+    name in ZERO_MAC. Never an op in UNCOUNTED_WORK."""
+    if name in UNCOUNTED_WORK:
+        return False
     if func.is_view or name in ZERO_MAC:
         return True
-    if not _ZERO_TAGS:
-        import torch
-        _ZERO_TAGS = tuple(getattr(torch.Tag, t) for t in ("pointwise", "reduction",
-                                                             "inplace_view")
-                           if hasattr(torch.Tag, t))
-    tags = func.tags
-    return any(t in tags for t in _ZERO_TAGS)
+    tags = _zero_tags()
+    if any(t in func.tags for t in tags):
+        return True
+    twin = _functional_twin(func)
+    return twin is not None and (twin.is_view or twin._overloadpacket.__name__ in ZERO_MAC
+                                 or any(t in twin.tags for t in tags))
+
+
+def _functional_twin(func):
+    """aten.X.default for aten.X_ (any overload), else None."""
+    name = func._overloadpacket.__name__
+    if func.namespace != "aten" or not name.endswith("_") or name.endswith("__"):
+        return None
+    import torch
+    packet = getattr(torch.ops.aten, name[:-1], None)
+    if packet is None:
+        return None
+    overload = getattr(packet, func._overloadname, None) or getattr(packet, "default", None)
+    return overload
 
 
 def conv_geometry(args, kwargs) -> dict:

@@ -8,6 +8,7 @@ depth, parent, shapes, own MACs by op, uncounted ops, the conv ops' arguments);
 removes both however it ends. Ops inside a kernel's own decomposition are not seen
 twice: the mode is off while its kernel runs.
 
+Recurrent layers on meta are counted in closed form (recurrent.py), not step by step.
 Also here: ``no_mha_fastpath`` (nn.MultiheadAttention's fused CPU kernel hides its
 work). torch is imported inside functions.
 """
@@ -67,6 +68,7 @@ class Recorder:
         self.check_conv = check_conv
         self.check_module: Callable[[Call], None] | None = None
         self.last: Call | None = None            # the call that returned last
+        self.last_op: Any = None                 # the aten op dispatched last
 
     def _qual(self, m) -> str:
         qual = self.names.get(id(m))
@@ -105,19 +107,27 @@ class Recorder:
             self._mark_used(args)
         formula = FORMULAS.get(name)
         if formula is not None:
-            macs = formula(args, kwargs, out)
-            self.total += macs
-            self.by_op[name] += macs
-            if current is not None:
-                current.own_macs += macs
-                current.ops[name] += macs
+            self.count(name, formula(args, kwargs, out))
         elif not is_zero_mac(func, name):
             where = current.qual if current is not None else ""
             self.uncounted.setdefault(name, set()).add(where)
             if current is not None:
                 current.uncounted.add(name)
 
+    def count(self, name: str, macs: int, weights=()) -> None:
+        """``macs`` of op ``name``, in the row of the call running now; ``weights``:
+        parameters it read (a recurrent layer's stand-in runs no aten op)."""
+        current = self.stack[-1] if self.stack else None
+        self.total += macs
+        self.by_op[name] += macs
+        if current is not None:
+            current.own_macs += macs
+            current.ops[name] += macs
+        if weights and self.param_ids:
+            self._mark_used(weights)
+
     def before_op(self, func, args, kwargs) -> None:
+        self.last_op = func
         if func._overloadpacket.__name__ in ("convolution", "_convolution"):
             geometry = conv_geometry(args, kwargs)
             current = self.stack[-1] if self.stack else None
@@ -215,11 +225,14 @@ def _mode_class():
 def counted_forward(model, args, kwargs, recorder: Recorder, guard=None):
     """``model(*args, **kwargs)`` in eval mode, no_grad, under the hooks and the mode."""
     import torch
+
+    from convcli.engine.summary.recurrent import closed_form_rnns
     hooks = torch.nn.modules.module
     handles = [hooks.register_module_forward_pre_hook(recorder.pre),
                hooks.register_module_forward_hook(recorder.post)]
     try:
-        with torch.no_grad(), no_mha_fastpath(), _mode_class()(recorder, guard):
+        with torch.no_grad(), no_mha_fastpath(), closed_form_rnns(recorder.count), \
+                _mode_class()(recorder, guard):
             return model(*args, **kwargs)
     finally:
         for h in handles:

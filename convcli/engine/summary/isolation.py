@@ -26,7 +26,8 @@ def user_code():
 def _fd1_to_stderr():
     try:
         sys.stdout.flush()
-        sys.__stdout__ and sys.__stdout__.flush()
+        if sys.__stdout__ is not None:
+            sys.__stdout__.flush()
         saved = os.dup(1)
     except (OSError, ValueError, AttributeError):  # no descriptor 1 to protect
         yield
@@ -41,7 +42,8 @@ def _fd1_to_stderr():
         yield
     finally:
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            sys.__stdout__ and sys.__stdout__.flush()
+            if sys.__stdout__ is not None:
+                sys.__stdout__.flush()
         os.dup2(saved, 1)
         os.close(saved)
 
@@ -54,7 +56,7 @@ def _no_os_exit():
         raise ConvError(f"the model's code called os._exit({code}); convcli cannot give a "
                         "summary of a model that ends the process")
 
-    os._exit = refuse  # type: ignore[assignment]
+    os._exit = refuse
     try:
         yield
     finally:

@@ -5,9 +5,12 @@ a Linear's in_features. torch is never imported here.
 
 from __future__ import annotations
 
+import os
 import re
+import traceback
 from math import prod
 
+from convcli.errors import ConvError
 from convcli.formatting import one_line, shape_list
 
 # torch errors that the meta device raises exactly as a real forward would: the user's
@@ -26,6 +29,42 @@ def first_line_of(e: BaseException, most: int = 160) -> str:
     if 40 <= cut < most:
         text = text[:cut]
     return f"{type(e).__name__}: {one_line(text, most)}"
+
+
+def meta_failure(e: BaseException, rec) -> str:
+    """Why a pass on meta failed, in one line: where (the module whose forward() was
+    running and the op it dispatched last, given the forward's Recorder; and the
+    line of the user's code that raised), then what torch said. A constructor's error
+    that the loader wrapped is unwrapped: its own line and message are the news."""
+    if isinstance(e, ConvError) and e.__context__ is not None:
+        e = e.__context__
+    where = []
+    call = rec.stack[-1] if rec is not None and rec.stack else None
+    if call is not None and call.depth > 0:
+        where.append(f"in module {call.qual!r} ({type(call.module).__name__})")
+    op = getattr(rec, "last_op", None) if rec is not None else None
+    if op is not None:
+        where.append(f"at op {op.namespace}::{op._overloadpacket.__name__}")
+    line = user_line(e)
+    if line:
+        where.append(f"at {line}")
+    return (" ".join(where) + ": " if where else "") + first_line_of(e)
+
+
+def user_line(e: BaseException) -> str:
+    """'regnet.py:93 in _adjust_widths (w.tolist())': the innermost frame of the traceback outside
+    torch, convcli and the standard library ('' if none)."""
+    skip = [os.path.dirname(os.path.dirname(os.path.dirname(__file__)))]   # convcli
+    skip.append(os.path.dirname(os.__file__))                  # the standard library
+    frames = traceback.extract_tb(e.__traceback__)
+    for frame in reversed(frames):
+        name = frame.filename
+        if any(name.startswith(s) for s in skip) or f"{os.sep}torch{os.sep}" in name \
+                or name.startswith("<"):
+            continue
+        code = f" ({one_line(frame.line, 60)})" if frame.line else ""
+        return f"{os.path.basename(name)}:{frame.lineno} in {frame.name}{code}"
+    return ""
 
 
 def is_user_error(e: BaseException) -> bool:

@@ -24,12 +24,13 @@ def build_report(run, specs: Sequence[InputSpec], options, label: str,
     rf_rows, rf_notes = fields if fields is not None else ({}, [])
     rows = RowBuilder(rec, params, options.depth, train_rows, rf_rows).build()
     # the activations do not depend on how deep the table goes
-    activations = None if options.depth is None else layer_outputs(
-        RowBuilder(rec, params, None, None, {}).build())
+    leaves = rows if options.depth is None else RowBuilder(rec, params, None, None,
+                                                           {}).build()
+    activations = None if options.depth is None else layer_outputs(leaves)
     notes = ([source_note] if source_note else []) + list(rf_notes)
     if run.path == "cpu":
         peak = f"; its tensors peaked at {size(run.guard.peak)}" if run.guard else ""
-        notes.append(f"forward() cannot run on the meta device ({run.reason}); it "
+        notes.append(f"{run.stage} cannot run on the meta device ({run.reason}); it "
                      f"ran once for real on the CPU, {run.what_ran}{peak}")
     notes += _uncounted_notes(rec.uncounted)
     if params.unused:
@@ -48,7 +49,16 @@ def build_report(run, specs: Sequence[InputSpec], options, label: str,
         uncounted_ops={op: sorted(q or "(model)" for q in mods)
                        for op, mods in sorted(rec.uncounted.items())},
         model=label, depth=options.depth, train=train_report, activations=activations,
+        param_layer_outputs=_param_layer_outputs(leaves),
         kinds={c.name: type(c.module).__name__ for c in rec.calls if c.name})
+
+
+def _param_layer_outputs(leaves) -> int:
+    """The output elements of every call of a leaf module that holds parameters
+    (torchinfo's forward/backward size is twice their bytes)."""
+    holders = {r.name.split(" (call ")[0] for r in leaves if r.params and r.is_leaf_layer}
+    return sum(r.output_elements for r in leaves
+               if r.is_leaf_layer and r.name.split(" (call ")[0] in holders)
 
 
 def _uncounted_notes(uncounted: dict) -> list[str]:

@@ -22,7 +22,8 @@ from convcli.engine.summary.dispatch import Call, Recorder, counted_forward
 from convcli.engine.summary.fastimport import fast_meta
 from convcli.engine.summary.guard import MemoryGuard, memory_error
 from convcli.engine.summary.inputs import InputSpec
-from convcli.engine.summary.messages import failure, first_line_of, is_user_error
+from convcli.engine.summary.messages import (failure, first_line_of, is_user_error,
+                                             meta_failure)
 from convcli.engine.summary.modules import call_of, short_repr
 from convcli.engine.summary.report import build_report
 from convcli.engine.summary.rows import conv_spec
@@ -54,6 +55,10 @@ class Pass:
     reason: str = ""               # why the CPU pass ran
     guard: MemoryGuard | None = None
     what_ran: str = ""             # the CPU pass: which model, on what inputs
+    stage: str = "forward()"       # what failed on meta: forward() or the constructor
+
+
+CONSTRUCTOR, FORWARD = "the model's constructor", "forward()"
 
 
 @dataclass
@@ -63,6 +68,10 @@ class Options:
     dtype: str = "float32"         # the default float dtype of the inputs
     train: Any = None              # train_memory.TrainOptions for --train
     fields: bool = False           # --rf / --field: receptive fields per row
+    mode: str = "eval"             # "eval" | "train" | "same": the modules' flags in the pass
+    # convcli.summary: device ("meta" | "cpu") -> (args, kwargs) when the inputs are
+    # nested containers or carry non-tensor arguments (else made from the specs)
+    make_inputs: Callable[[str], tuple] | None = None
 
 
 def summarise_source(source: Source, specs: Sequence[InputSpec],
@@ -72,18 +81,21 @@ def summarise_source(source: Source, specs: Sequence[InputSpec],
     options = options or Options()
     torch = import_torch()
     with fast_meta():
+        stage = CONSTRUCTOR
         try:
             with torch.device("meta"):
                 model = source.meta()
+            stage = FORWARD
             run = _meta_pass(model, specs, options)
         except (RuleError, EnvironmentProblem):
             raise
         except Exception as e:  # noqa: BLE001 - anything meta cannot run: the CPU decides
+            rec = getattr(e, "_convcli_rec", None)
             if is_user_error(e):
-                raise ConvError(failure(e, getattr(e, "_convcli_rec", None))) from None
-            reason = first_line_of(e)
+                raise ConvError(failure(e, rec)) from None
+            reason = meta_failure(e, rec if stage == FORWARD else None)
             run = _cpu_pass(lambda: _seeded(source.cpu), specs, options, reason, None,
-                            "the model built again with seed 0")
+                            "the model built again with seed 0", stage)
     return build_report(run, specs, options, source.label, source.note,
                         _trainer(source, run, specs, options),
                         _fields(source, run, specs, options))
@@ -143,7 +155,7 @@ def summarise_module(model, specs: Sequence[InputSpec], real_args: tuple, real_k
                     raise ConvError(failure(e, getattr(e, "_convcli_rec", None))) from None
                 # the API cannot build the caller's model again: it runs that model
                 reason = ("a Lazy module has no weights before its first forward" if lazy
-                          else first_line_of(e))
+                          else meta_failure(e, getattr(e, "_convcli_rec", None)))
                 run = _cpu_pass(lambda: model, specs, options, reason,
                                 (real_args, real_kwargs), "your model itself" + (
                                     " (its lazy modules are initialised now, as a first "
@@ -163,10 +175,11 @@ def _seeded(build: Callable[[], Any]):
 def _meta_pass(model, specs, options: Options) -> Pass:
     torch = import_torch()
     view, param_ids = meta_view(model, torch)
-    args, kwargs = inputs_mod.make(specs, "meta", options.dtype)
+    args, kwargs = options.make_inputs("meta") if options.make_inputs else \
+        inputs_mod.make(specs, "meta", options.dtype)
     rec = Recorder(model, param_ids, check_conv=_check_conv)
     rec.check_module = _module_checker(model, rec)
-    model.eval()
+    set_mode(model, options.mode)
     try:
         out = counted_forward(view, args, kwargs, rec)
     except Failed as e:
@@ -175,6 +188,13 @@ def _meta_pass(model, specs, options: Options) -> Pass:
         e._convcli_rec = rec  # type: ignore[attr-defined]
         raise
     return Pass(rec, out, model, "meta")
+
+
+def set_mode(model, mode: str) -> None:
+    """eval (the default: dropout off, BatchNorm's running statistics, attention's
+    fast path considered), train, or same (each module's flag as the caller left it)."""
+    if mode != "same":
+        model.train(mode == "train")
 
 
 def meta_view(model, torch):
@@ -201,7 +221,8 @@ def meta_view(model, torch):
     return run, param_ids
 
 
-def _cpu_pass(build, specs, options: Options, reason: str, real, who: str) -> Pass:
+def _cpu_pass(build, specs, options: Options, reason: str, real, who: str,
+              stage: str = "forward()") -> Pass:
     """The model built for real, once, on the CPU, on zeros (or the API's tensors),
     under the memory guard. ``who``: which model that is, for the note."""
     from convcli.engine.memory import memory_limit
@@ -213,11 +234,13 @@ def _cpu_pass(build, specs, options: Options, reason: str, real, who: str) -> Pa
                                  f"({source}); use a smaller --input")
     try:
         model = build()
-        model.eval()
+        set_mode(model, options.mode)
         given = real is not None and all(a is not None for a in real[0]) and \
             all(v is not None for v in real[1].values())
         if given:
             args, kwargs = real
+        elif options.make_inputs is not None:
+            args, kwargs = options.make_inputs("cpu")
         else:
             args, kwargs = inputs_mod.make(specs, "cpu", options.dtype)
         guard = MemoryGuard(limit, source, in_bytes)
@@ -232,7 +255,8 @@ def _cpu_pass(build, specs, options: Options, reason: str, real, who: str) -> Pa
         rec_ = locals().get("rec")
         raise ConvError(failure(e, rec_) + f" (on the CPU; on meta: {reason})") from None
     return Pass(rec, out, model, "cpu", reason, guard,
-                f"{who}, on " + ("the tensors you gave" if given else "inputs of zeros"))
+                f"{who}, on " + ("the tensors you gave" if given else "inputs of zeros"),
+                stage)
 
 
 def _check_conv(g: dict, call: Call | None) -> None:

@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 from convcli.engine.summary.inputs import InputSpec
 from convcli.engine.summary.optim import state_by_param
-from convcli.engine.summary.training import (SavedPass, estimate_pass, fake_mode,
-                                             real_pass, with_batch)
+from convcli.engine.summary.training import (SavedPass, batch_of, estimate_pass,
+                                             fake_mode, real_pass, with_batch)
 from convcli.engine.torch_adapter import import_torch
 from convcli.network.training import Budget, TrainReport, TrainRow, largest_batch
 
@@ -25,6 +25,8 @@ class TrainOptions:
     budget: int | None = None         # bytes
     measure: bool = False
     device: str = "cpu"
+    dist: Any = None                  # sharding.DistOptions: --gpus / --strategy
+    source: Any = None                # (target, args) for --measure --gpus
 
 
 @dataclass
@@ -39,6 +41,11 @@ def train_memory(builders: Builders, run, specs: list[InputSpec], params,
     saved, state, model, method, notes = _one_step(builders, run, specs, topts, None)
     rows = _rows(run.rec, saved, state, model, params)
     report = _totals(model, saved, state, specs, topts, method, notes)
+    if topts.dist is not None:
+        from convcli.engine.summary.distributed import with_dist
+        return rows, with_dist(report, (saved, state, model),
+                               lambda n: _one_step(builders, run, specs, topts, n)[:3],
+                               specs, topts)
     if topts.budget is not None:
         report = _with_budget(report, builders, run, specs, topts)
     if topts.measure:
@@ -113,7 +120,7 @@ def _totals(model, saved: SavedPass, state, specs, topts: TrainOptions, method: 
     p_bytes = sum(p.numel() * p.element_size() for p in params)
     g_bytes = sum(p.numel() * p.element_size() for p in params if p.requires_grad)
     b_bytes = sum(b.numel() * b.element_size() for b in model.buffers())
-    batch = specs[0].shape[0] if specs and specs[0].shape else 1
+    batch = batch_of(specs[0]) if specs else 1
     return TrainReport(topts.dtype, topts.amp, topts.optimizer, batch, p_bytes, b_bytes,
                        g_bytes, sum(state.values()), saved.total(),
                        sum(s.nbytes(topts.dtype) for s in specs),

@@ -12,8 +12,9 @@ pinned by a test; plain meta with a note if it is missing): tensors that claim t
 CPU tensors, so that autocast and kernel choice (SDPA's flash kernel) are what a real
 CPU step does, with no memory at any batch size. The optimizer's state comes from one
 real ``step()`` on fake parameters. A model that cannot run on fake tensors (data-
-dependent code) runs for real on the CPU under the memory guard. torch is imported
-inside functions.
+dependent code) runs for real on the CPU under the memory guard. oneDNN's LSTM
+workspace, which the fake kernel makes empty, gets its real size (recurrent.py).
+torch is imported inside functions.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from convcli.engine.summary.dispatch import Recorder, _mode_class, tensors
 from convcli.engine.summary.inputs import InputSpec
+from convcli.errors import ConvError
 from convcli.engine.summary.inputs import make as make_inputs
 
 AMP = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16"}
@@ -44,6 +46,11 @@ class SavingRecorder(Recorder):
     def __init__(self, model):
         super().__init__(model)
         self.produced: dict = {}
+        self.inputs: dict[int, list[tuple]] = {}    # call -> its tensor inputs' storages
+
+    def pre(self, m, args) -> None:
+        super().pre(m, args)
+        self.inputs[self.calls[-1].index] = [storage_key(t) for t in tensors(args)]
 
     def post(self, m, args, out) -> None:
         super().post(m, args, out)
@@ -143,11 +150,28 @@ def fake_mode():
 
 
 def with_batch(specs: list[InputSpec], batch: int | None) -> list[InputSpec]:
-    """The inputs with their first dim (the batch) set to ``batch``."""
+    """The inputs with their batch set to ``batch``: a tensor's first dim; a list's
+    length (its first element repeated: a list of images); a tuple or dict has none."""
     if batch is None:
         return list(specs)
-    return [InputSpec((batch, *s.shape[1:]) if s.shape else s.shape, s.dtype, s.name)
-            for s in specs]
+    out = []
+    for s in specs:
+        if s.kind == "list":
+            out.append(InputSpec(s.shape, None, s.name, "list", (s.items[0],) * batch))
+        elif s.kind != "tensor":
+            raise ConvError(f"--budget: the input {s.text()} is a {s.kind}, which has no "
+                            "batch to vary; give the batch as a tensor or a list")
+        else:
+            out.append(InputSpec((batch, *s.shape[1:]) if s.shape else s.shape, s.dtype,
+                                 s.name))
+    return out
+
+
+def batch_of(spec: InputSpec) -> int:
+    """A tensor's first dim, a list's length (1 for anything else)."""
+    if spec.kind == "list":
+        return len(spec.items)
+    return spec.shape[0] if spec.kind == "tensor" and spec.shape else 1
 
 
 def estimate_pass(model, specs: list[InputSpec], dtype: str, amp: str | None,
@@ -161,10 +185,12 @@ def estimate_pass(model, specs: list[InputSpec], dtype: str, amp: str | None,
         args, kwargs = make_inputs(specs, "meta", dtype)
         return saved_tensors(model, args, kwargs, None), \
             state_by_param(model, optimizer, fake=False)
+    from convcli.engine.summary.recurrent import workspace_mode
     with mode:
         model.to_empty(device="cpu")
         args, kwargs = make_inputs(specs, "cpu", dtype)
-        saved = saved_tensors(model, args, kwargs, amp)
+        with workspace_mode():
+            saved = saved_tensors(model, args, kwargs, amp)
         state = state_by_param(model, optimizer, fake=True)
     return saved, state
 

@@ -114,7 +114,7 @@ def _record_numeric(res: CheckResult, conf, outputs, expected, allowed, tol: Tol
                     what: str) -> bool:
     """outputs: (path name, numpy array) pairs compared with ``expected``; the worst
     path is the one recorded (one case each)."""
-    worst = None
+    worst: tuple[bool, float, Worst] | None = None
     for path, got in outputs:
         err, idx, ok, g, e = _compare(got, expected, allowed)
         if err is None:      # shapes differ
@@ -129,6 +129,7 @@ def _record_numeric(res: CheckResult, conf, outputs, expected, allowed, tol: Tol
                                                   f"{tol.bound()}"))
         if worst is None or (found[0], -found[1]) < (worst[0], -worst[1]):
             worst = found
+    assert worst is not None, "no output to compare"
     ok, err, w = worst
     res.record(None if err == float("inf") else err, w, not ok)
     return ok
@@ -254,7 +255,7 @@ class Checks(ExactChecks):
 
 def supported_dtypes(torch, device) -> dict[str, str | None]:
     """dtype -> None when the device runs a conv in it, else why not."""
-    out = {}
+    out: dict[str, str | None] = {}
     for name in ("float64", "float32", "bfloat16", "float16"):
         dt = getattr(torch, name)
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import prod
+from typing import Any
 
 from convcli.calculator.cases import Case
 from convcli.calculator.costs import macs as count_macs
@@ -56,6 +57,11 @@ def record_exact(res: CheckResult, configuration: str, facts) -> bool:
 class ExactChecks:
     """The exact checks; mixed into verify's Checks (self.torch, self.tdtype,
     self.device, self.data)."""
+
+    torch: Any
+    tdtype: Any
+    device: Any
+    data: Any
 
     # 3. depthwise-separable block
     def separable(self, res: CheckResult, conf: Conf) -> bool:
@@ -105,8 +111,12 @@ class ExactChecks:
     def calculator(self, res: CheckResult, case: Case) -> bool:
         torch = self.torch
         shape = tuple(case.input_shape)
-        pred = pred_err = truth = truth_err = None
-        spec = module = None
+        pred: tuple[int, ...] | None = None
+        truth: tuple[int, ...] | None = None
+        pred_err: str | None = None
+        truth_err: str | None = None
+        spec: ConvSpec | None = None
+        module: Any = None
         try:   # the layer as given, or as read from a user's text (rank, -i, --dims)
             spec = (read_spec(**case.text, input_shape=shape)[0] if case.text is not None
                     else ConvSpec(**case.args))
@@ -127,14 +137,15 @@ class ExactChecks:
             res.record(0.0, None, False)
             return True
         if pred_err or truth_err:
-            got = "accepted, output " + shape_x(truth) if truth_err is None else \
+            got = "accepted, output " + shape_x(truth or ()) if truth_err is None else \
                 "rejected (" + truth_err[:160] + ")"
             exp = "rejected (" + pred_err[:160] + ")" if pred_err else \
-                "accepted, output " + shape_x(pred)
+                "accepted, output " + shape_x(pred or ())
             res.record(None, Worst(where, None, "validity", exp, got,
                                    "ConvSpec and a real CPU forward pass disagree on "
                                    "whether this conv is valid"), True)
             return False
+        assert spec is not None and module is not None   # both accepted it
         facts = [("output shape", pred, truth),
                  ("params", spec.num_params, sum(p.numel() for p in module.parameters())),
                  ("MACs (torch's conv_flop_count / 2)", count_macs(spec, shape),

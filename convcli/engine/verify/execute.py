@@ -37,7 +37,8 @@ def _execute(run: Checks, plan, mode, conf, memory_report=None):
     that makes them."""
     start = time.perf_counter()
     opts, torch = run.opts, run.torch
-    checks, skipped = [], []
+    checks: list = []
+    skipped: list = []
     saved = _cuda_tf32(torch, None)
     _cuda_tf32(torch, False)
     threads = torch.get_num_threads()

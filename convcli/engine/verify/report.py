@@ -97,7 +97,7 @@ class Tolerance:
                 "eps": self.eps}
 
 
-Progress = Callable[[str, int, int], None]   # (check name, done, total)
+Progress = Callable[[str, int, "int | None"], None]   # (check name, done, total if known)
 
 
 # ---- report dataclasses ---------------------------------------------------------

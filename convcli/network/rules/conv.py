@@ -1,14 +1,18 @@
 """Conv1d/2d/3d and ConvTranspose1d/2d/3d: ConvSpec does the checking and the
-counting (transposed convs counted per input element, costs.py)."""
+counting (transposed convs counted per input element, costs.py). Backward keeps the
+input (the padded copy under padding_mode reflect/replicate/circular); the field is
+the window (a pad step first for those padding modes)."""
 
 from __future__ import annotations
+
+from math import prod
 
 from convcli.calculator.costs import macs
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 from convcli.formatting import plural
 from convcli.network.binding import REQUIRED
-from convcli.network.layer import Layer, Rule, spatial_rank_check
+from convcli.network.layer import Layer, Rule, Saves, spatial_rank_check
 
 _CONV_SIG = [("in_channels", REQUIRED), ("out_channels", REQUIRED), ("kernel_size", REQUIRED),
              ("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("bias", True),
@@ -56,6 +60,29 @@ class Conv(Layer):
 
     def geometry(self):
         return self.spec.geometry()
+
+    def _pads_first(self) -> bool:
+        """padding_mode reflect/replicate/circular: F.pad makes a padded copy first."""
+        return self.spec.padding_mode != "zeros" and any(
+            a or b for a, b in self.spec.padding_pairs)
+
+    def saves(self, shape_in, shape_out, size):
+        if not self._pads_first():
+            return Saves(input=True)
+        lead = len(shape_in) - self.dims
+        padded = list(shape_in[:lead]) + [n + a + b for n, (a, b) in zip(
+            shape_in[lead:], self.spec.padding_pairs)]
+        return Saves(extra=prod(padded) * size)
+
+    def field(self, shape_in, shape_out, d):
+        spec = self.spec
+        k, s, dl = spec.kernel_size[d], spec.stride[d], spec.dilation[d]
+        left, right = spec.padding_pairs[d]
+        if spec.transposed:
+            return [("convT", k, s, spec.padding[d], dl)]
+        if self._pads_first():
+            return [("pad", left, spec.padding_mode, right), ("window", k, s, 0, dl)]
+        return [("window", k, s, left, dl)]
 
 
 RULES: dict[str, Rule] = {}

@@ -7,7 +7,7 @@ from typing import Callable
 
 from convcli.errors import ConvError
 from convcli.network.binding import REQUIRED
-from convcli.network.layer import Layer, Rule
+from convcli.network.layer import Ctx, Layer, Rule
 from convcli.network.rules.conv import _CONV_SIG, _CONVT_SIG
 from convcli.network.rules.normalization import _BN_SIG, _IN_SIG
 from convcli.network.text import LayerCall
@@ -57,6 +57,27 @@ class Lazy(Layer):
     def note(self, shape_in):
         return f"{self.key}={self.n} (inferred)"
 
+    def _for(self, shape_in) -> Layer:
+        """The concrete layer, built from ``shape_in`` if no input reached it yet."""
+        if self.inner is None:
+            self.output(shape_in, Ctx("its input", True))
+        return self._built()
+
+    def saves(self, shape_in, shape_out, size):
+        return self._for(shape_in).saves(shape_in, shape_out, size)
+
+    def field(self, shape_in, shape_out, d):
+        return self._for(shape_in).field(shape_in, shape_out, d)
+
+    def buffer_bytes(self, shape_in, size):
+        return self._for(shape_in).buffer_bytes(shape_in, size)
+
+    def param_tensors(self):
+        return self._built().param_tensors()
+
+
+_LAZY_IN_SIG = [(n, True if n in ("affine", "track_running_stats") else v) for n, v in _IN_SIG]
+
 
 def _lazy_sig(sig: list, key: str) -> list:
     return [(n, d) for n, d in sig if n != key]
@@ -73,8 +94,9 @@ def rules(build: Callable[[LayerCall], Layer]) -> dict[str, Rule]:
             lambda c, v, d=d: Lazy(c, v, f"ConvTranspose{d}d", "in_channels", d, build))
         reg[f"LazyBatchNorm{d}d"] = (_lazy_sig(_BN_SIG, "num_features"), lambda c, v, d=d: Lazy(
             c, v, f"BatchNorm{d}d", "num_features", None, build))
-        # torch's lazy norms read dim 1 even from an unbatched input (and then fail)
-        reg[f"LazyInstanceNorm{d}d"] = (_lazy_sig(_IN_SIG, "num_features"),
+        # torch's lazy norms read dim 1 even from an unbatched input (and then fail);
+        # LazyInstanceNorm defaults to affine=True, track_running_stats=True
+        reg[f"LazyInstanceNorm{d}d"] = (_lazy_sig(_LAZY_IN_SIG, "num_features"),
                                         lambda c, v, d=d: Lazy(c, v, f"InstanceNorm{d}d",
                                                                "num_features", None, build))
     reg["LazyLinear"] = (_lazy_sig([("in_features", REQUIRED), ("out_features", REQUIRED),

@@ -1,4 +1,5 @@
-"""Linear: MACs = prod(input dims but the last) * in_features * out_features."""
+"""Linear: MACs = prod(input dims but the last) * in_features * out_features; backward
+keeps the input; it ends the spatial dims (no field after it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from math import prod
 from convcli.errors import ConvError
 from convcli.formatting import plural, shape_list
 from convcli.network.binding import REQUIRED, bool_arg, int_arg
-from convcli.network.layer import Layer, Rule
+from convcli.network.layer import Layer, Rule, Saves
 
 class Linear(Layer):
     kind = "Linear"
@@ -35,6 +36,12 @@ class Linear(Layer):
 
     def macs(self, shape_in, shape_out):
         return prod(shape_in[:-1]) * self.fin * self.fout
+
+    def saves(self, shape_in, shape_out, size):
+        return Saves(input=True)
+
+    def field(self, shape_in, shape_out, d):
+        return None
 
 
 RULES: dict[str, Rule] = {"Linear": ([("in_features", REQUIRED), ("out_features", REQUIRED), ("bias", True),

@@ -1,5 +1,8 @@
-"""BatchNorm/InstanceNorm 1d-3d, GroupNorm and LayerNorm: the output is the input's
-shape; params are the affine elements; 0 MACs."""
+"""BatchNorm/InstanceNorm 1d-3d, SyncBatchNorm, GroupNorm, LayerNorm and RMSNorm: the
+output is the input's shape; params are the affine elements; 0 MACs. Backward keeps
+the input and the statistics (RMSNorm computes in float32 at least and keeps that
+copy); BatchNorm's field is the per-channel map of eval mode, the others' statistics
+over spatial dims make the field global along them."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from convcli.calculator.shapes import spatial_names
 from convcli.errors import ConvError
 from convcli.formatting import plural
 from convcli.network.binding import REQUIRED, bool_arg, int_arg
-from convcli.network.layer import Layer, Rule, rank_check
+from convcli.network.layer import Layer, Rule, Saves, rank_check
 
 class BatchNorm(Layer):
     def __init__(self, call, values, dims, instance=False):
@@ -39,6 +42,29 @@ class BatchNorm(Layer):
             raise ConvError(f"{ctx.receives(self.call, plural(c, 'channel'))} "
                             f"but num_features is {self.c}; use {fix}")
         return tuple(shape)
+
+    def _channels(self, shape_in) -> int:
+        """Statistics per channel (BatchNorm), per sample and channel (InstanceNorm)."""
+        if not self.instance:
+            return shape_in[1]
+        return prod(shape_in[:2]) if len(shape_in) == self.dims + 2 else shape_in[0]
+
+    def saves(self, shape_in, shape_out, size):
+        n = 2
+        if self.instance:   # with affine the weight, with running stats both, per sample
+            n += self.affine + 2 * bool(self.values["track_running_stats"])
+        return Saves(input=True, extra=n * self._channels(shape_in) * size)
+
+    def buffer_bytes(self, shape_in, size):
+        """Running mean and var, and a 0-d int64 count."""
+        return 2 * self.c * size + 8 if self.values["track_running_stats"] else 0
+
+    def field(self, shape_in, shape_out, d):
+        """Eval mode: BatchNorm, and InstanceNorm with running stats, are a per-channel
+        map; InstanceNorm without them normalises over the spatial dims."""
+        if self.instance and not self.values["track_running_stats"]:
+            return [("global",)]
+        return [("same",)]
 
     def note(self, shape_in):
         d = self.dims
@@ -78,6 +104,12 @@ class GroupNorm(Layer):
                             f"but num_channels is {self.c}; use "
                             f"GroupNorm(g, {shape[1]}) with g dividing {shape[1]}")
         return tuple(shape)
+
+    def saves(self, shape_in, shape_out, size):
+        return Saves(input=True, extra=2 * shape_in[0] * self.g * size)
+
+    def field(self, shape_in, shape_out, d):
+        return [("global",)]
 
 
 def _divisors(n: int, most: int = 12) -> str:
@@ -127,6 +159,31 @@ class LayerNorm(Layer):
                    if len(shape) >= 3 else ""))
         return tuple(shape)
 
+    def rows(self, shape_in) -> int:
+        return prod(shape_in[:len(shape_in) - len(self.ns)])
+
+    def saves(self, shape_in, shape_out, size):
+        return Saves(input=True, extra=2 * self.rows(shape_in) * size)   # mean, rstd
+
+    def field(self, shape_in, shape_out, d):
+        # spatial dim d is tensor dim d + 2; the last len(ns) dims are normalised
+        return [("global",)] if d + 2 >= len(shape_in) - len(self.ns) else [("same",)]
+
+
+class RMSNorm(LayerNorm):
+    """x * rsqrt(mean(x**2) + eps) (* weight), computed in float32 at least: backward
+    keeps the input in that dtype (a copy for half types), rstd per row, and with a
+    weight the normalised value."""
+
+    def saves(self, shape_in, shape_out, size):
+        c = max(size, 4)
+        n = prod(shape_in)
+        extra = self.rows(shape_in) * c + (n * c if self.params else 0)
+        return Saves(input=size == c, extra=extra + (0 if size == c else n * c))
+
+    def param_tensors(self):
+        return 1 if self.params else 0
+
 
 RULES: dict[str, Rule] = {}
 for _d in (1, 2, 3):
@@ -137,7 +194,7 @@ RULES["GroupNorm"] = ([("num_groups", REQUIRED), ("num_channels", REQUIRED), ("e
                       GroupNorm)
 RULES["RMSNorm"] = ([("normalized_shape", REQUIRED), ("eps", None), ("elementwise_affine", True),
                      ("device", None), ("dtype", None)],
-                    lambda c, v: LayerNorm(c, {**v, "bias": False}))
+                    lambda c, v: RMSNorm(c, {**v, "bias": False}))
 RULES["SyncBatchNorm"] = ([*_BN_SIG[:5], ("process_group", None), *_BN_SIG[5:]],
                           lambda c, v: BatchNorm(c, v, 0))   # dims 0: any (N, C, *)
 RULES["LayerNorm"] = ([("normalized_shape", REQUIRED), ("eps", 1e-5),

@@ -1,12 +1,14 @@
 """ZeroPad, ConstantPad, ReflectionPad, ReplicationPad and CircularPad 1d-3d, with
-torch's size limits per mode; 0 MACs."""
+torch's size limits per mode; 0 MACs. Backward of reflect and replicate keeps the
+input; the field is the pad step of fields.py (the input index behind each padded
+position, none for a constant)."""
 
 from __future__ import annotations
 
 from convcli.calculator.ints import is_int
 from convcli.errors import ConvError
 from convcli.network.binding import REQUIRED
-from convcli.network.layer import Layer, Rule, spatial_rank_check
+from convcli.network.layer import Layer, Rule, Saves, spatial_rank_check
 
 class Pad(Layer):
     def __init__(self, call, values, dims, mode):
@@ -43,6 +45,14 @@ class Pad(Layer):
                 raise ConvError(f"{ctx.at(self.call)}: padding "
                                 f"({left}, {right}) leaves nothing of size {n}")
         return tuple(out)
+
+    def saves(self, shape_in, shape_out, size):
+        return Saves(input=self.mode in ("reflect", "replicate"))
+
+    def field(self, shape_in, shape_out, d):
+        i = 2 * (len(shape_in) - 3 - d)         # padding runs from the last dim
+        mode = "zeros" if self.mode == "constant" else self.mode
+        return [("pad", self.pad[i], mode, self.pad[i + 1])]
 
 
 RULES: dict[str, Rule] = {}

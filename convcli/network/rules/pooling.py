@@ -1,13 +1,17 @@
 """MaxPool/AvgPool/LPPool 1d-3d (torch's pooling_output_shape, ceil_mode included) and
-the adaptive pools. Pools do no multiply-accumulates: 0 MACs."""
+the adaptive pools. Pools do no multiply-accumulates: 0 MACs. Backward keeps the input
+(and the max pools their int64 indices; LPPool, pow -> avg_pool -> sign * relu(abs)
+-> pow, its intermediates); the field is the window, or the adaptive bins."""
 
 from __future__ import annotations
+
+from math import isfinite, prod
 
 from convcli.calculator.ints import is_int
 from convcli.errors import ConvError
 from convcli.formatting import per_dim
 from convcli.network.binding import REQUIRED, bool_arg, ints_arg
-from convcli.network.layer import Layer, Rule, spatial_rank_check
+from convcli.network.layer import Layer, Rule, Saves, spatial_rank_check
 
 def pool_output_size(size: int, k: int, s: int, pad: int, dil: int, ceil_mode: bool) -> int:
     """torch's pooling_output_shape: with ceil_mode the last window must start inside
@@ -82,6 +86,21 @@ class Pool(Layer):
             out.append(size)
         return tuple(shape[:-d]) + tuple(out)
 
+    def saves(self, shape_in, shape_out, size):
+        if self.op == "max":
+            return Saves(input=True, extra=prod(shape_out) * 8)      # int64 indices
+        if self.op == "lp":   # x**p and the pooled value, its abs, sign, relu, product
+            if not isfinite(self.values["norm_type"]):
+                raise ConvError(f"{self.call}: with norm_type={self.values['norm_type']} "
+                                "what autograd keeps depends on the values (x ** inf); run "
+                                "`convcli summary --train` on a model file to measure it")
+            return Saves(input=True, extra=(prod(shape_in) + 4 * prod(shape_out)) * size)
+        return Saves(input=True)
+
+    def field(self, shape_in, shape_out, d):
+        return [("window", self.kernel[d], self.stride[d], self.padding[d],
+                 self.dilation[d])]
+
     def geometry(self):
         return {"kernel_size": list(self.kernel), "stride": list(self.stride),
                 "padding": [[p, p] for p in self.padding], "dilation": list(self.dilation),
@@ -137,6 +156,15 @@ class Adaptive(Layer):
         spatial_rank_check(self, shape, ctx, d, non_empty=True)
         return tuple(shape[:-d]) + tuple(n if s is None else s
                                          for n, s in zip(shape[-d:], self.size))
+
+    def saves(self, shape_in, shape_out, size):
+        if self.kind.startswith("AdaptiveMax"):
+            return Saves(input=True, extra=prod(shape_out) * 8)      # int64 indices
+        # a 1x1 output is a mean, whose backward needs only the shape
+        return Saves(input=not all(n == 1 for n in shape_out[-self.dims:]))
+
+    def field(self, shape_in, shape_out, d):
+        return [("adaptive",)]
 
 
 RULES: dict[str, Rule] = {}

@@ -1,5 +1,6 @@
 """Upsample, UpsamplingNearest2d and UpsamplingBilinear2d (size or scale_factor,
-modes and their ranks); 0 MACs."""
+modes and their ranks); 0 MACs; backward keeps nothing but shapes. The field: the
+nearest source, the interpolation taps, or (mode 'area') the adaptive bins."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 from convcli.calculator.ints import is_int
 from convcli.errors import ConvError
 from convcli.formatting import shape_list
-from convcli.network.layer import Layer, Rule, rank_check
+from convcli.network.layer import Layer, Rule, Saves, rank_check
 
 MAX_SIZE = 2 ** 63 - 1     # torch sizes are int64
 _MODES_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
@@ -76,6 +77,18 @@ class Upsample(Layer):
                 raise ConvError(f"{ctx.at(self.call)}: scale_factor "
                                 f"{self.scale} gives an empty output {shape_list(out)}")
         return tuple(shape[:2]) + out
+
+    def saves(self, shape_in, shape_out, size):
+        return Saves()
+
+    def field(self, shape_in, shape_out, d):
+        if self.mode == "nearest":
+            return [("nearest",)]
+        if self.mode == "nearest-exact":
+            return [("nearest-exact",)]
+        if self.mode == "area":
+            return [("adaptive",)]
+        return [("cubic" if self.mode == "bicubic" else "linear", bool(self.align))]
 
 
 _UPSAMPLE_SIG = [("size", None), ("scale_factor", None), ("mode", "nearest"),

@@ -1,5 +1,7 @@
 """Flatten, Unflatten, PixelShuffle, PixelUnshuffle and ChannelShuffle: shapes move,
-values do not; 0 MACs."""
+values do not; 0 MACs; backward keeps nothing (Flatten and Unflatten are views). The
+field: pixel (un)shuffles map positions; Flatten and Unflatten end the spatial dims
+unless they leave them alone."""
 
 from __future__ import annotations
 
@@ -9,9 +11,20 @@ from convcli.calculator.ints import is_int
 from convcli.errors import ConvError
 from convcli.formatting import plural
 from convcli.network.binding import REQUIRED, int_arg
-from convcli.network.layer import Layer, Rule
+from convcli.network.layer import Layer, Rule, Saves
 
-class Flatten(Layer):
+class View(Layer):
+    """A view of its input: nothing saved; the field goes on only where the shape
+    stays the same."""
+
+    def saves(self, shape_in, shape_out, size):
+        return Saves(view=True)
+
+    def field(self, shape_in, shape_out, d):
+        return [("same",)] if tuple(shape_in) == tuple(shape_out) else None
+
+
+class Flatten(View):
     kind = "Flatten"
 
     def __init__(self, call, values):
@@ -35,7 +48,7 @@ class Flatten(Layer):
         return tuple(shape[:s]) + (prod(shape[s:e + 1]),) + tuple(shape[e + 1:])
 
 
-class Unflatten(Layer):
+class Unflatten(View):
     kind = "Unflatten"
 
     def __init__(self, call, values):
@@ -93,6 +106,14 @@ class PixelShuffle(Layer):
                             f"divisible by upscale_factor**2 = {r * r}")
         return (*lead, c // (r * r), h * r, w * r)
 
+    def saves(self, shape_in, shape_out, size):
+        return Saves()
+
+    def field(self, shape_in, shape_out, d):
+        if len(shape_in) != 4:       # (N, C, H, W): else a lead dim is not spatial
+            return None
+        return [("unshuffle" if self.down else "shuffle", self.r)]
+
 
 class ChannelShuffle(Layer):
     """(N, C, *) with C divisible by groups, more than 2 dims; the shape is kept."""
@@ -115,6 +136,12 @@ class ChannelShuffle(Layer):
             raise ConvError(f"{ctx.receives(self.call, plural(c, 'channel'))}, which "
                             f"groups={self.g} does not divide")
         return tuple(shape)
+
+    def saves(self, shape_in, shape_out, size):
+        return Saves()
+
+    def field(self, shape_in, shape_out, d):
+        return [("same",)]
 
 
 RULES: dict[str, Rule] = {
