@@ -10,7 +10,6 @@ size (no float overflow). Pure standard library.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 MISSING = "—"
 _COUNT_UNITS = ((10 ** 3, "k"), (10 ** 6, "M"), (10 ** 9, "G"), (10 ** 12, "T"))
@@ -69,12 +68,40 @@ def index_ranges(values: Iterable[int], most: int = 6) -> str:
     return shown + (f", ... ({len(parts) - most} more)" if len(parts) > most else "")
 
 
-def _three_digits(n: int, div: int) -> Decimal:
-    """n / div rounded to three significant digits, exactly (any integer size)."""
-    with localcontext() as ctx:
-        ctx.prec = len(str(n)) + 8
-        d = Decimal(n) / Decimal(div)
-        return d.quantize(Decimal(1).scaleb(d.adjusted() - 2), rounding=ROUND_HALF_EVEN)
+def _three_digits(n: int, div: int) -> tuple[int, int]:
+    """n / div (n > 0) rounded half-even to three significant digits, exactly for any
+    integer size: (m, e) with the value m * 10**e and 100 <= m <= 999. Integer
+    arithmetic, no decimal module: its C part warns on stderr when a signal cut its
+    first import short and it is imported again on the way out."""
+    e = len(str(n)) - len(str(div)) - 3
+    while True:
+        num, den = (n * 10 ** -e, div) if e <= 0 else (n, div * 10 ** e)
+        m, r = divmod(num, den)
+        if 2 * r > den or (2 * r == den and m % 2):
+            m += 1
+        if m >= 1000:
+            e += 1
+        elif m < 100:
+            e -= 1
+        else:
+            return m, e
+
+
+def _sig3(m: int, e: int) -> str:
+    """m * 10**e as format(Decimal, '.3g') writes it (three significant digits kept)."""
+    point = e + 3                       # digits before the decimal point
+    digits = str(m)
+    if point > 3 or point < -3:         # scientific, as 'g' does past the precision
+        return f"{digits[0]}.{digits[1:]}e{point - 1:+d}"
+    if point <= 0:
+        return "0." + "0" * -point + digits
+    return digits[:point] + ("." + digits[point:] if point < 3 else "")
+
+
+def _plain(m: int, e: int) -> str:
+    """m * 10**e as format(Decimal.normalize(), 'f') writes it (no trailing zeros)."""
+    text = _sig3(m, e) if -6 < e + 3 <= 3 else str(m * 10 ** e)
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def count_short(n: int | None) -> str:
@@ -86,10 +113,10 @@ def count_short(n: int | None) -> str:
         return f"{n}"
     sign, n = ("-", -n) if n < 0 else ("", n)
     for div, unit in _COUNT_UNITS:
-        v = _three_digits(n, div)
-        if v < 1000 or unit == "T":
-            text = (format(v, ".3g") if v >= 10 ** 6 else f"{int(v):,}" if v >= 100
-                    else format(v.normalize(), "f"))
+        m, e = _three_digits(n, div)
+        if e < 1 or unit == "T":        # the value m * 10**e is below 1000
+            text = (_sig3(m, e) if e >= 4 else f"{m * 10 ** e:,}" if e >= 0
+                    else _plain(m, e))
             return f"{sign}{text} {unit}"
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -112,7 +139,7 @@ def size(n: int | float | None) -> str:
             whole = n // div
             tenths = (n * 10 + div // 2) // div
             if whole >= 10 ** 6:
-                return f"{_three_digits(n, div):.3g} {unit}"
+                return f"{_sig3(*_three_digits(n, div))} {unit}"
             return f"{tenths // 10:,}.{tenths % 10} {unit}"
     return f"{n:,} B"
 
