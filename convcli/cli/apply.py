@@ -20,8 +20,10 @@ _PANEL = "Values"
 
 
 def _opt(*decls: str, metavar: str | None = None, help: str) -> Any:
-    extra = {} if metavar is None else {"metavar": metavar}
-    return typer.Option(*decls, rich_help_panel=_PANEL, help=help, **extra)
+    # (the first name goes where typer.Option's signature has its default: inside
+    # Annotated, typer reads a leading '--name' there as a name)
+    return typer.Option(decls[0], *decls[1:], metavar=metavar, rich_help_panel=_PANEL,
+                        help=help)
 
 
 Kernel = Annotated[Optional[str], _opt(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from typing import Annotated, Iterator, List, Optional
+from typing import Annotated, Any, Iterator, List, Optional
 
 import typer
 
@@ -21,11 +21,12 @@ from convcli.errors import ConvError
 _CHANGE = "Budgets on the change (HEAD - BASE)"
 
 
-def _increase(option: str, what: str):
-    return Annotated[Optional[str], typer.Option(
+def _increase(option: str, what: str) -> Any:
+    """The typer.Option of a budget on the change (inside Annotated[Optional[str], ...])."""
+    return typer.Option(
         option, metavar="LIMIT", rich_help_panel=_CHANGE,
         help=f"Fail (exit 1) when HEAD has more {what} than BASE by more than LIMIT: a "
-             "share of BASE (5%) or an amount (1M, 64MiB); 0 allows no increase.")]
+             "share of BASE (5%) or an amount (1M, 64MiB); 0 allows no increase.")
 
 
 @app.command()
@@ -52,12 +53,14 @@ def diff(
     max_macs: MaxMacs = None,
     max_activations: MaxActivations = None,
     max_train_memory: MaxTrainMemory = None,
-    max_params_increase: _increase("--max-params-increase", "parameters") = None,
-    max_macs_increase: _increase("--max-macs-increase", "MACs") = None,
-    max_activations_increase: _increase("--max-act-increase",
-                                        "activation bytes") = None,
-    max_train_memory_increase: _increase("--max-train-increase",
-                                         "training-step bytes") = None,
+    max_params_increase: Annotated[Optional[str], _increase(
+        "--max-params-increase", "parameters")] = None,
+    max_macs_increase: Annotated[Optional[str], _increase(
+        "--max-macs-increase", "MACs")] = None,
+    max_activations_increase: Annotated[Optional[str], _increase(
+        "--max-act-increase", "activation bytes")] = None,
+    max_train_memory_increase: Annotated[Optional[str], _increase(
+        "--max-train-increase", "training-step bytes")] = None,
     format: Format = "table",
     junit: Junit = None,
     dtype: Dtype = "float32",

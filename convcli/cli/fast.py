@@ -185,7 +185,7 @@ def _calc(command: str, values: dict) -> int | None:
             write_json(result.data)
         else:
             from convcli.views.console import Output
-            Output(False).emit(result.data, *tables)
+            Output(False).emit(result.data, *(tables or ()))
     except (Exception, KeyboardInterrupt) as e:
         return _funnel(e)
     return 0
@@ -210,13 +210,13 @@ def _help_key(argv: list[str]) -> str:
     """Everything Typer's help output depends on, but the files (checked apart)."""
     import json
 
-    sizes = []
+    sizes: list[tuple[int, ...] | None] = []
     for fd in (0, 1, 2):
         try:
             sizes.append(tuple(os.get_terminal_size(fd)))
         except (OSError, ValueError):
             sizes.append(None)
-    ttys = []
+    ttys: list[bool | None] = []
     for stream in (sys.stdin, sys.stdout, sys.stderr):
         try:
             ttys.append(bool(stream and stream.isatty()))
@@ -297,9 +297,9 @@ def _write_cache(path: str, key: str, text: str) -> None:
     whatever happens (a full disk, a folder that is a file, a signal)."""
     if len(text) > MAX_CACHE_BYTES // 4 or not _replayable(text):
         return
-    files = sorted({m.__file__ for name, m in list(sys.modules.items())
+    files = sorted({f for name, m in list(sys.modules.items())
                     if name.split(".")[0] in ("convcli", "typer", "rich")
-                    and getattr(m, "__file__", None)})
+                    and isinstance(f := getattr(m, "__file__", None), str) and f})
     from convcli.process import signals_deferred
 
     tmp = None
@@ -348,7 +348,7 @@ def _help(argv: list[str]) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
         return 0
-    from convcli.cli import app
+    from convcli.cli.app import app
 
     recorder = sys.stdout = _Recorder(sys.stdout)
     try:

@@ -268,11 +268,12 @@ def train_options(on: bool, optimizer: str, amp: str | None, dtype: str,
     if not on:
         return None
     from convcli.engine.summary.train_memory import TrainOptions
-    limit = None
+    limit: int | None = None
     if budget is not None:
-        limit = parse_bytes(budget, "--budget")
-        if isinstance(limit, float):
+        parsed = parse_bytes(budget, "--budget")
+        if isinstance(parsed, float):
             raise ConvError(f"--budget {budget!r}: give a size such as 16GiB (a share of "
                             "the free memory means nothing for another machine)")
+        limit = parsed
     return TrainOptions(optimizer, amp, dtype, limit, measure, device)
 
