@@ -117,6 +117,18 @@ def size(n: int | float | None) -> str:
     return f"{n:,} B"
 
 
+def terminal_safe_line(text: object) -> str:
+    """A message for stderr as one line in which nothing acts on the terminal: runs of
+    whitespace become one space, and control characters (ESC, BEL, C1 codes, ...) that a
+    file name or a layer text may carry are written as escapes (\\x1b), not sent."""
+    out = []
+    for c in " ".join(str(text).split()):
+        code = ord(c)
+        out.append(c if code >= 0xA0 or 0x20 <= code < 0x7F else
+                   c.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
 def one_line(text: object, most: int = 300) -> str:
     """Any text (an exception's message, a path with newlines) as one line of at most
     ``most`` characters."""

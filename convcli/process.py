@@ -177,8 +177,9 @@ def _system_exit(e: SystemExit) -> tuple[int, str | None]:
 
 def report(message: str) -> None:
     """The one `Error:` line, plain, for what ends the process outside a command."""
+    from convcli.formatting import terminal_safe_line
     try:
-        sys.stderr.write(f"Error: {' '.join(message.split())}\n")
+        sys.stderr.write(f"Error: {terminal_safe_line(message)}\n")
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):
         pass

@@ -67,3 +67,21 @@ def test_a_fifo_is_refused_at_once_not_read(tmp_path, name):
     assert r.exit_code == 3, r.stderr
     assert "not a regular file" in r.stderr or "FIFO" in r.stderr
 
+
+
+@pytest.mark.parametrize("args", [
+    ("net", "1x3x8x8", "--file", "/nonexistent/\x1b[31mred\x1b[0m.txt"),
+    ("summary", "/nonexistent/\x1b]0;pwn\x07.py:Net", "--input", "1x3"),
+])
+def test_control_characters_in_user_text_never_reach_the_terminal(args):
+    r = run_subprocess(*args)
+    assert r.exit_code in (2, 3), r.stderr
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr
+    assert "\\x1b" in r.stderr or "\\x07" in r.stderr       # shown, escaped
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_terminal_safe_line_keeps_text_and_escapes_controls():
+    from convcli.formatting import terminal_safe_line
+    assert terminal_safe_line("a\n b\tc é ×") == "a b c é ×"
+    assert terminal_safe_line("x\x1b[2Jy\x9b\x7f") == "x\\x1b[2Jy\\x9b\\x7f"

@@ -192,11 +192,9 @@ def summary(
     checkpoint: Checkpoint = None,
     offload: Offload = None,
     max_memory: MaxMemory = None,
-    max_params: ci.MaxParams = None, max_macs: ci.MaxMacs = None,
+    max_params: ci.MaxParams = None, max_macs: ci.MaxMacs = None, junit: ci.Junit = None,
     max_activations: ci.MaxActivations = None, max_train_memory: ci.MaxTrainMemory = None,
-    format: ci.Format = "table", junit: ci.Junit = None,
-    dtype: Dtype = "float32",
-    json: Json = False,
+    format: ci.Format = "table", dtype: Dtype = "float32", json: Json = False,
 ):
     """Layer-by-layer output shapes, params and MACs of your own nn.Module (needs torch).
 
@@ -220,7 +218,6 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.engine.summary.freeze import frozen_source
     from convcli.engine.summary.sources import resolve
     from convcli.engine.summary.trace import Options, summarise_source
-
     fmt, budgets = ci.prepare(format, json, junit, max_params, max_macs, max_activations,
                               max_train_memory)
     dtype = canonical_dtype(dtype)

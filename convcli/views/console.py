@@ -19,6 +19,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from convcli.formatting import terminal_safe_line
 from convcli.views.jsonout import JSON_VERSION, strict, write_json
 
 __all__ = ["JSON_VERSION", "Output", "console", "error", "info", "strict", "table", "warn",
@@ -108,8 +109,9 @@ def _stderr() -> Console:
 
 
 def _line(message: str) -> str:
-    """Multi-line text (an exception's message, a path with a newline) as one line."""
-    return " ".join(str(message).split())
+    """Multi-line text (an exception's message, a path with a newline) as one line, with
+    no control character reaching the terminal."""
+    return terminal_safe_line(message)
 
 
 def error(message: str) -> None:
