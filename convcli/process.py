@@ -8,7 +8,7 @@
   and temporary-file cleanup run. Once the process is leaving (a signal raised, an
   outcome decided), later signals are ignored: one line, never a traceback.
 - Streams (``guard_streams``): a closed descriptor 0/1/2 (`>&-`) is reopened so no
-  file the command opens can take its number; a closed stdout behaves as a pipe
+  file the command opens can take its number (sys.stdin stays None: "closed"); a closed stdout behaves as a pipe
   whose reader went away. Writing stdout fails as ``OutputClosed`` (141, quietly)
   or ``OutputFailed`` (3, one line: `> /dev/full`); a failing or closed stderr is
   silent and never changes the exit code. Text the stream's encoding cannot hold
@@ -352,10 +352,10 @@ def guard_streams() -> None:
     import codecs
     import io
 
-    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+    _reopen(0, False)           # the number only: sys.stdin stays None ("closed")
+    for fd, name in ((1, "stdout"), (2, "stderr")):
         if _reopen(fd, fd == 1) or getattr(sys, name) is None:
-            mode = "r" if fd == 0 else "w"
-            setattr(sys, name, io.TextIOWrapper(io.open(fd, mode + "b", closefd=False),
+            setattr(sys, name, io.TextIOWrapper(io.open(fd, "wb", closefd=False),
                                                line_buffering=fd == 2,
                                                errors="backslashreplace"))
     codecs.register_error(ASCII_ERRORS, _degrade)
