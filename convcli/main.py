@@ -32,5 +32,5 @@ def _answer() -> None:
     code = answer(sys.argv[1:])
     if code is not None:
         raise SystemExit(code)
-    from convcli.cli import app
+    from convcli.cli.app import app
     app(prog_name="convcli")

@@ -278,8 +278,9 @@ def _degrade(e: UnicodeError) -> tuple[str, int]:
     return "".join(_ascii_of(ch) for ch in e.object[e.start:e.end]), e.end
 
 
-def _stdout_failed(e: OSError) -> str:
-    return f"cannot write to stdout ({e.strerror or e}); the output is incomplete"
+def _stdout_failed(e: OSError | ValueError) -> str:
+    reason = e.strerror if isinstance(e, OSError) else None    # (a closed file: ValueError)
+    return f"cannot write to stdout ({reason or e}); the output is incomplete"
 
 
 class _Guarded:

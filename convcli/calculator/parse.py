@@ -149,8 +149,8 @@ def parse_bytes(text: str, option: str = "--max-memory") -> int | float:
     are powers of 1024, kB/MB/GB/TB powers of 1000."""
     raw = text.strip().lower().replace("_", "")
     if raw.endswith("%"):
-        number = _SIZE.fullmatch(raw[:-1].strip())
-        pct = float(number.group(1)) if number and not number.group(2) else -1.0
+        share = _SIZE.fullmatch(raw[:-1].strip())
+        pct = float(share.group(1)) if share and not share.group(2) else -1.0
         if not 0 < pct <= 100:
             raise ConvError(
                 f"{option}: {_short(text)!r} is not a share of free memory; write e.g. 50%")

@@ -41,12 +41,12 @@ MAX_PINNED = 10_000  # a pinned kernel, stride or dilation
 
 @dataclass(frozen=True)
 class Fixed:
-    """Values the user pinned (per dim; None = search)."""
+    """Values the user pinned (one for every dim, or per dim; None = search)."""
 
-    kernel_size: tuple[int, ...] | None = None
-    stride: tuple[int, ...] | None = None
-    padding: tuple[int, ...] | None = None
-    dilation: tuple[int, ...] | None = None
+    kernel_size: int | tuple[int, ...] | None = None
+    stride: int | tuple[int, ...] | None = None
+    padding: int | tuple[int, ...] | None = None
+    dilation: int | tuple[int, ...] | None = None
 
 
 def broadcast_sizes(name: str, value, dims: int) -> tuple[int, ...] | None:

@@ -10,7 +10,7 @@ import importlib
 import inspect
 import sys
 from collections.abc import MutableMapping
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional, Protocol, runtime_checkable
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -21,14 +21,14 @@ from convcli import __version__
 COMMANDS = {"shape": "conv", "params": "conv", "show": "explore", "solve": "explore",
             "net": "models", "summary": "models", "run": "run", "verify": "verify",
             "apply": "apply", "diff": "diff"}
-_SETTINGS = dict(pretty_exceptions_enable=False)
+_SETTINGS: dict[str, Any] = dict(pretty_exceptions_enable=False)
 
 
 class _LazyCommands(MutableMapping):
     """name -> click command, built by Typer on first lookup. The names (so the
     "No such command" suggestions) are known without importing anything."""
 
-    def __init__(self, built: dict):
+    def __init__(self, built: MutableMapping):
         self._built = dict(built)
 
     def __getitem__(self, name: str):
@@ -56,11 +56,20 @@ def _build(name: str):
     build that one command, as a one-command app, through its public get_command."""
     importlib.import_module(f"convcli.cli.{COMMANDS[name]}")
     info = next(i for i in reversed(app.registered_commands)
-                if (i.name or i.callback.__name__.replace("_", "-")) == name)
+                if (i.name or getattr(i.callback, "__name__", "").replace("_", "-")) == name)
     one = typer.Typer(add_completion=False, rich_markup_mode=app.rich_markup_mode,
                       **_SETTINGS)
     one.registered_commands.append(info)
     return typer.main.get_command(one)
+
+
+@runtime_checkable
+class _ClickError(Protocol):
+    """What a click usage error has (click's own or the copy inside typer)."""
+
+    exit_code: int
+
+    def format_message(self) -> str: ...
 
 
 class _OneLineErrors(TyperGroup):
@@ -79,7 +88,8 @@ class _OneLineErrors(TyperGroup):
         _help_without_trailing_spaces(super().format_help, ctx, formatter)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
-             **extra):
+             windows_expand_args=True, **extra):
+        extra["windows_expand_args"] = windows_expand_args
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         named = _named_shell(list(sys.argv[1:] if args is None else args))
@@ -88,12 +98,11 @@ class _OneLineErrors(TyperGroup):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except Exception as e:
+            if not (isinstance(e, _ClickError) and isinstance(e.exit_code, int)):
+                raise
             if type(e).__name__ == "NoArgsIsHelpError":
                 typer.echo(e.format_message())
                 raise SystemExit(e.exit_code) from None
-            if not (hasattr(e, "format_message")
-                    and isinstance(getattr(e, "exit_code", None), int)):
-                raise
             from convcli.views.console import error
 
             message = e.format_message()
@@ -203,7 +212,9 @@ def _reflow(text: str | None) -> str | None:
 
 def _untyped(param_type):
     """The same parameter type, with no metavar of its own to show."""
-    class Untyped(type(param_type)):
+    base: Any = type(param_type)     # (a class mypy cannot know until run time)
+
+    class Untyped(base):
         def get_metavar(self, param, ctx):
             return ""
 

@@ -226,6 +226,7 @@ def with_picture(report, field: str | None, png: str | None, svg: str | None):
             raise ConvError("--png/--svg/--at draw a row's receptive field, and no row has a "
                             "spatial one here")
         field = f"{spatial[-1].index}{at}{pos}"
+    assert field is not None      # given, or the last row with a field
     i, position = select(report, field)
     row = report.rows[i]
     label = f"{row.name} ({row.kind})" if row.name else f"layer {row.index} {row.layer}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Callable
 
 from convcli.cli.option_table import BUDGETS_PANEL
@@ -46,9 +47,10 @@ def limits(params: str | None, macs: str | None, activations: str | None,
     return out
 
 
-def prepare(fmt: str, json: bool, junit: str | None, *budgets: str | None):
+def prepare(fmt: str, json: bool, junit: str | None, params: str | None, macs: str | None,
+            activations: str | None, train_memory: str | None):
     """--format (or --json) read, and the four budgets given (summary, net)."""
-    return output_format(fmt, json), limits(*budgets, junit)
+    return output_format(fmt, json), limits(params, macs, activations, train_memory, junit)
 
 
 def output_format(fmt: str, json: bool) -> str:
@@ -60,7 +62,7 @@ def output_format(fmt: str, json: bool) -> str:
     return "json" if json else fmt
 
 
-def finish(data: dict, tables: Callable[[], list], markdown: Callable[[list], str],
+def finish(data: dict, tables: Callable[[], Sequence], markdown: Callable[[list], str],
            limits: list, fmt: str, junit: str | None, properties: dict,
            base: dict | None = None, checked: dict | None = None) -> None:
     """Check the budgets on ``checked`` (default: ``data``; and the change from

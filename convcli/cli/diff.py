@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from typing import Annotated, Iterator, List, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, List, Optional
 
 import typer
 
@@ -20,17 +20,25 @@ from convcli.errors import ConvError
 
 _CHANGE = "Budgets on the change (HEAD - BASE)"
 # the table's options (option_table.py), read as summary reads them
-Depth, Train, Optimizer, Amp = (declared(n) for n in ("depth", "train", "optimizer", "amp"))
-MaxMemory = declared("max_memory", "For a model that must run for real on the CPU "
-                     "(data-dependent forward): refuse if its tensors would pass this (8GiB, "
-                     "50%). Default: 75% of the available RAM.")
+if TYPE_CHECKING:    # built from the option table at run time: opaque to mypy
+    Depth = Any
+    Train = Any
+    Optimizer = Any
+    Amp = Any
+    MaxMemory = Any
+else:
+    Depth, Train, Optimizer, Amp = (declared(n) for n in ("depth", "train", "optimizer", "amp"))
+    MaxMemory = declared("max_memory", "For a model that must run for real on the CPU "
+                         "(data-dependent forward): refuse if its tensors would pass this (8GiB, "
+                         "50%). Default: 75% of the available RAM.")
 
 
-def _increase(option: str, what: str):
-    return Annotated[Optional[str], typer.Option(
+def _increase(option: str, what: str) -> Any:
+    """The typer.Option of a budget on the change (inside Annotated[Optional[str], ...])."""
+    return typer.Option(
         option, metavar="LIMIT", rich_help_panel=_CHANGE,
         help=f"Fail (exit 1) when HEAD has more {what} than BASE by more than LIMIT: a "
-             "share of BASE (5%) or an amount (1M, 64MiB); 0 allows no increase.")]
+             "share of BASE (5%) or an amount (1M, 64MiB); 0 allows no increase.")
 
 
 @app.command()
@@ -57,12 +65,14 @@ def diff(
     max_macs: MaxMacs = None,
     max_activations: MaxActivations = None,
     max_train_memory: MaxTrainMemory = None,
-    max_params_increase: _increase("--max-params-increase", "parameters") = None,
-    max_macs_increase: _increase("--max-macs-increase", "MACs") = None,
-    max_activations_increase: _increase("--max-act-increase",
-                                        "activation bytes") = None,
-    max_train_memory_increase: _increase("--max-train-increase",
-                                         "training-step bytes") = None,
+    max_params_increase: Annotated[Optional[str], _increase(
+        "--max-params-increase", "parameters")] = None,
+    max_macs_increase: Annotated[Optional[str], _increase(
+        "--max-macs-increase", "MACs")] = None,
+    max_activations_increase: Annotated[Optional[str], _increase(
+        "--max-act-increase", "activation bytes")] = None,
+    max_train_memory_increase: Annotated[Optional[str], _increase(
+        "--max-train-increase", "training-step bytes")] = None,
     format: Format = "table",
     junit: Junit = None,
     dtype: Dtype = "float32",

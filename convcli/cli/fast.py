@@ -66,8 +66,9 @@ def command_table(command: str) -> tuple[list[tuple[str, bool]], list[Opt]]:
     cmd = COMMANDS[command]
     positionals, options = [], []
     conv = [] if cmd.conv is None else [n for n in CONV_NAMES if n not in cmd.conv.exclude]
+    defaults = {} if cmd.conv is None else cmd.conv.defaults
     for name in conv:     # -o and -k too: ConvArgs.read names every missing one
-        options.append(_opt(name, False, cmd.conv.defaults.get(name, OPTIONS[name].default)))
+        options.append(_opt(name, False, defaults.get(name, OPTIONS[name].default)))
     for name, use in cmd.uses.items():
         if OPTIONS[name].kind == "argument":
             positionals.append((name, use.required))
@@ -182,7 +183,7 @@ def _calc(command: str, values: dict) -> int | None:
             write_json(result.data)
         else:
             from convcli.views.console import Output
-            Output(False).emit(result.data, *tables)
+            Output(False).emit(result.data, *(tables or ()))
     except (Exception, KeyboardInterrupt) as e:
         return _funnel(e)
     return 0
@@ -207,13 +208,13 @@ def _help_key(argv: list[str]) -> str:
     """Everything Typer's help output depends on, but the files (checked apart)."""
     import json
 
-    sizes = []
+    sizes: list[tuple[int, ...] | None] = []
     for fd in (0, 1, 2):
         try:
             sizes.append(tuple(os.get_terminal_size(fd)))
         except (OSError, ValueError):
             sizes.append(None)
-    ttys = []
+    ttys: list[bool | None] = []
     for stream in (sys.stdin, sys.stdout, sys.stderr):
         try:
             ttys.append(bool(stream and stream.isatty()))
@@ -294,9 +295,9 @@ def _write_cache(path: str, key: str, text: str) -> None:
     whatever happens (a full disk, a folder that is a file, a signal)."""
     if len(text) > MAX_CACHE_BYTES // 4 or not _replayable(text):
         return
-    files = sorted({m.__file__ for name, m in list(sys.modules.items())
+    files = sorted({f for name, m in list(sys.modules.items())
                     if name.split(".")[0] in ("convcli", "typer", "rich")
-                    and getattr(m, "__file__", None)})
+                    and isinstance(f := getattr(m, "__file__", None), str) and f})
     from convcli.process import signals_deferred
 
     tmp = None
@@ -345,7 +346,7 @@ def _help(argv: list[str]) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
         return 0
-    from convcli.cli import app
+    from convcli.cli.app import app
 
     recorder = sys.stdout = _Recorder(sys.stdout)
     try:

@@ -7,6 +7,7 @@ the old spellings still accepted. ``python -m convcli.cli.option_docs`` prints i
 from __future__ import annotations
 
 import sys
+from typing import Any
 from pathlib import Path
 
 from convcli.cli.command_options import COMMANDS, default_of
@@ -95,12 +96,12 @@ def _outside() -> list[str]:
     options), read from the Typer commands themselves."""
     import typer.main
 
-    from convcli.cli import app
+    from convcli.cli.app import app
 
     lines = ["", "## Declared outside the table", "",
              "Read from the Typer commands: parameters that are not (yet) names of the table.",
              "", "| command | option | help |", "|---|---|---|"]
-    group = typer.main.get_command(app)
+    group: Any = typer.main.get_command(app)     # a group: its commands by name
     for command in sorted(group.commands):
         known = COMMANDS[command].uses if command in COMMANDS else {}
         for p in group.commands[command].params:

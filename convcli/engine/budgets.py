@@ -103,7 +103,8 @@ def parse_limit(metric: str, text: str, increase: bool = False) -> Limit:
 
 def parse_limits(given: dict[str, str | None], increase: bool = False) -> list[Limit]:
     """The budgets given, in METRICS' order: {"params": "25M", "macs": None, ...}."""
-    return [parse_limit(m, given[m], increase) for m in METRICS if given.get(m) is not None]
+    return [parse_limit(m, raw, increase) for m in METRICS
+            if (raw := given.get(m)) is not None]
 
 
 def needs_train(limits: list[Limit]) -> bool:

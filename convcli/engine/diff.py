@@ -90,7 +90,8 @@ def load_report(path: str, side: str, version: int) -> dict:
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as e:
-        where = f" (line {e.lineno}, column {e.colno})" if hasattr(e, "lineno") else ""
+        where = (f" (line {e.lineno}, column {e.colno})"
+                 if isinstance(e, json.JSONDecodeError) else "")
         raise ConvError(f"{side} {path!r} is not JSON{where}: write it with `convcli "
                         "summary MODEL --input SHAPE --json > FILE`") from None
     return check_report(data, f"{side} {path!r}", version)

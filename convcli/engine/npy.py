@@ -61,7 +61,7 @@ def _looks_like_shape(text: str) -> bool:
     return True
 
 
-def parse_input(text: str) -> tuple[object, tuple[int, ...]]:
+def parse_input(text: str) -> tuple[str | tuple[int, ...], tuple[int, ...]]:
     """INPUT -> (what ``run`` takes: the path or the shape, the input shape). A .npy
     file's shape comes from its header; nothing is loaded."""
     if is_npy_path(text):

@@ -26,7 +26,7 @@ from __future__ import annotations
 from itertools import product
 from math import prod
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 # torch padding_mode -> np.pad mode
 CHUNK_BYTES = 256 * 2 ** 20   # working memory per batch chunk
 
-PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
-             "circular": "wrap"}
+# (numpy's np.pad takes its mode as one of these literals)
+PAD_MODES: dict[str, Literal["constant", "reflect", "edge", "wrap"]] = {
+    "zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def _compute_dtype(*arrays) -> np.dtype:

@@ -173,6 +173,7 @@ def _judge(rows: list[TuneRow], times: dict, macs: int, warmup: int,
     for i, r in enumerate(out):
         if r.speedup is not None and not r.control:
             out[i] = replace(r, within_spread=r.speedup.reaches(1.0 - drift, 1.0 + drift))
-    timed = [i for i, r in enumerate(out) if r.timing is not None and not r.control]
-    best = min(timed, key=lambda i: out[i].timing.median_ms)
+    timed = {i: r.timing.median_ms for i, r in enumerate(out)
+             if r.timing is not None and not r.control}
+    best = min(timed, key=timed.__getitem__)
     return tuple(replace(r, fastest=i == best) for i, r in enumerate(out))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field, replace
 from math import prod
+from typing import Any
 
 from convcli.calculator.kernels import Init, Kernel, named_kernel
 from convcli.calculator.spec import ConvSpec
@@ -68,10 +69,10 @@ class Applied:
     input: InputPlan
     options: ApplyOptions
     estimate: MemoryEstimate
-    x: object
-    w: object
-    b: object
-    y: object
+    x: Any  # torch.Tensor: torch is imported inside functions only
+    w: Any
+    b: Any  # None without bias
+    y: Any
     sources: dict = field(default_factory=dict)
 
     @property
@@ -301,10 +302,10 @@ class FigureRow:
     tensor has no such channel."""
 
     index: int
-    input: object
-    kernel: object
+    input: Any  # numpy arrays (numpy is imported inside functions only), or None
+    kernel: Any
     kernel_label: str
-    output: object
+    output: Any
 
 
 def figure_rows(applied: Applied, most: int = MAX_PLANES) -> tuple[list[FigureRow], int, str]:

@@ -13,7 +13,7 @@ return, so a report from them always draws itself. Pure Python.
 from __future__ import annotations
 
 from math import prod
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 # "rich": report -> renderables; "text": report -> str; "mimebundle": report ->
 # {mime type: text}; "dict": report -> the --json dict; "pandas": report -> DataFrame
@@ -101,6 +101,14 @@ class ReportFace:
     path: str
     view: dict
     param_layer_outputs: int | None
+    macs_complete: bool
+
+    if TYPE_CHECKING:       # NetReport's properties
+        @property
+        def output_shape(self) -> tuple[int, ...]: ...
+
+        @property
+        def total_macs(self) -> int: ...
 
     # ---- torchinfo's names ---------------------------------------------------------
     @property
@@ -111,11 +119,11 @@ class ReportFace:
 
     @property
     def total_mult_adds(self) -> int:
-        return self.total_macs  # type: ignore[attr-defined]
+        return self.total_macs
 
     @property
     def total_flops(self) -> int:
-        return 2 * self.total_macs  # type: ignore[attr-defined]
+        return 2 * self.total_macs
 
     @property
     def dtype(self) -> str:
@@ -217,6 +225,6 @@ class ReportFace:
 
     def one_line(self) -> str:
         return (f"{self.model or 'network'}: {len(self.rows)} rows, output "
-                f"{list(self.output_shape)}, {self.total_params:,} params, "  # type: ignore
-                f"{self.total_macs:,} MACs"   # type: ignore[attr-defined]
-                + ("" if self.macs_complete else " (at least)"))   # type: ignore
+                f"{list(self.output_shape)}, {self.total_params:,} params, "
+                f"{self.total_macs:,} MACs"
+                + ("" if self.macs_complete else " (at least)"))

@@ -56,13 +56,13 @@ def _counts(c: ConvCounts) -> Table:
     return t
 
 
-def reading_text(reading: Interpretation | None, transposed: bool) -> Text | None:
+def reading_text(reading: Interpretation | None, transposed: bool) -> Group | None:
     """How INPUT's rank was read, for commands without a counts table (run, verify)."""
     note = None if reading is None else reading.note(transposed)
     return prose_lines([note, ""], style="dim") if note else None
 
 
-def notes_text(c: ConvCounts, reading: Interpretation | None = None) -> Text | None:
+def notes_text(c: ConvCounts, reading: Interpretation | None = None) -> Group | None:
     """The notes under the counts table, full width (None when there are none)."""
     lines = notes(c, reading)
     return prose_lines(lines + [""], style="dim") if lines else None
@@ -157,9 +157,10 @@ def groups_table(rows: list[GroupsRow]) -> Group:
             if name == "note":
                 c.justify = "left"
         for r in rows:
-            cells = {"variant": Text(r.label + (" (yours)" if r.yours else ""),
-                                     style="bold" if r.yours else ""),
-                     "params": f"{r.params:,}" if not r.omitted else "", "note": r.note}
+            cells: dict[str, RenderableType] = {
+                "variant": Text(r.label + (" (yours)" if r.yours else ""),
+                                style="bold" if r.yours else ""),
+                "params": f"{r.params:,}" if not r.omitted else "", "note": r.note}
             if r.omitted:
                 cells["variant"] = Text("...")
             elif with_macs:
@@ -232,8 +233,9 @@ def peers_table(report) -> Group:
     wrap."""
     spec = report.spec
     names = ["tool", "unit", "reports", "vs convcli", "transposed"]
-    rows = [(Text("convcli", style="bold"), "MACs", Text(f"{report.macs:,}", style="bold"),
-             Text(f"FLOPs {report.flops:,}"), "correct")]
+    rows: list[tuple[RenderableType, str, RenderableType, Text, RenderableType]] = [
+        (Text("convcli", style="bold"), "MACs", Text(f"{report.macs:,}", style="bold"),
+         Text(f"FLOPs {report.flops:,}"), "correct")]
     for p in report.peers:
         bad = spec.transposed and p.wrong_for_transposed
         verdict = Text(p.verdict, style="bold red" if bad else

@@ -170,7 +170,7 @@ def _totals(r: DotResult) -> list:
     rows = [("sum of the products", r.total), ("+ bias", r.bias), ("= output", r.value),
             ("torch computed", r.torch_value)]
     w = max(len(_value(v)) for _, v in rows)
-    out = [Text("")]
+    out: list[Text | Prose] = [Text("")]
     for label, v in rows:
         if label == "+ bias" and v is None:
             out.append(Text(f"  {label:<21}{'none':>{w}}  (--no-bias)"))

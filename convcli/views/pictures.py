@@ -43,7 +43,8 @@ def show_view(pic: Picture, width: int = 80, note: str | None = None) -> Group:
     parts += window_lines(pic.window, width)
     parts.append(Text(""))
     parts += field_lines(pic.field, pic.views, width,
-                         batched=len(pic.input_shape) == pic.spec.dims + 2)
+                         batched=pic.input_shape is not None
+                         and len(pic.input_shape) == pic.spec.dims + 2)
     return Group(*parts)
 
 
@@ -212,7 +213,7 @@ def _field_grid(field, views, width: int) -> list:
     if rows is None or cols is None:
         return []
     taps_h, taps_w = set(fh.taps), set(fw.taps)
-    lines = [Text("")]
+    lines: list[Text | Prose] = [Text("")]
     for r in rows:
         ch = vh.cell(r)
         label = str(ch.index) if ch.kind == "input" else _GLYPHS[ch.kind]

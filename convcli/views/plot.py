@@ -54,7 +54,7 @@ def draw(pic: Picture, path: str, kind: str) -> None:
     Canvas(fig)
     axes = fig.subplots(panels, 1, squeeze=False, height_ratios=ratios)[:, 0]
     fig.suptitle(pic.spec.torch_repr() + (
-        "" if pic.input_shape is None else
+        "" if pic.input_shape is None or pic.output_shape is None else
         f"  on {list(pic.input_shape)} -> {list(pic.output_shape)}"), fontsize=12)
     _groups(axes[0], pic.groups, Rectangle)
     if pic.window is not None:
@@ -105,7 +105,8 @@ def _groups(ax, gm, Rectangle) -> None:
 def _window(ax, view, Rectangle) -> None:
     wins, pos = visible(view, 40)
     cols: list[int | None] = []
-    prev = None
+    prev: int | None = None
+    p: int | None    # a position; None marks a gap in cols
     for p in pos:
         if prev is not None and p != prev + 1:
             cols.append(None)

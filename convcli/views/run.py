@@ -127,7 +127,7 @@ def tune_table(r: RunResult) -> Group:
     without max diff, then GFLOP/s, then the interval."""
     rows = r.tune
     names = ["variant", "ms", "GFLOP/s", "vs yours", "95% CI", "max diff"]
-    cells = []
+    cells: list[list[RenderableType]] = []
     for x in rows:
         style = "bold green" if x.fastest else "dim" if x.control else ""
         label = ("★ " if x.fastest else "  ") + x.short_label + (
@@ -150,7 +150,7 @@ def tune_table(r: RunResult) -> Group:
         if "max diff" not in left_out:
             notes.append("max diff: largest absolute difference from your variant's output")
         notes += [f"{x.short_label}: {x.error}" for x in rows if x.error]
-        return below(t, notes + left_out_note(left_out, names), gap=False)
+        return below(t, [*notes, *left_out_note(left_out, names)], gap=False)
 
     return titled("Variants, timed round-robin (fastest ★; NHWC = channels_last)",
                   Fitted(build, ["max diff", "GFLOP/s", "95% CI"]))

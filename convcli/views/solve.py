@@ -28,26 +28,30 @@ def solve_view(report: SolveReport) -> Group:
         ["out pad", "Conv from"] if report.transposed else []) + ["note"]
     short = {"kernel": "k", "stride": "s", "padding": "p", "dilation": "d", "out pad": "op",
              "Conv from": "from"}
-    rows = []
+    rows: list[list[RenderableType]] = []
+    row_notes: list[Prose] = []     # each row's last cell
     for i, s in enumerate(report.solutions, 1):
-        pad = ("same" if s.uses_same else per_dim(s.padding, ',') if s.symmetric else
+        # (padding is None exactly when the solution is not symmetric)
+        pad = ("same" if s.uses_same else per_dim(s.padding, ',') if s.padding is not None else
                ",".join(f"{a}+{b}" for a, b in s.padding_pairs) + " F.pad")
-        cells = [str(i), per_dim(s.kernel_size, ','), per_dim(s.stride, ','),
-                 Text(pad, style="" if s.symmetric or s.uses_same else "yellow"),
-                 per_dim(s.dilation, ',')]
+        cells: list[RenderableType] = [
+            str(i), per_dim(s.kernel_size, ','), per_dim(s.stride, ','),
+            Text(pad, style="" if s.symmetric or s.uses_same else "yellow"),
+            per_dim(s.dilation, ',')]
         if report.transposed:
             cells.append(per_dim(s.output_padding, ','))
             cells.append(",".join("—" if p is None else str(p[0]) if p[0] == p[1] else
                                   f"{p[0]}..{p[1]}" for p in (
                                       s.conv_from[:1] if s.scalar else s.conv_from)))
-        rows.append(cells + [Prose("; ".join(s.notes))])
-    widest = max([4] + [cells[-1].narrowest() for cells in rows])
+        row_notes.append(Prose("; ".join(s.notes)))
+        rows.append(cells + [row_notes[-1]])
+    widest = max([4] + [note.narrowest() for note in row_notes])
 
     # the rows widest in some column (the notes: on one line): a table of them is as
     # wide as the whole one, and quick to measure
     widest_rows = sorted({max(range(len(rows)), key=lambda i: len(str(rows[i][c])))
                           for c in range(len(names) - 1)} |
-                         {max(range(len(rows)), key=lambda i: rows[i][-1].natural())})
+                         {max(range(len(rows)), key=lambda i: row_notes[i].natural())})
 
     def build(left_out: set[str], only: list[int] | None = None) -> RenderableType:
         cols = names[:-1] + ([] if "note" in left_out else ["note"])
@@ -63,7 +67,7 @@ def solve_view(report: SolveReport) -> Group:
                                  "from: Conv from" if report.transposed
                                  else ": kernel, stride, padding, dilation")] \
             if "short headers" in left_out else []
-        return below(Squeezed(t, floors), notes + left_out_note(left_out, ["note"]))
+        return below(Squeezed(t, floors), [*notes, *left_out_note(left_out, ["note"])])
 
     b = report.bounds
     pad_rule = ("d*(kernel-1)" if b.max_padding is None else str(b.max_padding))
@@ -112,7 +116,7 @@ def decoder_view(report: DecoderReport) -> Group:
     lines: list = []
     if report.decoder is not None:
         lines.append(Prose(Text("decoder: ", style="bold") + Text(
-            "nn." + report.layer("decoder"), style="bold green"), hang=2))
+            f"nn.{report.layer('decoder')}", style="bold green"), hang=2))
     for i, d in enumerate(rows[:1] if same else rows):
         if len(d.preimage) > 1:
             opts = [f"output_padding={op} -> {m}" for m, op in d.choices if op is not None]

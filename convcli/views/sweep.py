@@ -61,7 +61,7 @@ def sweep_table(title: str, sweeps: Sequence[Sweep], rows: Sequence[SweepRow],
             else:
                 t.add_row(*swept, Text("torch refuses it (below)", style="red"),
                           *([""] * (len(cols) - 1)))
-        return below(t, refused + left_out_note(left_out, list(columns)))
+        return below(t, [*refused, *left_out_note(left_out, list(columns))])
 
     # narrow: the weight shape goes first, then the layer (the swept values say it)
     optional = [c for c in ("weight", "layer", "bytes") if c in columns]

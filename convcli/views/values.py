@@ -100,7 +100,7 @@ def _depth(values) -> int:
     return d
 
 
-def shade_lines(rows: list, lo: float | None, hi: float | None) -> list[str]:
+def shade_lines(rows: list | None, lo: float | None, hi: float | None) -> list[str]:
     """Rows of values as shades, two characters per value ('?' for NaN)."""
     rows = rows if rows and isinstance(rows[0], list) else [rows]
     span = None if lo is None or hi is None or hi <= lo else hi - lo
@@ -145,7 +145,7 @@ def summary_view(applied: Applied, infos: list[TensorInfo], note: str | None):
             c.justify = "left" if c.header in ("tensor", "shape", "values") else "right"
         shape = shape_x if "x shapes" in left_out else shape_list
         for info in infos:
-            cells = {"tensor": info.name, "shape": shape(info.shape),
+            cells: dict[str, RenderableType] = {"tensor": info.name, "shape": shape(info.shape),
                      "values": Prose(info.source), "min": _short(info.stats.min),
                      "max": _short(info.stats.max)}
             t.add_row(*[cells[n] for n in keep])

@@ -131,3 +131,16 @@ def test_a_ctrl_c_swallowed_by_an_import_is_raised_after_it(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env=env, timeout=60)
     assert p.stdout.strip() == "raised after", p.stderr
+
+
+def test_a_stdout_closed_as_a_python_file_is_one_line_and_3(capsys, monkeypatch):
+    """flush() on a closed file object raises ValueError (no strerror): one line,
+    exit 3, not an AttributeError while leaving (mypy found it)."""
+    from convcli import process
+
+    closed = open(os.devnull, "w")
+    closed.close()
+    monkeypatch.setattr(sys, "stdout", closed)
+    assert process._flushed(0) == int(ExitCode.ENVIRONMENT)
+    assert capsys.readouterr().err == ("Error: cannot write to stdout (I/O operation on "
+                                       "closed file.); the output is incomplete\n")

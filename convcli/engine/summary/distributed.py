@@ -73,7 +73,7 @@ def _per_gpu_budget(dist, step_at, specs, topts) -> Budget:
     shown = parts(n or 1)
     share = dict(g.parts(), activations=shown[0], recompute=shown[1])
     share["input batch"] = shown[2]
-    return Budget(topts.budget, n, at_n, at_next, fixed, per, max(share, key=share.get))
+    return Budget(topts.budget, n, at_n, at_next, fixed, per, max(share, key=share.__getitem__))
 
 
 def measure(topts, specs, d) -> list[dict]:

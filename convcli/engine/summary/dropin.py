@@ -218,6 +218,8 @@ def _on(torch, value, device: str) -> Any:
 
 def _from_data(torch, input_data, kwargs) -> Call:
     data = _numpy_to_torch(torch, input_data)
+    args: tuple[Any, ...]
+    kw: dict[str, Any]
     if isinstance(data, torch.Tensor):
         args, kw = (data,), {}
     elif isinstance(data, dict):
