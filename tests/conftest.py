@@ -116,3 +116,21 @@ def run_subprocess(*args: str, env: dict | None = None, timeout: float = 120) ->
 @pytest.fixture
 def sh():
     return run_subprocess
+
+
+def read_pty(parent: int) -> bytes:
+    """Everything a child wrote to its pseudo-terminal until it closed (60 s at most
+    between chunks); the parent end is closed afterwards."""
+    import os
+    import select
+    out = b""
+    while select.select([parent], [], [], 60)[0]:
+        try:
+            chunk = os.read(parent, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(parent)
+    return out

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, read_pty
 from convcli.errors import ExitCode
 
 PYTHONS = [sys.executable] + [p for p in os.environ.get("CONVCLI_TEST_PYTHONS", "").split(
@@ -174,16 +174,7 @@ def _on_a_tty(argv: list[str], **env) -> tuple[int, bytes]:
     p = subprocess.Popen([sys.executable, "-m", "convcli", *argv], stdin=child, stdout=child,
                          stderr=child, env=full, cwd=ROOT)
     os.close(child)
-    out = b""
-    while select.select([parent], [], [], 60)[0]:
-        try:
-            chunk = os.read(parent, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(parent)
+    out = read_pty(parent)
     return p.wait(timeout=60), out
 
 

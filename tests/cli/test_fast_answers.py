@@ -15,7 +15,7 @@ import sys
 import pytest
 import typer.main
 
-from conftest import ROOT, run_subprocess
+from conftest import ROOT, run_subprocess, read_pty
 from convcli.calculator.cases import random_case
 from convcli.cli import app, fast
 
@@ -511,14 +511,5 @@ def _on_a_tty(cmd: list[str], env: dict) -> tuple[int, str]:
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
     p = subprocess.Popen(cmd, stdin=child, stdout=child, stderr=child, env=full, cwd=ROOT)
     os.close(child)
-    out = b""
-    while select.select([parent], [], [], 60)[0]:
-        try:
-            chunk = os.read(parent, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(parent)
+    out = read_pty(parent)
     return p.wait(timeout=60), out.decode()
