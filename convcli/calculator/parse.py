@@ -44,13 +44,14 @@ def _tokens(text: str, option: str) -> list[str]:
     return parts
 
 
-_CODE = re.compile(r"\s*(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*\s*\((\s*\d+)?")
+# compiled on first use (re caches it): only a misread value needs it
+_CODE = r"\s*(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*\s*\((\s*\d+)?"
 
 
 def _misread(text: str, option: str) -> str | None:
     """The message for text that is not numbers for a reason we can name: torch code
     where a shape belongs, an upper-case X, a nested list."""
-    m = _CODE.match(text)
+    m = re.match(_CODE, text)
     if m and not _TORCH_SIZE.fullmatch(text.strip()):
         channels = (m.group(1) or "3").strip()
         return (f"{option}: {_short(text)!r} is torch code, not a shape; give the input's "
@@ -137,7 +138,7 @@ def parse_shape(text: str, option: str = "INPUT") -> tuple[int, ...]:
     return shape
 
 
-_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)", re.ASCII)   # 0-9 only
+_SIZE = r"(?a)(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)"   # 0-9 only; compiled on first use
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kib": 1024, "m": 1024 ** 2, "mib": 1024 ** 2,
                "g": 1024 ** 3, "gib": 1024 ** 3, "t": 1024 ** 4, "tib": 1024 ** 4,
                "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4}
@@ -149,13 +150,13 @@ def parse_bytes(text: str, option: str = "--max-memory") -> int | float:
     are powers of 1024, kB/MB/GB/TB powers of 1000."""
     raw = text.strip().lower().replace("_", "")
     if raw.endswith("%"):
-        share = _SIZE.fullmatch(raw[:-1].strip())
+        share = re.fullmatch(_SIZE, raw[:-1].strip())
         pct = float(share.group(1)) if share and not share.group(2) else -1.0
         if not 0 < pct <= 100:
             raise ConvError(
                 f"{option}: {_short(text)!r} is not a share of free memory; write e.g. 50%")
         return pct / 100
-    m = _SIZE.fullmatch(raw)
+    m = re.fullmatch(_SIZE, raw)
     if not m or m.group(2) not in _SIZE_UNITS:
         raise ConvError(
             f"{option}: {_short(text)!r} is not a memory size; write e.g. 8GiB, 512M, 1.5GB or 50% "
@@ -188,7 +189,7 @@ def nearest_option(word: str, options: list[str]) -> str | None:
     return close[0] if close else None
 
 
-_COUNT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(?:e(\d+))?\s*([kmgt]?)")
+_COUNT = r"(\d+(?:\.\d*)?|\.\d+)(?:e(\d+))?\s*([kmgt]?)"     # compiled on first use
 _COUNT_UNITS = {"": 1, "k": 10 ** 3, "m": 10 ** 6, "g": 10 ** 9, "t": 10 ** 12}
 
 
@@ -198,7 +199,7 @@ def parse_count(text: str, option: str) -> int:
     from decimal import Decimal
 
     raw = text.strip().lower().replace("_", "").replace(",", "")
-    m = _COUNT.fullmatch(raw)
+    m = re.fullmatch(_COUNT, raw)
     if not m or len(raw) > 40:
         raise ConvError(f"{option}: {_short(text)!r} is not a count; write e.g. 25M, "
                         "4.1G or 1500 (k, M, G, T: powers of 1000)")

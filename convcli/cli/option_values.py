@@ -16,7 +16,7 @@ from convcli.cli.command_options import COMMANDS, Use
 from convcli.cli.option_table import OPTIONS, OptionDef
 from convcli.errors import ConvError
 
-_FLOAT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_FLOAT = r"(?a)[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"     # compiled on first use
 
 
 def _short(text: str, n: int = 40) -> str:
@@ -92,7 +92,7 @@ def _budget(text: str, option: str, d: OptionDef) -> int:
 def _tolerance(text: str, option: str, d: OptionDef) -> float:
     """A finite number >= 0, in ASCII digits (1e-4, 0.001)."""
     raw = text.strip()
-    value = float(raw) if _FLOAT.fullmatch(raw) else math.nan
+    value = float(raw) if re.fullmatch(_FLOAT, raw) else math.nan
     if not math.isfinite(value) or value < 0:
         hint = (" (only the ASCII digits 0-9 are numbers)"
                 if any(c.isdigit() and not c.isascii() for c in raw) else "")

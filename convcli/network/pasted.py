@@ -22,9 +22,11 @@ import re
 
 from convcli.errors import ConvError
 
-_KEYED = re.compile(r"^\((?P<key>[^()]+)\):\s*(?P<rest>.*)$")
-_REPEAT = re.compile(r"^(?P<n>\d+) x (?P<rest>.*)$")
-_OPEN = re.compile(r"^(?P<name>[\w.]+)\($")
+# patterns, compiled on first use (re caches them): layer text that is not print(model)'s
+# form never needs them
+_KEYED = r"^\((?P<key>[^()]+)\):\s*(?P<rest>.*)$"
+_REPEAT = r"^(?P<n>\d+) x (?P<rest>.*)$"
+_OPEN = r"^(?P<name>[\w.]+)\($"
 _UNORDERED = ("ModuleList", "ModuleDict", "ParameterList", "ParameterDict")
 
 
@@ -32,7 +34,7 @@ def looks_printed(text: str) -> bool:
     """True when some line starts like ``(0): ...`` or ``(conv1): ...``."""
     for line in text.splitlines():
         s = line.strip()
-        if s.startswith("(") and _KEYED.match(s) and not s.startswith("(("):
+        if s.startswith("(") and re.match(_KEYED, s) and not s.startswith("(("):
             return True
     return False
 
@@ -52,15 +54,15 @@ def printed_chunks(text: str, source: str) -> list[tuple[str, int]]:
             stack.pop()
             continue
         key, times, rest = None, 1, line
-        m = _KEYED.match(line)
+        m = re.match(_KEYED, line)
         if m:
             key, rest = m.group("key").strip(), m.group("rest").strip()
-            r = _REPEAT.match(rest)
+            r = re.match(_REPEAT, rest)
             if r and re.fullmatch(r"\d+-\d+", key):
                 times, rest = int(r.group("n")), r.group("rest").strip()
         if stack:
             _check_child(stack[-1], key, source, number)
-        opened = _OPEN.match(rest)
+        opened = re.match(_OPEN, rest)
         if opened:
             stack.append((opened.group("name"), number))
             if times != 1:

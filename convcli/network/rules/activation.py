@@ -5,7 +5,6 @@ the softmaxes over a spatial dim (global along it) and GLU over one (two taps)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import prod
 
 from convcli.calculator.ints import is_int
@@ -91,17 +90,18 @@ class Same(Layer):
         return ""
 
 
-@dataclass(frozen=True)
 class Kind:
     """One elementwise layer type: torch's signature and what backward keeps: "input",
     "output" or nothing; ``extra``: further tensors the size of the input (RReLU's
     noise, LogSigmoid's buffer, Softsign's denominator, Tanhshrink's tanh);
-    ``copies``: run in place, it first copies its input for backward."""
+    ``copies``: run in place, it first copies its input for backward. A plain class
+    (see layer.Saves)."""
 
-    signature: list
-    keeps: str = ""
-    extra: int = 0
-    copies: bool = False
+    __slots__ = ("signature", "keeps", "extra", "copies")
+
+    def __init__(self, signature: list, keeps: str = "", extra: int = 0,
+                 copies: bool = False):
+        self.signature, self.keeps, self.extra, self.copies = signature, keeps, extra, copies
 
 
 _INPLACE = [("inplace", False)]
