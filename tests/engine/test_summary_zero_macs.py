@@ -4,6 +4,7 @@ leaves untagged (hardswish, mish_, LogSigmoid, PReLU, RReLU, GLU) go through
 `summary` as work that does no multiply-accumulate; ops that do MACs without a formula
 still make it false."""
 
+import functools
 import warnings
 
 import pytest
@@ -16,9 +17,11 @@ import convcli  # noqa: E402
 X = (2, 4, 6, 6)
 
 
-def _pointwise_calls():
+@functools.lru_cache(maxsize=None)
+def pointwise_calls():
     """(name, overload, arguments) of every aten op tagged pointwise that accepts one
-    of a few generic argument lists on float tensors (probed on the CPU)."""
+    of a few generic argument lists on float tensors (probed on the CPU, once, when a
+    test first asks: not while the file is collected)."""
     pointwise = torch.Tag.pointwise
     calls = []
     x = torch.rand(X) + 0.5
@@ -45,12 +48,10 @@ def _pointwise_calls():
     return calls
 
 
-CALLS = _pointwise_calls()
-
 
 class Pointwise(nn.Module):
     def forward(self, x):
-        for name, overload, make in CALLS:
+        for name, overload, make in pointwise_calls():
             args = make()
             args = tuple(x.clone() if isinstance(a, torch.Tensor) else a for a in args)
             getattr(getattr(torch.ops.aten, name), overload)(*args)
@@ -58,7 +59,7 @@ class Pointwise(nn.Module):
 
 
 def test_every_pointwise_op_torch_tags_counts_zero_without_an_alarm():
-    assert len({name for name, _, _ in CALLS}) > 150   # the probe found most of them
+    assert len({name for name, _, _ in pointwise_calls()}) > 150   # the probe found most of them
     for path in ("meta", "cpu"):
         model = Pointwise()
         x = torch.rand(X) + 0.5 if path == "cpu" else X

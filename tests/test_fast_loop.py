@@ -1,0 +1,97 @@
+"""The rules of the fast inner loop (tests/conftest.py) can fail: a helper that starts
+a process makes its callers slow at any depth, a grid keeps its sample, a process the
+reading misses fails the test that started it, the named files and modules exist.
+The loop's CPU itself is measured by benchmarks/fast_loop.py, not here."""
+
+from __future__ import annotations
+
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+import conftest
+from conftest import ROOT, SLOW_FILES, UNREACHABLE, convcli_modules, examples, sample
+
+
+def test_every_slow_file_and_every_unreachable_module_exists():
+    """Rule 2's names and the reach check's exceptions rot silently when a file moves."""
+    names = {p.name for p in (ROOT / "tests").rglob("test_*.py")}
+    assert SLOW_FILES <= names, SLOW_FILES - names
+    assert set(UNREACHABLE) <= convcli_modules()
+    assert {"convcli", "convcli.cli.app", "convcli.engine.summary"} <= convcli_modules()
+
+
+def test_a_helper_that_starts_a_process_makes_every_caller_slow(tmp_path):
+    (tmp_path / "test_x.py").write_text(
+        "import subprocess\n"
+        "def _low():\n    return subprocess.run(['true'])\n"
+        "def _middle():\n    return _low()\n"
+        "def test_calls_it():\n    _middle()\n"
+        "def test_does_not():\n    assert 1 + 1 == 2\n"
+        "class TestBox:\n    def test_method(self):\n        _middle()\n"
+        "def test_reads_a_pty():\n    import os\n    os.forkpty()\n")
+    refs, starting = conftest._file_facts(str(tmp_path / "test_x.py"))
+    assert {"_low", "_middle", "test_calls_it", "test_method", "test_reads_a_pty"} <= starting
+    assert "test_does_not" not in starting
+    assert "subprocess" in refs[("TestBox", "test_method")] | refs[(None, "_low")]
+
+
+def test_the_sh_fixture_and_run_subprocess_count_as_processes():
+    helpers = conftest._conftest_helpers(ROOT / "tests" / "cli")
+    assert {"sh", "run_subprocess", "start_ready", "run_script"} <= helpers
+    assert "cli" not in helpers and "read_pty" not in helpers
+
+
+def test_sample_keeps_an_even_spread_and_marks_the_rest_slow():
+    params = sample(range(10), keep=3)
+    fast = [p.values[0] for p in params if not any(m.name == "slow" for m in p.marks)]
+    assert fast == [0, 4, 9] and len(params) == 10
+    one = sample([pytest.param(("a", 1), id="first"), ("b", 2)], unpack=True)
+    assert one[0].id == "first" and not one[0].marks
+    assert one[1].values == ("b", 2) and [m.name for m in one[1].marks] == ["slow"]
+
+
+def test_examples_are_a_tenth_in_the_fast_loop(monkeypatch):
+    monkeypatch.setenv(conftest.FAST_LOOP_ENV, "1")
+    assert (examples(3000), examples(260, fast=60), examples(5)) == (300, 60, 1)
+    monkeypatch.setenv(conftest.FAST_LOOP_ENV, "0")
+    assert (examples(3000), examples(260, fast=60)) == (3000, 260)
+
+
+def test_the_guard_fails_a_fast_test_that_starts_python_and_only_python():
+    """The guard's count and verdict, without starting anything: the counting wrapper
+    is given a start that does nothing."""
+    count = conftest._counting(lambda argv: None, program=lambda argv: argv)
+    before = conftest._STARTED[0]
+    try:
+        for argv, runs_python in (([sys.executable, "-c", "pass"], True),
+                                  (["sh", "-c", "exec python3 -m convcli"], True),
+                                  ("python3 -m convcli shape", True),
+                                  (["fc-list", "--format", "%{file}"], False),
+                                  ([b"/usr/bin/git", b"status"], False)):
+            start = conftest._STARTED[0]
+            count(argv)
+            assert conftest._STARTED[0] - start == runs_python, argv
+        fast = SimpleNamespace(get_closest_marker=lambda name: None)
+        outcome = SimpleNamespace(excinfo=None, forced=None)
+        outcome.force_exception = lambda e: setattr(outcome, "forced", e)
+        guard = conftest._guard_processes(fast)
+        next(guard)
+        count([sys.executable])
+        with pytest.raises(StopIteration):
+            guard.send(outcome)
+        assert "not marked slow" in str(outcome.forced)
+    finally:
+        conftest._STARTED[0] = before
+
+
+def test_the_reach_check_names_what_no_fast_test_imports():
+    """The modules' names come from the files; a run that reached all but one names
+    that one, and the modules no test can import for a stated reason are not asked."""
+    names = convcli_modules()
+    assert len(names) == len(list((ROOT / "convcli").rglob("*.py")))
+    assert "convcli.calculator.spec" in names and "convcli.__init__" not in names
+    assert conftest.unreached(names) == []
+    assert conftest.unreached(names - {"convcli.views.dist"}) == ["convcli.views.dist"]
+    assert conftest.unreached(names - set(UNREACHABLE)) == []
