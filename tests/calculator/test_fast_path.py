@@ -1,12 +1,12 @@
 """output_shape (sizes only) and explain (formulas) give the same answers and the
-same ConvError messages on 20,000 random configurations from calculator/cases.py,
+same ConvError messages on 20,000 random configurations from calculator/random_cases.py,
 and each explain formula, evaluated, is the size output_shape returns."""
 
 import math
 import random
 
 from convcli import ConvError, ConvSpec
-from convcli.calculator.cases import random_case
+from convcli.calculator.random_cases import random_case
 
 
 def _outcome(call):

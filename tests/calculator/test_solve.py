@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from convcli.errors import ConvError
 from convcli.calculator.decoder import decoder
 from convcli.calculator.solutions import Bounds, unread_inputs
-from convcli.calculator.solve import Fixed, solve, solve_dim
+from convcli.calculator.solve_search import Fixed, solve, solve_dim
 from convcli.calculator.spec import ConvSpec
 
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convcli import ConvError, ConvSpec
-from convcli.calculator.cases import Case, random_case
+from convcli.calculator.random_cases import Case, random_case
 from convcli.calculator.costs import macs
 from convcli.calculator.interpret import read_spec
 

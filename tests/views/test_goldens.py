@@ -110,7 +110,7 @@ def steady(monkeypatch):
     """run and verify with fixed timings, memory, statistics and errors (the rest is
     what they computed)."""
     pytest.importorskip("torch")
-    from convcli.engine import run as engine
+    from convcli.engine import conv_run as engine
     from convcli.engine.timing import Spread, Timing
     from convcli.engine.verify import execute
 
@@ -136,7 +136,7 @@ def steady(monkeypatch):
                        torch_version="2.13.0+cpu", tune=tune)
 
     def run_config(*args, **kwargs):
-        from convcli.engine.verify.report import Worst
+        from convcli.engine.verify.verify_results import Worst
         report = real_config(*args, **kwargs)
         from convcli.engine.verify.checks import EXACT
         # a numeric check's error is the machine's (a grouped conv may equal its split

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from convcli.formatting import per_dim
 from convcli.views.console import Fitted, table
-from convcli.views.fit import Prose, Squeezed, below, left_out_note, prose_lines, titled
+from convcli.views.fit_width import Prose, Squeezed, below, left_out_note, prose_lines, titled
 
 if TYPE_CHECKING:
     from convcli.calculator.decoder import DecoderReport
