@@ -2,7 +2,7 @@
 hand-written formula in the same process.
 
 Target (issue 14): ``ConvSpec(**args).output_shape(shape)`` >= 100,000 answers/s in
-one process. The configurations are valid ones from calculator/cases.py (dims 1-3,
+one process. The configurations are valid ones from calculator/random_cases.py (dims 1-3,
 transposed, groups, 'same', padding modes, unbatched and empty inputs). Each round
 times both sides over the same list, alternating which goes first, so that load on
 the (shared) machine hits both alike; the figures are medians over the rounds.
@@ -17,7 +17,7 @@ import random
 import statistics
 import time
 
-from convcli.calculator.cases import random_case
+from convcli.calculator.random_cases import random_case
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 

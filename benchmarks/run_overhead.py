@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from convcli.engine.devices import resolve_device  # noqa: E402
-from convcli.engine.run import RunOptions, run  # noqa: E402
+from convcli.engine.conv_run import RunOptions, run  # noqa: E402
 from convcli.calculator.spec import ConvSpec  # noqa: E402
 
 SHAPE = (8, 64, 56, 56)

@@ -35,7 +35,7 @@ TARGET_WALL_S = 20.0
 CHECKS_TWICE = """
 import json, sys, time
 from convcli.engine.verify import execute
-from convcli.engine.verify.report import Options
+from convcli.engine.verify.verify_results import Options
 opts = Options(device="cpu")
 execute.run_suite(opts)
 t0 = time.process_time()

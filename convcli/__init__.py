@@ -12,7 +12,7 @@ For notebooks and scripts::
     report                      # Jupyter draws the table; print(report), rich.print too
     report.total_mult_adds, report.summary_list[0].output_size, report.to_dict()
 
-All three return a ``NetReport`` (convcli.network.report), the data the CLI prints,
+All three return a ``NetReport`` (convcli.network.net_report), the data the CLI prints,
 with torchinfo's names for its totals and rows. Errors are ConvError (bad input) and
 EnvironmentProblem (torch missing), with the CLI's one-line messages.
 """
@@ -37,7 +37,7 @@ from convcli.errors import ConvError, EnvironmentProblem  # noqa: E402
 
 if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
-    from convcli.network.report import NetReport
+    from convcli.network.net_report import NetReport
 
 __version__ = "0.1.0"
 
@@ -72,7 +72,7 @@ def summarise(model, inputs=None, *, kwargs: dict | None = None, depth: int | No
     from convcli.engine.summary.inputs import from_values
     from convcli.engine.summary.trace import Options, summarise_module
     from convcli.engine.torch_adapter import import_torch
-    import convcli.views.report  # noqa: F401 - registers how a report draws itself
+    import convcli.views.report_text  # noqa: F401 - registers how a report draws itself
 
     torch = import_torch()     # EnvironmentProblem, not ModuleNotFoundError, without it
     if not isinstance(model, torch.nn.Module):
@@ -115,7 +115,7 @@ def summary(model, input_size=None, input_data=None, batch_dim=None,
 
     from convcli.engine.summary.dropin import param_facts, read_call
     from convcli.engine.summary.trace import Options, summarise_module
-    import convcli.views.report  # noqa: F401 - registers how a report draws itself
+    import convcli.views.report_text  # noqa: F401 - registers how a report draws itself
 
     if cache_forward_pass not in (None, True, False):
         raise ConvError(f"cache_forward_pass={cache_forward_pass!r}: use True or False")
@@ -147,7 +147,7 @@ def analyse_net(shape, text: str, *, names: dict | None = None) -> NetReport:
     from convcli.calculator.parse import parse_shape
     from convcli.network.text import parse_layers
     from convcli.network.walk import analyse_net as walk
-    import convcli.views.report  # noqa: F401 - registers how a report draws itself
+    import convcli.views.report_text  # noqa: F401 - registers how a report draws itself
 
     input_shape = parse_shape(shape) if isinstance(shape, str) else tuple(shape)
     return walk(input_shape, parse_layers(text, "text", names))

@@ -1,5 +1,5 @@
-"""Exit codes, and the exceptions that carry them; the cli world's funnel
-(cli/funnel.py) turns them into `Error: ...` lines. Standard library only.
+"""Exit codes, and the exceptions that carry them; the cli world's error handling (cli/command_errors.py)
+(cli/command_errors.py) turns them into `Error: ...` lines. Standard library only.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The console script: convcli.process takes SIGINT/SIGTERM first (before anything
 slow is imported), makes the streams and the environment safe, then the fast path
-(cli/fast.py) or, for anything it does not take, the Typer app answers argv; then
+(cli/fast_path.py) or, for anything it does not take, the Typer app answers argv; then
 the process leaves through ``process.finish``.
 
 Ctrl-C or SIGTERM at any moment, even while Python is still importing convcli, ends
@@ -27,7 +27,7 @@ def main() -> NoReturn:
 
 def _answer() -> None:
     """Answer argv; the exit status comes as SystemExit (or an exception)."""
-    from convcli.cli.fast import answer
+    from convcli.cli.fast_path import answer
 
     code = answer(sys.argv[1:])
     if code is not None:

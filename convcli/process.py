@@ -187,7 +187,7 @@ def report(message: str) -> None:
 
 def run(body: Callable[[], None]) -> int:
     """Call ``body`` (which answers argv) and return the exit code; whatever ends it,
-    one line at most (the funnel's, inside a command, or this one's)."""
+    one line at most (command_errors.py's, inside a command, or this one's)."""
     global _leaving
     try:
         try:

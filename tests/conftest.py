@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 GOLDEN = ROOT / "tests" / "views" / "golden"
 
-# Unknown exceptions are bugs: the funnel re-raises them under this variable.
+# Unknown exceptions are bugs: command_errors.py re-raises them under this variable.
 os.environ["CONVCLI_DEBUG"] = "1"
 
 

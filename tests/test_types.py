@@ -13,7 +13,7 @@ from conftest import ROOT
 
 # one module per world the first configuration left out (cli, views, engine), each
 # with a type error appended; mypy reads these instead of the real files
-PLANTED = ["convcli/cli/diff.py", "convcli/views/plot.py", "convcli/engine/reference.py"]
+PLANTED = ["convcli/cli/diff_command.py", "convcli/views/plot.py", "convcli/engine/reference.py"]
 PLANT = "\n\n_planted_by_test_types: int = 'not an int'\n"
 
 

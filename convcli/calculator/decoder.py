@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from dataclasses import dataclass, field
 
-from convcli.calculator.solve import MAX_PINNED, broadcast_sizes, spatial_sizes
+from convcli.calculator.solve_search import MAX_PINNED, broadcast_sizes, spatial_sizes
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 

@@ -1,9 +1,11 @@
-"""The cli world: the Typer app (app.py), the one error funnel (funnel.py), the shared
-options declared once (options.py, conv_args.py), one module per command family:
-conv.py (shape, params), explore.py (show, solve), run.py, verify.py, models.py (net,
-summary), apply.py, and the fast path (fast.py, calc.py) that answers well-formed
-shape and params without Typer. Commands are parse -> core -> view; torch and numpy
-are imported inside the commands that need them.
+"""The cli world: the Typer app (app.py), the one error handler of commands
+(command_errors.py), the options declared once (option_table.py, command_options.py,
+options.py, conv_args.py), one module per command family: conv_commands.py (shape,
+params), show_solve_commands.py, run_command.py, verify_command.py,
+net_summary_commands.py, apply_command.py, diff_command.py, and the fast path
+(fast_path.py, calculator_commands.py) that answers well-formed shape, params and net
+without Typer. Commands are parse -> core -> view; torch and numpy are imported inside
+the commands that need them.
 
 Importing this package imports no typer (the fast path lives in it): ``app`` is
 loaded on first use, and each command's module only when that command is looked up

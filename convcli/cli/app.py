@@ -18,9 +18,11 @@ from typer.core import TyperCommand, TyperGroup
 from convcli import __version__
 
 # every command and the module that registers it with @app.command(), in --help order
-COMMANDS = {"shape": "conv", "params": "conv", "show": "explore", "solve": "explore",
-            "net": "models", "summary": "models", "run": "run", "verify": "verify",
-            "apply": "apply", "diff": "diff"}
+COMMANDS = {"shape": "conv_commands", "params": "conv_commands",
+            "show": "show_solve_commands", "solve": "show_solve_commands",
+            "net": "net_summary_commands", "summary": "net_summary_commands",
+            "run": "run_command", "verify": "verify_command", "apply": "apply_command",
+            "diff": "diff_command"}
 _SETTINGS: dict[str, Any] = dict(pretty_exceptions_enable=False)
 
 

@@ -61,7 +61,7 @@ _FIELD_PNG = Use("Also draw --field's picture to a PNG (default row: the last wi
 _FIELD_SVG = Use("Also draw --field's picture to an SVG (default row: the last with a "
                  "field; needs matplotlib).", panel=FIELD_PANEL)
 
-# net's and summary's CI budgets (cli/ci.py checks them and ends the command)
+# net's and summary's CI budgets (cli/budget_options.py checks them and ends the command)
 _BUDGETS = {"max_params": Use(), "max_macs": Use(), "max_activations": Use(),
             "max_train_memory": Use(), "format": Use(),
             "junit": Use("Also write a JUnit XML report with one test per budget.",

@@ -1,7 +1,7 @@
 """The conv options as the user typed them: ``ConvArgs`` (twelve strings and flags),
 their names, metavars and help (``CONV_DECLS``, from option_table.py), and
 ``ConvArgs.spec()``, which turns them into a validated ConvSpec (calculator world). No typer here: the fast path
-(fast.py) parses argv with these declarations without importing it; options.py
+(fast_path.py) parses argv with these declarations without importing it; options.py
 builds the Typer options from the same table.
 """
 
@@ -104,10 +104,10 @@ class ConvArgs:
                                         FLAGS, alternatives, before))
 
     def sweeps(self, texts: list[str] | None, input_shape=None):
-        """--sweep's texts -> Sweeps (calculator/sweep.py); an option set beside its
+        """--sweep's texts -> Sweeps (calculator/sweep_grid.py); an option set beside its
         sweep is an error (a constructor's values are what a sweep varies), and so
         is an option missing from both."""
-        from convcli.calculator.sweep import parse_sweeps
+        from convcli.calculator.sweep_grid import parse_sweeps
         given = [] if self.code or self.dims_by else list(self.given_values())
         sweeps = parse_sweeps(texts or [], SWEEP_NAMES, given)
         args = self.resolved()

@@ -3,7 +3,7 @@ its flags, its one meaning, type, choices, parser, default and help) and ``COMMA
 (command -> the names it takes, with per-command help, defaults and the spellings it
 still accepts for one version). A name means one thing on every command that has it.
 
-Typer's options (options.py), the fast path (fast.py), value completion and
+Typer's options (options.py), the fast path (fast_path.py), value completion and
 docs/options.md (option_docs.py) are all built from this table; option_values.py
 applies the parsers, so a word such as ``--dtype half`` is read in one place. Pure
 data and the standard library: the fast path imports it before anything else.
@@ -162,8 +162,9 @@ _DEFS = [
     _d("max_dilation", "--max-dilation", "the largest dilation solve tries",
        "Largest dilation.", "INT", default="3", parser="int"),
     _d("max_padding", "--max-padding", "the largest padding solve tries",
-       "Largest padding per side (default: dilation*(kernel-1), so no window is all "
-       "padding).", "INT", parser="int"),
+       "Largest padding per side (default: as far as the window reaches from its "
+       "centre, dilation*(kernel-1) in all as padding='same' adds; transposed: "
+       "dilation*(kernel-1) per side).", "INT", parser="int"),
     _d("limit", ("--limit", "-n"), "how many answers are shown",
        "Show the simplest N solutions (0: all).", "N", default="12", parser="int"),
     # ---- run and verify ---------------------------------------------------------------
@@ -281,7 +282,7 @@ _DEFS += [
     _d("offload", "--offload", "what is moved to host memory",
        "optimizer (zero1-3) or params (zero3, fsdp): moved to host memory, shown as host "
        "bytes.", "WHAT", choices=("optimizer", "params"), panel=DIST_PANEL),
-    # ---- CI budgets (net, summary; cli/ci.py checks them) -----------------------------
+    # ---- CI budgets (net, summary; cli/budget_options.py checks them) -----------------------------
     _d("max_params", "--max-params", "a budget on the parameter count",
        "Fail (exit 1) when the model has more parameters than N (25M, 4.1G: k, M, G are "
        "powers of 1000).", "N", panel=BUDGETS_PANEL),

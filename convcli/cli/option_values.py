@@ -1,5 +1,5 @@
 """Option values read once: the parsers the option table names (``PARSERS``), applied
-by ``read()`` for Typer's commands (options.py) and for the fast path (fast.py) alike,
+by ``read()`` for Typer's commands (options.py) and for the fast path (fast_path.py) alike,
 so ``--dtype half``, ``--device cuda:0`` or a count is accepted or refused with the same
 words on every command; the note an old spelling prints; the values the shell
 completes. No typer here; each parser imports what it needs when it runs.

@@ -24,7 +24,7 @@ from convcli.errors import ConvError, EnvironmentProblem
 from convcli.formatting import one_line
 
 if TYPE_CHECKING:
-    from convcli.engine.run import Plan
+    from convcli.engine.conv_run import Plan
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 layer in closed form, so time and memory do not grow with the spatial sizes.
 
 Each layer states its steps along each spatial dim (``Layer.field``, the rule's field
-facet; fields.py names the steps). A row's field along a dim is the composition of its
+facet; receptive_fields.py names the steps). A row's field along a dim is the composition of its
 layers' maps from output positions back to input intervals: a run of steps that are
 affine on intervals (windows, zero padding, unshuffles, identities, global mixes)
 collapses into one ``Affine`` (an output interval [a, b] reads [c + J a, c + J b + e],
@@ -22,9 +22,9 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from math import prod
 
-from convcli.network.fields import RowField, propagate, seed, taps
-from convcli.network.fields import largest_hull as widest
-from convcli.network.report import NetReport
+from convcli.network.receptive_fields import RowField, propagate, seed, taps
+from convcli.network.receptive_fields import largest_hull as widest
+from convcli.network.net_report import NetReport
 
 PROBES = 64          # positions probed at each end and in the middle of a row
 MAX_PERIOD = 256     # a nominal size is given over at most this many phases
@@ -260,7 +260,7 @@ def nominal(chain: Chain) -> tuple[Fraction | None, Fraction | None, int | None]
 
 
 class Exact:
-    """Exact per-position sets (fields.py's bitsets) while they are cheap: at small
+    """Exact per-position sets (receptive_fields.py's bitsets) while they are cheap: at small
     sizes the closed form's hull can include dilation holes at the border, which the
     sets leave out. Past EXACT_LENGTH or EXACT_WORK the stack goes on in closed form,
     so the work stays bounded whatever the sizes and the depth."""

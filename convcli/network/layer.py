@@ -4,7 +4,7 @@ A ``Layer`` is a bound call, and everything convcli knows about it (its facets):
 ``output(shape, ctx)`` the output shape, or ConvError where torch would fail;
 ``params``; ``macs(in, out)``; ``geometry()`` for convs and pools; ``saves(in, out,
 size)`` what autograd keeps for backward (``net --train``); ``field(in, out, d)`` how
-it maps positions along spatial dim d (``net --rf``, the steps of fields.py). A rule
+it maps positions along spatial dim d (``net --rf``, the steps of receptive_fields.py). A rule
 that lacks a facet raises FacetMissing, and tests/network/test_layer_facets.py walks
 the registry for it. ``Ctx`` says where a layer's input came from, for messages.
 Pure Python.
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
 
 Shape = tuple[int, ...]
-Step = tuple                             # one field step (fields.py)
+Step = tuple                             # one field step (receptive_fields.py)
 Signature = list[tuple[str, Any]]        # (argument name, default) in torch's order
 Rule = tuple[Signature, Callable[..., "Layer"]]   # a signature and the Layer builder
 
@@ -88,7 +88,7 @@ class Layer:
         raise FacetMissing(f"{self.kind}: no rule for what it saves for backward")
 
     def field(self, shape_in: Shape, shape_out: Shape, d: int) -> list[Step] | None:
-        """The field facet: the steps along spatial dim ``d`` (fields.py), or None
+        """The field facet: the steps along spatial dim ``d`` (receptive_fields.py), or None
         where the spatial dims end (or move in a way no step follows)."""
         raise FacetMissing(f"{self.kind}: no rule for its receptive field")
 

@@ -2,7 +2,7 @@
 table as ``str()``, HTML for Jupyter, rich's protocol, ``to_dict()`` (the command's
 --json), iteration over the rows and ``to_pandas()``.
 
-NetRow and NetReport (report.py) inherit these mixins; the drawing is done by the
+NetRow and NetReport (net_report.py) inherit these mixins; the drawing is done by the
 renderers the views world registers in ``RENDERERS`` (this world imports no rich):
 "rich" (report -> renderables), "text" (report -> str), "mimebundle" (report ->
 {mime type: text}) and "dict" (report -> the --json dict). ``convcli.summary``,
@@ -212,7 +212,7 @@ class ReportFace:
         """The command's --json object (`convcli net --json`, `convcli summary --json`)."""
         data = self._render("dict")
         if data is None:
-            raise RuntimeError("the report's views are not loaded: import convcli.views.net")
+            raise RuntimeError("the report's views are not loaded: import convcli.views.net_view")
         return data
 
     def to_pandas(self):
@@ -220,7 +220,7 @@ class ReportFace:
         it, EnvironmentProblem says how to install it)."""
         frame = self._render("pandas")
         if frame is None:
-            raise RuntimeError("the report's views are not loaded: import convcli.views.net")
+            raise RuntimeError("the report's views are not loaded: import convcli.views.net_view")
         return frame
 
     def one_line(self) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from convcli.errors import ConvError
-from convcli.network.training import Budget
+from convcli.network.train_report import Budget
 
 STRATEGIES = ("ddp", "zero1", "zero2", "zero3", "fsdp")
 OFFLOADS = ("optimizer", "params")

@@ -21,7 +21,7 @@ within ``MAX_RESULT_BITS`` bits (so no value reaches Python's 4,300-digit limit)
 splitting visits each special character once, so a long text costs linear time.
 
 Nothing here knows what a layer does: ``LayerCall`` is the name, the positional
-and keyword arguments and the text, for net.py to bind and check.
+and keyword arguments and the text, for the rules (network/rules/) to bind and check.
 Pure Python: no torch, no numpy.
 """
 

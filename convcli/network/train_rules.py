@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 from math import prod
 
-from convcli.network.report import NetReport
-from convcli.network.training import TrainReport, TrainRow, state_rule
+from convcli.network.net_report import NetReport
+from convcli.network.train_report import TrainReport, TrainRow, state_rule
 
 
 def net_training(report: NetReport, layers: list, dtype_size: int, optimizer: str,

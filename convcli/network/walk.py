@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from convcli.errors import ConvError
 from convcli.formatting import shape_list
 from convcli.network.layer import Ctx
-from convcli.network.report import NetReport, NetRow
+from convcli.network.net_report import NetReport, NetRow
 from convcli.network.rules import build_layer
 from convcli.network.text import LayerCall
 

@@ -28,7 +28,7 @@ __all__ = ["JSON_VERSION", "Output", "console", "error", "info", "strict", "tabl
 
 class _Console(Console):
     """rich's Console, except that a stdout closed by its reader raises
-    BrokenPipeError for the funnel (exit 141) instead of rich's SystemExit(1), which
+    BrokenPipeError for command_errors.py (exit 141) instead of rich's SystemExit(1), which
     would read as 'a check found a mismatch'."""
 
     def on_broken_pipe(self) -> None:

@@ -9,12 +9,12 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
-from convcli.engine.verify.report import CHECKS, CheckResult, Skipped
+from convcli.engine.verify.verify_results import CHECKS, CheckResult, Skipped
 from convcli.files import atomic_write
-from convcli.views.verify import err_str
+from convcli.views.verify_view import err_str
 
 if TYPE_CHECKING:
-    from convcli.engine.verify.report import VerifyReport
+    from convcli.engine.verify.verify_results import VerifyReport
 
 
 def junit_xml(report: VerifyReport) -> str:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from convcli.formatting import count_short, size
-from convcli.views.ci import (METRIC_TITLES, amount, limit_text, metrics, percent,
+from convcli.views.budget_view import (METRIC_TITLES, amount, limit_text, metrics, percent,
                               row_label, unit_of)
 
 if TYPE_CHECKING:
     from convcli.engine.budgets import BudgetResult
-    from convcli.engine.diff import Diff
+    from convcli.engine.model_diff import Diff
 
 OK, FAILED = "✅ ok", "❌ **over**"
 

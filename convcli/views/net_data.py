@@ -1,6 +1,6 @@
 """`net` and `summary` as --json dicts (the same keys for both commands): the rows, the
 totals, --train's bytes and --field's picture. No rich here: `net --json` never
-imports it (the tables are in net.py, train.py and field.py)."""
+imports it (the tables are in net_view.py, train_view.py and field_view.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from convcli.views.dist_data import dist_dict
 from convcli.views.jsonout import JSON_VERSION
 
 if TYPE_CHECKING:
-    from convcli.network.fields import FieldPicture
-    from convcli.network.report import NetReport, NetRow
-    from convcli.network.training import TrainReport, TrainRow
+    from convcli.network.receptive_fields import FieldPicture
+    from convcli.network.net_report import NetReport, NetRow
+    from convcli.network.train_report import TrainReport, TrainRow
 
 
 NET_COUNTING = (
@@ -47,7 +47,7 @@ def _row_dict(report: NetReport, r: NetRow) -> dict:
     if r.train is not None:
         row["train"] = row_dict(r.train)
     if r.rf is not None:
-        from convcli.network.fields import as_json  # --rf only: fractions stay unloaded
+        from convcli.network.receptive_fields import as_json  # --rf only: fractions stay unloaded
         row["receptive_field"] = {"size": list(r.rf.size),
                                   "nominal_size": list(r.rf.nominal_size),
                                   "jump": as_json(r.rf.jump), "start": as_json(r.rf.start)}

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import os
 
 from convcli.calculator.groups import group_slice
-from convcli.calculator.pictures import visible
+from convcli.calculator.picture_data import visible
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.files import atomic_write
 
 if TYPE_CHECKING:
-    from convcli.calculator.pictures import Picture
+    from convcli.calculator.picture_data import Picture
 
 
 INSTALL_HINT = "pip install 'convcli[plot]'"

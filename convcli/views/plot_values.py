@@ -15,7 +15,7 @@ from convcli.files import atomic_write
 from convcli.views.plot import INSTALL_HINT
 
 if TYPE_CHECKING:
-    from convcli.engine.values import Applied
+    from convcli.engine.apply_values import Applied
 
 ANNOTATE = 7        # kernels up to 7x7 get their values written in
 
@@ -43,7 +43,7 @@ def check_target(path: str, kind: str = "png") -> None:
 
 def draw_values(applied: Applied, path: str, kind: str = "png") -> None:
     """The picture, as a PNG or an SVG (``kind``), written atomically."""
-    from convcli.engine.values import figure_rows
+    from convcli.engine.apply_values import figure_rows
 
     Figure, Canvas = _import()
     rows, omitted, note = figure_rows(applied)

@@ -1,4 +1,4 @@
-"""`apply --dot`'s index arithmetic (calculator/dot.py): the input elements and
+"""`apply --dot`'s index arithmetic (calculator/dot_indices.py): the input elements and
 channels one output reads, against torch autograd on random convolutions of every
 kind (1d-3d, stride, dilation, groups, padding modes, transposed)."""
 
@@ -10,8 +10,8 @@ from itertools import product
 
 import pytest
 
-from convcli.calculator.cases import runnable_case
-from convcli.calculator.dot import INPUT, NONE, PAD, dot_layout
+from convcli.calculator.random_cases import runnable_case
+from convcli.calculator.dot_indices import INPUT, NONE, PAD, dot_layout
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 

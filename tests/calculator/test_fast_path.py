@@ -1,5 +1,5 @@
 """output_shape (sizes only) and explain (formulas) give the same answers and the
-same ConvError messages on 20,000 random configurations from calculator/cases.py
+same ConvError messages on 20,000 random configurations from calculator/random_cases.py
 (2,000 in the fast loop), and each explain formula, evaluated, is the size
 output_shape returns."""
 
@@ -8,7 +8,7 @@ import random
 
 from conftest import examples
 from convcli import ConvError, ConvSpec
-from convcli.calculator.cases import random_case
+from convcli.calculator.random_cases import random_case
 
 
 def _outcome(call):

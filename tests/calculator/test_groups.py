@@ -8,7 +8,7 @@ import pytest
 from convcli import ConvError, ConvSpec
 from convcli.calculator.groups import (compare_groups, divisors_of_both, groups_values,
                                        layout_summary, summarised, valid_groups_text)
-from convcli.calculator.pictures import picture
+from convcli.calculator.picture_data import picture
 
 
 def test_divisors_match_brute_force():

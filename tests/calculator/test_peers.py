@@ -8,7 +8,7 @@ import random
 import pytest
 
 from convcli.errors import ConvError
-from convcli.calculator.peers import peer_counts
+from convcli.calculator.other_tools import peer_counts
 from convcli.calculator.spec import ConvSpec
 
 WORKED = {  # ConvTranspose2d(16, 32, 4, stride=2, padding=1, groups=4) on 1x16x8x8

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from convcli.calculator.pictures import picture
+from convcli.calculator.picture_data import picture
 from convcli.calculator.spec import ConvSpec
 
 def _torch_reads(spec: ConvSpec, shape, position, channel):

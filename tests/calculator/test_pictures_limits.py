@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from convcli.calculator.pictures import MAX_WINDOW_POSITIONS, window_view
+from convcli.calculator.picture_data import MAX_WINDOW_POSITIONS, window_view
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import examples
 from convcli import ConvError, ConvSpec
-from convcli.calculator.cases import Case, random_case
+from convcli.calculator.random_cases import Case, random_case
 from convcli.calculator.costs import macs
 from convcli.calculator.interpret import read_spec
 

@@ -24,7 +24,7 @@ def test_import_convcli_is_light():
 def test_the_report_class_is_light():
     """NetReport (every API entry point's return type) and its torchinfo names load
     neither torch, numpy, rich nor typer."""
-    code = ("import sys; from convcli.network.report import NetReport, NetRow; "
+    code = ("import sys; from convcli.network.net_report import NetReport, NetRow; "
             "r = NetReport((1, 3), [NetRow(1, 'Linear(3, 2)', 'Linear', (1, 3), (1, 2), 8, 6)], 8); "
             "print(r.total_mult_adds, r.summary_list[0].num_params, r.total_input, repr(r)); "
             "print(sorted({'torch','numpy','rich','typer'} & set(sys.modules)))")

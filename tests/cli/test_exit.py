@@ -275,7 +275,7 @@ def test_a_signal_inside_a_weakref_callback_is_not_lost(python, sig, code, words
     "Exception ignored" and dropped, and the command would go on to exit 0 (the
     traceback of issue 23, seen when SIGTERM landed as a dataclass was built)."""
     script = ("import signal, sys, weakref\nfrom convcli.main import main\n"
-              "import convcli.cli.fast as fast\norig = fast.parse\n"
+              "import convcli.cli.fast_path as fast\norig = fast.parse\n"
               "class Box:\n    pass\n"
               "def parse(argv):\n    box = Box()\n"
               f"    ref = weakref.ref(box, lambda r: signal.raise_signal({int(sig)}))\n"

@@ -1,4 +1,4 @@
-"""The fast path (cli/fast.py) against Typer: the same option table; for every argv it
+"""The fast path (cli/fast_path.py) against Typer: the same option table; for every argv it
 answers, the same exit code, stdout and stderr, byte for byte, and for every argv it
 hands back, nothing written; no typer or rich where it promises none; a --help cache
 that replays Typer's own output and notices what changes it."""
@@ -16,8 +16,8 @@ import pytest
 import typer.main
 
 from conftest import ROOT, examples, read_pty, run_subprocess
-from convcli.calculator.cases import random_case
-from convcli.cli import app, fast
+from convcli.calculator.random_cases import random_case
+from convcli.cli import app, fast_path as fast
 
 
 @pytest.mark.parametrize("name", fast.COMMANDS)
@@ -210,7 +210,7 @@ def test_the_fast_path_prints_what_typer_prints(monkeypatch):
 
 
 def test_errors_are_handed_back_and_typer_reports_them(sh):
-    """An impossible conv on the fast path: nothing printed there, Typer's funnel
+    """An impossible conv on the fast path: nothing printed there, Typer's command
     reports it (one line, exit 2), as a whole process."""
     r = sh("shape", "4x3x64x64", "-o", "16", "-k", "3", "-g", "5")
     assert r.exit_code == 2 and r.stdout == ""
@@ -354,7 +354,7 @@ def test_net_on_the_fast_path_prints_what_typer_prints(monkeypatch):
     assert answered > 0.4 * n and handed_back > 0.25 * n, (answered, handed_back)
 
 
-TYPER_ONLY = ("import sys; import convcli.cli.fast as fast; fast.answer = lambda argv: None; "
+TYPER_ONLY = ("import sys; import convcli.cli.fast_path as fast; fast.answer = lambda argv: None; "
               "from convcli.main import main; sys.argv[0] = 'convcli'; main()")
 
 
@@ -409,7 +409,7 @@ def test_json_imports_neither_typer_nor_rich_and_tables_no_typer():
 
 
 def test_typer_builds_only_the_command_it_runs():
-    """The lazy group: `net` (which Typer answers) imports models.py, not the modules
+    """The lazy group: `net` (which Typer answers) imports net_summary_commands.py, not the modules
     of the other commands."""
     code = ("import sys; from convcli.cli import app\n"
             "try:\n    app(['net', '1x3x8x8', 'Conv2d(3, 4, 3)'], prog_name='convcli')\n"
@@ -418,9 +418,9 @@ def test_typer_builds_only_the_command_it_runs():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=120)
     loaded = eval(p.stdout.strip().splitlines()[-1])
-    assert "convcli.cli.models" in loaded
-    assert not {"convcli.cli.conv", "convcli.cli.explore", "convcli.cli.run",
-                "convcli.cli.verify"} & set(loaded)
+    assert "convcli.cli.net_summary_commands" in loaded
+    assert not {"convcli.cli.conv_commands", "convcli.cli.show_solve_commands", "convcli.cli.run_command",
+                "convcli.cli.verify_command"} & set(loaded)
 
 
 def test_the_lazy_group_knows_every_command_and_its_module():

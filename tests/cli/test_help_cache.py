@@ -66,7 +66,7 @@ def test_a_tampered_cache_file_is_not_replayed(tmp_path):
     r = _help(tmp_path)
     assert "rm -rf" not in r.stdout and r.stdout == _typer_help(tmp_path)
     # escape sequences that are not colours, with a matching digest: still refused
-    from convcli.cli import fast
+    from convcli.cli import fast_path as fast
     key, deps, _, page = cache.read_text().split("\n", 3)
     evil = page.replace("Usage", "\x1b]0;owned\x07Usage", 1)
     cache.write_text(f"{key}\n{deps}\n{fast._digest(evil)}\n{evil}")

@@ -12,14 +12,14 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from convcli.calculator.cases import runnable_case  # noqa: E402
-from convcli.calculator.dot import dot_layout  # noqa: E402
+from convcli.calculator.random_cases import runnable_case  # noqa: E402
+from convcli.calculator.dot_indices import dot_layout  # noqa: E402
 from convcli.calculator.kernels import read_kernel  # noqa: E402
 from convcli.calculator.spec import ConvSpec  # noqa: E402
-from convcli.engine.dot import dot_product  # noqa: E402
-from convcli.engine.sources import InputPlan, pattern, plan_input  # noqa: E402
+from convcli.engine.dot_values import dot_product  # noqa: E402
+from convcli.engine.apply_inputs import InputPlan, pattern, plan_input  # noqa: E402
 from convcli.engine.torch_adapter import build_module  # noqa: E402
-from convcli.engine.values import (ApplyOptions, apply, figure_rows, plan_apply,  # noqa: E402
+from convcli.engine.apply_values import (ApplyOptions, apply, figure_rows, plan_apply,  # noqa: E402
                                    tensor_planes, values_dict)
 from convcli.errors import ConvError, EnvironmentProblem  # noqa: E402
 
@@ -175,7 +175,7 @@ def _save(path, arr, mode=None):
 
 def test_png_and_jpeg_read_as_float_in_0_1(tmp_path):
     from PIL import Image
-    from convcli.engine.sources import make_input
+    from convcli.engine.apply_inputs import make_input
     rgb = (np.arange(6 * 7 * 3).reshape(6, 7, 3) * 2).astype(np.uint8)
     plan = plan_input(_save(tmp_path / "a.png", rgb), None, False, None)
     assert plan.shape == (1, 3, 6, 7)

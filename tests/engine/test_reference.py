@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from convcli.engine import reference, torch_adapter  # noqa: E402
-from convcli.calculator.cases import random_case  # noqa: E402
+from convcli.calculator.random_cases import random_case  # noqa: E402
 from convcli.errors import ConvError  # noqa: E402
 from convcli.calculator.spec import ConvSpec  # noqa: E402
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from convcli.engine import devices, memory
-from convcli.engine.run import parse_dtypes
+from convcli.engine.conv_run import parse_dtypes
 from convcli.formatting import size
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.calculator.parse import parse_bytes

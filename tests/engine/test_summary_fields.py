@@ -9,8 +9,8 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 import torch.nn.functional as F  # noqa: E402
 
-from convcli.engine.summary.fields import field_pass  # noqa: E402
-from convcli.network.fields import indices  # noqa: E402
+from convcli.engine.summary.traced_fields import field_pass  # noqa: E402
+from convcli.network.receptive_fields import indices  # noqa: E402
 from torch_truth import grad_sets, positive_copy  # noqa: E402
 from train_models import BasicBlock  # noqa: E402
 

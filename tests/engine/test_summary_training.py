@@ -112,7 +112,7 @@ def test_fake_tensor_mode_is_there_and_the_meta_fallback_says_so(train_json, mon
     assert type(t).__name__ == "FakeTensor" and t.device.type == "cpu"
     import convcli.engine.summary.train_memory as trm
     monkeypatch.setattr(trm, "fake_mode", lambda: None)
-    import convcli.engine.summary.training as tr
+    import convcli.engine.summary.saved_tensors as tr
     monkeypatch.setattr(tr, "fake_mode", lambda: None)
     data = train_json(tm.TRAIN_MODELS, "cnn_bn", 2)["train"]
     assert data["method"] == "meta" and any("FakeTensorMode" in n for n in data["notes"])

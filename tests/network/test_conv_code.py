@@ -9,7 +9,7 @@ import re
 import pytest
 
 from convcli import ConvError
-from convcli.cli import calc
+from convcli.cli import calculator_commands
 from convcli.cli.conv_args import ConvArgs
 
 torch = pytest.importorskip("torch")
@@ -105,7 +105,7 @@ def test_constructor_text_matches_the_module_torch_builds(seed):
     expected = _torch_answer(module, shape)
     params = sum(p.numel() for p in module.parameters())
 
-    got = calc.params(ConvArgs(code=text, command="params")).data
+    got = calculator_commands.params(ConvArgs(code=text, command="params")).data
     assert got["weight_shape"] == list(module.weight.shape), text
     assert got["params"] == params, text
 
@@ -116,9 +116,9 @@ def test_constructor_text_matches_the_module_torch_builds(seed):
         return
     if expected is None:
         with pytest.raises(ConvError):
-            calc.shape(ConvArgs(code=text, command="shape"), typed)
+            calculator_commands.shape(ConvArgs(code=text, command="shape"), typed)
         return
-    data = calc.shape(ConvArgs(code=text, command="shape"), typed).data
+    data = calculator_commands.shape(ConvArgs(code=text, command="shape"), typed).data
     assert data["output_shape"] == list(expected), (text, shape)
     assert data["weight_shape"] == list(module.weight.shape)
     assert data["params"] == params
@@ -148,13 +148,13 @@ def test_the_generator_covers_every_option():
 ])
 def test_an_option_that_disagrees_names_both(text, given, message):
     with pytest.raises(ConvError, match=re.escape(message)):
-        calc.params(ConvArgs(code=text, command="params", **given))
+        calculator_commands.params(ConvArgs(code=text, command="params", **given))
 
 
 def test_options_that_agree_are_fine():
     args = ConvArgs(code="nn.Conv2d(16, 32, (3, 3), padding=1)", kernel_size="3",
                     padding="1,1", in_channels="16", out_channels="32", dims="2")
-    assert calc.params(args).data["params"] == 16 * 32 * 9 + 32
+    assert calculator_commands.params(args).data["params"] == 16 * 32 * 9 + 32
 
 
 @pytest.mark.parametrize("text, message", [
@@ -167,9 +167,9 @@ def test_options_that_agree_are_fine():
 ])
 def test_constructors_torch_rejects_are_rejected(text, message):
     with pytest.raises(ConvError, match=message):
-        calc.params(ConvArgs(code=text, command="params"))
+        calculator_commands.params(ConvArgs(code=text, command="params"))
 
 
 def test_the_input_must_fit_the_constructor():
     with pytest.raises(ConvError, match="16"):
-        calc.shape(ConvArgs(code="Conv2d(3, 8, 3)", command="shape"), "1x16x8x8")
+        calculator_commands.shape(ConvArgs(code="Conv2d(3, 8, 3)", command="shape"), "1x16x8x8")

@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from convcli.network.field_walk import net_fields
-from convcli.network.fields import picture
+from convcli.network.receptive_fields import picture
 from convcli.network.rules import build_layer
 from convcli.network.text import parse_layers
 from convcli.network.walk import analyse_net

@@ -1,4 +1,4 @@
-"""The layer-list parser and the per-layer rules of net.py, each layer checked
+"""The layer-list parser and the per-layer rules of network/rules/, each layer checked
 against the module torch builds from the same text (params, output shape)."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""views/fit.py: text that wraps between whole tokens, at any width."""
+"""views/fit_width.py: text that wraps between whole tokens, at any width."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from conftest import sample
-from convcli.views.fit import First, Prose, code_lines, left_out_note
+from convcli.views.fit_width import First, Prose, code_lines, left_out_note
 
 
 def draw(renderable, width: int) -> list[str]:

@@ -33,7 +33,7 @@ PICTURES = {
     "shape_negative_padding_reflect": "shape 1x3x6x6 -o 4 -k 3 -p -1 --padding-mode reflect -e",
     "params_compare_groups": "params -i 64 -o 128 -k 3 -g 4 --compare-groups",
     "params_many_groups": "params -g 65536 -i 65536 -o 65536 -k 1 --compare-groups",
-    "solve_7_14": "solve --input-size 7 --output-size 14 -n 4",
+    "solve_7_14": "solve --input-size 7 --output-size 14 --max-padding 11 -n 4",
     "solve_transposed_7_14": "solve --input-size 7 --output-size 14 -t -n 4",
     "show_many_groups": "show -i 100000000 -o 100000000 -k 1 -g 100000000",
 }
@@ -110,7 +110,7 @@ def steady(monkeypatch):
     """run and verify with fixed timings, memory, statistics and errors (the rest is
     what they computed)."""
     pytest.importorskip("torch")
-    from convcli.engine import run as engine
+    from convcli.engine import conv_run as engine
     from convcli.engine.timing import Spread, Timing
     from convcli.engine.verify import execute
 
@@ -136,7 +136,7 @@ def steady(monkeypatch):
                        torch_version="2.13.0+cpu", tune=tune)
 
     def run_config(*args, **kwargs):
-        from convcli.engine.verify.report import Worst
+        from convcli.engine.verify.verify_results import Worst
         report = real_config(*args, **kwargs)
         from convcli.engine.verify.checks import EXACT
         # a numeric check's error is the machine's (a grouped conv may equal its split

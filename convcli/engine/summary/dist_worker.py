@@ -113,7 +113,7 @@ def _build(job: dict):
     import torch
 
     from convcli.engine.summary.loading import parse_args
-    from convcli.engine.summary.sources import resolve
+    from convcli.engine.summary.model_sources import resolve
     pos, kw = parse_args(job.get("args"))
     source = resolve(job["target"], pos, kw)
     torch.manual_seed(0)
@@ -164,10 +164,10 @@ def _step(model, opt, args, kwargs, amp: str | None, device_type: str) -> int:
 
     import torch
 
-    from convcli.engine.summary.training import AMP
+    from convcli.engine.summary.saved_tensors import AMP
 
     from convcli.engine.summary.dispatch import tensors
-    from convcli.engine.summary.training import storage_key
+    from convcli.engine.summary.saved_tensors import storage_key
     seen: dict = {}
     resident: set = set()
 
@@ -206,7 +206,7 @@ def _local(t):
 def _states(model, opt) -> dict:
     import torch
 
-    from convcli.engine.summary.training import storage_key
+    from convcli.engine.summary.saved_tensors import storage_key
 
     def storages(ts) -> int:
         found = {}

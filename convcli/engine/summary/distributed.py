@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.network.sharding import check
-from convcli.network.training import Budget, largest_batch
+from convcli.network.train_report import Budget, largest_batch
 
 TIMEOUT = 600.0
 
@@ -51,7 +51,7 @@ def _per_gpu_budget(dist, step_at, specs, topts) -> Budget:
     """The largest per-GPU batch: the model state is fixed, the activations and the
     batch are fitted at 2 and 4 and checked at the answer and the next batch."""
     from convcli.engine.summary.strategies import activations
-    from convcli.engine.summary.training import with_batch
+    from convcli.engine.summary.saved_tensors import with_batch
     g = dist.per_gpu
     static = g.total_bytes - g.activation_bytes - g.recompute_bytes - g.input_bytes
     cache: dict[int, tuple[int, int, int]] = {}

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Sequence
 from convcli.errors import ConvError
 
 if TYPE_CHECKING:
-    from convcli.engine.summary.sources import Source
+    from convcli.engine.summary.model_sources import Source
 
 
 def _covers(prefix: str, name: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 
 from convcli.engine.summary.dispatch import tensors
-from convcli.engine.summary.training import AMP, real_pass, saved_tensors
+from convcli.engine.summary.saved_tensors import AMP, real_pass, saved_tensors
 from convcli.engine.torch_adapter import import_torch
 from convcli.errors import EnvironmentProblem
 

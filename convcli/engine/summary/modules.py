@@ -15,7 +15,7 @@ from convcli.network.text import LayerCall
 
 
 def call_of(m) -> LayerCall | None:
-    """A LayerCall for the torch module, when net.py has a rule for its class."""
+    """A LayerCall for the torch module, when the network world has a rule for its class."""
     torch_nn = sys.modules["torch.nn"]
     cls = type(m)
     name = cls.__name__
@@ -57,7 +57,7 @@ def _plain(v):
 
 
 def short_repr(m, spec=None) -> str:
-    """Conv rows: ConvSpec's constructor text; layers with a net.py rule: their
+    """Conv rows: ConvSpec's constructor text; layers with a network rule: their
     arguments that differ from torch's defaults; others: torch's repr, one line."""
     if spec is not None:
         return spec.torch_repr()

@@ -23,7 +23,7 @@ def make_optimizer(name: str, params):
 def state_by_param(model, optimizer: str | None, fake: bool,
                    rule: bool = False) -> dict[str, int]:
     """Bytes of optimizer state per trainable parameter name, after one step (on fake
-    tensors when ``fake``); by the rule (network/training.py) when ``rule`` or when the
+    tensors when ``fake``); by the rule (network/train_report.py) when ``rule`` or when the
     parameters are meta tensors."""
     import torch
     names = {id(p): n for n, p in model.named_parameters()}
@@ -31,7 +31,7 @@ def state_by_param(model, optimizer: str | None, fake: bool,
     if optimizer in (None, "none") or not params:
         return {}
     if rule or not fake and any(p.device.type == "meta" for p in params):
-        from convcli.network.training import state_rule
+        from convcli.network.train_report import state_rule
         return {names[id(p)]: state_rule(p.numel() * p.element_size(), 1, optimizer)
                 for p in params}
     for p in params:

@@ -21,8 +21,8 @@ from convcli.engine.summary.dispatch import Call, Recorder
 from convcli.engine.summary.modules import call_of, short_repr
 from convcli.errors import ConvError
 from convcli.network.layer import Ctx
-from convcli.network.report import NetRow
-from convcli.network.training import TrainRow
+from convcli.network.net_report import NetRow
+from convcli.network.train_report import TrainRow
 from convcli.network.rules import build_layer
 
 

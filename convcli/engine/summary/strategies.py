@@ -16,7 +16,7 @@ from convcli.errors import ConvError
 from convcli.network.sharding import (STRATEGIES, DistOptions, DistReport, ParamInfo,
                                       PerGpu, ddp_buckets, fewest_gpus, matches, patterns,
                                       per_rank)
-from convcli.network.training import STATE_RULE
+from convcli.network.train_report import STATE_RULE
 
 CONTAINERS = ("ModuleList", "ModuleDict", "ParameterList", "ParameterDict")
 

@@ -25,14 +25,14 @@ from convcli.engine.summary.inputs import InputSpec
 from convcli.engine.summary.messages import (failure, first_line_of, is_user_error,
                                              meta_failure)
 from convcli.engine.summary.modules import call_of, short_repr
-from convcli.engine.summary.report import build_report
+from convcli.engine.summary.pass_report import build_report
 from convcli.engine.summary.rows import conv_spec
-from convcli.engine.summary.sources import Source
+from convcli.engine.summary.model_sources import Source
 from convcli.engine.torch_adapter import import_torch
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.formatting import shape_list
 from convcli.network.layer import Ctx
-from convcli.network.report import NetReport
+from convcli.network.net_report import NetReport
 from convcli.network.rules import build_layer
 
 
@@ -110,8 +110,8 @@ def _fields(source: Source, run: Pass, specs, options: Options):
                     "forward() cannot run"]
     import copy
 
-    from convcli.engine.summary.fields import field_pass
-    from convcli.network.fields import row_field
+    from convcli.engine.summary.traced_fields import field_pass
+    from convcli.network.receptive_fields import row_field
     torch = import_torch()
     with fast_meta():
         with torch.device("meta"):

@@ -11,10 +11,10 @@ from typing import Any, Callable
 
 from convcli.engine.summary.inputs import InputSpec
 from convcli.engine.summary.optim import state_by_param
-from convcli.engine.summary.training import (SavedPass, batch_of, estimate_pass,
+from convcli.engine.summary.saved_tensors import (SavedPass, batch_of, estimate_pass,
                                              fake_mode, real_pass, with_batch)
 from convcli.engine.torch_adapter import import_torch
-from convcli.network.training import Budget, TrainReport, TrainRow, largest_batch
+from convcli.network.train_report import Budget, TrainReport, TrainRow, largest_batch
 
 
 @dataclass

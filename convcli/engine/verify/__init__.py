@@ -35,7 +35,7 @@ Known quirk, counted as agreement (docs: /work/shared/torch-conv-rules.md): a
 transposed conv whose output size is exactly 0 in some dim may return an empty tensor
 on torch's CPU backend, while ConvSpec rejects it on purpose.
 
-Modules: report.py (names, tolerances, result dataclasses), plans.py (which
+Modules: verify_results.py (names, tolerances, result dataclasses), plans.py (which
 configurations, streamed), checks.py (the numeric checks), exact.py (separable,
 calculator), execute.py (run_suite, run_config, the memory guard).
 torch is imported inside functions.

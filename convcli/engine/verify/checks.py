@@ -28,7 +28,7 @@ from convcli.engine import torch_adapter
 from convcli.engine.devices import resolve_device
 from convcli.engine.torch_adapter import import_torch
 from convcli.engine.verify.exact import ExactChecks
-from convcli.engine.verify.report import (CHECKS, CheckResult, Conf, DtypeConf, Options,
+from convcli.engine.verify.verify_results import (CHECKS, CheckResult, Conf, DtypeConf, Options,
                                           Progress, Tolerance, Worst, check_options,
                                           tolerance)
 from convcli.engine.torch_errors import is_out_of_memory

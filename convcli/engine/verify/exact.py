@@ -14,13 +14,13 @@ from fractions import Fraction
 from math import prod
 from typing import Any
 
-from convcli.calculator.cases import Case
+from convcli.calculator.random_cases import Case
 from convcli.calculator.costs import macs as count_macs
 from convcli.calculator.groups import compare_groups
 from convcli.calculator.interpret import read_spec
 from convcli.calculator.spec import ConvSpec
 from convcli.engine import torch_adapter
-from convcli.engine.verify.report import CheckResult, Conf, Worst
+from convcli.engine.verify.verify_results import CheckResult, Conf, Worst
 from convcli.errors import ConvError
 from convcli.formatting import shape_x
 

@@ -15,7 +15,7 @@ from convcli.calculator.spec import ConvSpec
 from convcli.engine import memory
 from convcli.engine.verify.checks import Checks, supported_dtypes
 from convcli.engine.verify.plans import config_plan, suite_plan
-from convcli.engine.verify.report import (Conf, Options, Progress, Skipped, VerifyReport,
+from convcli.engine.verify.verify_results import (Conf, Options, Progress, Skipped, VerifyReport,
                                           check_options)
 
 F64 = 8

@@ -1,5 +1,5 @@
 """Which configurations each check runs: the built-in ones, the seeded random ones
-(valid and invalid, from calculator/cases.py), the short pass in the other dtypes,
+(valid and invalid, from calculator/random_cases.py), the short pass in the other dtypes,
 and the plan for one configuration.
 
 The random configurations are streamed: each check draws them again from the seed as
@@ -12,9 +12,9 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from convcli.calculator.cases import Case, random_case
+from convcli.calculator.random_cases import Case, random_case
 from convcli.calculator.spec import ConvSpec
-from convcli.engine.verify.report import Conf, DtypeConf, Options, check_options
+from convcli.engine.verify.verify_results import Conf, DtypeConf, Options, check_options
 from convcli.errors import ConvError
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 from convcli.errors import ConvError
 from convcli.network.binding import bind, near
 from convcli.network.layer import Layer, Rule
-from convcli.network.rules import (activation, conv, lazy, linear, normalization, padding,
-                                   pooling, reshape, resampling)
+from convcli.network.rules import (activation, convolution, lazy, linear, normalization,
+                                   padding, pooling, reshape, resampling)
 from convcli.network.rules.activation import Identity
 from convcli.network.text import LayerCall
 
 REGISTRY: dict[str, Rule] = {}
-for _family in (conv, pooling, normalization, activation, linear, reshape, padding, resampling):
+for _family in (convolution, pooling, normalization, activation, linear, reshape, padding,
+                resampling):
     REGISTRY.update(_family.RULES)
 REGISTRY.update(lazy.rules(lambda call: build_layer(call)))
 KNOWN_LAYERS = tuple(sorted(REGISTRY) + ["Identity"])

@@ -8,7 +8,7 @@ from typing import Callable
 from convcli.errors import ConvError
 from convcli.network.binding import REQUIRED
 from convcli.network.layer import Ctx, Layer, Rule
-from convcli.network.rules.conv import _CONV_SIG, _CONVT_SIG
+from convcli.network.rules.convolution import _CONV_SIG, _CONVT_SIG
 from convcli.network.rules.normalization import _BN_SIG, _IN_SIG
 from convcli.network.text import LayerCall
 

@@ -1,6 +1,6 @@
 """ZeroPad, ConstantPad, ReflectionPad, ReplicationPad and CircularPad 1d-3d, with
 torch's size limits per mode; 0 MACs. Backward of reflect and replicate keeps the
-input; the field is the pad step of fields.py (the input index behind each padded
+input; the field is the pad step of receptive_fields.py (the input index behind each padded
 position, none for a constant)."""
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class NetRow(RowFace):
     frozen_params: int = 0         # params with requires_grad=False
     uncounted: tuple[str, ...] = ()    # ops that did MAC work convcli did not count
     ops: dict = field(default_factory=dict)   # op name -> MACs (summary)
-    rf: Any = None                 # receptive field (network/fields.py RowField)
+    rf: Any = None                 # receptive field (network/receptive_fields.py RowField)
     short: str = ""                # the layer in as few arguments as torch needs (net)
     train: Any = None              # training memory (TrainRow)
 

@@ -2,7 +2,7 @@
 output value reads, then per input channel the patch under the kernel (padding in
 parentheses, '·' where a transposed conv's tap reaches no input), the kernel and the
 elementwise products, side by side when they fit the width; then the sum, the bias
-and the value torch computed. Views compute nothing: engine/dot.py did the sums.
+and the value torch computed. Views compute nothing: engine/dot_values.py did the sums.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from rich.console import Group
 from rich.text import Text
 
-from convcli.calculator.dot import INPUT, NONE, PAD
+from convcli.calculator.dot_indices import INPUT, NONE, PAD
 from convcli.formatting import index_span, plural, shape_x
-from convcli.views.fit import Prose
-from convcli.views.values import flat, grid_lines, number_format
+from convcli.views.fit_width import Prose
+from convcli.views.apply_view import flat, grid_lines, number_format
 
 if TYPE_CHECKING:
-    from convcli.calculator.dot import DotDim, DotLayout
-    from convcli.engine.dot import DotChannel, DotResult
+    from convcli.calculator.dot_indices import DotDim, DotLayout
+    from convcli.engine.dot_values import DotChannel, DotResult
 
 MAX_GRID = 16            # kernels drawn up to 16 per dim (and 1024 taps)
 

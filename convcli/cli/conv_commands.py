@@ -1,6 +1,6 @@
 """`convcli shape` and `convcli params`: one conv layer's shapes and costs.
 
-The Typer side: options and help. The bodies are in calc.py (typer-free, shared with
+The Typer side: options and help. The bodies are in calculator_commands.py (typer-free, shared with
 the fast path). Neither imports torch nor numpy (a test pins it).
 """
 
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from convcli.cli import calc
+from convcli.cli import calculator_commands
 from convcli.cli.app import app
-from convcli.cli.funnel import funnel
+from convcli.cli.command_errors import errors_to_exit_code
 from convcli.cli.options import ConvArgs, conv_options, table_options
 
 
 @app.command()
-@funnel
+@errors_to_exit_code
 @conv_options("shape")
 @table_options("shape")
 def shape(input: str, conv: ConvArgs, dtype: str, explain: bool, json: bool,
@@ -26,11 +26,11 @@ def shape(input: str, conv: ConvArgs, dtype: str, explain: bool, json: bool,
 
     Porting: convcli shape 1x3x7x7 -o 8 -k 3 -s 2 --padding SAME --padding-from tf
     """
-    calc.shape(conv, input, dtype, explain, padding_from, sweep).emit(json)
+    calculator_commands.shape(conv, input, dtype, explain, padding_from, sweep).emit(json)
 
 
 @app.command()
-@funnel
+@errors_to_exit_code
 @conv_options("params")
 @table_options("params")
 def params(conv: ConvArgs, input: Optional[str], compare_groups: bool, dtype: str,
@@ -41,4 +41,4 @@ def params(conv: ConvArgs, input: Optional[str], compare_groups: bool, dtype: st
 
     Other tools: convcli params 1x16x8x8 -o 32 -k 4 -s 2 -p 1 -g 4 -t --conventions
     """
-    calc.params(conv, input, compare_groups, dtype, conventions, sweep).emit(json)
+    calculator_commands.params(conv, input, compare_groups, dtype, conventions, sweep).emit(json)

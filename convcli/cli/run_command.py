@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Optional
 
 from convcli.cli.app import app
-from convcli.cli.funnel import funnel
+from convcli.cli.command_errors import errors_to_exit_code
 from convcli.cli.options import ConvArgs, conv_options, table_options
 from convcli.errors import ConvError
 
 
 @app.command()
-@funnel
+@errors_to_exit_code
 @conv_options("run")
 @table_options("run")
 def run(input: str, conv: ConvArgs, weight_file: Optional[str], bias_file: Optional[str],
@@ -25,12 +25,12 @@ def run(input: str, conv: ConvArgs, weight_file: Optional[str], bias_file: Optio
     Example: convcli run 4x6x64x64 -o 12 -k 3 -g 2 --repeat 20
     """
     from convcli.engine.npy import npy_info, parse_input
-    from convcli.engine.run import RunOptions
-    from convcli.engine.run import run as execute
+    from convcli.engine.conv_run import RunOptions
+    from convcli.engine.conv_run import run as execute
     from convcli.views.console import Output, warn
-    from convcli.views.conv import reading_text
+    from convcli.views.conv_view import reading_text
     from convcli.views.progress import RunProgress
-    from convcli.views.run import run_dict, run_table, tune_table
+    from convcli.views.run_view import run_dict, run_table, tune_table
 
     source, input_shape = parse_input(input)
     weight = None if weight_file is None else npy_info(weight_file, "--weight-file").shape

@@ -16,7 +16,7 @@ import typer
 from convcli.errors import Leaving
 from convcli.process import DEBUG_ENV, outcome
 
-__all__ = ["DEBUG_ENV", "exit_code_for", "funnel"]
+__all__ = ["DEBUG_ENV", "errors_to_exit_code", "exit_code_for"]
 
 def exit_code_for(e: BaseException) -> int:
     """Report ``e`` (one line on stderr, or nothing for a closed stdout) and return
@@ -29,7 +29,7 @@ def exit_code_for(e: BaseException) -> int:
     return code
 
 
-def funnel(fn):
+def errors_to_exit_code(fn):
     """Decorate a command: its exceptions go through ``exit_code_for``."""
 
     @functools.wraps(fn)

@@ -1,5 +1,5 @@
 """`verify`: the checks table, the worst case of each failing check, the one-line
-summary for the error funnel, and the --json dict."""
+summary for the one `Error:` line, and the --json dict."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from rich.console import RenderableType
 from rich.text import Text
 
-from convcli.engine.verify.report import EPS, TOLERANCES
+from convcli.engine.verify.verify_results import EPS, TOLERANCES
 from convcli.views.console import JSON_VERSION, Fitted, table
-from convcli.views.fit import Prose, below, left_out_note, titled
+from convcli.views.fit_width import Prose, below, left_out_note, titled
 
 if TYPE_CHECKING:
-    from convcli.engine.verify.report import VerifyReport
+    from convcli.engine.verify.verify_results import VerifyReport
 
 
 def _finite(v):
@@ -145,7 +145,7 @@ def _notes(report: VerifyReport) -> list:
 
 
 def verify_summary(report: VerifyReport) -> str:
-    """One line for the `Error:` funnel when a check failed."""
+    """One line for the `Error:` line when a check failed."""
     parts = []
     for c in report.failed:
         w = c.worst

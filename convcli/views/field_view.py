@@ -16,10 +16,10 @@ from rich.text import Text
 from convcli.errors import ConvError, EnvironmentProblem
 from convcli.files import atomic_write
 from convcli.formatting import index_ranges
-from convcli.views.fit import Prose
+from convcli.views.fit_width import Prose
 
 if TYPE_CHECKING:
-    from convcli.network.fields import FieldPicture
+    from convcli.network.receptive_fields import FieldPicture
 
 FIELD, PAD, INPUT = "█", "░", "·"
 MAX_COLS, MAX_ROWS = 64, 24

@@ -1,7 +1,7 @@
 """`convcli net` (a pasted stack of layers, pure Python) and `convcli summary` (a
 user's nn.Module, counted op by op on the meta device, engine world).
 
-net's Typer side is options and help; its body is calc.net (typer-free, shared with
+net's Typer side is options and help; its body is calculator_commands.net (typer-free, shared with
 the fast path).
 """
 
@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from convcli.cli import calc
-from convcli.cli import ci
+from convcli.cli import calculator_commands
+from convcli.cli import budget_options
 from convcli.cli.app import app
-from convcli.cli.funnel import funnel
+from convcli.cli.command_errors import errors_to_exit_code
 from convcli.cli.options import table_options
 from convcli.errors import ConvError
 
 
 @app.command()
-@funnel
+@errors_to_exit_code
 @table_options("net")
 def net(input: str, layers: Optional[str], file: Optional[str], set_: Optional[List[str]],
         train: bool, optimizer: str, rf: bool, field: Optional[str], at, png: Optional[str],
@@ -37,12 +37,12 @@ Identity and the activations (ReLU, GELU, SiLU, GLU, Softmax, ...).
     Example: convcli net 1x3x32x32 "Conv2d(3, 16, 3, padding=1), ReLU(), MaxPool2d(2), \
 Flatten(), Linear(4096, 10)"
     """
-    fmt = ci.output_format(format, json)
-    budgets = ci.limits(max_params, max_macs, max_activations, max_train_memory, junit)
-    answer = calc.net(input, layers, file, set_, train or max_train_memory is not None,
+    fmt = budget_options.output_format(format, json)
+    budgets = budget_options.limits(max_params, max_macs, max_activations, max_train_memory, junit)
+    answer = calculator_commands.net(input, layers, file, set_, train or max_train_memory is not None,
                       optimizer, rf, with_at(field, at), png, svg, dtype)
-    ci.finish(answer.data, answer.tables, lambda r: ci.markdown(answer.data, r, "net"),
-              budgets, fmt, junit, ci.report_properties("net", answer.data))
+    budget_options.finish(answer.data, answer.tables, lambda r: budget_options.markdown(answer.data, r, "net"),
+              budgets, fmt, junit, budget_options.report_properties("net", answer.data))
 
 
 def with_at(field: str | None, at) -> str | None:
@@ -57,7 +57,7 @@ def with_at(field: str | None, at) -> str | None:
 
 # ---- summary --------------------------------------------------------------------
 @app.command()
-@funnel
+@errors_to_exit_code
 @table_options("summary")
 def summary(model: str, inputs: List[str], args: Optional[str], set_: Optional[List[str]],
             depth: Optional[int], rf: bool, field: Optional[str], at, png: Optional[str],
@@ -87,12 +87,12 @@ module, its input shape and, for a Linear, the in_features that would fit.
     from convcli.engine.summary.isolation import user_code
     from convcli.engine.summary.loading import parse_args
     from convcli.engine.summary.freeze import frozen_source
-    from convcli.engine.summary.sources import resolve
+    from convcli.engine.summary.model_sources import resolve
     from convcli.engine.summary.trace import Options, summarise_source
 
     from convcli.network.reading import parse_names
 
-    fmt, budgets = ci.prepare(format, json, junit, max_params, max_macs, max_activations,
+    fmt, budgets = budget_options.prepare(format, json, junit, max_params, max_macs, max_activations,
                               max_train_memory)
     specs = parse_inputs(inputs)
     pos, kw = parse_args(args)
@@ -109,8 +109,8 @@ module, its input shape and, for a Linear, the in_features that would fit.
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
         source = frozen_source(resolve(model, pos, kw), freeze or [], unfreeze or [])
         report = summarise_source(source, specs, options)
-    report = calc.with_picture(report, field, png, svg)
-    ci.end_summary(report, dtype, budgets, fmt, junit)
+    report = calculator_commands.with_picture(report, field, png, svg)
+    budget_options.end_summary(report, dtype, budgets, fmt, junit)
 
 
 def dist_options(gpus, strategy, shard_unit, checkpoint, offload, measure):

@@ -1,8 +1,8 @@
 """The bodies of `shape`, `params` and `net` without Typer: a ConvArgs (strings) and
 the command's own options as the option table read them (option_values.read: --dtype
 is canonical, --optimizer checked), an ``Answer`` out (the --json dict and a function that
-builds the tables). The Typer commands (conv.py, models.py) and the fast path
-(fast.py) both call these, so both print the same bytes and raise the same errors.
+builds the tables). The Typer commands (conv_commands.py, net_summary_commands.py) and the fast path
+(fast_path.py) both call these, so both print the same bytes and raise the same errors.
 Neither typer nor rich is imported here; rich only inside ``tables``, which runs only
 for people (and for --field's picture, which Typer answers).
 """
@@ -54,7 +54,7 @@ def shape(conv: ConvArgs, input: str, dtype: str = "float32", explain: bool = Fa
     data["explain"] = conv_data.explain_dicts(explanation)
 
     def tables() -> list:
-        from convcli.views import conv as view
+        from convcli.views import conv_view as view
         parts = [view.counts_table(counts), view.notes_text(counts, reading)]
         if explain:
             parts.append(view.explain_table(spec, explanation))
@@ -79,7 +79,7 @@ def _shape_ported(input_shape, framework: str, conv: ConvArgs, explain: bool,
     data.update(ported.as_dict())
 
     def tables() -> list:
-        from convcli.views import conv as view
+        from convcli.views import conv_view as view
         parts = [view.ported_counts_table(counts, ported), view.notes_text(counts, reading),
                  view.ported_table(ported)]
         if explain:
@@ -111,12 +111,12 @@ def params(conv: ConvArgs, input: str | None = None, compare_groups: bool = Fals
         data["compare_groups"] = conv_data.groups_rows_dict(rows)
         data["compare_groups_omitted"] = conv_data.compare_groups_omitted(rows)
     if conventions:
-        from convcli.calculator.peers import peer_counts
+        from convcli.calculator.other_tools import peer_counts
         report = peer_counts(spec, input_shape)
         data["conventions"] = report.as_dict()
 
     def tables() -> list:
-        from convcli.views import conv as view
+        from convcli.views import conv_view as view
         parts = [view.counts_table(counts), view.notes_text(counts, reading)]
         if spec.groups > 1:
             parts.append(view.layout_table(spec))
@@ -132,9 +132,9 @@ def params(conv: ConvArgs, input: str | None = None, compare_groups: bool = Fals
 def _swept(conv: ConvArgs, texts: list[str], input_shape, dtype: str) -> Answer:
     """--sweep: the counts of every combination, one row each."""
     from convcli.calculator.costs import analyse
-    from convcli.calculator.sweep import sweep
+    from convcli.calculator.sweep_grid import sweep
     from convcli.views import conv_data
-    from convcli.views.sweep import sweep_dict
+    from convcli.views.sweep_view import sweep_dict
 
     sweeps = conv.sweeps(texts, input_shape)
 
@@ -147,7 +147,7 @@ def _swept(conv: ConvArgs, texts: list[str], input_shape, dtype: str) -> Answer:
 
     def tables() -> list:
         from convcli.formatting import count_short, shape_list
-        from convcli.views.sweep import sweep_table
+        from convcli.views.sweep_view import sweep_table
         columns = ["layer"] + (["output"] if input_shape is not None else []) + [
             "weight", "params"] + (["MACs"] if input_shape is not None else [])
 
@@ -203,7 +203,7 @@ def net(input: str, layers: str | None = None, file: str | None = None,
     report = with_picture(report, field, png, svg)
 
     def tables() -> list:
-        from convcli.views.net import renderables
+        from convcli.views.net_view import renderables
         return renderables(report, dtype)
 
     return Answer(net_dict(report, dtype), tables)
@@ -217,8 +217,8 @@ def with_picture(report, field: str | None, png: str | None, svg: str | None):
     from dataclasses import replace
 
     from convcli.network.field_walk import select
-    from convcli.network.fields import picture
-    from convcli.views.field import draw
+    from convcli.network.receptive_fields import picture
+    from convcli.views.field_view import draw
     layer, at, pos = (field or "").partition("@")
     if not layer.strip():
         spatial = [r for r in report.rows if r.rf is not None]

@@ -16,9 +16,9 @@ and the options in ``LEFT_TO_TYPER``: net's --file (it may read stdin, which a
 second parse could not read again), --train/--optimizer and the receptive-field
 options (--rf, --field and the files --png/--svg write).
 
-shape, params and net run calc.py's bodies, the ones the Typer commands run; an error
+shape, params and net run calculator_commands.py's bodies, the ones the Typer commands run; an error
 while computing returns None too (nothing has been printed), so Typer parses again
-and every error message is the funnel's own.
+and every error message is command_errors.py's own.
 
 ``--help`` (root or one command) prints what Typer printed the last time with the
 same key: argv, the interpreter, sys.path, the terminal (isatty, size, encoding),
@@ -160,7 +160,7 @@ def answer(argv: list[str]) -> int | None:
 
 
 def _calc(command: str, values: dict) -> int | None:
-    from convcli.cli import calc
+    from convcli.cli import calculator_commands
     from convcli.cli.option_values import read
 
     json = values.pop("json")
@@ -171,12 +171,12 @@ def _calc(command: str, values: dict) -> int | None:
                          command=command),)
     try:
         values = read(command, values)
-        result = getattr(calc, command)(*args, **values)
+        result = getattr(calculator_commands, command)(*args, **values)
         tables = None if json else result.tables()
-    except Exception:       # Typer parses again and the funnel reports it
+    except Exception:       # Typer parses again and command_errors.py reports it
         return None
     except KeyboardInterrupt as e:     # Interrupted, Terminated: up to main.py
-        return _funnel(e)
+        return _exit_code_for(e)
     try:
         if json:
             from convcli.views.jsonout import write_json
@@ -185,13 +185,13 @@ def _calc(command: str, values: dict) -> int | None:
             from convcli.views.console import Output
             Output(False).emit(result.data, *(tables or ()))
     except (Exception, KeyboardInterrupt) as e:
-        return _funnel(e)
+        return _exit_code_for(e)
     return 0
 
 
-def _funnel(e: BaseException) -> int:
-    """What the funnel does with an exception from inside a command."""
-    from convcli.cli.funnel import exit_code_for
+def _exit_code_for(e: BaseException) -> int:
+    """What command_errors.py does with an exception from inside a command."""
+    from convcli.cli.command_errors import exit_code_for
 
     return int(exit_code_for(e))
 

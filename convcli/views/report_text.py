@@ -2,7 +2,7 @@
 ``print(report)`` (plain text at the terminal's width), Jupyter's HTML and text,
 ``report.to_dict()`` (the command's --json) and ``report.to_pandas()``. Importing this
 module registers those renderers (network/report_face.py calls them); the tables
-themselves are net.py's."""
+themselves are net_view.py's."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from convcli.network.report import RENDERERS
-from convcli.views.net import renderables
+from convcli.network.net_report import RENDERERS
+from convcli.views.net_view import renderables
 from convcli.views.net_data import net_dict
 
 if TYPE_CHECKING:
-    from convcli.network.report import NetReport
+    from convcli.network.net_report import NetReport
 
 HTML_WIDTH = 110    # a notebook cell's output area, in characters
 

@@ -3,7 +3,7 @@ branches included (the union over paths).
 
 A TorchDispatchMode follows a meta forward and keeps, for every tensor it has seen
 (weakly), one list per spatial dim of Python-int bitsets over the first input's
-indices (network/fields.py), plus the nominal numbers. Convolutions (transposed too),
+indices (network/receptive_fields.py), plus the nominal numbers. Convolutions (transposed too),
 pools, adaptive pools, upsampling, padding and pixel shuffles map positions; ops that
 keep the spatial shape (adds, activations, eval BatchNorm, broadcast multiplies) take
 the union of their inputs' fields position by position; a cat along a spatial dim
@@ -15,7 +15,7 @@ torch is imported inside functions.
 
 from __future__ import annotations
 
-from convcli.network.fields import Nominal, propagate, seed
+from convcli.network.receptive_fields import Nominal, propagate, seed
 
 _POOLS = {"max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
           "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",

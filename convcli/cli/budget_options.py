@@ -75,7 +75,7 @@ def finish(data: dict, tables: Callable[[], Sequence], markdown: Callable[[list]
     if limits:
         data["budgets"] = [r.as_dict() for r in results]
     if junit is not None:
-        from convcli.views.ci import budgets_junit
+        from convcli.views.budget_view import budgets_junit
         from convcli.views.junit import write_atomic
         write_atomic(junit, budgets_junit(results, f"convcli {properties['command']}",
                                           properties))
@@ -87,7 +87,7 @@ def finish(data: dict, tables: Callable[[], Sequence], markdown: Callable[[list]
     else:
         from rich.text import Text
 
-        from convcli.views.ci import budget_notes, budget_table
+        from convcli.views.budget_view import budget_notes, budget_table
         from convcli.views.console import Output
         extra = [budget_table(results), *(Text(n, style="dim") for n in
                                           budget_notes(results))] if results else []
@@ -110,7 +110,7 @@ def markdown(data: dict, results: list, command: str = "summary") -> str:
 
 def end_summary(report, dtype: str, budgets: list, fmt: str, junit: str | None) -> None:
     """summary's report printed in ``fmt`` with its budgets checked."""
-    from convcli.views.net import renderables
+    from convcli.views.net_view import renderables
     from convcli.views.net_data import net_dict
 
     data = net_dict(report, dtype)

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from rich.console import Group
 from rich.text import Text
 
-from convcli.calculator.pictures import LEGEND_GROUPS, visible
+from convcli.calculator.picture_data import LEGEND_GROUPS, visible
 from convcli.formatting import index_ranges, index_span, shape_list
-from convcli.views.fit import Prose
+from convcli.views.fit_width import Prose
 
 if TYPE_CHECKING:
-    from convcli.calculator.pictures import Picture
+    from convcli.calculator.picture_data import Picture
 
 
 _GROUP_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "red")

@@ -14,12 +14,12 @@ from rich.text import Text
 
 from convcli.calculator.costs import DTYPE_SIZES
 from convcli.formatting import count, count_short, shape_x, size
-from convcli.network.report import RENDERERS
+from convcli.network.net_report import RENDERERS
 from convcli.views.console import Fitted, table
-from convcli.views.fit import Squeezed, below, left_out_note
+from convcli.views.fit_width import Squeezed, below, left_out_note
 
 if TYPE_CHECKING:
-    from convcli.network.report import NetReport, NetRow
+    from convcli.network.net_report import NetReport, NetRow
 
 
 def _geometry_str(g: dict | None) -> str:
@@ -272,14 +272,14 @@ def renderables(report: NetReport, dtype: str | None = None) -> list:
     the report's, float32 unless convcli.summary's dtypes said otherwise)."""
     dtype = dtype or report.dtype
     out: list = [net_table(report, dtype, report.model), net_totals(report, dtype)]
-    if report.train is not None:    # imported when asked for (field.py loads tempfile)
-        from convcli.views.train import train_table, train_totals
+    if report.train is not None:    # imported when asked for (field_view.py loads tempfile)
+        from convcli.views.train_view import train_table, train_totals
         out = [train_table(report, report.model), train_totals(report.train)]
         if report.train.dist is not None:
-            from convcli.views.dist import dist_renderables
+            from convcli.views.dist_view import dist_renderables
             out += dist_renderables(report.train.dist)
     if report.picture is not None:
-        from convcli.views.field import terminal
+        from convcli.views.field_view import terminal
         out.append(terminal(report.picture))
     if report.view.get("verbose") == 2 and report.view.get("parameters"):
         out.append(parameter_table(report.view["parameters"]))

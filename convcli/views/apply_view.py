@@ -1,7 +1,7 @@
 """`convcli apply` in the terminal and as JSON: the tensors' summary table, the
 values per channel (aligned numbers when small, a shaded heatmap when large), and
-the --json object. The dot-product breakdown is views/dot.py. Views compute nothing:
-the planes and block means come from engine/values.py; here they become text.
+the --json object. The dot-product breakdown is views/dot_view.py. Views compute nothing:
+the planes and block means come from engine/apply_values.py; here they become text.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from rich.text import Text
 
 from convcli.formatting import shape_list, shape_x
 from convcli.views.console import JSON_VERSION, Fitted, table
-from convcli.views.fit import Prose, Squeezed, below, left_out_note
+from convcli.views.fit_width import Prose, Squeezed, below, left_out_note
 
 if TYPE_CHECKING:
-    from convcli.engine.values import Applied, Plane, TensorInfo, TensorPlanes
+    from convcli.engine.apply_values import Applied, Plane, TensorInfo, TensorPlanes
 
 SHADES = " .:-=+*#%@"     # low to high, two characters per heatmap cell
 MAX_DECIMALS = 4

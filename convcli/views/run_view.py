@@ -11,10 +11,10 @@ from rich.text import Text
 from convcli.calculator.costs import CONVENTION
 from convcli.formatting import count, shape_list, size
 from convcli.views.console import JSON_VERSION, Fitted, table
-from convcli.views.fit import Prose, below, left_out_note, titled
+from convcli.views.fit_width import Prose, below, left_out_note, titled
 
 if TYPE_CHECKING:
-    from convcli.engine.run import RunResult
+    from convcli.engine.conv_run import RunResult
 
 
 def _ms(v: float) -> str:

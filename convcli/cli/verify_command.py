@@ -9,13 +9,13 @@ from typing import Optional
 
 from convcli.calculator.parse import parse_shape
 from convcli.cli.app import app
-from convcli.cli.funnel import funnel
+from convcli.cli.command_errors import errors_to_exit_code
 from convcli.cli.options import ConvArgs, conv_options, table_options
 from convcli.errors import ConvError, Mismatch
 
 
 @app.command()
-@funnel
+@errors_to_exit_code
 @conv_options("verify")
 @table_options("verify")
 def verify(conv: ConvArgs, input: Optional[str], cases: Optional[int], seed: int, device: str,
@@ -32,7 +32,7 @@ def verify(conv: ConvArgs, input: Optional[str], cases: Optional[int], seed: int
 
     Example: convcli verify 8x16x32x32 -i 16 -o 16 -k 1 -g 2
     """
-    from convcli.engine.verify.report import DEFAULT_CASES, Options
+    from convcli.engine.verify.verify_results import DEFAULT_CASES, Options
 
     opts = Options(device=device, dtype=dtype, atol=atol, rtol=rtol, seed=seed,
                    cases=DEFAULT_CASES if cases is None else cases, fail_fast=fail_fast,
@@ -46,7 +46,7 @@ def _run_checks(conv: ConvArgs, input: str | None, cases: int | None, opts):
     """The built-in suite without -o/-k; every check of one configuration with them."""
     from convcli.engine.verify import execute as core
     from convcli.engine.verify.plans import default_input
-    from convcli.engine.verify.report import check_options
+    from convcli.engine.verify.verify_results import check_options
     from convcli.views.progress import verify_progress
 
     if conv.out_channels is None and conv.kernel_size is None:
@@ -94,9 +94,9 @@ def _check_junit(junit: str | None) -> None:
 def _report(report, junit: str | None, json: bool, reading=None,
             transposed: bool = False) -> None:
     from convcli.views.console import Output
-    from convcli.views.conv import reading_text
+    from convcli.views.conv_view import reading_text
     from convcli.views.junit import junit_xml, write_atomic
-    from convcli.views.verify import verify_dict, verify_renderables, verify_summary
+    from convcli.views.verify_view import verify_dict, verify_renderables, verify_summary
 
     if junit is not None:
         write_atomic(junit, junit_xml(report))

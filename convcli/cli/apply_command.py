@@ -10,13 +10,13 @@ from typing import Optional
 
 from convcli.calculator.parse import parse_int
 from convcli.cli.app import app
-from convcli.cli.funnel import funnel
+from convcli.cli.command_errors import errors_to_exit_code
 from convcli.cli.options import ConvArgs, conv_options, parse_dims, table_options
 from convcli.errors import ConvError
 
 
 @app.command()
-@funnel
+@errors_to_exit_code
 @conv_options("apply")
 @table_options("apply")
 def apply(input: str, conv: ConvArgs, weight: Optional[str], init: Optional[str],
@@ -47,10 +47,10 @@ def _apply(input, conv: ConvArgs, kernel, bias_value, pattern, gray, resize, see
     --png and --svg targets."""
     import os
 
-    from convcli.calculator.dot import dot_layout
+    from convcli.calculator.dot_indices import dot_layout
     from convcli.calculator.kernels import kernel_changes, parse_init, read_kernel
-    from convcli.engine.sources import plan_input
-    from convcli.engine.values import ApplyOptions, apply as execute, values_dict
+    from convcli.engine.apply_inputs import plan_input
+    from convcli.engine.apply_values import ApplyOptions, apply as execute, values_dict
     from convcli.views.console import Output, console, info
 
     kern = None if kernel is None else read_kernel(kernel)
@@ -94,10 +94,10 @@ def _views(applied, reading, values: bool, layout, width: int):
     """The JSON object and the renderables (summary, values, dot product)."""
     from rich.text import Text
 
-    from convcli.engine.dot import dot_product
-    from convcli.engine.values import tensor_planes
-    from convcli.views.dot import dot_view
-    from convcli.views.values import HINT, apply_dict, summary_view, values_view
+    from convcli.engine.dot_values import dot_product
+    from convcli.engine.apply_values import tensor_planes
+    from convcli.views.dot_view import dot_view
+    from convcli.views.apply_view import HINT, apply_dict, summary_view, values_view
 
     spec = applied.spec
     infos = applied.infos()

@@ -8,13 +8,13 @@ from typing import Optional
 
 from convcli.calculator.parse import parse_ints, parse_padding, parse_shape
 from convcli.cli.app import app
-from convcli.cli.funnel import funnel
+from convcli.cli.command_errors import errors_to_exit_code
 from convcli.cli.options import ConvArgs, conv_options, parse_dims, table_options
 from convcli.errors import ConvError
 
 
 @app.command()
-@funnel
+@errors_to_exit_code
 @conv_options("show")
 @table_options("show")
 def show(conv: ConvArgs, input: Optional[str], along: Optional[int], at, channel: Optional[int],
@@ -27,9 +27,9 @@ def show(conv: ConvArgs, input: Optional[str], along: Optional[int], at, channel
     """
     import os
 
-    from convcli.calculator.pictures import picture
+    from convcli.calculator.picture_data import picture
     from convcli.views.console import JSON_VERSION, Output, console, info
-    from convcli.views.pictures import show_view
+    from convcli.views.show_view import show_view
 
     input_shape = None if input is None else parse_shape(input)
     spec, reading = conv.read(input_shape)
@@ -50,7 +50,7 @@ def show(conv: ConvArgs, input: Optional[str], along: Optional[int], at, channel
 
 
 @app.command()
-@funnel
+@errors_to_exit_code
 @conv_options("solve")
 @table_options("solve")
 def solve(input_size, conv: ConvArgs, output_size, max_kernel: int, max_stride: int,
@@ -61,9 +61,9 @@ def solve(input_size, conv: ConvArgs, output_size, max_kernel: int, max_stride: 
 
     Decoder of an encoder: convcli solve --transposed --input-size 32 -k 3 -s 2 -p 1
     """
-    from convcli.calculator import solve as core
+    from convcli.calculator import solve_search as core
     from convcli.views.console import JSON_VERSION, Output
-    from convcli.views.solve import solve_view
+    from convcli.views.solve_view import solve_view
 
     sizes_in = input_size
     if output_size is None:
@@ -90,7 +90,7 @@ def _decoder(conv: ConvArgs, sizes_in, json: bool) -> None:
     decoder."""
     from convcli.calculator.decoder import decoder
     from convcli.views.console import JSON_VERSION, Output
-    from convcli.views.solve import decoder_view
+    from convcli.views.solve_view import decoder_view
 
     if not conv.transposed or conv.kernel_size is None:
         raise ConvError(

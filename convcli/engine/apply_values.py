@@ -2,7 +2,7 @@
 
 ``plan_apply`` decides from shapes alone (the bias, the --json size limit, the memory
 estimate against the budget) before a byte is allocated; ``apply`` then builds the
-input (sources.py), the weight (a named or literal kernel for every channel pair, the
+input (apply_inputs.py), the weight (a named or literal kernel for every channel pair, the
 whole weight, or the module's init under the seed) and the bias, and runs
 ``torch_adapter.functional`` on them: the output is exactly what torch computes.
 ``tensor_planes`` cuts a tensor into the per-channel planes a view prints (the values
@@ -20,7 +20,7 @@ from typing import Any
 from convcli.calculator.kernels import Init, Kernel, named_kernel
 from convcli.calculator.spec import ConvSpec
 from convcli.engine.memory import MemoryEstimate, check_budget, estimate_memory, memory_limit
-from convcli.engine.sources import InputPlan, make_input
+from convcli.engine.apply_inputs import InputPlan, make_input
 from convcli.engine.stats import OutputStats, output_stats
 from convcli.engine.torch_adapter import build_module, functional, import_torch
 from convcli.errors import ConvError

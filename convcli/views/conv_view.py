@@ -15,7 +15,7 @@ from convcli.calculator.spec import ConvSpec
 from convcli.formatting import count, count_short, index_span, per_dim, shape_list, shape_x, size
 from convcli.views.console import Fitted, table
 from convcli.views.conv_data import notes
-from convcli.views.fit import (Prose, Squeezed, below, code_lines, left_out_note, prose_lines,
+from convcli.views.fit_width import (Prose, Squeezed, below, code_lines, left_out_note, prose_lines,
                                titled)
 
 # groups listed in full up to this count; beyond, the first and last few and a count

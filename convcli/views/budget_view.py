@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from convcli.engine.budgets import BudgetResult
-    from convcli.engine.diff import Diff
+    from convcli.engine.model_diff import Diff
 
 METRIC_TITLES = {"params": "params", "macs": "MACs", "activations": "activations",
                  "train_memory": "train step"}

@@ -10,7 +10,7 @@ from rich.console import Group
 
 from convcli.formatting import size
 from convcli.views.console import table
-from convcli.views.fit import Prose, below, titled
+from convcli.views.fit_width import Prose, below, titled
 
 if TYPE_CHECKING:
     from convcli.network.sharding import DistReport, PerGpu

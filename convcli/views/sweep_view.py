@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from convcli.calculator.sweep import Sweep, SweepRow
+from convcli.calculator.sweep_grid import Sweep, SweepRow
 from convcli.views.jsonout import JSON_VERSION
 
 
@@ -40,7 +40,7 @@ def sweep_table(title: str, sweeps: Sequence[Sweep], rows: Sequence[SweepRow],
     from rich.text import Text
 
     from convcli.views.console import Fitted, table
-    from convcli.views.fit import below, left_out_note, titled
+    from convcli.views.fit_width import below, left_out_note, titled
 
     names = [s.name for s in sweeps]
     refused = [", ".join(f"{s.name}={r.values[s.field]}" for s in sweeps) + f": {r.error}"

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Iterator, List, Optional
 import typer
 
 from convcli.cli.app import app
-from convcli.cli.ci import (Format, Junit, MaxActivations, MaxMacs, MaxParams,
+from convcli.cli.budget_options import (Format, Junit, MaxActivations, MaxMacs, MaxParams,
                             MaxTrainMemory, finish, limits, output_format)
-from convcli.cli.funnel import funnel
-from convcli.cli.models import train_options
+from convcli.cli.command_errors import errors_to_exit_code
+from convcli.cli.net_summary_commands import train_options
 from convcli.cli.options import Dtype, Json, declared
 from convcli.errors import ConvError
 
@@ -42,7 +42,7 @@ def _increase(option: str, what: str) -> Any:
 
 
 @app.command()
-@funnel
+@errors_to_exit_code
 def diff(
     base: Annotated[str, typer.Argument(
         metavar="BASE", help="What the change starts from: a `summary --json` (or `net "
@@ -89,8 +89,8 @@ when one fails.
     Example: convcli diff base.json head.json --max-macs-increase 5% --format markdown
     """
     from convcli.engine.budgets import needs_train
-    from convcli.engine.diff import diff as compare
-    from convcli.views.ci import diff_dict, diff_tables
+    from convcli.engine.model_diff import diff as compare
+    from convcli.views.budget_view import diff_dict, diff_tables
     from convcli.views.markdown import diff_md
 
     fmt = output_format(format, json)
@@ -124,7 +124,7 @@ class _Models:
 
     def side(self, target: str, side: str) -> dict:
         if _is_json(target):
-            from convcli.engine.diff import load_report
+            from convcli.engine.model_diff import load_report
             from convcli.views.jsonout import JSON_VERSION
             return load_report(target, side, JSON_VERSION)
         if os.path.isdir(target):
@@ -140,7 +140,7 @@ class _Models:
         from convcli.engine.summary.inputs import parse_inputs
         from convcli.engine.summary.isolation import user_code
         from convcli.engine.summary.loading import parse_args
-        from convcli.engine.summary.sources import resolve
+        from convcli.engine.summary.model_sources import resolve
         from convcli.engine.summary.trace import Options, summarise_source
         from convcli.views.net_data import net_dict
 

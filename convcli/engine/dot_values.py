@@ -1,5 +1,5 @@
 """`convcli apply --dot --at`: the numbers behind one output value. The layout
-(calculator/dot.py) says which input element each tap reads; here the values are
+(calculator/dot_indices.py) says which input element each tap reads; here the values are
 fetched from the tensors torch ran on, multiplied by the kernel in float64 and summed,
 beside the value torch computed. torch is imported inside functions.
 """
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from convcli.engine.torch_adapter import import_torch
 
 if TYPE_CHECKING:
-    from convcli.calculator.dot import DotLayout
-    from convcli.engine.values import Applied
+    from convcli.calculator.dot_indices import DotLayout
+    from convcli.engine.apply_values import Applied
 
 MAX_DOT_CHANNELS = 8      # input channels listed one by one; the rest as one sum
 

@@ -10,7 +10,7 @@ from convcli.engine.summary.dispatch import first_shape
 from convcli.engine.summary.inputs import InputSpec
 from convcli.engine.summary.rows import RowBuilder, assign_params
 from convcli.formatting import article, shape_list, size
-from convcli.network.report import NetReport, layer_outputs
+from convcli.network.net_report import NetReport, layer_outputs
 
 
 def build_report(run, specs: Sequence[InputSpec], options, label: str,

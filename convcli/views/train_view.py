@@ -12,11 +12,11 @@ from rich.text import Text
 
 from convcli.formatting import shape_x, size
 from convcli.views.console import Fitted, table
-from convcli.views.fit import Prose, below, titled
+from convcli.views.fit_width import Prose, below, titled
 
 if TYPE_CHECKING:
-    from convcli.network.report import NetReport
-    from convcli.network.training import TrainReport
+    from convcli.network.net_report import NetReport
+    from convcli.network.train_report import TrainReport
 
 
 def _label(report: NetReport, r) -> Prose:
