@@ -7,6 +7,7 @@ import ast
 import functools
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -45,7 +46,12 @@ def _help_cache_in_a_temporary_folder(tmp_path_factory):
 #  3. it is the costly part of a grid: a grid over a model zoo, terminal widths, random
 #     cases or sizes keeps a sample of its cases in the fast loop (`sample()`), the
 #     rest carry the mark; random cases and property tests try a tenth of their cases
-#     there (`examples()`); a test at a scale (30,000 layers) marks itself.
+#     there (`examples()`); a test at a scale (30,000 layers) marks itself;
+#  4. it runs a model zoo or draws a picture: its body, or a helper or module-level name
+#     of its file, names a `*_models` module of tests/, a model file (`*_models.py`,
+#     examples/models/*.py) or --png/--svg (matplotlib); a sample of each family stays
+#     in the loop (`sample()`, or `@pytest.mark.loop` on the test that keeps its
+#     modules reached).
 # Tests may also mark themselves (`@pytest.mark.slow`). At the end of a whole fast run,
 # every module of convcli must have been imported by a test of the fast loop (or by
 # the module-level imports of a file that has one), and the tests of the fast loop that
@@ -70,7 +76,8 @@ FAST_LOOP_ENV = "CONVCLI_TESTS_FAST_LOOP"
 
 def sample(values, keep: int = 1, unpack: bool = False) -> list:
     """Rule 3: a grid's cases with all but `keep` of them (spread evenly, the first
-    always) marked slow. `unpack`: each value is a tuple of several arguments."""
+    always) marked slow, the kept ones `loop` (kept on purpose, rule 4 too). `unpack`:
+    each value is a tuple of several arguments."""
     values = list(values)
     n = len(values)
     fast = {round(i * (n - 1) / (keep - 1)) for i in range(keep)} if keep > 1 else {0}
@@ -80,8 +87,8 @@ def sample(values, keep: int = 1, unpack: bool = False) -> list:
             args, marks, pid = v.values, list(v.marks), v.id
         else:
             args, marks, pid = (tuple(v) if unpack else (v,)), [], None
-        out.append(pytest.param(*args, id=pid, marks=marks + ([] if i in fast else
-                                                              [pytest.mark.slow])))
+        keep_it = pytest.mark.loop if i in fast else pytest.mark.slow
+        out.append(pytest.param(*args, id=pid, marks=marks + [keep_it]))
     return out
 
 
@@ -93,7 +100,12 @@ def examples(n: int, fast: int | None = None) -> int:
     return fast if fast is not None else max(1, n // 10)
 
 
+_ZOO_FILE = re.compile(r"_models\.py|examples/models/\w+\.py")
+
+
 def _referenced(node) -> set[str]:
+    """The names a piece of code uses; "<zoo>" for the path of a model zoo's file,
+    "<picture>" for a picture drawn to a file (matplotlib)."""
     names = set()
     for n in ast.walk(node):
         if isinstance(n, ast.Name):
@@ -102,17 +114,52 @@ def _referenced(node) -> set[str]:
             names.add(n.attr)
         elif isinstance(n, ast.alias):
             names.update(n.name.split("."))
+        elif isinstance(n, ast.Constant) and isinstance(n.value, str):
+            if _ZOO_FILE.search(n.value):
+                names.add("<zoo>")
+            elif n.value in ("--png", "--svg"):
+                names.add("<picture>")
     return names
 
 
+def _zoo_names(tree) -> set[str]:
+    """The module-level names of a file that stand for a model zoo: a `*_models` module
+    imported (or what is imported from one), and names assigned from those or from a
+    zoo file's path."""
+    zoo = {"<zoo>", "<picture>"}
+    for top in tree.body:
+        if isinstance(top, (ast.Import, ast.ImportFrom)):
+            module = getattr(top, "module", None) or ""
+            for a in top.names:
+                if (module or a.name).split(".")[-1].endswith("_models"):
+                    zoo.add((a.asname or a.name).split(".")[0])
+        elif isinstance(top, (ast.Assign, ast.AnnAssign)) and top.value is not None and \
+                _referenced(top.value) & zoo:
+            targets = top.targets if isinstance(top, ast.Assign) else [top.target]
+            zoo |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return zoo
+
+
+def _closure(refs: dict, seeds: set[str]) -> frozenset:
+    """The names of the functions that use one of `seeds`, directly or through one
+    another."""
+    found: set[str] = set()
+    while True:
+        more = {name for (_, name), used in refs.items()
+                if name not in found and used & (seeds | found)}
+        if not more:
+            return frozenset(found)
+        found |= more
+
+
 @functools.lru_cache(maxsize=None)
-def _file_facts(path: str) -> tuple[dict, frozenset]:
+def _file_facts(path: str) -> tuple[dict, frozenset, frozenset]:
     """((class or None, function) -> names its body references; the names of the file's
-    functions that start processes, directly or through one another)."""
+    functions that start processes; those that run a model zoo; at any depth)."""
     try:
         tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
-        return {}, frozenset()
+        return {}, frozenset(), frozenset()
     refs = {}
     for top in tree.body:
         inner = top.body if isinstance(top, ast.ClassDef) else [top]
@@ -121,13 +168,8 @@ def _file_facts(path: str) -> tuple[dict, frozenset]:
                 body = ast.Module(body=f.body, type_ignores=[])
                 key = (top.name if isinstance(top, ast.ClassDef) else None, f.name)
                 refs[key] = _referenced(body) | _referenced(f.args)
-    starting: set[str] = set()
-    while True:
-        more = {name for (_, name), used in refs.items()
-                if name not in starting and used & (PROCESS_NAMES | starting)}
-        if not more:
-            return refs, frozenset(starting)
-        starting |= more
+    zoo = _zoo_names(tree)
+    return refs, _closure(refs, PROCESS_NAMES), _closure(refs, zoo) | zoo
 
 
 @functools.lru_cache(maxsize=None)
@@ -139,20 +181,23 @@ def _conftest_helpers(folder: Path) -> frozenset:
         tests in folder.parents else found
 
 
-def _starts_processes(item) -> bool:
+def _slow_by_reading(item) -> bool:
+    """Rules 1 and 4, read from the test's file (and its conftests)."""
     helpers = _conftest_helpers(item.path.parent)
-    refs, starting = _file_facts(str(item.path))
+    refs, starting, zoo = _file_facts(str(item.path))
     key = (item.cls.__name__ if getattr(item, "cls", None) else None,
            getattr(item, "originalname", item.name))
     used = refs.get(key, set()) | set(getattr(item, "fixturenames", ()))
-    return bool(used & (PROCESS_NAMES | starting | helpers))
+    if used & (PROCESS_NAMES | starting | helpers):
+        return True
+    return bool(used & zoo) and item.get_closest_marker("loop") is None
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("slow"):
             continue
-        if item.path.name in SLOW_FILES or _starts_processes(item):
+        if item.path.name in SLOW_FILES or _slow_by_reading(item):
             item.add_marker(pytest.mark.slow)
 
 
@@ -335,6 +380,8 @@ def _runs_python(argv) -> bool:
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "loop: kept in the fast loop on purpose: the sample "
+                            "of a model zoo or a grid (tests/conftest.py, rules 3 and 4)")
     fast = config.option.markexpr.replace(" ", "") == "notslow"
     os.environ[FAST_LOOP_ENV] = "1" if fast else "0"
     subprocess.Popen._execute_child = _counting(
@@ -348,13 +395,14 @@ def pytest_configure(config):
 
 
 def _build_each_app_once() -> None:
-    """Typer's CliRunner builds the whole click command again on every invoke (half of a
-    CLI test's CPU); a process of convcli builds it once, and so does the suite: per app
-    and set of registered commands. (typer.testing's private builder: without it, as
-    before.)"""
+    """Typer builds the whole click command again on every CliRunner.invoke and every
+    app() call (half of a CLI test's CPU); a process of convcli builds it once, and so
+    does the suite: per app and set of registered commands (typer.main.get_command,
+    and typer.testing's private alias of it where there is one)."""
+    import typer.main
     import typer.testing
-    build = getattr(typer.testing, "_get_command", None)
-    if build is None or getattr(build, "_convcli_once", False):
+    build = typer.main.get_command
+    if getattr(build, "_convcli_once", False):
         return
     built: dict = {}
 
@@ -366,7 +414,9 @@ def _build_each_app_once() -> None:
         return built[key][1]
 
     once._convcli_once = True
-    typer.testing._get_command = once
+    typer.main.get_command = once           # Typer.__call__ and the tests' own calls
+    if hasattr(typer.testing, "_get_command"):
+        typer.testing._get_command = once   # CliRunner.invoke
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -31,7 +31,7 @@ def test_a_helper_that_starts_a_process_makes_every_caller_slow(tmp_path):
         "def test_does_not():\n    assert 1 + 1 == 2\n"
         "class TestBox:\n    def test_method(self):\n        _middle()\n"
         "def test_reads_a_pty():\n    import os\n    os.forkpty()\n")
-    refs, starting = conftest._file_facts(str(tmp_path / "test_x.py"))
+    refs, starting, _ = conftest._file_facts(str(tmp_path / "test_x.py"))
     assert {"_low", "_middle", "test_calls_it", "test_method", "test_reads_a_pty"} <= starting
     assert "test_does_not" not in starting
     assert "subprocess" in refs[("TestBox", "test_method")] | refs[(None, "_low")]
@@ -47,8 +47,9 @@ def test_sample_keeps_an_even_spread_and_marks_the_rest_slow():
     params = sample(range(10), keep=3)
     fast = [p.values[0] for p in params if not any(m.name == "slow" for m in p.marks)]
     assert fast == [0, 4, 9] and len(params) == 10
+    assert all([m.name for m in p.marks] == ["loop"] for p in params if p.values[0] in fast)
     one = sample([pytest.param(("a", 1), id="first"), ("b", 2)], unpack=True)
-    assert one[0].id == "first" and not one[0].marks
+    assert one[0].id == "first" and [m.name for m in one[0].marks] == ["loop"]
     assert one[1].values == ("b", 2) and [m.name for m in one[1].marks] == ["slow"]
 
 

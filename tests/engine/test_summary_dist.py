@@ -238,6 +238,7 @@ def test_fewest_gpus_per_strategy(cli):
         assert at(g - 1) > limit
 
 
+@pytest.mark.loop       # rule 4 (tests/conftest.py): the zoo's sample in the fast loop
 def test_the_per_gpu_table_shows_the_json_numbers(cli):
     """The table of `--gpus` (views/dist.py) in a person's terms: each row the JSON's
     bytes, the strategy named as torch names it."""

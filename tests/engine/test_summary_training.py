@@ -85,6 +85,7 @@ def test_budget_is_the_largest_batch_that_fits(train_json):
     assert b["dominant"] == "activations"
 
 
+@pytest.mark.loop       # rule 4 (tests/conftest.py): the zoo's sample in the fast loop
 def test_measure_on_the_cpu_is_the_tests_measure(train_json):
     t = train_json(tm.TRAIN_MODELS, "depthwise", 2, "--measure")["train"]
     real = zoo_saved_bytes(tm.TRAIN_MODELS, "depthwise", 2)
