@@ -1,5 +1,7 @@
 """Shared test helpers: run the CLI in-process (CliRunner) or as a user would
-(a subprocess of `python -m convcli`), with bugs re-raised rather than swallowed."""
+(a subprocess of `python -m convcli`), with bugs re-raised rather than swallowed;
+start and signal convcli processes; and the rules of the fast inner loop
+(`python -m pytest -m "not slow"`, below) with the guards that keep them honest."""
 
 from __future__ import annotations
 
