@@ -37,6 +37,23 @@ def test_a_helper_that_starts_a_process_makes_every_caller_slow(tmp_path):
     assert "subprocess" in refs[("TestBox", "test_method")] | refs[(None, "_low")]
 
 
+def test_a_model_zoo_or_a_picture_makes_its_users_slow(tmp_path):
+    """Rule 4: a `*_models` module, a name assigned from one or from a zoo file's path,
+    or --png/--svg, at any depth; other tests of the file stay in the loop."""
+    (tmp_path / "test_y.py").write_text(
+        "import train_models as tm\nfrom pathlib import Path\n"
+        "MODEL = Path('tests') / 'engine' / 'summary_models.py'\nCIFAR = 'cifar.txt'\n"
+        "def _build():\n    return tm.TRAIN_MODELS\n"
+        "def test_zoo():\n    _build()\n"
+        "def test_path():\n    assert MODEL\n"
+        "def test_inline():\n    return 'examples/models/cifar_cnn.py:CifarCNN'\n"
+        "def test_picture(cli):\n    cli('show', '--png', 'x.png')\n"
+        "def test_text(cli):\n    cli('net', CIFAR)\n")
+    _, starting, zoo = conftest._file_facts(str(tmp_path / "test_y.py"))
+    assert {"_build", "test_zoo", "test_path", "test_inline", "test_picture"} <= zoo
+    assert "test_text" not in zoo and not starting
+
+
 def test_the_sh_fixture_and_run_subprocess_count_as_processes():
     helpers = conftest._conftest_helpers(ROOT / "tests" / "cli")
     assert {"sh", "run_subprocess", "start_ready", "run_script"} <= helpers

@@ -114,7 +114,8 @@ def test_a_narrow_encoding_degrades_to_ascii(argv, encoding):
         assert r.stdout.isascii()
         r.stdout.decode("ascii")
     utf8 = subprocess.run([sys.executable, "-m", "convcli", *argv], cwd=ROOT,
-                          capture_output=True, env=convcli_env(PYTHONIOENCODING="utf-8"), timeout=60)
+                          capture_output=True, env=convcli_env(PYTHONIOENCODING="utf-8"),
+                          timeout=60)
     # the same lines, not a partial table: as many as in UTF-8
     assert len(r.stdout.splitlines()) == len(utf8.stdout.splitlines())
 

@@ -99,7 +99,7 @@ def test_a_planted_nn_conv2d_forward_fault(cli, tmp_path, monkeypatch):
     assert "nn.Conv2d" in failures["reference"].text
 
 
-@pytest.mark.slow   # rule 3 (tests/conftest.py): the planted-fault family's sample is test_a_planted_nn_conv2d_forward_fault
+@pytest.mark.slow   # rule 3 (tests/conftest.py): the family keeps the nn.Conv2d fault
 def test_a_fault_only_at_width_100_or_more(cli, tmp_path, monkeypatch):
     wrap_output(monkeypatch, "conv2d", lambda x, y: y + 1e-3 if x.shape[-1] >= 100 else y)
     data, _ = failing(cli, tmp_path, "--cases", "0")
@@ -108,7 +108,7 @@ def test_a_fault_only_at_width_100_or_more(cli, tmp_path, monkeypatch):
     assert check(data, "grouped")["passed"] and check(data, "depthwise")["passed"]
 
 
-@pytest.mark.slow   # rule 3 (tests/conftest.py): the planted-fault family's sample is test_a_planted_nn_conv2d_forward_fault
+@pytest.mark.slow   # rule 3 (tests/conftest.py): the family keeps the nn.Conv2d fault
 def test_a_5e_5_fault_in_float32(cli, tmp_path, monkeypatch):
     """torch's honest float32 error here is about 1e-6; the old 1e-4 + 1e-4 rel
     tolerance let +5e-5 through, the calibrated one does not."""
