@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                          "compiles every module again)")
     ap.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
     args = ap.parse_args(argv)
+    if not 0 < args.limit < float("inf"):
+        ap.error(f"--limit must be a positive number of seconds, got {args.limit}")
     r = run(args.pytest_args, args.keep_env)
     cpu = r["user"] + r["sys"]
     print(f"fast loop: python {r['command']}")

@@ -37,6 +37,7 @@ def test_a_helper_that_starts_a_process_makes_every_caller_slow(tmp_path):
     assert "subprocess" in refs[("TestBox", "test_method")] | refs[(None, "_low")]
 
 
+@pytest.mark.loop   # its own text names a zoo and --png: the rule reads those as a run
 def test_a_model_zoo_or_a_picture_makes_its_users_slow(tmp_path):
     """Rule 4: a `*_models` module, a name assigned from one or from a zoo file's path,
     or --png/--svg, at any depth; other tests of the file stay in the loop."""
