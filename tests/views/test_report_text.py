@@ -16,7 +16,8 @@ from convcli.views import report_text
 from convcli.views.net_data import net_dict
 from convcli.views.report_text import HTML_WIDTH, as_dict, as_pandas, as_text, mimebundle
 
-LAYERS = "Conv2d(3, 16, 5, stride=2, padding=2), ReLU(), Conv2d(16, 32, 3), Flatten()"
+LAYER_LIST = ["Conv2d(3, 16, 5, stride=2, padding=2)", "ReLU()", "Conv2d(16, 32, 3)", "Flatten()"]
+LAYERS = ", ".join(LAYER_LIST)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def test_importing_registers_the_renderers():
 def test_text_has_the_numbers_and_no_trailing_spaces(report):
     torch = pytest.importorskip("torch")
     from torch import nn
-    model = nn.Sequential(*[eval(f"nn.{t}") for t in LAYERS.split(", ")])
+    model = nn.Sequential(*[eval(f"nn.{t}", {"nn": nn}) for t in LAYER_LIST])
     y = model[:3](torch.zeros(1, 3, 32, 32))
     text = as_text(replace(report, view={"width": 80}))
     assert f"{sum(p.numel() for p in model.parameters()):,}" in text
