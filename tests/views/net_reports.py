@@ -1,0 +1,36 @@
+"""`net`'s reports built as the command builds them (the walk, --train's rules, --rf's
+fields, --field's picture), and the same layers as a torch nn.Sequential, for the
+views' tests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+
+def net_report(layers: list[str], shape, train: bool = False, field: str | None = None,
+               optimizer: str = "adamw", dtype: str = "float32"):
+    import convcli
+    from convcli.calculator.costs import dtype_size
+    from convcli.cli.calculator_commands import with_picture
+    from convcli.network.field_walk import net_fields
+    from convcli.network.rules import build_layer
+    from convcli.network.text import parse_layers
+    from convcli.network.train_rules import net_training
+
+    text = ", ".join(layers)
+    report = convcli.analyse_net(shape, text)
+    built = [build_layer(c) for c in parse_layers(text, "text", {})]
+    if train:
+        report, _ = net_training(report, built, dtype_size(dtype), optimizer, dtype)
+    if field is not None:
+        report, notes = net_fields(report, built)
+        report = with_picture(replace(report, notes=list(report.notes) + notes), field,
+                              None, None)
+    return report
+
+
+def torch_model(layers: list[str], seed: int = 0):
+    import torch
+    from torch import nn
+    torch.manual_seed(seed)
+    return nn.Sequential(*[eval(f"nn.{text}", {"nn": nn}) for text in layers])
