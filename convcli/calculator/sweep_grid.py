@@ -41,9 +41,11 @@ class SweepRow(Generic[T]):
 
 
 def parse_sweeps(texts: Sequence[str], names: Mapping[str, str],
-                 given: Sequence[str] = ()) -> list[Sweep]:
+                 given: Sequence[str] = (), limit: int = MAX_COMBINATIONS,
+                 why: str = "") -> list[Sweep]:
     """``["k=3,5,7", "s=1,2"]`` -> Sweeps. ``names``: every accepted name -> field;
-    ``given``: fields the options already set (sweeping one too is an error)."""
+    ``given``: fields the options already set (sweeping one too is an error);
+    ``limit``: the most combinations, ``why`` the command's reason for it."""
     sweeps: list[Sweep] = []
     for text in texts:
         name, eq, rest = text.partition("=")
@@ -69,9 +71,9 @@ def parse_sweeps(texts: Sequence[str], names: Mapping[str, str],
     count = 1
     for s in sweeps:
         count *= len(s.values)
-    if count > MAX_COMBINATIONS:
-        raise ConvError(f"--sweep: {count:,} combinations; at most {MAX_COMBINATIONS:,} in "
-                        "one command")
+    if count > limit:
+        raise ConvError(f"--sweep: {count:,} combinations; at most {limit:,} in one "
+                        f"command{why}")
     return sweeps
 
 
