@@ -23,6 +23,7 @@ from convcli.calculator.sweep_grid import Sweep, SweepRow, sweep
 from convcli.engine import conv_run
 from convcli.engine.conv_run import (Notice, Plan, Progress, RunOptions, RunResult,
                                      device_and_budget, torch_threads)
+from convcli.engine.devices import resolve_device
 from convcli.engine.torch_adapter import import_torch
 from convcli.errors import ConvError, EnvironmentProblem, Mismatch
 
@@ -102,6 +103,7 @@ def run_sweep(sweeps: Sequence[Sweep], planned: Sequence[SweepRow[tuple[Plan, An
     torch = import_torch()
     ok = [r.answer for r in planned if r.answer is not None]
     options = ok[0][0].options
+    resolve_device(options.device)        # a missing device is no row's fault
     with torch_threads(torch, options.threads):
         for r in planned:
             if r.answer is not None:

@@ -57,8 +57,8 @@ def sweep_table(title: str, sweeps: Sequence[Sweep], rows: Sequence[SweepRow],
             c.no_wrap = True
         if cols:
             t.columns[len(names)].justify = "left"
-        for i, c in enumerate(cols):
-            if c in left:
+        for i, name in enumerate(cols):
+            if name in left:
                 t.columns[len(names) + i].justify = "left"
         for r in rows:
             swept = [r.values[s.field] for s in sweeps]

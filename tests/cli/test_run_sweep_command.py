@@ -108,6 +108,7 @@ def files(tmp_path):
     (("--sweep", "k=1", "--sweep", "o=8,1000000", "--max-memory", "1GiB"), 3,
      "--sweep k=1, o=1000000: this run needs about"),
     (("--sweep", "k=11,13"), 2, "no combination is a conv torch runs"),
+    (("--sweep", "k=1,3", "--device", "cuda:7"), 3, "Error: --device cuda:7: "),
     (("--sweep", "q=1"), 2, "'q' is not a conv option"),
 ])
 def test_what_cannot_combine_is_one_line_and_its_exit_code(files, extra, code, words):
