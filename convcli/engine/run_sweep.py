@@ -128,10 +128,10 @@ def run_sweep(sweeps: Sequence[Sweep], planned: Sequence[SweepRow[tuple[Plan, An
             if progress is not None:     # one bar over every row's calls
                 progress(base + done, len(ok) * per,
                          f"--sweep {_names(sweeps)}: {len(ok)} runs")
-        try:
-            result = conv_run.run(p.spec, p.in_file.path if p.in_file else p.input_shape,
-                                  options, step, once, inputs)
-            rows.append(SweepRow({}, SweptRun(replace(result, output=None), reading), None))
+        try:   # the output tensor is let go before the next row runs (no name holds it)
+            rows.append(SweepRow({}, SweptRun(replace(conv_run.run(
+                p.spec, p.in_file.path if p.in_file else p.input_shape, options, step, once,
+                inputs), output=None), reading), None))
         except (ConvError, Mismatch) as e:
             mismatch = mismatch or (str(e) if isinstance(e, Mismatch) else None)
             rows.append(SweepRow({}, None, str(e)))

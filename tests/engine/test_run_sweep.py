@@ -101,6 +101,23 @@ def test_the_input_is_made_once_and_is_the_plain_runs_input(monkeypatch):
     assert done.rows[1].answer.result.stats == alone.stats      # the same values
 
 
+def test_a_rows_output_is_let_go_before_the_next_row_runs(monkeypatch):
+    import gc
+    import weakref
+    real, outputs = conv_run.run, []
+
+    def run(*a, **k):
+        gc.collect()
+        assert all(ref() is None for ref in outputs)     # the rows before: freed
+        r = real(*a, **k)
+        outputs.append(weakref.ref(r.output))
+        return r
+    monkeypatch.setattr(conv_run, "run", run)
+    base = dict(dims=2, in_channels=3, out_channels=4, kernel_size=3)
+    done = _sweep(base, [Sweep("stride", "s", ("1", "2", "3"))], (1, 3, 9, 9))
+    assert len(outputs) == 3 and all(r.answer.result.output is None for r in done.rows)
+
+
 def test_a_npy_input_is_read_once(tmp_path, monkeypatch):
     path = tmp_path / "x.npy"
     np.save(path, np.random.default_rng(0).standard_normal((1, 3, 8, 8)).astype("float32"))
