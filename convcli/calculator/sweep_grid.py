@@ -91,9 +91,10 @@ def sweep(sweeps: Sequence[Sweep], answer: Callable[[dict[str, str]], T]
     if rows and all(r.error for r in rows):
         first = rows[0]
         raise ConvError(f"--sweep: no combination is a conv torch runs; "
-                        f"{_label(first.values)}: {first.error}")
+                        f"{label(sweeps, first.values)}: {first.error}")
     return rows
 
 
-def _label(values: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in values.items())
+def label(sweeps: Sequence[Sweep], values: Mapping[str, Any]) -> str:
+    """One combination as the user named it: 'k=3, s=2'."""
+    return ", ".join(f"{s.name}={values[s.field]}" for s in sweeps)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from convcli.calculator.sweep_grid import Sweep, SweepRow, sweep
+from convcli.calculator.sweep_grid import Sweep, SweepRow, label, sweep
 from convcli.engine import conv_run
 from convcli.engine.conv_run import (Notice, Plan, Progress, RunOptions, RunResult,
                                      device_and_budget, torch_threads)
@@ -93,7 +93,7 @@ def plan_sweep(sweeps: Sequence[Sweep],
         try:
             return conv_run.plan(spec, input, options), reading
         except EnvironmentProblem as e:
-            raise EnvironmentProblem(f"--sweep {_label(sweeps, changes)}: {e}") from None
+            raise EnvironmentProblem(f"--sweep {label(sweeps, changes)}: {e}") from None
     return sweep(sweeps, answer)
 
 
@@ -110,7 +110,7 @@ def run_sweep(sweeps: Sequence[Sweep], planned: Sequence[SweepRow[tuple[Plan, An
                 try:
                     device_and_budget(torch, r.answer[0])
                 except EnvironmentProblem as e:
-                    raise EnvironmentProblem(f"--sweep {_label(sweeps, r.values)}: "
+                    raise EnvironmentProblem(f"--sweep {label(sweeps, r.values)}: "
                                              f"{e}") from None
     seen: set[str] = set()
 
@@ -144,6 +144,3 @@ def run_sweep(sweeps: Sequence[Sweep], planned: Sequence[SweepRow[tuple[Plan, An
 def _names(sweeps: Sequence[Sweep]) -> str:
     return ", ".join(s.name for s in sweeps)
 
-
-def _label(sweeps: Sequence[Sweep], values: dict) -> str:
-    return ", ".join(f"{s.name}={values[s.field]}" for s in sweeps)

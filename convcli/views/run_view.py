@@ -228,8 +228,10 @@ def _sweep_notes(done: SweepRuns, first: RunResult) -> list:
     leaves this paragraph out, as it comes and goes with the machine's load), what
     every row shares, what the columns mean."""
     tm = first.timing
-    wide = [", ".join(f"{s.name}={r.values[s.field]}" for s in done.sweeps)
-            for r in done.rows if r.answer is not None and r.answer.result.timing.spread_note()]
+    from convcli.calculator.sweep_grid import label
+
+    wide = [label(done.sweeps, r.values) for r in done.rows
+            if r.answer is not None and r.answer.result.timing.spread_note()]
     notes: list = []
     if wide:
         notes.append(f"the timings spread widely in {'; '.join(wide)} (*: the middle half "

@@ -107,7 +107,7 @@ def files(tmp_path):
      "--sweep: 120 combinations; at most 100 in one command, since run times each one"),
     (("--sweep", "k=1", "--sweep", "o=8,1000000", "--max-memory", "1GiB"), 3,
      "--sweep k=1, o=1000000: this run needs about"),
-    (("--sweep", "k=11,13"), 2, "no combination is a conv torch runs"),
+    (("--sweep", "k=11,13"), 2, "no combination is a conv torch runs; k=11: spatial dim"),
     (("--sweep", "k=1,3", "--device", "cuda:7"), 3, "Error: --device cuda:7: "),
     (("--sweep", "q=1"), 2, "'q' is not a conv option"),
 ])
