@@ -67,16 +67,15 @@ def check_sweep(sweeps: Sequence[Sweep], options: RunOptions, tune: bool = False
     if options.save is not None:
         raise ConvError(f"{texts} with --save: --save writes the output of one conv; "
                         "sweep without --save, then --save the row you pick")
-    for path, option, fixed in ((options.weight, "--weight-file", WEIGHT_FIXES),
-                                (options.bias, "--bias-file", BIAS_FIXES)):
+    for path, option, fixed, gives, free in (
+            (options.weight, "--weight-file", WEIGHT_FIXES, "-o, -i/--groups and -k",
+             "stride, padding, dilation or the padding mode"),
+            (options.bias, "--bias-file", BIAS_FIXES, "-o", "another option")):
         hit = [s for s in sweeps if s.field in fixed] if path is not None else []
         if hit:
-            raise ConvError(
-                f"--sweep {hit[0].name}: {option} {path!r} fixes "
-                f"--{hit[0].field.replace('_', '-')} (its shape gives "
-                f"{'-o, -i/--groups and -k' if option == '--weight-file' else '-o'}); "
-                f"sweep {'stride, padding or dilation' if option == '--weight-file' else 'another option'}, "
-                f"or drop {option}")
+            raise ConvError(f"--sweep {hit[0].name}: {option} {path!r} fixes "
+                            f"--{hit[0].field.replace('_', '-')} (its shape gives {gives}); "
+                            f"sweep {free}, or drop {option}")
     runs = prod(len(s.values) for s in sweeps)
     if runs > MAX_RUNS:
         raise ConvError(f"--sweep: {runs:,} combinations; at most {MAX_RUNS:,} in one "
