@@ -235,8 +235,8 @@ def _sweep_notes(done: SweepRuns, first: RunResult) -> list:
     notes: list = []
     if wide:
         notes.append(f"the timings spread widely in {'; '.join(wide)} (*: the middle half "
-                     "of the calls over more than 25% of the median), so the machine was "
-                     f"likely busy; --threads 1 or a larger --repeat (now {tm.repeat}) gives "
+                     "of the calls spread over more than 25% of the median), so the machine "
+                     f"was likely busy; --threads 1 or a larger --repeat (now {tm.repeat}) gives "
                      "steadier numbers")
     notes.append(Prose.parts([f"input {shape_list(first.input_shape)} "
                               f"{first.sources['input']}", f"{tm.repeat} timed calls after "
