@@ -236,8 +236,8 @@ def _sweep_notes(done: SweepRuns, first: RunResult) -> list:
     if wide:
         notes.append(f"the timings spread widely in {'; '.join(wide)} (*: the middle half "
                      "of the calls spread over more than 25% of the median), so the machine "
-                     f"was likely busy; --threads 1 or a larger --repeat (now {tm.repeat}) gives "
-                     "steadier numbers")
+                     "was likely busy; --threads 1 or a larger --repeat "
+                     f"(now {tm.repeat}) gives steadier numbers")
     notes.append(Prose.parts([f"input {shape_list(first.input_shape)} "
                               f"{first.sources['input']}", f"{tm.repeat} timed calls after "
                               f"{tm.warmup} warmup per run ({tm.method})",
