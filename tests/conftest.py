@@ -51,9 +51,9 @@ def _help_cache_in_a_temporary_folder(tmp_path_factory):
 #     there (`examples()`); a test at a scale (30,000 layers) marks itself;
 #  4. it runs a model zoo or draws a picture: its body, or a helper or module-level name
 #     of its file, names a `*_models` module of tests/, a model file (`*_models.py`,
-#     examples/models/*.py) or --png/--svg (matplotlib); a sample of each family stays
-#     in the loop (`sample()`, or `@pytest.mark.loop` on the test that keeps its
-#     modules reached).
+#     examples/models/*.py), --png/--svg or a .png/.svg file (matplotlib draws it); a
+#     sample of each family stays in the loop (`sample()`, or `@pytest.mark.loop` on
+#     the test that keeps its modules reached).
 # Tests may also mark themselves (`@pytest.mark.slow`). At the end of a whole fast run,
 # every module of convcli must have been imported by a test of the fast loop (or by
 # the module-level imports of a file that has one), and the tests of the fast loop that
@@ -119,7 +119,7 @@ def _referenced(node) -> set[str]:
         elif isinstance(n, ast.Constant) and isinstance(n.value, str):
             if _ZOO_FILE.search(n.value):
                 names.add("<zoo>")
-            elif n.value in ("--png", "--svg"):
+            elif n.value in ("--png", "--svg") or n.value.endswith((".png", ".svg")):
                 names.add("<picture>")
     return names
 
