@@ -162,8 +162,9 @@ _DEFS = [
     _d("max_dilation", "--max-dilation", "the largest dilation solve tries",
        "Largest dilation.", "INT", default="3", parser="int"),
     _d("max_padding", "--max-padding", "the largest padding solve tries",
-       "Largest padding per side (default: dilation*(kernel-1), so no window is all "
-       "padding).", "INT", parser="int"),
+       "Largest padding per side (default: as far as the window reaches from its "
+       "centre, dilation*(kernel-1) in all as padding='same' adds; transposed: "
+       "dilation*(kernel-1) per side).", "INT", parser="int"),
     _d("limit", ("--limit", "-n"), "how many answers are shown",
        "Show the simplest N solutions (0: all).", "N", default="12", parser="int"),
     # ---- run and verify ---------------------------------------------------------------
