@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from math import prod
 
-from convcli.calculator.costs import macs
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 from convcli.formatting import plural
@@ -57,7 +56,7 @@ class Conv(Layer):
             raise ConvError(f"{ctx.at(self.call)}: {e}") from None
 
     def macs(self, shape_in, shape_out):
-        return macs(self.spec, shape_in)
+        return self.spec.macs(shape_in)
 
     def geometry(self):
         return self.spec.geometry()
