@@ -1,15 +1,18 @@
-"""convcli.calculator.shapes, called directly: output sizes, the input checks and the
-notes against real CPU forwards of torch (not the meta device); explain's formulas
-evaluate to the sizes they explain."""
+"""convcli.calculator.explain (the formulas written out, and the notes), with the input
+checks (conv_checks.check_input) and ConvSpec.output_shape they explain: output sizes,
+refusals and notes against real CPU forwards of torch (not the meta device); each
+formula evaluates to the size it explains."""
 
 import math
 import warnings
 
 import pytest
 
-from convcli.calculator import shapes
+from convcli.calculator import explain
+from convcli.calculator.conv_checks import check_input
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
+from convcli.formatting import spatial_names
 
 torch = pytest.importorskip("torch")
 
@@ -48,10 +51,10 @@ CASES = [
 @pytest.mark.parametrize("spec, shape", CASES, ids=[str(s) for _, s in CASES])
 def test_output_shape_and_explain_agree_with_torch(spec, shape):
     expected = torch_shape(spec, shape)
-    assert shapes.output_shape(spec, shape) == expected
-    assert shapes.output_shape(spec, list(shape)) == expected        # any sequence
-    assert shapes.check_input(spec, shape) is (len(shape) == spec.dims + 2)
-    dims = shapes.explain(spec, shape)
+    assert spec.output_shape(shape) == expected
+    assert spec.output_shape(list(shape)) == expected        # any sequence
+    assert check_input(spec, shape) is (len(shape) == spec.dims + 2)
+    dims = explain.explain(spec, shape)
     assert [e.size_out for e in dims] == list(expected[-spec.dims:])
     for e in dims:
         value = eval(e.formula.replace("floor", "math.floor"), {"math": math})
@@ -62,7 +65,7 @@ def test_input_with_zero_channels_is_checked_against_in_channels_first():
     with pytest.raises(RuntimeError):
         torch_shape(ConvSpec(1, 2, 5, 3), (1, 0, 6))
     with pytest.raises(ConvError, match="input has 0 channels"):
-        shapes.output_shape(ConvSpec(1, 2, 5, 3), (1, 0, 6))
+        ConvSpec(1, 2, 5, 3).output_shape((1, 0, 6))
 
 
 @pytest.mark.parametrize("spec, shape, words", [
@@ -97,64 +100,64 @@ def test_errors_where_torch_fails(spec, shape, words):
     except (RuntimeError, ValueError, TypeError, OverflowError):
         torch_ok = False
     if words is None:          # a valid one in the list, as a control
-        assert torch_ok and shapes.output_shape(spec, shape) == torch_shape(spec, shape)
+        assert torch_ok and spec.output_shape(shape) == torch_shape(spec, shape)
         return
     assert not torch_ok
     with pytest.raises(ConvError) as e:
-        shapes.output_shape(spec, shape)
+        spec.output_shape(shape)
     assert words in str(e.value) and "\n" not in str(e.value)
     with pytest.raises(ConvError, match=str(e.value)[:20].replace("(", r"\(")):
-        shapes.explain(spec, shape)
+        explain.explain(spec, shape)
 
 
 def test_transposed_output_padding_bound_as_torch():
     ok = ConvSpec(1, 1, 1, 3, stride=2, transposed=True, output_padding=1)
-    assert shapes.output_shape(ok, (1, 1, 4)) == torch_shape(ok, (1, 1, 4)) == (1, 1, 10)
+    assert ok.output_shape((1, 1, 4)) == torch_shape(ok, (1, 1, 4)) == (1, 1, 10)
     bad = ConvSpec(1, 1, 1, 3, transposed=True, output_padding=1)
     with pytest.raises(RuntimeError):
         torch_shape(bad, (1, 1, 4))
     with pytest.raises(ConvError, match="must be smaller than stride"):
-        shapes.output_shape(bad, (1, 1, 4))
+        bad.output_shape((1, 1, 4))
 
 
 def test_check_input_does_not_check_the_window():
     spec = ConvSpec(1, 1, 1, 9)
-    assert shapes.check_input(spec, (1, 1, 3)) is True
-    assert shapes.check_input(spec, (1, 3)) is False
+    assert check_input(spec, (1, 1, 3)) is True
+    assert check_input(spec, (1, 3)) is False
     with pytest.raises(ConvError):
-        shapes.output_shape(spec, (1, 1, 3))
+        spec.output_shape((1, 1, 3))
 
 
 def test_explain_notes():
-    same = shapes.explain(ConvSpec(1, 1, 1, 4, padding="same"), (1, 1, 8))[0]
+    same = explain.explain(ConvSpec(1, 1, 1, 4, padding="same"), (1, 1, 8))[0]
     assert same.pad_left == 1 and same.pad_right == 2
     assert "'same' pads 1 before and 2 after" in same.note
-    dropped = shapes.explain(ConvSpec(1, 1, 1, 3, stride=2), (1, 1, 8))[0]
+    dropped = explain.explain(ConvSpec(1, 1, 1, 3, stride=2), (1, 1, 8))[0]
     assert dropped.formula == "floor((8+0+0-1*(3-1)-1)/2)+1" and dropped.size_out == 3
     assert dropped.note == "the last 1 padded position(s) are never covered by a window"
-    crop = shapes.explain(ConvSpec(1, 1, 1, 1, padding=-1, padding_mode="reflect"),
+    crop = explain.explain(ConvSpec(1, 1, 1, 1, padding=-1, padding_mode="reflect"),
                           (1, 1, 5))[0]
     assert "a negative padding crops (5 -> 3)" in crop.note
-    t = shapes.explain(ConvSpec(1, 1, 1, 3, stride=2, padding=1, transposed=True),
+    t = explain.explain(ConvSpec(1, 1, 1, 3, stride=2, padding=1, transposed=True),
                        (1, 1, 4))[0]
     assert t.formula == "(4-1)*2-2*1+1*(3-1)+0+1" and t.note == ""
 
 
 def test_notes_for_the_inputs_torch_treats_differently():
-    assert shapes.notes(ConvSpec(2, 3, 8, 3), (1, 3, 8, 8)) == []
+    assert explain.notes(ConvSpec(2, 3, 8, 3), (1, 3, 8, 8)) == []
     for spec, shape in [(ConvSpec(1, 1, 1, 3, transposed=True, output_padding=1), (0, 1, 4)),
                         (ConvSpec(2, 3, 8, 1, padding=1), (0, 3, 0, 4))]:
-        empty = shapes.notes(spec, shape)
+        empty = explain.notes(spec, shape)
         assert len(empty) == 1 and empty[0].startswith("empty batch: torch skips")
         # torch answers the empty batch and refuses N=1, as the note says
-        assert shapes.output_shape(spec, shape) == torch_shape(spec, shape)
+        assert spec.output_shape(shape) == torch_shape(spec, shape)
         with pytest.raises(RuntimeError):
             torch_shape(spec, (1,) + shape[1:])
-    crop = shapes.notes(ConvSpec(1, 1, 1, 1, padding=-1, padding_mode="circular"), (1, 1, 4))
+    crop = explain.notes(ConvSpec(1, 1, 1, 1, padding=-1, padding_mode="circular"), (1, 1, 4))
     assert crop == ["negative padding crops: padding_mode='circular' pads with F.pad, which "
                     "removes elements where the padding is negative"]
 
 
 @pytest.mark.parametrize("d, names", [(1, "L"), (2, "H, W"), (3, "D, H, W")])
 def test_spatial_names(d, names):
-    assert shapes.spatial_names(d) == names
+    assert spatial_names(d) == names
