@@ -7,6 +7,7 @@ import json
 import pytest
 
 from convcli.calculator.costs import CONVENTION, analyse
+from convcli.calculator.explain import explain
 from convcli.calculator.groups import compare_groups
 from convcli.calculator.interpret import read_spec
 from convcli.calculator.spec import ConvSpec
@@ -111,7 +112,7 @@ def test_notes_put_the_reading_first_then_torchs_quirks():
 
 def test_explain_dicts_one_object_per_dim():
     spec = ConvSpec(2, 1, 1, (3, 4), stride=(2, 1), padding=(1, 2))
-    dims = explain_dicts(spec.explain((1, 1, 9, 8)))
+    dims = explain_dicts(explain(spec, (1, 1, 9, 8)))
     y = module_of(spec)(torch.zeros(1, 1, 9, 8))
     assert [e["size_out"] for e in dims] == list(y.shape[2:])
     assert dims[0] == {"dim": 0, "size_in": 9, "size_out": 5,

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 
 from convcli.calculator.costs import analyse
+from convcli.calculator.explain import explain
 from convcli.calculator.groups import compare_groups
 from convcli.calculator.interpret import read_spec
 from convcli.calculator.other_tools import peer_counts
@@ -93,18 +94,18 @@ def test_counts_table_keeps_each_value_whole(width):
 
 def test_explain_table_out_column_is_torchs_and_formulas_follow_when_narrow():
     out, _ = torch_counts(TORCH_T, X)
-    text = draw(explain_table(T, T.explain(X)))
+    text = draw(explain_table(T, explain(T, X)))
     assert text.startswith("Output size per spatial dim")
     rows = [line.split() for line in text.splitlines() if re.match(r"^  \d ", line)]
     assert [int(r[-1]) for r in rows] == list(out[2:])
     assert "(8-1)*2-2*1+1*(4-1)+0+1" in text
     assert "out = (L-1)*s - 2p + d*(k-1) + op + 1" in text
-    narrow = draw(explain_table(T, T.explain(X)), 44)
+    narrow = draw(explain_table(T, explain(T, X)), 44)
     assert "formula" not in narrow.splitlines()[2]
     assert "dim 0: out = (8-1)*2-2*1+1*(4-1)+0+1 = 16" in narrow.replace("\n  ", " ")
     same = ConvSpec(1, 1, 1, 4, padding="same")
     assert "dim 0: 'same' pads 1 before and 2 after" in draw(
-        explain_table(same, same.explain((1, 1, 8))))
+        explain_table(same, explain(same, (1, 1, 8))))
 
 
 def test_layout_table_slices_are_torchs_weight_slices():
