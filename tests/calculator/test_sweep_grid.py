@@ -4,8 +4,8 @@ combination answered in order, an impossible one kept as its error row."""
 import pytest
 
 from convcli.calculator.spec import ConvSpec
-from convcli.calculator.sweep_grid import (MAX_COMBINATIONS, Sweep, SweepRow, parse_sweeps,
-                                           sweep)
+from convcli.calculator.sweep_grid import (MAX_COMBINATIONS, Sweep, SweepRow, label,
+                                           parse_sweeps, sweep)
 from convcli.errors import ConvError
 
 NAMES = {"k": "kernel_size", "kernel-size": "kernel_size", "kernel_size": "kernel_size",
@@ -44,6 +44,15 @@ def test_parse_bounds_the_combinations():
     assert len(parse_sweeps([f"k={ten}", f"s={ten}", f"p={ten}"], NAMES)) == 3   # 1000
     with pytest.raises(ConvError, match=f"1,100 combinations; at most {MAX_COMBINATIONS:,}"):
         parse_sweeps([f"k={ten}", f"s={ten}", f"p={ten},11"], NAMES)
+    with pytest.raises(ConvError) as e:
+        parse_sweeps(["k=3,5,7"], NAMES, limit=2, why=" (each one is timed)")
+    assert str(e.value) == "--sweep: 3 combinations; at most 2 in one command (each one is timed)"
+
+
+def test_label_names_a_combination_as_typed():
+    sweeps = parse_sweeps(["kernel-size=3,5", "s=1,2"], NAMES)
+    assert label(sweeps, {"kernel_size": "5", "stride": "2"}) == "kernel-size=5, s=2"
+    assert label([], {}) == ""
 
 
 def _out_len(changes):
@@ -78,7 +87,7 @@ def test_sweep_all_failed_names_the_first():
     with pytest.raises(ConvError) as e:
         sweep(parse_sweeps(["k=9,10"], NAMES), lambda c: _out_len({**c, "stride": "1"}))
     assert str(e.value).startswith("--sweep: no combination is a conv torch runs; "
-                                   "kernel_size=9: spatial dim 0")
+                                   "k=9: spatial dim 0")
 
 
 def test_sweep_other_exceptions_are_not_swallowed():
