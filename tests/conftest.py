@@ -11,6 +11,7 @@ import json
 import os
 import re
 import resource
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -467,6 +468,20 @@ def _guard_processes(item):
             "this test starts a process but is not marked slow (tests/conftest.py, rule "
             "1): mark it @pytest.mark.slow, or name how it starts one in PROCESS_NAMES",
             pytrace=False))
+    if not _dev_null_is_a_device() and outcome.excinfo is None:
+        outcome.force_exception(pytest.fail.Exception(
+            "/dev/null is no longer a character device after this test: something wrote "
+            "a file over it (an output path that should have been refused as a device)",
+            pytrace=False))
+
+
+def _dev_null_is_a_device() -> bool:
+    """True unless /dev/null was replaced by a regular file (it was, once, during a day
+    of test runs on this machine; every later `> /dev/null` then wrote a file)."""
+    try:
+        return stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    except OSError:
+        return False
 
 
 pytest_runtest_setup = pytest.hookimpl(hookwrapper=True)(_guard_processes)
