@@ -1,7 +1,8 @@
 """The fast inner loop's cost: runs `python -m pytest -q -m "not slow"` (the suite's
-own options: `-n auto`, so one worker per core) from the checkout and prints its CPU
-seconds (user + sys of pytest and every process it waited for: the xdist workers and
-what they started), its wall time and the number of tests; `--check` fails above the
+own options: `-n auto`, which tests/conftest.py turns into one process for the fast
+loop; `-- -n 2` measures two xdist workers) from the checkout and prints its CPU
+seconds (user + sys of pytest and every process it waited for: xdist workers, if any,
+and what they started), its wall time and the number of tests; `--check` fails above the
 limit (60 s of CPU: tests/conftest.py states the rules that keep the loop under it).
 
     python benchmarks/fast_loop.py [--check] [--limit 60] [--keep-env] [-- PYTEST ARGS...]

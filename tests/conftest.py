@@ -37,7 +37,8 @@ def _help_cache_in_a_temporary_folder(tmp_path_factory):
 
 # ---- the fast inner loop ---------------------------------------------------------
 # `python -m pytest -m "not slow"` is the inner loop: under a minute of CPU on two
-# cores, both workers together (benchmarks/fast_loop.py --check; docs/architecture.md,
+# cores, in one process (pyproject's `-n auto` gives it no workers: see
+# pytest_xdist_auto_num_workers; benchmarks/fast_loop.py --check; docs/architecture.md,
 # "Tests"). The full suite (`python -m pytest`, as CI runs it) runs every test. A test
 # is slow by one of these rules, never by a list of names measured once:
 #  1. it starts processes: it takes the `sh` fixture, or its body, a fixture it takes or
@@ -382,11 +383,27 @@ def _runs_python(argv) -> bool:
         words[:1] == [sys.executable]
 
 
+def _fast_loop_asked(config) -> bool:
+    return config.option.markexpr.replace(" ", "") == "notslow"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject.toml's addopts) for the fast loop: one process. Its tests
+    take ~34 s of CPU; each xdist worker adds a collection of the whole suite with
+    torch (~4.5 s) and the per-test traffic to the controller, so two workers cost 1.4x
+    the CPU of one process, and on this shared two-core machine no less wall time
+    (benchmarks/fast_loop.py; docs/architecture.md, "Tests"). The full suite keeps a
+    worker per core; `-n 2` or PYTEST_XDIST_AUTO_NUM_WORKERS choose for themselves."""
+    if _fast_loop_asked(config) and not os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return 0
+    return None
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "loop: kept in the fast loop on purpose: the sample "
                             "of a model zoo or a grid (tests/conftest.py, rules 3 and 4)")
-    fast = config.option.markexpr.replace(" ", "") == "notslow"
-    os.environ[FAST_LOOP_ENV] = "1" if fast else "0"
+    os.environ[FAST_LOOP_ENV] = "1" if _fast_loop_asked(config) else "0"
     subprocess.Popen._execute_child = _counting(
         subprocess.Popen._execute_child,
         lambda self, args, executable, *rest, **kw: executable or args)

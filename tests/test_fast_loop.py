@@ -116,3 +116,18 @@ def test_the_reach_check_names_what_no_fast_test_imports():
     one = min(names - set(UNREACHABLE))
     assert conftest.unreached(names - {one}) == [one]
     assert conftest.unreached(names - set(UNREACHABLE)) == []
+
+
+def test_the_fast_loop_runs_in_one_process_under_n_auto(monkeypatch):
+    """pyproject's `-n auto` gives the fast loop no xdist workers (each worker collects
+    the whole suite again); the full suite and an explicit worker count are untouched."""
+    monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
+
+    def workers(markexpr):
+        config = SimpleNamespace(option=SimpleNamespace(markexpr=markexpr))
+        return conftest.pytest_xdist_auto_num_workers(config)
+
+    assert workers("not slow") == 0 and workers("not  slow") == 0
+    assert workers("") is None and workers("slow") is None and workers("not cuda") is None
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "2")
+    assert workers("not slow") is None
