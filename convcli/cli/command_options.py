@@ -117,8 +117,8 @@ COMMANDS: dict[str, Command] = {
         "max_memory": _CPU_MODEL_MEMORY,
         **_BUDGETS, **_ENDING, "dtype": Use(BYTES_DTYPE), "json": Use()}),
     "run": Command("Run", Conv(), {
-        "input": Use("Input shape (4x3x64x64; random normal under --seed) or a .npy file.",
-                     required=True),
+        "input": Use("Input shape (4x3x64x64; random normal under --seed) or a .npy file (- "
+                     "reads standard input).", required=True),
         "weight_file": Use(), "bias_file": Use(), "seed": Use(), "device": Use(),
         "dtype": Use("Element type of the run: float32, float64, float16 or bfloat16 "
                      "(default: the INPUT .npy's, else float32); with --tune a comma list "
@@ -143,7 +143,8 @@ COMMANDS: dict[str, Command] = {
         "out_channels": "Output channels (default 1; a whole-weight literal sets it).",
         "kernel_size": "Kernel size (default 3; a --weight literal sets it)."}), {
         "input": Use("A shape (1x1x8x8) filled by --pattern or seeded random values, an "
-                     "image (PNG, JPEG) or a .npy file.", required=True),
+                     "image (PNG, JPEG) or a .npy file; - reads any of them from standard "
+                     "input.", required=True),
         "weight": Use(old=("--kernel",)), "init": Use(), "bias_value": Use(), "pattern": Use(),
         "gray": Use(), "resize": Use(),
         "seed": Use("Seed of the random input and the default init."),

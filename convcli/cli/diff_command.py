@@ -14,6 +14,7 @@ from convcli.cli.command_errors import errors_to_exit_code
 from convcli.cli.net_summary_commands import train_options
 from convcli.cli.options import table_options
 from convcli.errors import ConvError
+from convcli.files import only_one_stdin
 
 
 @app.command()
@@ -41,6 +42,7 @@ when one fails.
     from convcli.views.budget_view import diff_dict, diff_tables
     from convcli.views.markdown import diff_md
 
+    only_one_stdin({"BASE": base, "HEAD": head})
     fmt = output_format(format, json)
     budgets = limits(max_params, max_macs, max_activations, max_train_memory, junit, {
         "params": max_params_increase, "macs": max_macs_increase,
@@ -96,13 +98,15 @@ class _Models:
 
 def _label(target: str, data: dict) -> str:
     """A model by the name it was given; a file by the model it holds."""
+    if target == "-":
+        return f"stdin ({data['model']})" if data.get("model") else "stdin"
     if not _is_json(target):
         return target
     return f"{os.path.basename(target)} ({data['model']})" if data.get("model") else target
 
 
 def _is_json(target: str) -> bool:
-    return target.lower().endswith(".json") or (os.path.isfile(target)
+    return target == "-" or target.lower().endswith(".json") or (os.path.isfile(target)
                                                 and not target.endswith(".py"))
 
 

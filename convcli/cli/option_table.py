@@ -160,8 +160,9 @@ _DEFS = [
          "holds one), or package.module:NAME (torchvision.models:resnet50). The file is RUN, "
          "as `python FILE.py` would run it."),
     _arg("base", "BASE", "what diff's change starts from: a saved report or a model",
-         "What the change starts from: a `summary --json` (or `net --json`) file, or a model "
-         "(FILE.py:NAME, package.module:NAME) summarised with --input."),
+         "What the change starts from: a `summary --json` (or `net --json`) file (- reads "
+         "standard input), or a model (FILE.py:NAME, package.module:NAME) summarised with "
+         "--input."),
     _arg("head", "HEAD", "what diff's change gives, in BASE's forms",
          "What the change gives, in the same forms as BASE."),
     # ---- what every command may share ----------------------------------------------
@@ -227,10 +228,10 @@ _DEFS = [
            "Show the simplest N solutions (0: all).", "12"),
     # ---- run and verify ---------------------------------------------------------------
     _d("weight_file", "--weight-file", "a .npy file with the conv's weight",
-       "Weight to use, a .npy file (shape checked); default: the module's init under "
-       "--seed.", "FILE"),
+       "Weight to use, a .npy file (shape checked; - reads standard input); default: the "
+       "module's init under --seed.", "FILE"),
     _d("bias_file", "--bias-file", "a .npy file with the conv's bias",
-       "Bias to use, a .npy file of shape (C_out,).", "FILE"),
+       "Bias to use, a .npy file of shape (C_out,); - reads standard input.", "FILE"),
     _flag("channels_last", "--channels-last", "channels_last memory format",
           "channels_last memory format for input and weight (2d/3d, batched)."),
     _count("repeat", ("--repeat", "-r"), "how many timed calls", "Timed calls.", "10"),
@@ -238,7 +239,7 @@ _DEFS = [
     _written("save", "--save", "a .npy file the output is written to",
              "Write the output to a .npy file (atomically; never over INPUT, also not through "
              "a hard link; a symbolic link is written through: the file it points to is "
-             "replaced)."),
+             "replaced); - writes it to stdout, the report to stderr."),
     _int("threads", "--threads", "torch's CPU threads",
          "torch CPU threads for the run, 1 to the machine's CPU count (default: torch's; 1 is "
          "steadier on a busy machine)."),

@@ -34,6 +34,7 @@ from convcli.engine.torch_adapter import build_module, check_seed, import_torch
 from convcli.engine.torch_errors import torch_failure
 from convcli.engine.tune import TuneRow, tune_variants
 from convcli.errors import ConvError, EnvironmentProblem, Mismatch
+from convcli.files import only_one_stdin
 from convcli.formatting import shape_x, size
 
 DTYPES = tuple(DTYPE_SIZES)  # the dtypes convcli knows, one definition (costs.py)
@@ -139,6 +140,8 @@ def plan(spec: ConvSpec, input: Sequence[int] | str | os.PathLike, opts: RunOpti
     """Everything decidable from shapes and headers; nothing imported or allocated.
     ``input`` is a shape, or the path of a .npy file."""
     in_file = None
+    only_one_stdin({"INPUT": input if isinstance(input, str) else None,
+                    "--weight-file": opts.weight, "--bias-file": opts.bias})
     if isinstance(input, (str, os.PathLike)):
         in_file = npy_info(os.fspath(input), "INPUT")
         input_shape = in_file.shape
@@ -346,7 +349,7 @@ def _tensors(torch, p: Plan, dev: Device):
     sources = {}
     if p.in_file:
         x_host = torch.from_numpy(load_npy(p.in_file, "INPUT"))
-        sources["input"] = f"{p.in_file.path} ({p.in_file.dtype})"
+        sources["input"] = f"{p.in_file.shown} ({p.in_file.dtype})"
     else:
         gen = torch.Generator().manual_seed(opts.seed)
         x_host = torch.randn(p.input_shape, generator=gen)
@@ -358,12 +361,12 @@ def _tensors(torch, p: Plan, dev: Device):
         init = f"default init of {spec.kind_name}, seed {opts.seed}"
     w_host = (torch.from_numpy(load_npy(p.w_file, "--weight-file")) if p.w_file
               else module.weight.data)
-    sources["weight"] = f"{p.w_file.path} ({p.w_file.dtype})" if p.w_file else init
+    sources["weight"] = f"{p.w_file.shown} ({p.w_file.dtype})" if p.w_file else init
     b_host = None
     if spec.bias:
         b_host = (torch.from_numpy(load_npy(p.b_file, "--bias-file")) if p.b_file
                   else module.bias.data)
-        sources["bias"] = f"{p.b_file.path} ({p.b_file.dtype})" if p.b_file else init
+        sources["bias"] = f"{p.b_file.shown} ({p.b_file.dtype})" if p.b_file else init
     else:
         sources["bias"] = "none (--no-bias)"
 
