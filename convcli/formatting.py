@@ -165,3 +165,8 @@ def one_line(text: object, most: int = 300) -> str:
     else:
         s = " ".join(str(text).split())
     return s if len(s) <= most else s[: most - 3] + "..."
+
+
+def spatial_names(d: int) -> str:
+    """The spatial dims' names of a d-dim conv: 'L' | 'H, W' | 'D, H, W'."""
+    return ", ".join(("L",) if d == 1 else ("H", "W") if d == 2 else ("D", "H", "W"))

@@ -1,20 +1,8 @@
-"""What a convolution costs: params, MACs, FLOPs, bias adds and bytes.
-
-The counting convention, the one definition used by every command, the README and
-``--json``:
-
-* MACs: multiply-accumulates of the dense convolution, bias excluded.
-    conv:        N * prod(out spatial) * C_out * (C_in / g) * prod(k)
-    transposed:  N * prod(in spatial)  * C_in  * (C_out / g) * prod(k)
-  A transposed conv is counted per *input* element: each input value is multiplied
-  by C_out/g * prod(k) weights and scattered. (Counting per output element, as thop,
-  torchinfo, torchscan and torchprofile do, overcounts by about stride^d.)
-* FLOPs = 2 * MACs, the torch.utils.flop_counter convention.
-* Bias adds are reported on their own: N * C_out * prod(out spatial).
-* Params = weight + bias elements (the same for conv and transposed).
-* Bytes = elements * dtype size, for input, output, weight and bias.
-
-Unbatched inputs count as N = 1. Pure integer math on shapes; no torch, no numpy.
+"""What one conv layer's answer holds (``analyse``: shapes, MACs, bias adds, params and
+bytes, ``ConvCounts``) and the dtypes bytes are counted in. The counting convention
+(MACs, FLOPs, bias adds, params) is ConvSpec's, stated in spec.py; bytes = elements *
+dtype size, for input, output, weight and bias. ``CONVENTION`` is the sentence the
+tables and ``--json`` print. Pure integer math on shapes; no torch, no numpy.
 """
 
 from __future__ import annotations
@@ -26,6 +14,7 @@ from math import prod
 
 from typing import TYPE_CHECKING
 
+from convcli.calculator.explain import notes
 from convcli.errors import ConvError
 
 if TYPE_CHECKING:
@@ -64,32 +53,6 @@ def dtype_size(dtype: str) -> int:
         raise ConvError(
             f"dtype={dtype!r}: use one of {', '.join(DTYPE_SIZES)}"
         ) from None
-
-
-def _batch(spec: ConvSpec, input_shape: Sequence[int]) -> int:
-    return input_shape[0] if len(input_shape) == spec.dims + 2 else 1
-
-
-def macs(spec: ConvSpec, input_shape: Sequence[int]) -> int:
-    """Multiply-accumulates of one forward pass, bias excluded (see module doc)."""
-    out = spec.output_shape(input_shape)
-    n = _batch(spec, input_shape)
-    k = prod(spec.kernel_size)
-    if spec.transposed:
-        return n * prod(input_shape[-spec.dims:]) * spec.in_channels * (
-            spec.out_channels // spec.groups) * k
-    return n * prod(out[-spec.dims:]) * spec.out_channels * (
-        spec.in_channels // spec.groups) * k
-
-
-def flops(spec: ConvSpec, input_shape: Sequence[int]) -> int:
-    """2 * MACs (torch.utils.flop_counter's convention); bias not included."""
-    return 2 * macs(spec, input_shape)
-
-
-def bias_adds(spec: ConvSpec, input_shape: Sequence[int]) -> int:
-    """One add per output element when the layer has a bias, else 0."""
-    return prod(spec.output_shape(input_shape)) if spec.bias else 0
 
 
 @dataclass(frozen=True)
@@ -150,6 +113,6 @@ def analyse(spec: ConvSpec, input_shape: Sequence[int] | None = None,
     input_shape = tuple(input_shape)
     out = spec.output_shape(input_shape)
     return ConvCounts(
-        spec, dtype, input_shape, out, macs(spec, input_shape), bias_adds(spec, input_shape),
+        spec, dtype, input_shape, out, spec.macs(input_shape), spec.bias_adds(input_shape),
         Bytes(prod(input_shape) * size, prod(out) * size, weight_b, bias_b),
-        tuple(spec.notes(input_shape)))
+        tuple(notes(spec, input_shape)))

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from convcli.calculator.groups import GroupSlice, group_slice
-from convcli.calculator.shapes import spatial_names
+from convcli.formatting import spatial_names
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 from convcli.formatting import shape_x

@@ -20,7 +20,6 @@ from functools import lru_cache
 from math import gcd, isqrt
 from typing import TYPE_CHECKING
 
-from convcli.calculator.costs import macs
 
 if TYPE_CHECKING:
     from convcli.calculator.spec import ConvSpec
@@ -239,7 +238,7 @@ def compare_groups(spec: ConvSpec,
                 "depthwise" if g == spec.in_channels == spec.out_channels else
                 f"depthwise x{spec.out_channels // g}" if g == spec.in_channels else "grouped")
         rows.append(GroupsRow(f"groups={g}", s, g, s.num_params,
-                              None if input_shape is None else macs(s, input_shape), note,
+                              None if input_shape is None else s.macs(input_shape), note,
                               g == spec.groups))
     c = spec.in_channels
     if spec.transposed or c == 0:
@@ -247,15 +246,15 @@ def compare_groups(spec: ConvSpec,
     dw = spec.replace(out_channels=c, groups=c)
     if spec.out_channels != c:
         rows.append(GroupsRow(f"depthwise {c}->{c}", dw, c, dw.num_params,
-                              None if input_shape is None else macs(dw, input_shape),
+                              None if input_shape is None else dw.macs(input_shape),
                               "depthwise only"))
     pw = spec.replace(in_channels=c, groups=1, kernel_size=1, stride=1, padding=0,
                       dilation=1, padding_mode="zeros")
     dw_macs = pw_macs = None
     if input_shape is not None:
-        dw_macs = macs(dw, input_shape)
+        dw_macs = dw.macs(input_shape)
         mid = dw.output_shape(input_shape)
-        pw_macs = macs(pw, mid)
+        pw_macs = pw.macs(mid)
     rows.append(GroupsRow(
         "depthwise-separable", None, None, dw.num_params + pw.num_params,
         None if dw_macs is None or pw_macs is None else dw_macs + pw_macs,

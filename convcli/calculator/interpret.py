@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcli.calculator.parse import parse_int, parse_ints, parse_padding
-from convcli.calculator.shapes import spatial_names
+from convcli.formatting import spatial_names
 from convcli.calculator.spec import KIND_NAMES, ConvSpec
 from convcli.errors import ConvError
 from convcli.formatting import shape_x

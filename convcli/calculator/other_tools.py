@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
 
-from convcli.calculator.costs import bias_adds, macs
 from convcli.errors import ConvError
 from convcli.calculator.spec import ConvSpec
 
@@ -86,8 +85,8 @@ def peer_counts(spec: ConvSpec, input_shape: Sequence[int] | None) -> PeerReport
     w = spec.weight_shape
     w0, w1 = w[0], w[1]
     numel_out, numel_in = n * c_out * s_out, n * c_in * s_in
-    true_macs = macs(spec, input_shape)
-    adds = bias_adds(spec, input_shape)
+    true_macs = spec.macs(input_shape)
+    adds = spec.bias_adds(input_shape)
     has_bias = spec.bias
     bias_n = c_out if has_bias else 0
     s_name = "S_in" if t else "S_out"

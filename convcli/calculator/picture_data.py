@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
 
+from convcli.calculator.conv_checks import check_input
+from convcli.calculator.explain import explain
 from convcli.calculator.groups import GroupSlice, group_slice, layout_summary
 from convcli.errors import ConvError
 from convcli.formatting import index_ranges
@@ -192,12 +194,12 @@ class WindowView:
 
 
 def window_view(spec: ConvSpec, input_shape, dim: int) -> WindowView:
-    spec.check_input(input_shape)
+    check_input(spec, input_shape)
     d = spec.dims
     if not 0 <= dim < d:
         raise ConvError(f"--along {dim}: a {d}d conv has spatial dims 0..{d - 1} "
                         f"({_names(d)})")
-    exp = spec.explain(input_shape)[dim]
+    exp = explain(spec, input_shape)[dim]
     n, k, s, dl, op = exp.size_in, exp.kernel, exp.stride, exp.dilation, exp.output_padding
     pl, pr = exp.pad_left, exp.pad_right
     out = exp.size_out

@@ -24,8 +24,9 @@ from dataclasses import dataclass, replace
 from math import prod
 
 from convcli.calculator.costs import ConvCounts, analyse, dtype_size
+from convcli.calculator.conv_checks import check_input
+from convcli.calculator.explain import DimExplanation
 from convcli.errors import ConvError
-from convcli.calculator.shapes import DimExplanation
 from convcli.calculator.spec import ConvSpec
 
 FRAMEWORKS = ("tf", "keras", "onnx")
@@ -149,7 +150,7 @@ def port_padding(spec: ConvSpec, input_shape: Sequence[int], framework: str,
             f"--padding causal: Keras only has it for Conv1D, got a {spec.dims}d conv; "
             "use --dims 1")
     input_shape = tuple(input_shape)
-    spec.check_input(input_shape)
+    check_input(spec, input_shape)
     d = spec.dims
     spatial = input_shape[-d:]
     pairs = tuple(pad_pair(word, n, k, s, dl) for n, k, s, dl in zip(

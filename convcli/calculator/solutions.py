@@ -19,17 +19,21 @@ from math import gcd
 from convcli.calculator.spec import ConvSpec
 
 
+# what --max-padding is when not given (solve_search.py's docstring says why)
+DEFAULT_PADDING = "dilation*(kernel-1) in all, as 'same' (transposed: per side)"
+
+
 @dataclass(frozen=True)
 class Bounds:
     max_kernel: int = 7
     max_stride: int = 4
     max_dilation: int = 3
-    max_padding: int | None = None   # None: dil*(k-1) per solution
+    max_padding: int | None = None   # None: dil*(k-1) in all (transposed: per side)
 
     def as_dict(self) -> dict:
         return {"max_kernel": self.max_kernel, "max_stride": self.max_stride,
                 "max_dilation": self.max_dilation,
-                "max_padding": "dilation*(kernel-1)" if self.max_padding is None
+                "max_padding": DEFAULT_PADDING if self.max_padding is None
                 else self.max_padding}
 
 

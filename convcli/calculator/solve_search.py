@@ -7,7 +7,11 @@ Forward conv, per spatial dim, with T = p_before + p_after and span = dil*(k-1)+
 so for each (k, s, dil) the admissible totals T form a run of at most s values. An even
 T is torch's own symmetric ``padding=T/2``; an odd T needs ``F.pad`` (T//2 before, the
 odd one after, as TensorFlow's SAME does). Padding per side is bounded by
-``--max-padding``, or by default by dil*(k-1) (more would make windows of pure padding).
+``--max-padding``; by default the padding reaches no further than the window does from
+its centre: T <= dil*(k-1), what ``padding='same'`` adds, so every output's window is
+centred on the input and a forward conv never makes a size larger (more padding only
+adds outputs over zeros: upsampling is a transposed conv's job, which the advice names).
+A transposed conv's padding crops its output; by default at most dil*(k-1) per side.
 
 Transposed conv: out = (L-1)*s - 2p + dil*(k-1) + output_padding + 1 with
 output_padding < stride or < dilation. A conv with stride s maps s input sizes to one
@@ -129,11 +133,13 @@ def solve_dim(size_in: int, size_out: int, bounds: Bounds, transposed: bool = Fa
             if k == 1 and dl > 1 and dilation is None:
                 continue  # dilation means nothing for a 1-wide kernel
             span = dl * (k - 1) + 1
-            pmax = bounds.max_padding if bounds.max_padding is not None else span - 1
+            given = bounds.max_padding
             for s in _values(stride, bounds.max_stride):
-                run = (_transposed_pads(size_in, size_out, s, dl, span, pmax, padding)
+                run = (_transposed_pads(size_in, size_out, s, dl, span,
+                                        span - 1 if given is None else given, padding)
                        if transposed else
-                       _forward_totals(size_in, size_out, s, span, pmax, padding))
+                       _forward_totals(size_in, size_out, s, span,
+                                       span - 1 if given is None else 2 * given, padding))
                 total += len(run)
                 if total > MAX_PER_DIM:
                     raise ConvError(
@@ -153,17 +159,17 @@ def solve_dim(size_in: int, size_out: int, bounds: Bounds, transposed: bool = Fa
     return out
 
 
-def _forward_totals(size_in: int, size_out: int, s: int, span: int, pmax: int,
+def _forward_totals(size_in: int, size_out: int, s: int, span: int, tmax: int,
                     padding: int | None) -> range:
     """Total paddings T (before + after, the odd one after) with
-    floor((L + T - span) / s) + 1 == size_out: a run of at most s values, each side
-    at most pmax, the window fitting the padded input."""
+    floor((L + T - span) / s) + 1 == size_out: a run of at most s values, T at most
+    tmax, the window fitting the padded input."""
     lo = (size_out - 1) * s + span - size_in
     hi = lo + s - 1
     lo = max(lo, 0, span - size_in)
     if padding is not None:
         return range(2 * padding, 2 * padding + 1) if lo <= 2 * padding <= hi else range(0)
-    return range(lo, min(hi, 2 * pmax) + 1)
+    return range(lo, min(hi, tmax) + 1)
 
 
 def _transposed_pads(size_in: int, size_out: int, s: int, dl: int, span: int, pmax: int,
@@ -273,7 +279,8 @@ def _other_kind(size_in, size_out, bounds, transposed, layer_dims, scalar
     if grows:
         text = (f"{sizes} grows the size: upsampling is a transposed conv's job"
                 + (f", e.g. {best.torch_code()}" if best else "")
-                + " (solve --transposed lists them); a Conv gets there only by padding")
+                + " (solve --transposed lists them); a Conv gets there only by padding past "
+                "its window's reach (--max-padding lets it)")
     else:
         text = (f"{sizes} shrinks the size: downsampling is a Conv's job"
                 + (f", e.g. {best.torch_code()}" if best else "")

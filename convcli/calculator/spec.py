@@ -1,12 +1,30 @@
-"""ConvSpec: one convolution layer as torch would build it, validated once.
+"""ConvSpec: one convolution layer as torch builds it, validated once, and everything
+that follows from it alone: its weight, its output shape for an input, and the work of
+one forward pass.
 
-A ConvSpec raises ConvError exactly where torch would reject the module
-(construction) or every forward pass (``output_shape``), with a message that says
-the rule in plain words and how to fix it. Construction rules are here; the forward
-rules (input checks, output sizes, formulas) are in shapes.py and the counting
-conventions in costs.py, which ConvSpec's methods call.
+The arithmetic, per spatial dim, with p_left + p_right the padding (``padding_pairs``)
+and span = dil*(k-1) + 1 the dilated window:
 
-Pure Python: no torch, no numpy.
+    conv:        L_out = floor((L + p_left + p_right - span) / s) + 1
+    transposed:  L_out = (L-1)*s - 2p + span + output_padding
+
+The counting convention, the one every command, the README and ``--json`` use:
+
+* MACs: multiply-accumulates of the dense convolution, bias excluded.
+    conv:        N * prod(out spatial) * C_out * (C_in / g) * prod(k)
+    transposed:  N * prod(in spatial)  * C_in  * (C_out / g) * prod(k)
+  A transposed conv is counted per *input* element: each input value is multiplied
+  by C_out/g * prod(k) weights and scattered. (Counting per output element, as thop,
+  torchinfo, torchscan and torchprofile do, overcounts by about stride^d.)
+* FLOPs = 2 * MACs, the torch.utils.flop_counter convention.
+* Bias adds are reported on their own: N * C_out * prod(out spatial).
+* Params = weight + bias elements (the same for conv and transposed).
+Unbatched inputs count as N = 1.
+
+A ConvSpec raises ConvError exactly where torch would reject the module (construction)
+or every forward pass (``output_shape``); the rules and their messages are
+conv_checks.py, called only when a value is unusual. Bytes and dtypes: costs.py; the
+formulas written out for people: explain.py. Pure Python: no torch, no numpy.
 """
 
 from __future__ import annotations
@@ -16,10 +34,8 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any, Union, cast
 
-from convcli.calculator import costs, shapes
-from convcli.calculator.groups import valid_groups_text
-from convcli.calculator.ints import MAX_SIZE, check_int64, is_int, per_dim_tuple
-from convcli.calculator.shapes import DimExplanation
+from convcli.calculator import conv_checks as checks
+from convcli.calculator.ints import MAX_SIZE, check_int64, per_dim_tuple
 from convcli.errors import ConvError
 from convcli.formatting import per_dim
 
@@ -76,8 +92,8 @@ class ConvSpec:
                 or type(transposed) is not bool or not 1 <= d <= 3
                 or not 0 < co <= MAX_SIZE or not 0 < ci <= MAX_SIZE or not 0 < g <= ci
                 or ci % g or co % g):
-            self._check_scalars()
-            self._check_channels()
+            checks.check_scalars(self)
+            checks.check_channels(self)
         for name, t in (("kernel_size", kernel_size), ("stride", stride),
                         ("dilation", dilation)):
             if type(t) is int and 0 < t <= MAX_SIZE:
@@ -86,114 +102,25 @@ class ConvSpec:
                     and min(t) > 0 and max(t) <= MAX_SIZE:
                 pass
             else:
-                v[name] = _at_least_one(name, t, d)
+                v[name] = checks.at_least_one(name, t, d)
         if output_padding == 0 and type(output_padding) is int:
             v["output_padding"] = (0,) * d
         else:
             op = per_dim_tuple("output_padding", output_padding, d)
             check_int64("output_padding", op)
             v["output_padding"] = op
-            self._check_output_padding()
+            checks.check_output_padding(self)
         if padding_mode not in PADDING_MODES:
             raise ConvError(
                 f"padding_mode={padding_mode!r}: use one of {', '.join(PADDING_MODES)}")
         if transposed and padding_mode != "zeros":
-            self._check_output_padding()
+            checks.check_output_padding(self)
         if type(padding) is int and 0 <= padding <= MAX_SIZE:
             v["padding"] = (padding,) * d
             v["_pairs"] = ((padding, padding),) * d
         else:
-            v["padding"] = self._normalised_padding()
+            v["padding"] = checks.normalised_padding(self)
             v["_pairs"] = self._pairs_of_padding()
-
-    def _check_scalars(self) -> None:
-        if type(self.dims) is not int or self.dims not in (1, 2, 3):
-            if not is_int(self.dims) or self.dims not in (1, 2, 3):
-                raise ConvError(f"dims={self.dims!r}: convolutions have 1, 2 or 3 spatial dims")
-        for name in ("in_channels", "out_channels", "groups"):
-            v = getattr(self, name)
-            if type(v) is not int:
-                if not is_int(v):
-                    raise ConvError(f"{name}={v!r}: expected a whole number")
-            if v > MAX_SIZE or v < -MAX_SIZE:
-                check_int64(name, v)
-        if type(self.bias) is not bool or type(self.transposed) is not bool:
-            for name in ("bias", "transposed"):
-                if not isinstance(getattr(self, name), bool):
-                    raise ConvError(f"{name}={getattr(self, name)!r}: expected True or False")
-
-    def _check_channels(self) -> None:
-        for name in ("in_channels", "out_channels"):
-            v = getattr(self, name)
-            if v < 0 or (v == 0 and (name == "out_channels" or self.transposed)):
-                raise ConvError(
-                    f"{name}={v}: a {self.kind_name} needs at least 1 "
-                    + ("channel (torch fails with 'negative dimension')" if v < 0 else
-                       f"{'output' if name == 'out_channels' else 'input'} channel (torch "
-                       "builds it, but every forward pass fails: its weight has no rows)"))
-        g = self.groups
-        if g <= 0:
-            raise ConvError(f"groups={g}: groups must be a positive whole number")
-        if self.in_channels % g or self.out_channels % g:
-            name = "in_channels" if self.in_channels % g else "out_channels"
-            raise ConvError(
-                f"groups={g}: {name}={getattr(self, name)} is not divisible by groups; each "
-                f"group needs whole channels. Valid groups for "
-                f"{self.in_channels}->{self.out_channels}: "
-                f"{valid_groups_text(self.in_channels, self.out_channels)}")
-
-    def _normalised_padding(self) -> str | Ints:
-        """'same' stays a word, 'valid' becomes zeros, numbers become a d-tuple. A
-        negative padding crops with a non-'zeros' padding_mode (F.pad); torch refuses
-        it in 'zeros' mode (and transposed convs have only that)."""
-        padding: object = self.padding
-        if isinstance(padding, str):
-            text = padding
-            object.__setattr__(self, "padding_text", text)
-            if self.transposed:
-                raise ConvError(
-                    f"padding={text!r}: a transposed conv takes only whole-number padding "
-                    "(torch fails with a TypeError); to keep the size with stride 1 use "
-                    "padding=(k-1)//2 for odd kernels")
-            if text == "same":
-                if any(s != 1 for s in self.stride):
-                    raise ConvError(
-                        f"padding='same' needs stride 1, got stride={self.stride}; for "
-                        f"ceil(L/s) outputs use padding={_same_hint(self)}")
-                return "same"
-            if text != "valid":
-                raise ConvError(
-                    f"padding={text!r}: the only padding strings are 'same' and 'valid'; "
-                    "otherwise give a number or a tuple")
-            padding = 0
-        pads = per_dim_tuple("padding", padding, self.dims)
-        if min(pads) < 0 or max(pads) > MAX_SIZE:
-            check_int64("padding", pads)
-            if self.padding_mode == "zeros":
-                i = next(i for i, v in enumerate(pads) if v < 0)
-                raise ConvError(
-                    f"padding={_show(pads)}: dim {i} is {pads[i]}; padding cannot be "
-                    "negative with padding_mode='zeros' (to crop, slice the input first, "
-                    "or use padding_mode='reflect', 'replicate' or 'circular', which crop)")
-        return pads
-
-    def _check_output_padding(self) -> None:
-        """Construction rules only: output_padding < stride or dilation is a forward
-        rule (torch skips it for an empty batch), in shapes.py."""
-        if not self.transposed:
-            if any(self.output_padding):
-                raise ConvError(
-                    f"output_padding={_show(self.output_padding)}: only a transposed conv "
-                    "takes output_padding; add --transposed or drop it")
-            return
-        if self.padding_mode != "zeros":
-            raise ConvError(
-                f"padding_mode={self.padding_mode!r}: a transposed conv only supports "
-                "'zeros'; pad the input with F.pad first if you need another mode")
-        for i, op in enumerate(self.output_padding):
-            if op < 0:
-                raise ConvError(f"output_padding={_show(self.output_padding)}: dim {i} is "
-                                f"{op}; it cannot be negative")
 
     def _pairs_of_padding(self) -> tuple[tuple[int, int], ...]:
         if type(self.padding) is tuple:
@@ -259,33 +186,57 @@ class ConvSpec:
         dil*(k-1); left = total//2 and the odd extra goes right (torch's split)."""
         return self._pairs  # type: ignore[attr-defined]
 
-    # ---- shapes (the forward rules live in shapes.py) -------------------------
-    def check_input(self, input_shape: Sequence[int]) -> bool:
-        """Validate an input shape; return True when it is batched (N, C, *L)."""
-        return shapes.check_input(self, input_shape)
-
+    # ---- the output shape -------------------------------------------------------
     def output_shape(self, input_shape: Sequence[int]) -> Ints:
         """torch's output shape for this input, batched or unbatched; ConvError where
         every forward pass of torch would fail."""
-        return shapes.output_shape(self, input_shape)
+        shape = checks.checked_input(self, input_shape)
+        sizes = self.output_sizes(shape)
+        if len(shape) == self.dims + 2:
+            return (shape[0], self.out_channels if shape[1] else 0) + sizes
+        return (self.out_channels if shape[0] else 0,) + sizes
 
-    def explain(self, input_shape: Sequence[int]) -> list[DimExplanation]:
-        """Per spatial dim: the formula with the numbers substituted."""
-        return shapes.explain(self, input_shape)
+    def output_sizes(self, shape: Ints) -> Ints:
+        """The output's spatial sizes for a checked input shape (the formulas above);
+        ConvError where torch's forward fails."""
+        empty = checks.input_rules(self, shape)
+        out = []
+        for i, (n, k, s, dl, (pl, pr), op) in enumerate(zip(
+                shape[-self.dims:], self.kernel_size, self.stride, self.dilation,
+                self.padding_pairs, self.output_padding)):
+            span = dl * (k - 1) + 1
+            if self.transposed:      # p is symmetric: a transposed conv takes no 'same'
+                if not empty and not (op < s or op < dl):
+                    raise checks.output_padding_too_large(self, i, op, s, dl)
+                size = (n - 1) * s - 2 * pl + span + op
+                if size < 0 or (size == 0 and not empty):
+                    raise checks.transposed_too_small(self, i, n, k, s, dl, pl, op, size)
+            else:
+                if n + pl + pr < span:
+                    raise checks.window_too_large(i, n, k, dl, pl, pr)
+                size = (n + pl + pr - span) // s + 1
+            out.append(size)
+        return tuple(out)
 
-    def notes(self, input_shape: Sequence[int]) -> list[str]:
-        """What torch does differently for this input than for an ordinary one (an
-        empty batch, in_channels=0, a cropping negative padding)."""
-        return shapes.notes(self, input_shape)
-
-    # ---- counts (the conventions live in costs.py) -----------------------------
+    # ---- the work of one forward pass -------------------------------------------
     def macs(self, input_shape: Sequence[int]) -> int:
-        """Multiply-accumulates of one forward pass on this input (costs.macs)."""
-        return costs.macs(self, input_shape)
+        """Multiply-accumulates of one forward pass, bias excluded (see above)."""
+        out = self.output_shape(input_shape)
+        n = input_shape[0] if len(input_shape) == self.dims + 2 else 1
+        k = prod(self.kernel_size)
+        if self.transposed:
+            return n * prod(input_shape[-self.dims:]) * self.in_channels * (
+                self.out_channels // self.groups) * k
+        return n * prod(out[-self.dims:]) * self.out_channels * (
+            self.in_channels // self.groups) * k
 
     def flops(self, input_shape: Sequence[int]) -> int:
-        """2 * MACs (costs.flops)."""
-        return costs.flops(self, input_shape)
+        """2 * MACs (torch.utils.flop_counter's convention); bias not included."""
+        return 2 * self.macs(input_shape)
+
+    def bias_adds(self, input_shape: Sequence[int]) -> int:
+        """One add per output element when the layer has a bias, else 0."""
+        return prod(self.output_shape(input_shape)) if self.bias else 0
 
     def replace(self, **changes: Any) -> ConvSpec:
         """A copy with some fields changed (validated again)."""
@@ -321,23 +272,3 @@ class ConvSpec:
             "padding_mode": self.padding_mode, "transposed": self.transposed,
             "output_padding": list(self.output_padding), "torch": self.torch_repr(),
         }
-
-
-def _at_least_one(name: str, value: object, d: int) -> Ints:
-    """A kernel_size, stride or dilation as a d-tuple of values >= 1 (else the
-    message)."""
-    t = per_dim_tuple(name, value, d)
-    if min(t) < 1 or max(t) > MAX_SIZE:
-        check_int64(name, t)
-        i = next(i for i, x in enumerate(t) if x < 1)
-        raise ConvError(f"{name}={_show(t)}: dim {i} is {t[i]}; every {name} must be at "
-                        "least 1 (torch fails every forward pass on a non-empty input with it)")
-    return t
-
-
-def _same_hint(spec: ConvSpec) -> str:
-    return per_dim(dl * (k - 1) // 2 for k, dl in zip(spec.kernel_size, spec.dilation))
-
-
-def _show(t: Sequence[int]) -> str:
-    return str(tuple(t))

@@ -40,6 +40,7 @@ class Answer:
 def shape(conv: ConvArgs, input: str, dtype: str = "float32", explain: bool = False,
           padding_from: str | None = None, sweep: list[str] | None = None) -> Answer:
     from convcli.calculator.costs import analyse
+    from convcli.calculator.explain import explain as explain_dims
     from convcli.views import conv_data
 
     input_shape = parse_shape(input)
@@ -49,7 +50,7 @@ def shape(conv: ConvArgs, input: str, dtype: str = "float32", explain: bool = Fa
         return _shape_ported(input_shape, padding_from, conv, explain, dtype)
     spec, reading = conv.read(input_shape)
     counts = analyse(spec, input_shape, dtype)
-    explanation = spec.explain(input_shape)
+    explanation = explain_dims(spec, input_shape)
     data = conv_data.counts_dict(counts, reading)
     data["explain"] = conv_data.explain_dicts(explanation)
 

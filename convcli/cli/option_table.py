@@ -222,8 +222,9 @@ _DEFS = [
     _int("max_dilation", "--max-dilation", "the largest dilation solve tries",
          "Largest dilation.", "3"),
     _int("max_padding", "--max-padding", "the largest padding solve tries",
-         "Largest padding per side (default: dilation*(kernel-1), so no window is all "
-         "padding)."),
+         "Largest padding per side (default: as far as the window reaches from its "
+         "centre, dilation*(kernel-1) in all as padding='same' adds; transposed: "
+         "dilation*(kernel-1) per side)."),
     _count("limit", ("--limit", "-n"), "how many answers are shown",
            "Show the simplest N solutions (0: all).", "12"),
     # ---- run and verify ---------------------------------------------------------------

@@ -28,6 +28,7 @@ from math import prod
 
 from typing import TYPE_CHECKING, Literal
 
+from convcli.calculator.conv_checks import check_input
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 
@@ -70,7 +71,7 @@ def conv(spec: ConvSpec, x, weight, bias=None) -> np.ndarray:
     x = np.asarray(x)
     weight = np.asarray(weight)
     bias = None if bias is None else np.asarray(bias)
-    batched = spec.check_input(x.shape)
+    batched = check_input(spec, x.shape)
     if tuple(weight.shape) != tuple(spec.weight_shape):
         raise ValueError(f"weight shape {weight.shape} != {spec.weight_shape}")
     dtype = _compute_dtype(x, weight, bias)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from convcli.calculator.shapes import spatial_names
+from convcli.formatting import spatial_names
 from convcli.errors import ConvError
 from convcli.formatting import shape_list
 from convcli.network.binding import compact_text

@@ -70,7 +70,6 @@ def solve_view(report: SolveReport) -> Group:
         return below(Squeezed(t, floors), [*notes, *left_out_note(left_out, ["note"])])
 
     b = report.bounds
-    pad_rule = ("d*(kernel-1)" if b.max_padding is None else str(b.max_padding))
     lines: list = [("if it must be this kind, " if report.advice else "e.g. ")
                    + report.solutions[0].torch_code()]
     if report.transposed:
@@ -86,7 +85,7 @@ def solve_view(report: SolveReport) -> Group:
     more = shown < report.total
     lines.append(Prose.parts([f"searched kernel <= {b.max_kernel},",
                               f"stride <= {b.max_stride},", f"dilation <= {b.max_dilation},",
-                              f"padding per side <= {pad_rule.replace('ilation', '')}"
+                              _pad_rule(report)
                               + (";" if more else "")]
                              + ([f"--limit 0 shows all {report.total:,}"] if more else []),
                              style="dim", hang=2))
@@ -133,3 +132,11 @@ def decoder_view(report: DecoderReport) -> Group:
 
 
 # ---- show (pictures of what a conv does) -------------------------------------------
+
+
+def _pad_rule(report) -> str:
+    """The padding bound searched (solve_search.py says why)."""
+    b = report.bounds
+    return (f"padding per side <= {b.max_padding}" if b.max_padding is not None else
+            "padding per side <= d*(kernel-1)" if report.transposed else
+            "padding <= d*(kernel-1) in all (as 'same')")

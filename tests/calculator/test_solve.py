@@ -82,20 +82,22 @@ def test_multi_dim_answers_feed_back():
 
 @pytest.mark.parametrize("n,o", [(32, 16), (7, 4), (10, 10), (9, 3), (5, 7), (64, 21)])
 def test_forward_search_is_complete_against_brute_force(n, o):
-    """Every symmetric config ConvSpec accepts with these bounds is listed."""
+    """Every config ConvSpec accepts with these bounds is listed: total padding up to
+    dilation*(kernel-1) (as far as the window reaches from its centre), not more."""
     bounds = Bounds(5, 3, 2, None)
     found = {(d.kernel, d.stride, d.dilation, d.pad) for d in solve_dim(n, o, bounds)}
     for k, s, dl in product(range(1, 6), range(1, 4), range(1, 3)):
         if k == 1 and dl > 1:
             continue
-        for p in range(0, dl * (k - 1) + 1):
+        for p in range(0, dl * (k - 1) + 2):
             try:
                 got = ConvSpec(1, 1, 1, k, stride=s, padding=p, dilation=dl).output_shape(
                     (1, 1, n))[2]
             except ConvError:
                 continue
-            assert (got == o) == ((k, s, dl, (p, p)) in found), (k, s, dl, p)
-        for a in range(0, dl * (k - 1)):  # odd totals: F.pad a, a+1
+            within = 2 * p <= dl * (k - 1)
+            assert (got == o and within) == ((k, s, dl, (p, p)) in found), (k, s, dl, p)
+        for a in range(0, (dl * (k - 1) + 1) // 2):  # odd totals 2a+1 <= d(k-1): F.pad a, a+1
             padded = n + 2 * a + 1
             try:
                 got = ConvSpec(1, 1, 1, k, stride=s, dilation=dl).output_shape(
@@ -146,9 +148,20 @@ def test_transposed_7_to_14_leads_with_even_overlap_and_no_output_padding():
     assert sols[k1].dims[0].unread == 7     # k1 s2 writes only the even outputs
 
 
-def test_output_larger_than_input_leads_with_the_transposed_answer():
-    report = solve(7, 14)
+def test_output_larger_than_input_is_the_transposed_conv_s_job():
+    """By default a Conv pads no further than its window reaches from its centre, so
+    it cannot grow a size: 7 -> 14 is refused with the transposed answer (issue 20:
+    it listed padding 8 with dilation 3). --max-padding opts in, with the advice."""
+    with pytest.raises(ConvError, match=r"no Conv .* maps 7 -> 14; 7 -> 14 grows the size: "
+                       r"upsampling is a transposed conv's job, e.g. "
+                       r"nn.ConvTranspose2d\(C_in, C_out, 2, stride=2\)"):
+        solve(7, 14)
+    with pytest.raises(ConvError, match="grows the size"):
+        solve(7, 8)
+    report = solve(7, 14, Bounds(max_padding=11), limit=0)
     assert report.advice.startswith("7 -> 14 grows the size")
+    assert report.solutions and all(
+        sum(s.dims[0].pad) > s.dilation[0] * (s.kernel_size[0] - 1) for s in report.solutions)
     assert report.alternative.transposed and report.alternative.kernel_size == (2,)
     assert "nn.ConvTranspose2d(C_in, C_out, 2, stride=2)" in report.advice
     assert solve(64, 32).advice is None and solve(7, 14, transposed=True).advice is None
@@ -156,6 +169,22 @@ def test_output_larger_than_input_leads_with_the_transposed_answer():
     with pytest.raises(ConvError, match="upsampling is a transposed conv's job, e.g. "
                                         r"nn.ConvTranspose2d\(C_in, C_out, 6, stride=4\)"):
         solve(7, 30)
+
+
+@pytest.mark.parametrize("n,o", [(32, 16), (28, 28), (9, 3), (10, 10), (64, 21), (3, 3)])
+def test_every_default_answer_is_torch_s_and_pads_no_further_than_same(n, o):
+    """torch maps n to o with every forward answer (F.pad before and after, then the
+    conv), and none pads more in all than dilation*(kernel-1), 'same''s padding."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    sols = solve(n, o, limit=0).solutions
+    assert sols
+    for sol in sols:
+        d = sol.dims[0]
+        assert sum(d.pad) <= d.dilation * (d.kernel - 1), sol.torch_code()
+        x = F.pad(torch.zeros(1, 1, n), d.pad)
+        y = F.conv1d(x, torch.zeros(1, 1, d.kernel), stride=d.stride, dilation=d.dilation)
+        assert y.shape[-1] == o, sol.torch_code()
 
 
 def test_uniform_answers_first_for_two_dims():
@@ -312,7 +341,7 @@ def test_round_trip_a_conv_is_among_the_answers_for_its_own_sizes(n, k, s, dl, d
     """Any conv within the default bounds, run forward, is found again by solve (and
     its transposed twin by solve --transposed)."""
     dl = 1 if k == 1 else dl
-    p = data.draw(st.integers(0, dl * (k - 1)))
+    p = data.draw(st.integers(0, dl * (k - 1) // 2))
     spec = ConvSpec(1, 1, 1, k, stride=s, padding=p, dilation=dl)
     try:
         o = spec.output_shape((1, 1, n))[2]

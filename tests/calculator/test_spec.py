@@ -4,7 +4,8 @@ counting conventions. Pure Python (no torch here; see test_spec_vs_torch.py)."""
 import pytest
 
 from convcli import ConvError, ConvSpec
-from convcli.calculator.costs import analyse, bias_adds
+from convcli.calculator.costs import analyse
+from convcli.calculator.explain import explain, notes
 from convcli.calculator.groups import compare_groups, group_layout
 
 
@@ -51,7 +52,7 @@ def test_transposed_worked_case_macs_131072():
     assert spec.output_shape((1, 16, 8, 8)) == (1, 32, 16, 16)
     assert spec.macs((1, 16, 8, 8)) == 131_072
     assert spec.flops((1, 16, 8, 8)) == 262_144
-    assert bias_adds(spec, (1, 16, 8, 8)) == 32 * 16 * 16
+    assert spec.bias_adds((1, 16, 8, 8)) == 32 * 16 * 16
 
 
 def test_conv_macs_formula():
@@ -104,7 +105,7 @@ def test_valid_is_zero_padding():
 
 
 def test_explain_substitutes_numbers_and_notes_same_split():
-    e = conv2d(3, 8, 4, padding="same").explain((1, 3, 10, 10))
+    e = explain(conv2d(3, 8, 4, padding="same"), (1, 3, 10, 10))
     assert e[0].formula == "floor((10+1+2-1*(4-1)-1)/1)+1" and e[0].size_out == 10
     assert "1 before and 2 after" in e[0].note
 
@@ -204,19 +205,19 @@ def test_torch_repr_round_trip_text():
 def test_corner_answers_and_their_notes():
     spec = conv2d(3, 4, 1, padding=1)
     assert spec.output_shape((0, 3, 0, 8)) == (0, 4, 2, 10)
-    assert "with N >= 1 this conv fails" in spec.notes((0, 3, 0, 8))[0]
-    assert spec.notes((0, 3, 5, 8)) == []             # the same answer as for N >= 1
+    assert "with N >= 1 this conv fails" in notes(spec, (0, 3, 0, 8))[0]
+    assert notes(spec, (0, 3, 5, 8)) == []             # the same answer as for N >= 1
     t = ConvSpec(2, 3, 4, 3, output_padding=2, transposed=True)    # built, as torch does
     assert t.output_shape((0, 3, 5, 5)) == (0, 4, 9, 9)
-    assert "must be smaller than stride (1)" in t.notes((0, 3, 5, 5))[0]
+    assert "must be smaller than stride (1)" in notes(t, (0, 3, 5, 5))[0]
     zero = conv2d(0, 4, 3)
     assert zero.output_shape((2, 0, 5, 5)) == (2, 0, 3, 3) and zero.num_params == 4
     assert zero.output_shape((0, 5, 5)) == (0, 3, 3)
-    assert "0 output channels, not out_channels=4" in zero.notes((2, 0, 5, 5))[0]
+    assert "0 output channels, not out_channels=4" in notes(zero, (2, 0, 5, 5))[0]
     crop = conv2d(3, 4, 3, padding=(2, -1), padding_mode="circular")
     assert crop.output_shape((1, 3, 8, 6)) == (1, 4, 10, 2)
-    assert "negative padding crops" in crop.notes((1, 3, 8, 6))[0]
-    assert crop.explain((1, 3, 8, 6))[1].formula == "floor((6-1-1-1*(3-1)-1)/1)+1"
+    assert "negative padding crops" in notes(crop, (1, 3, 8, 6))[0]
+    assert explain(crop, (1, 3, 8, 6))[1].formula == "floor((6-1-1-1*(3-1)-1)/1)+1"
 
 
 def test_sizes_beyond_int64_are_refused_without_printing_them():

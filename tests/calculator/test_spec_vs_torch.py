@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from convcli import ConvError, ConvSpec
 from convcli.calculator.random_cases import Case, random_case
-from convcli.calculator.costs import macs
 from convcli.calculator.interpret import read_spec
 
 torch = pytest.importorskip("torch")
@@ -80,7 +79,7 @@ def test_params_and_macs_match_torch(rng):
     assert spec.weight_shape == tuple(module.weight.shape)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         module(torch.zeros(case.input_shape))
-    assert 2 * macs(spec, case.input_shape) == counter.get_total_flops(), case.describe()
+    assert 2 * spec.macs(case.input_shape) == counter.get_total_flops(), case.describe()
 
 
 def test_worked_transposed_case_against_flop_counter():

@@ -79,7 +79,7 @@ def test_the_left_out_note_keeps_column_names_whole():
 @pytest.mark.parametrize("argv", [
     ["--input-size", "7x9", "--output-size", "16x20", "-t", "--limit", "300"],
     ["--input-size", "224x200", "--output-size", "112x99", "--limit", "0"],
-    ["--input-size", "7", "--output-size", "14", "--limit", "0"],
+    ["--input-size", "7", "--output-size", "14", "--max-padding", "11", "--limit", "0"],
 ])
 def test_solve_measured_on_its_widest_rows_draws_what_the_whole_table_draws(
         monkeypatch, columns, argv):

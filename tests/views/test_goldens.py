@@ -33,7 +33,7 @@ PICTURES = {
     "shape_negative_padding_reflect": "shape 1x3x6x6 -o 4 -k 3 -p -1 --padding-mode reflect -e",
     "params_compare_groups": "params -i 64 -o 128 -k 3 -g 4 --compare-groups",
     "params_many_groups": "params -g 65536 -i 65536 -o 65536 -k 1 --compare-groups",
-    "solve_7_14": "solve --input-size 7 --output-size 14 -n 4",
+    "solve_7_14": "solve --input-size 7 --output-size 14 --max-padding 11 -n 4",
     "solve_transposed_7_14": "solve --input-size 7 --output-size 14 -t -n 4",
     "show_many_groups": "show -i 100000000 -o 100000000 -k 1 -g 100000000",
 }

@@ -44,7 +44,7 @@ CASES = [
     # solve
     "solve --input-size 32 --output-size 16 -n 8",
     "solve --input-size 7 --output-size 14 -t -n 4",
-    "solve --input-size 7 --output-size 14 -n 4",
+    "solve --input-size 7 --output-size 14 --max-padding 11 -n 4",
     "solve --input-size 224x200 --output-size 112x99 -n 6",
     "solve --input-size 7 --output-size 16 -t --limit 12",
     "solve --input-size 7x9 --output-size 16x20 -t --limit 0",

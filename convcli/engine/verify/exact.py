@@ -15,7 +15,6 @@ from math import prod
 from typing import Any
 
 from convcli.calculator.random_cases import Case
-from convcli.calculator.costs import macs as count_macs
 from convcli.calculator.groups import compare_groups
 from convcli.calculator.interpret import read_spec
 from convcli.calculator.spec import ConvSpec
@@ -148,7 +147,7 @@ class ExactChecks:
         assert spec is not None and module is not None   # both accepted it
         facts = [("output shape", pred, truth),
                  ("params", spec.num_params, sum(p.numel() for p in module.parameters())),
-                 ("MACs (torch's conv_flop_count / 2)", count_macs(spec, shape),
+                 ("MACs (torch's conv_flop_count / 2)", spec.macs(shape),
                   torch_adapter.conv_macs(spec, shape, truth))]
         return record_exact(res, where, facts)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from math import prod
 
 from convcli.calculator.ints import is_int
-from convcli.calculator.shapes import spatial_names
+from convcli.formatting import spatial_names
 from convcli.errors import ConvError
 from convcli.network.binding import REQUIRED, bool_arg, int_arg
 from convcli.network.layer import Layer, Rule, Saves

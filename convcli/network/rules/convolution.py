@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from math import prod
 
-from convcli.calculator.costs import macs
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 from convcli.formatting import plural
@@ -56,7 +55,7 @@ class Conv(Layer):
             raise ConvError(f"{ctx.at(self.call)}: {e}") from None
 
     def macs(self, shape_in, shape_out):
-        return macs(self.spec, shape_in)
+        return self.spec.macs(shape_in)
 
     def geometry(self):
         return self.spec.geometry()
