@@ -45,35 +45,39 @@ DTYPES = ("float32", "float64", "float16", "bfloat16")
 DEVICES = ("auto", "cpu", "cuda", "cuda:0", "cuda:1")
 _SIZE_FORMS = "8GiB, 512M, 50% (of free memory)"
 
-
 if TYPE_CHECKING:       # annotations only: nothing to build at start-up
     Decls = tuple[str, ...] | str       # one flag, or the flags of one option
 
 
 def _d(name: str, decls: Decls, meaning: str, help: str, metavar: str | None = None,
        **kw) -> OptionDef:
-    """Any option; the constructors below fill in what one kind always has."""
+    """Any option; the constructors below fill in what a kind always has (calling OptionDef
+    themselves: the fast path builds this table on every start)."""
     return OptionDef(name, (decls,) if isinstance(decls, str) else decls, meaning, help,
                      metavar, **kw)
 
 
 def _arg(name: str, metavar: str, meaning: str, help: str) -> OptionDef:   # positional
-    return _d(name, metavar, meaning, help, kind="argument")
+    return OptionDef(name, (metavar,), meaning, help, None, "argument")
 
 
 def _flag(name: str, decls: Decls, meaning: str, help: str, default: bool = False,
           panel: str | None = None) -> OptionDef:        # on/off (--bias/--no-bias: a pair)
-    return _d(name, decls, meaning, help, kind="flag", default=default, panel=panel)
+    return OptionDef(name, (decls,) if isinstance(decls, str) else decls, meaning, help,
+                     None, "flag", default, None, (), panel)
 
 
 def _conv(name: str, decls: Decls, meaning: str, help: str, metavar: str = "INT",
-          **kw) -> OptionDef:                          # ConvArgs reads its text
-    return _d(name, decls, meaning, help, metavar, panel=CONV_PANEL, **kw)
+          default: str | None = None, parser: str | None = None,
+          choices: tuple[str, ...] = ()) -> OptionDef:    # ConvArgs reads its text
+    return OptionDef(name, (decls,) if isinstance(decls, str) else decls, meaning, help,
+                     metavar, "text", default, parser, choices, CONV_PANEL)
 
 
 def _int(name: str, decls: Decls, meaning: str, help: str, default: str | None = None,
          metavar: str = "INT", panel: str | None = None) -> OptionDef:   # ASCII digits
-    return _d(name, decls, meaning, help, metavar, default=default, parser="int", panel=panel)
+    return OptionDef(name, (decls,) if isinstance(decls, str) else decls, meaning, help,
+                     metavar, "text", default, "int", (), panel)
 
 
 def _count(name: str, decls: Decls, meaning: str, help: str, default: str | None = None,
@@ -84,28 +88,28 @@ def _count(name: str, decls: Decls, meaning: str, help: str, default: str | None
 def _choice(name: str, decl: str, meaning: str, help: str, metavar: str,
             choices: tuple[str, ...], default: str | None = None,
             panel: str | None = None) -> OptionDef:    # one word of choices, completed
-    return _d(name, decl, meaning, help, metavar, default=default, parser="choice",
-              choices=choices, panel=panel)
+    return OptionDef(name, (decl,), meaning, help, metavar, "text", default, "choice",
+                     choices, panel)
 
 
 def _many(name: str, decl: str, meaning: str, help: str, metavar: str,
           panel: str | None = None) -> OptionDef:      # repeatable: every value, in order
-    return _d(name, decl, meaning, help, metavar, kind="multiple", panel=panel)
+    return OptionDef(name, (decl,), meaning, help, metavar, "multiple", None, None, (), panel)
 
 
 def _written(name: str, decl: str, meaning: str, help: str) -> OptionDef:
-    return _d(name, decl, meaning, help, "FILE", parser="file")    # -: standard output
+    return OptionDef(name, (decl,), meaning, help, "FILE", parser="file")   # -: stdout
 
 
 def _budget(name: str, decl: str, meaning: str, help: str, metavar: str) -> OptionDef:
-    return _d(name, decl, meaning, help, metavar, panel=BUDGETS_PANEL)   # budget_options.py
+    return OptionDef(name, (decl,), meaning, help, metavar, panel=BUDGETS_PANEL)
 
 
 def _increase(name: str, decl: str, what: str) -> OptionDef:    # diff's budget on HEAD - BASE
-    return _d(name, decl, f"a budget on the change in {what}",
-              f"Fail (exit 1) when HEAD has more {what} than BASE by more than LIMIT: a "
-              "share of BASE (5%) or an amount (1M, 64MiB); 0 allows no increase.", "LIMIT",
-              panel=CHANGE_PANEL)
+    return OptionDef(name, (decl,), f"a budget on the change in {what}",
+                     f"Fail (exit 1) when HEAD has more {what} than BASE by more than LIMIT: "
+                     "a share of BASE (5%) or an amount (1M, 64MiB); 0 allows no increase.",
+                     "LIMIT", panel=CHANGE_PANEL)
 
 
 _DEFS = [
@@ -262,8 +266,6 @@ _DEFS = [
           "Stop at the first failing configuration."),
     _d("junit", "--junit", "a JUnit XML file for CI",
        "Also write JUnit XML (one testcase per check) for CI.", "FILE"),
-]
-_DEFS += [
     # ---- net and summary --------------------------------------------------------------
     _d("file", ("--file", "-f"), "a text file holding the layers",
        "Read LAYERS from a text file (e.g. the body of an nn.Sequential); - reads standard "
