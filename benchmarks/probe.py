@@ -505,6 +505,21 @@ def define_cases():
          note="issue 15: NaN tokens")
     case("run/inf-json", r + ["{W}/inf.npy", "-o", "4", "-k", "3", "-r", "1", "--warmup", "0",
                               "--json", "--device", "cpu"], expect=(0,))
+    sw = ["1x3x8x8", "-o", "4", "-r", "1", "--warmup", "0", "--device", "cpu"]
+    case("run/sweep-json", r + sw + ["--sweep", "k=1,3,9", "--json"], expect=(0,))
+    case("run/sweep-nan-json", r + ["{W}/nan.npy", "-o", "4", "-r", "1", "--warmup", "0",
+                                    "--sweep", "k=1,3", "--json", "--device", "cpu"],
+         expect=(0,))
+    case("run/sweep-2**70", r + sw + ["--sweep", f"k={2 ** 70},3"], expect=(0,))
+    case("run/sweep-all-refused", r + sw + ["--sweep", "k=9,10"], expect=(2,))
+    case("run/sweep-121-runs", r + sw + ["--sweep", "k=" + ",".join(["1"] * 11),
+                                         "--sweep", "s=" + ",".join(["1"] * 11)],
+         expect=(2,))
+    case("run/sweep-tune", r + sw + ["--sweep", "k=1,3", "--tune"], expect=(2,))
+    case("run/sweep-save", r + sw + ["--sweep", "k=1,3", "--save", "{W}/out.npy"],
+         expect=(2,))
+    case("run/sweep-empty", r + sw + ["--sweep", ""], expect=(2,))
+    case("run/sweep-stdout-closed", r + sw + ["--sweep", "k=1,3"], expect=(0,), pipe="close")
     case("run/fifo", r + ["{W}/fifo/x.npy", "-o", "4", "-k", "3"], expect=(2, 3), timeout=5,
          note="issue 15: blocks forever")
     case("run/save-hardlink-of-input", r + ["{W}/in.npy", "-o", "4", "-k", "3", "-r", "1",

@@ -40,13 +40,13 @@ def resolve_target(path: str) -> str:
 
 
 STDOUT = "-"
-_STDOUT_TAKEN: list[bool] = []     # a file went to stdout (``-``)
+_STDOUT_TAKEN: list[object] = []   # the sys.stdout a file went to (``-``)
 
 
 def stdout_taken() -> bool:
     """Has a file (``--png -``, ``--junit -``) been written to stdout? Then the
     command's table or JSON goes to stderr: stdout holds the file alone."""
-    return bool(_STDOUT_TAKEN)
+    return any(s is sys.stdout for s in _STDOUT_TAKEN)    # this stdout, not an earlier one
 
 
 def is_stream(path: str) -> bool:
@@ -165,7 +165,7 @@ def _write_into(path: str, write: Callable[[BinaryIO], None], what: str) -> None
         fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
         if _is_stdout(fd) and (path in ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
                                or not stat.S_ISCHR(os.fstat(fd).st_mode)):
-            _STDOUT_TAKEN.append(True)      # the pipe or file stdout is (not /dev/null)
+            _STDOUT_TAKEN.append(sys.stdout)   # the pipe or file stdout is (not /dev/null)
             sys.stdout.flush()
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -185,7 +185,7 @@ def _write_stdout(write: Callable[[BinaryIO], None]) -> None:
     import errno
 
     stream = sys.stdout
-    _STDOUT_TAKEN.append(True)
+    _STDOUT_TAKEN.append(stream)
     try:
         stream.flush()      # what was printed before comes first
         buffer = getattr(stream, "buffer", None)

@@ -41,9 +41,11 @@ class SweepRow(Generic[T]):
 
 
 def parse_sweeps(texts: Sequence[str], names: Mapping[str, str],
-                 given: Sequence[str] = ()) -> list[Sweep]:
+                 given: Sequence[str] = (), limit: int = MAX_COMBINATIONS,
+                 why: str = "") -> list[Sweep]:
     """``["k=3,5,7", "s=1,2"]`` -> Sweeps. ``names``: every accepted name -> field;
-    ``given``: fields the options already set (sweeping one too is an error)."""
+    ``given``: fields the options already set (sweeping one too is an error);
+    ``limit``: the most combinations, ``why`` the command's reason for it."""
     sweeps: list[Sweep] = []
     for text in texts:
         name, eq, rest = text.partition("=")
@@ -69,9 +71,9 @@ def parse_sweeps(texts: Sequence[str], names: Mapping[str, str],
     count = 1
     for s in sweeps:
         count *= len(s.values)
-    if count > MAX_COMBINATIONS:
-        raise ConvError(f"--sweep: {count:,} combinations; at most {MAX_COMBINATIONS:,} in "
-                        "one command")
+    if count > limit:
+        raise ConvError(f"--sweep: {count:,} combinations; at most {limit:,} in one "
+                        f"command{why}")
     return sweeps
 
 
@@ -89,9 +91,10 @@ def sweep(sweeps: Sequence[Sweep], answer: Callable[[dict[str, str]], T]
     if rows and all(r.error for r in rows):
         first = rows[0]
         raise ConvError(f"--sweep: no combination is a conv torch runs; "
-                        f"{_label(first.values)}: {first.error}")
+                        f"{label(sweeps, first.values)}: {first.error}")
     return rows
 
 
-def _label(values: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in values.items())
+def label(sweeps: Sequence[Sweep], values: Mapping[str, Any]) -> str:
+    """One combination as the user named it: 'k=3, s=2'."""
+    return ", ".join(f"{s.name}={values[s.field]}" for s in sweeps)

@@ -124,7 +124,11 @@ COMMANDS: dict[str, Command] = {
                      "(default: the INPUT .npy's, else float32); with --tune a comma list "
                      "of those to try, as float32,bfloat16.", default=None, parser="dtypes"),
         "channels_last": Use(), "repeat": Use(), "warmup": Use(), "save": Use(),
-        "max_memory": Use(), "threads": Use(), "tune": Use(), "json": Use()}),
+        "max_memory": Use(), "threads": Use(), "tune": Use(),
+        "sweep": Use("Run several values at once: k=3,5,7 (one value per dim with x: "
+                     "k=3x3,5x5); repeat for every combination. One timed run each, at most "
+                     "100; not with --tune, --save or what --weight-file fixes."),
+        "json": Use()}),
     "verify": Command("Verification", Conv(required=False, help={"in_channels": _FROM_INPUT}), {
         "input": Use("Input shape for one configuration (default 2 x C_in x 12 per dim, or "
                      "larger for wide kernels).", old=("--input",)),

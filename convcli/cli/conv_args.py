@@ -50,17 +50,7 @@ class ConvArgs:
         args = self.resolved()
         values = {n: getattr(args, n) for n in CONV_DECLS}
         values.update(changes)
-        weight_dims = None
-        if weight_shape is not None:
-            from convcli.calculator.described import weight_values
-            found = weight_values(weight_shape, bool(values["transposed"]), values["groups"])
-            weight_dims = len(weight_shape) - 2 if found else None
-            if input_shape is not None and weight_dims is not None and \
-                    len(input_shape) not in (weight_dims + 1, weight_dims + 2):
-                weight_dims = None      # the weight check names both shapes
-            for name, text in found.items():
-                if values[name] is None:
-                    values[name] = text
+        weight_dims = _from_weight(values, weight_shape, input_shape)
         args.check_missing(values, input_shape)
         for name, default in (("stride", "1"), ("padding", "0"), ("dilation", "1"),
                               ("groups", "1"), ("output_padding", "0")):
@@ -103,16 +93,20 @@ class ConvArgs:
         raise ConvError(missing_message(command, missing, typed, self.given_values(),
                                         FLAGS, alternatives, before))
 
-    def sweeps(self, texts: list[str] | None, input_shape=None):
+    def sweeps(self, texts: list[str] | None, input_shape=None, *, weight_shape=None,
+               limit: int | None = None, why: str = ""):
         """--sweep's texts -> Sweeps (calculator/sweep_grid.py); an option set beside its
         sweep is an error (a constructor's values are what a sweep varies), and so
-        is an option missing from both."""
-        from convcli.calculator.sweep_grid import parse_sweeps
+        is an option missing from both (a weight file's shape gives some); ``limit``:
+        the most combinations the command takes (``why``: its reason)."""
+        from convcli.calculator.sweep_grid import MAX_COMBINATIONS, parse_sweeps
         given = [] if self.code or self.dims_by else list(self.given_values())
-        sweeps = parse_sweeps(texts or [], SWEEP_NAMES, given)
+        sweeps = parse_sweeps(texts or [], SWEEP_NAMES, given, limit or MAX_COMBINATIONS,
+                              why)
         args = self.resolved()
         values = {n: getattr(args, n) for n in CONV_DECLS}
         values.update({s.field: s.values[0] for s in sweeps})
+        _from_weight(values, weight_shape, input_shape)
         words = [w for t in texts or [] for w in ("--sweep", _quoted(t))]
         args.check_missing(values, input_shape, words)
         return sweeps
@@ -139,6 +133,23 @@ class ConvArgs:
         """The options changed from their defaults, as the user wrote them."""
         return ["--no-bias" if n == "bias" else "--" + n.replace("_", "-")
                 for n in self.given_values()]
+
+
+def _from_weight(values: dict, weight_shape, input_shape) -> int | None:
+    """A weight file's shape fills in what it gives (-o, -k; -i from groups) where
+    not given; returns the dims it fixes (None where it fixes none)."""
+    if weight_shape is None:
+        return None
+    from convcli.calculator.described import weight_values
+    found = weight_values(weight_shape, bool(values["transposed"]), values["groups"])
+    weight_dims = len(weight_shape) - 2 if found else None
+    if input_shape is not None and weight_dims is not None and \
+            len(input_shape) not in (weight_dims + 1, weight_dims + 2):
+        weight_dims = None      # the weight check names both shapes
+    for name, text in found.items():
+        if values[name] is None:
+            values[name] = text
+    return weight_dims
 
 
 def _quoted(word: str) -> str:

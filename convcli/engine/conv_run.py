@@ -11,7 +11,8 @@ the timed calls, --tune's variants and the atomic --save.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import os
 import warnings
@@ -26,11 +27,12 @@ from convcli.engine.memory import (MemoryEstimate, check_budget, estimate_memory
                                    host_bytes, memory_limit)
 from convcli.engine.ram import own_rss, peak_rss
 from convcli.engine.npy import (NpyFile, Saved, check_bias_file, check_save_path,
-                                check_weight_file, load_npy, npy_info, save_output)
+                                check_weight_file, npy_info, save_output)
+from convcli.engine.run_tensors import InputCache, check_channels_last, run_tensors
 from convcli.engine.stats import OutputStats, output_stats
 from convcli.engine.timing import Timing, time_calls
 from convcli.engine import torch_adapter
-from convcli.engine.torch_adapter import build_module, check_seed, import_torch
+from convcli.engine.torch_adapter import check_seed, import_torch
 from convcli.engine.torch_errors import torch_failure
 from convcli.engine.tune import TuneRow, tune_variants
 from convcli.errors import ConvError, EnvironmentProblem, Mismatch
@@ -189,37 +191,39 @@ def _source_dtype(in_file: NpyFile | None) -> str:
     return in_file.dtype if in_file else "float32"
 
 
-def check_channels_last(spec: ConvSpec, input_shape) -> None:
-    if len(input_shape) != spec.dims + 2 or spec.dims == 1:
-        raise ConvError(
-            f"--channels-last: applies to batched 2d (N, C, H, W) and 3d (N, C, D, H, W) "
-            f"inputs; this {spec.kind_name} input is {shape_x(input_shape)}; drop "
-            "--channels-last")
-
-
 # ---- 2-6. with torch -----------------------------------------------------------------
 
 def run(spec: ConvSpec, input: Sequence[int] | str | os.PathLike,
         options: RunOptions | None = None,
-        progress: Progress | None = None, notice: Notice | None = None) -> RunResult:
+        progress: Progress | None = None, notice: Notice | None = None,
+        inputs: InputCache | None = None) -> RunResult:
     """Run ``spec`` once per call, ``warmup`` + ``repeat`` times, and measure it.
     ``progress(done, total, label)`` is called between calls; ``notice(text)`` gets
-    warnings people should read before a slow run. Raises ConvError (usage),
-    EnvironmentProblem (device, budget, files) or Mismatch (shape disagreement)."""
+    warnings people should read before a slow run; ``inputs``: a sweep's input cache
+    (engine/run_tensors.py). Raises ConvError (usage), EnvironmentProblem (device,
+    budget, files) or Mismatch (shape disagreement)."""
     the_plan = plan(spec, input, options or RunOptions())
     torch = import_torch()
-    threads_before = torch.get_num_threads()
-    if the_plan.options.threads is not None:
-        ensure_threads_can_start(the_plan.options.threads)
-        torch.set_num_threads(the_plan.options.threads)
-    try:
+    with torch_threads(torch, the_plan.options.threads):
         with warnings.catch_warnings():
             # torch warns that 'same' with an even kernel pads a copy of the input: that
             # copy is in the estimate (padded_input); the warning would only be noise here
             warnings.filterwarnings("ignore", message="Using padding='same'")
-            return _execute(torch, the_plan, progress, notice or (lambda text: None))
+            return _execute(torch, the_plan, progress, notice or (lambda text: None),
+                            inputs)
+
+
+@contextmanager
+def torch_threads(torch, threads: int | None) -> Iterator[None]:
+    """torch's CPU threads set to ``threads`` (None: left alone), restored after."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        ensure_threads_can_start(threads)
+        torch.set_num_threads(threads)
+    try:
+        yield
     finally:
-        torch.set_num_threads(threads_before)
+        torch.set_num_threads(before)
 
 
 def slow_dtype_notice(dtypes, dev: Device) -> str | None:
@@ -232,15 +236,16 @@ def slow_dtype_notice(dtypes, dev: Device) -> str | None:
             "large inputs); use --dtype float32 or bfloat16 on the CPU, or a CUDA device")
 
 
-def _execute(torch, p: Plan, progress: Progress | None, notice: Notice) -> RunResult:
+def _execute(torch, p: Plan, progress: Progress | None, notice: Notice,
+             inputs: InputCache | None) -> RunResult:
     spec, opts = p.spec, p.options
-    dev, est = _device_and_budget(torch, p)
+    dev, est = device_and_budget(torch, p)
     warning = slow_dtype_notice(dict.fromkeys((p.dtype,) + (p.tune_dtypes or ())), dev)
     if warning:
         notice(warning)
     _probe(torch, p, dev, est)
     try:
-        x, w, b, prepare, sources = _tensors(torch, p, dev)
+        x, w, b, prepare, sources = run_tensors(torch, p, dev, inputs)
     except (ConvError, EnvironmentProblem, KeyboardInterrupt):
         raise
     except (RuntimeError, MemoryError) as e:
@@ -282,7 +287,7 @@ def _execute(torch, p: Plan, progress: Progress | None, notice: Notice) -> RunRe
         saved=saved, tune=rows, output=out)
 
 
-def _device_and_budget(torch, p: Plan) -> tuple[Device, MemoryEstimate]:
+def device_and_budget(torch, p: Plan) -> tuple[Device, MemoryEstimate]:
     """The device, and the estimate checked against its budget (and, on CUDA, the
     host RAM the input's source copy needs)."""
     opts = p.options
@@ -338,55 +343,6 @@ def probe_shape(spec: ConvSpec, input_shape) -> tuple[int, ...]:
     shape = head + tuple(spatial)
     spec.output_shape(shape)
     return shape
-
-
-def _tensors(torch, p: Plan, dev: Device):
-    """Input, weight and bias on the device: from the files, else a standard normal
-    input from the seed and the module's default init under the seed (made on the CPU
-    in float32, so every device and dtype starts from the same values). Also returns
-    ``prepare(dtype, channels_last)`` for --tune's variants, and where each came from."""
-    spec, opts = p.spec, p.options
-    sources = {}
-    if p.in_file:
-        x_host = torch.from_numpy(load_npy(p.in_file, "INPUT"))
-        sources["input"] = f"{p.in_file.shown} ({p.in_file.dtype})"
-    else:
-        gen = torch.Generator().manual_seed(opts.seed)
-        x_host = torch.randn(p.input_shape, generator=gen)
-        sources["input"] = f"standard normal, seed {opts.seed}"
-    if p.w_file is None or (spec.bias and p.b_file is None):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(opts.seed)
-            module = build_module(spec)
-        init = f"default init of {spec.kind_name}, seed {opts.seed}"
-    w_host = (torch.from_numpy(load_npy(p.w_file, "--weight-file")) if p.w_file
-              else module.weight.data)
-    sources["weight"] = f"{p.w_file.shown} ({p.w_file.dtype})" if p.w_file else init
-    b_host = None
-    if spec.bias:
-        b_host = (torch.from_numpy(load_npy(p.b_file, "--bias-file")) if p.b_file
-                  else module.bias.data)
-        sources["bias"] = f"{p.b_file.shown} ({p.b_file.dtype})" if p.b_file else init
-    else:
-        sources["bias"] = "none (--no-bias)"
-
-    def prepare(dt: str, cl: bool):
-        t = getattr(torch, dt)
-        if cl:
-            check_channels_last(spec, p.input_shape)
-            fmt = torch.channels_last if spec.dims == 2 else torch.channels_last_3d
-        else:
-            fmt = torch.contiguous_format
-        x = x_host.to(device=dev.name, dtype=t).contiguous(memory_format=fmt)
-        w = w_host.to(device=dev.name, dtype=t)
-        w = w.contiguous(memory_format=fmt) if cl else w.contiguous()
-        b = None if b_host is None else b_host.to(device=dev.name, dtype=t).contiguous()
-        return x, w, b
-
-    x, w, b = prepare(p.dtype, opts.channels_last)
-    if p.tune_dtypes is None:
-        x_host = None  # free the source copy unless --tune makes more variants from it
-    return x, w, b, prepare, sources
 
 
 def _peak(torch, dev: Device) -> tuple[int, str]:

@@ -134,8 +134,9 @@ def _check_float(dtype, option: str, where: str) -> None:
             f"({', '.join(NPY_FLOAT_DTYPES)}): save it with array.astype('float32')")
 
 
-# (stream, option, NpyFile, numpy dtype as stored, fortran order): stdin's header, read once
-_STDIN_NPY: list[tuple] = []
+# [stream, option, NpyFile, numpy dtype as stored, fortran order, the array once read]:
+# stdin's header and data, read once (a --sweep builds its rows from the same array)
+_STDIN_NPY: list[list] = []
 _MAGIC = b"\x93NUMPY"
 
 
@@ -148,7 +149,7 @@ def stdin_npy(option: str, head: bytes = b"") -> NpyFile:
     """The header of a .npy on standard input (``head``: its first 8 bytes, already
     read by whoever sniffed them); the data stays in the pipe for ``load_npy``."""
     stream = stdin_for(option, _stdin_hint(option))
-    for s, o, info, _, _ in _STDIN_NPY:
+    for s, o, info, *_ in _STDIN_NPY:
         if s is stream and o == option:
             return info
     fmt = _np().lib.format
@@ -167,7 +168,7 @@ def stdin_npy(option: str, head: bytes = b"") -> NpyFile:
     info = NpyFile(STDIN, tuple(int(n) for n in shape), dtype.newbyteorder("=").name,
                    prod(shape) * dtype.itemsize)
     _STDIN_NPY[:] = [e for e in _STDIN_NPY if e[0] is stream] + [
-        (stream, option, info, dtype, fortran)]
+        [stream, option, info, dtype, fortran, None]]
     return info
 
 
@@ -176,7 +177,9 @@ def _stdin_array(info: NpyFile, option: str):
     entry = next((e for e in _STDIN_NPY if e[2] is info), None)
     if entry is None:
         raise EnvironmentProblem(f"{option} -: standard input's header was not read first")
-    stream, _, _, dtype, fortran = entry
+    stream, _, _, dtype, fortran, done = entry
+    if done is not None:
+        return done
     data, got = bytearray(info.nbytes), 0
     while got < info.nbytes:
         try:
@@ -190,8 +193,9 @@ def _stdin_array(info: NpyFile, option: str):
                 "pipe the whole file")
         data[got:got + len(chunk)] = chunk
         got += len(chunk)
-    return _np().frombuffer(data, dtype=dtype).reshape(info.shape,
-                                                       order="F" if fortran else "C")
+    entry[5] = _np().frombuffer(data, dtype=dtype).reshape(info.shape,
+                                                           order="F" if fortran else "C")
+    return entry[5]
 
 
 def _check_regular(path: str, option: str) -> None:

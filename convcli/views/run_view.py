@@ -15,6 +15,7 @@ from convcli.views.fit_width import Prose, below, left_out_note, titled
 
 if TYPE_CHECKING:
     from convcli.engine.conv_run import RunResult
+    from convcli.engine.run_sweep import SweepRuns, SweptRun
 
 
 def _ms(v: float) -> str:
@@ -186,3 +187,87 @@ def _advice(rows) -> str:
         advice.append(f"run in {best.dtype} (model.to(torch.{best.dtype}) or torch.autocast)"
                       f"; max diff vs yours {best.max_abs_diff:.3g}")
     return "; ".join(advice)
+
+
+# ---- run --sweep ---------------------------------------------------------------------
+
+SWEEP_COLUMNS = ["layer", "output", "ms", "spread", "GFLOP/s", "notes"]
+
+
+def sweep_run_dict(done: SweepRuns) -> dict:
+    """`run --sweep --json`: ``sweep_options`` and a ``sweep`` row per combination with
+    each run's usual keys (run_dict's, and ``interpretation``) or its ``error``."""
+    from convcli.views.sweep_view import sweep_dict
+
+    def row(a: SweptRun) -> dict:
+        data = run_dict(a.result)
+        data["interpretation"] = (None if a.reading is None else
+                                  a.reading.as_dict(a.result.spec.transposed))
+        return data
+    return sweep_dict(done.sweeps, done.rows, row)
+
+
+def _spread(t) -> str:
+    """The interquartile range of the timed calls as a share of their median; ``*``
+    marks a wide one (the note under the table says which and what to do)."""
+    q = t.quartiles_ms
+    if q is None or t.median_ms <= 0:
+        return "—"
+    return f"{(q[1] - q[0]) / t.median_ms:.0%}" + ("*" if t.spread_note() else "")
+
+
+def _sweep_cells(a: SweptRun) -> dict[str, str]:
+    r = a.result
+    return {"layer": r.spec.torch_repr(), "output": shape_list(r.output_shape),
+            "ms": _ms(r.timing.median_ms), "spread": _spread(r.timing),
+            "GFLOP/s": f"{r.gflops:,.1f}",
+            "notes": f"{r.stats.nan:,} NaN, {r.stats.inf:,} Inf" if r.stats.nonfinite else ""}
+
+
+def _sweep_notes(done: SweepRuns, first: RunResult) -> list:
+    """Under the table, once: which rows' timings spread widely (first: the docs test
+    leaves this paragraph out, as it comes and goes with the machine's load), what
+    every row shares, what the columns mean."""
+    tm = first.timing
+    from convcli.calculator.sweep_grid import label
+
+    wide = [label(done.sweeps, r.values) for r in done.rows
+            if r.answer is not None and r.answer.result.timing.spread_note()]
+    notes: list = []
+    if wide:
+        notes.append(f"the timings spread widely in {'; '.join(wide)} (*: the middle half "
+                     "of the calls spread over more than 25% of the median), so the machine "
+                     "was likely busy; --threads 1 or a larger --repeat "
+                     f"(now {tm.repeat}) gives steadier numbers")
+    notes.append(Prose.parts([f"input {shape_list(first.input_shape)} "
+                              f"{first.sources['input']}", f"{tm.repeat} timed calls after "
+                              f"{tm.warmup} warmup per run ({tm.method})",
+                              first.device.description, f"torch {first.torch_version}"],
+                             sep=" · "))
+    notes.append("ms: median per call; spread: the interquartile range of the calls over "
+                 "the median; GFLOP/s = 2*MACs / median")
+    return notes
+
+
+def sweep_run_parts(done: SweepRuns) -> list:
+    """The sweep's table: a row per combination (swept values, layer, output shape,
+    median ms, spread, GFLOP/s; notes where an output has NaN or Inf); under it, once,
+    which rows' timings spread widely, what every row shares (the input, the calls,
+    the device) and the reading of INPUT's rank."""
+    from convcli.views.conv_view import reading_text
+    from convcli.views.sweep_view import sweep_table
+
+    ran = [r.answer for r in done.rows if r.answer is not None]
+    names = ", ".join(s.name for s in done.sweeps)
+    if not ran:      # every run was refused by torch: the reasons are the table
+        return [sweep_table(f"{len(done.rows)} runs of {names}", done.sweeps, done.rows,
+                            SWEEP_COLUMNS[:2], _sweep_cells)]
+    first = ran[0].result
+    title = (f"{len(done.rows)} runs of {names} on {first.device.name}, {first.dtype}"
+             + (", channels_last" if first.channels_last else ""))
+    columns = [c for c in SWEEP_COLUMNS
+               if c != "notes" or any(_sweep_cells(a)["notes"] for a in ran)]
+    table_ = sweep_table(title, done.sweeps, done.rows, columns, _sweep_cells,
+                         optional=["layer", "spread"], notes=_sweep_notes(done, first),
+                         left=["notes"])
+    return [table_, reading_text(ran[0].reading, first.spec.transposed)]

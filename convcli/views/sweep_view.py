@@ -34,9 +34,13 @@ def sweep_dict(sweeps: Sequence[Sweep], rows: Sequence[SweepRow],
 
 
 def sweep_table(title: str, sweeps: Sequence[Sweep], rows: Sequence[SweepRow],
-                columns: Sequence[str], cells: Callable[[Any], dict[str, str]]):
+                columns: Sequence[str], cells: Callable[[Any], dict[str, str]],
+                optional: Sequence[str] = ("weight", "layer", "bytes"),
+                notes: Sequence[Any] = (), left: Sequence[str] = ()):
     """The table: swept values first, then ``columns`` filled by ``cells(answer)``;
-    a combination torch refuses says so, and why under the table."""
+    a combination torch refuses says so, and why under the table, then ``notes``.
+    ``optional``: the columns left out, first first, where the width is short;
+    ``left``: columns read as text (left-justified), besides the first answer's."""
     from rich.text import Text
 
     from convcli.views.console import Fitted, table
@@ -53,6 +57,9 @@ def sweep_table(title: str, sweeps: Sequence[Sweep], rows: Sequence[SweepRow],
             c.no_wrap = True
         if cols:
             t.columns[len(names)].justify = "left"
+        for i, name in enumerate(cols):
+            if name in left:
+                t.columns[len(names) + i].justify = "left"
         for r in rows:
             swept = [r.values[s.field] for s in sweeps]
             if r.error is None:
@@ -61,8 +68,8 @@ def sweep_table(title: str, sweeps: Sequence[Sweep], rows: Sequence[SweepRow],
             else:
                 t.add_row(*swept, Text("torch refuses it (below)", style="red"),
                           *([""] * (len(cols) - 1)))
-        return below(t, [*refused, *left_out_note(left_out, list(columns))])
+        return below(t, [*refused, *notes, *left_out_note(left_out, list(columns))])
 
-    # narrow: the weight shape goes first, then the layer (the swept values say it)
-    optional = [c for c in ("weight", "layer", "bytes") if c in columns]
-    return titled(title, Fitted(build, optional))
+    # narrow (shape, params): the weight shape goes first, then the layer (the swept
+    # values say it)
+    return titled(title, Fitted(build, [c for c in optional if c in columns]))

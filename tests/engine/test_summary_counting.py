@@ -2,7 +2,9 @@
 counter on a real CPU forward (the reference recipe: FlopCounterMode / 2, eval and
 no_grad, MultiheadAttention's fast path off, SDPA on the MATH backend, oneDNN off, so
 that torch's formulas see every op), in total and per module, by the Python API and
-by the CLI."""
+by the CLI; and counting.py's formulas one aten op at a time against the same
+counter, its zero-MAC classification on torch's op tags, and conv_geometry against
+the nn.ConvNd that ran the op."""
 
 import contextlib
 import warnings
@@ -13,6 +15,8 @@ torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import convcli  # noqa: E402
+from convcli.engine.summary.counting import (FORMULAS, UNCOUNTED_WORK, conv_geometry,  # noqa: E402
+                                             is_zero_mac, op_name)
 import summary_models as sm  # noqa: E402
 
 MODELS_FILE = sm.__file__
@@ -127,3 +131,89 @@ def test_bilinear_is_flagged_not_hidden():
     assert report.uncounted_ops == {"_trilinear": ["bil"]}
     assert any("_trilinear" in n and "bil" in n for n in report.notes)
     assert report.total_macs == 4 * 8  # torch.mv of the (4, 8) output by an 8-vector
+
+
+# ---- counting.py, one aten op at a time -----------------------------------------
+
+aten = torch.ops.aten
+_r = torch.randn
+
+
+def _op_macs(func, *args, **kwargs):
+    """(convcli's formula, FlopCounterMode / 2) for one op run for real."""
+    fc = FlopCounterMode(display=False)
+    with fc:
+        out = func(*args, **kwargs)
+    return FORMULAS[op_name(func)](args, kwargs, out), fc.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("func,args", [
+    (aten.mm.default, (_r(3, 5), _r(5, 7))),
+    (aten.addmm.default, (_r(7), _r(3, 5), _r(5, 7))),
+    (aten.bmm.default, (_r(2, 3, 5), _r(2, 5, 4))),
+    (aten.baddbmm.default, (_r(2, 3, 4), _r(2, 3, 5), _r(2, 5, 4))),
+    (aten.convolution.default, (_r(2, 4, 9, 9), _r(6, 2, 3, 3), None, [2, 2], [1, 1], [1, 1],
+                                False, [0, 0], 2)),
+    (aten.convolution.default, (_r(1, 4, 5), _r(4, 3, 3), _r(3), [2], [0], [1], True, [1], 1)),
+    (aten.convolution.default, (_r(1, 2, 4, 4, 4), _r(3, 2, 2, 2, 2), None, [1, 1, 1],
+                                [0, 0, 0], [2, 2, 2], False, [0, 0, 0], 1)),
+])
+def test_each_formula_is_flop_counter_modes(func, args):
+    mine, theirs = _op_macs(func, *args)
+    assert mine == theirs > 0
+
+
+def test_cpu_attention_is_counted_where_the_counter_sees_nothing():
+    q, k, v = _r(2, 4, 6, 8), _r(2, 4, 10, 8), _r(2, 4, 10, 8)
+    func = aten._scaled_dot_product_flash_attention_for_cpu.default
+    mine, _ = _op_macs(func, q, k, v)
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    fc = FlopCounterMode(display=False)
+    with fc, sdpa_kernel(SDPBackend.MATH):
+        torch.nn.functional.scaled_dot_product_attention(q, k, v)
+    assert mine == fc.get_total_flops() // 2     # the MATH backend's bmm's, counted
+
+
+def test_matrix_vector_products_by_their_definition():
+    a, x = _r(4, 6), _r(6)
+    assert _op_macs(aten.mv.default, a, x)[0] == 4 * 6
+    assert _op_macs(aten.dot.default, x, x)[0] == 6
+    assert _op_macs(aten.addr.default, _r(4, 6), _r(4), x)[0] == 24
+
+
+@pytest.mark.parametrize("func,zero", [
+    (aten.relu.default, True), (aten.relu_.default, True), (aten.sum.default, True),
+    (aten.view.default, True), (aten.hardswish.default, True), (aten.hardswish_.default, True),
+    (aten.mm.default, False), (aten.convolution.default, False),
+    (aten._trilinear.default, False),
+])
+def test_zero_mac_ops_by_torchs_tags(func, zero):
+    assert is_zero_mac(func, op_name(func)) is zero
+    if op_name(func) in UNCOUNTED_WORK:
+        assert not zero
+
+
+def test_op_names_carry_other_namespaces():
+    assert op_name(aten.mm.default) == "mm"
+    assert op_name(torch.ops.prims.add.default) == "prims::add"
+
+
+def test_conv_geometry_is_the_module_that_ran():
+    seen = []
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Grab(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func._overloadpacket.__name__ == "convolution":
+                seen.append(conv_geometry(args, kwargs or {}))
+            return func(*args, **(kwargs or {}))
+
+    m = torch.nn.ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1,
+                                 groups=2, dilation=(1, 2), bias=False)
+    with Grab(), torch.no_grad():
+        m(torch.zeros(1, 4, 5, 5))
+    (g,) = seen
+    assert g == {"dims": 2, "in_channels": 4, "out_channels": 6, "kernel_size": (3, 2),
+                 "stride": (2, 2), "padding": (1, 1), "dilation": (1, 2), "groups": 2,
+                 "bias": False, "transposed": True, "output_padding": (1, 1),
+                 "input_shape": (1, 4, 5, 5)}

@@ -16,6 +16,8 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import convcli  # noqa: E402
 from convcli import ConvError  # noqa: E402
+from convcli.engine.summary.dropin import (COLUMNS, ROW_SETTINGS, param_facts,  # noqa: E402
+                                           read_call)
 
 try:
     import torchinfo
@@ -397,3 +399,86 @@ def test_to_pandas_without_pandas_says_how_to_get_it(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "pandas", None)
     with pytest.raises(convcli.EnvironmentProblem, match="pip install pandas"):
         report.to_pandas()
+
+
+# ---- dropin.py's reading of torchinfo's arguments, directly -----------------------
+
+
+def _read(model=None, input_size=None, input_data=None, batch_dim=None, col_names=None,
+          col_width=25, depth=3, device=None, dtypes=None, mode=None, row_settings=None,
+          verbose=0, **kwargs):
+    return read_call(model if model is not None else nn.Linear(3, 2), input_size, input_data,
+                     batch_dim, col_names, col_width, depth, device, dtypes, mode,
+                     row_settings, verbose, kwargs)
+
+
+def test_read_call_sizes_batch_dim_and_dtypes_make_torchs_tensors():
+    call = _read(input_size=[(3, 4), (5,)], batch_dim=0, dtypes=[torch.float64, torch.long])
+    args, kw = call.make_inputs("cpu")
+    assert [tuple(a.shape) for a in args] == [(1, 3, 4), (1, 5)]
+    assert [a.dtype for a in args] == [torch.float64, torch.long]
+    meta, _ = call.make_inputs("meta")
+    assert all(a.device.type == "meta" for a in meta)
+    assert call.given is False and call.mode == "eval" and call.view["rows"] == ("depth",)
+    assert [s.shape for s in call.specs] == [(1, 3, 4), (1, 5)]
+
+
+def test_read_call_input_data_keeps_the_callers_tensors_and_kwargs():
+    x = torch.randn(2, 3)
+    call = _read(input_data=[x], mask=torch.ones(2, dtype=torch.bool), scale=0.5)
+    args, kw = call.make_inputs("cpu")
+    assert torch.equal(args[0], x) and kw["scale"] == 0.5 and kw["mask"].dtype == torch.bool
+    assert call.given is True
+    meta_args, _ = call.make_inputs("meta")
+    assert meta_args[0].device.type == "meta" and meta_args[0].shape == x.shape
+
+
+def test_read_call_takes_torchinfos_enum_values_and_names():
+    class Col(str):
+        def __new__(cls, v):
+            obj = str.__new__(cls, v)
+            obj.value = v
+            return obj
+    call = _read(input_size=(1, 3), col_names=[Col("num_params"), "mult_adds"],
+                 row_settings=["var_names", Col("ascii_only")], mode="train", verbose=2)
+    assert call.view["columns"] == ("num_params", "mult_adds")
+    assert call.view["rows"] == ("var_names", "ascii_only")
+    assert call.mode == "train" and call.verbose == 2
+    assert set(COLUMNS) >= set(call.view["columns"]) and "depth" in ROW_SETTINGS
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"model": "not a model", "input_size": (1, 3)}, "model: str is not a torch.nn.Module"),
+    ({"input_size": (1, 3), "col_width": 0}, "col_width=0: give a whole number >= 1"),
+    ({"input_size": (1, 3), "depth": True}, "depth=True: give a whole number >= 0"),
+    ({"input_size": (1, 3), "verbose": 3}, "verbose=3: use 0 (quiet)"),
+    ({"input_size": (1, 3), "mode": "test"}, "mode='test': use 'same'"),
+    ({"input_size": (1, 3), "device": "gpu9"}, "device='gpu9' is not a torch device"),
+    ({"input_size": (1, 3), "input_data": torch.zeros(1)}, "not both"),
+    ({}, "needs input_size or input_data"),
+    ({"input_size": (1, -3)}, "has a negative size"),
+    ({"input_size": (1, 2.5)}, "is not a size"),
+    ({"input_size": ()}, "give a tuple like (1, 3, 224, 224)"),
+    ({"input_size": (1, 3), "col_names": ["flops"]}, "col_names: 'flops' is not one of"),
+    ({"input_data": torch.zeros(1, 3), "dtypes": [torch.float]}, "dtypes goes with "
+                                                                  "input_size"),
+])
+def test_read_call_refuses_in_one_line(kwargs, message):
+    with pytest.raises(ConvError) as e:
+        _read(**kwargs)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_param_facts_are_torchs_bytes_shared_once_and_pruned_masks():
+    import torch.nn.utils.prune as prune
+    lin = nn.Linear(4, 4)
+    model = nn.Sequential(lin, nn.ReLU(), lin, nn.Linear(4, 2).double())
+    facts = param_facts(model)
+    unique = {id(p): p for p in model.parameters()}.values()
+    assert facts["param_bytes"] == sum(p.numel() * p.element_size() for p in unique)
+    assert facts["parameters"] == [(n, tuple(p.shape), p.numel(), p.requires_grad)
+                                   for n, p in model.named_parameters()]
+    prune.l1_unstructured(model[3], "weight", amount=0.5)
+    assert param_facts(model)["pruned_params"] == int((model[3].weight_mask == 0).sum()) == 4
+    lazy = nn.Sequential(nn.LazyLinear(3))
+    assert param_facts(lazy)["param_bytes"] == 0 and param_facts(lazy)["parameters"] == []

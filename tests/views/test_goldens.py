@@ -52,6 +52,7 @@ WITH_TORCH = {
                             "--train --budget 64MiB",
     "run": "run 2x4x32x32 -o 8 -k 3 -r 3 --warmup 1",
     "run_tune": "run 2x4x32x32 -o 8 -k 3 -r 3 --warmup 1 --tune",
+    "run_sweep": "run 2x4x32x32 -o 8 --sweep k=1,3,33 --sweep s=1,2 -r 3 --warmup 1",
     "verify_config": "verify -i 16 -o 16 -k 1 -g 2 8x16x32x32",
     "verify_failing": "verify -i 6 -o 4 -k 3 -t -s 2 --output-padding 1 2x6x9x9",
 }

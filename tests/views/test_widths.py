@@ -55,6 +55,7 @@ CASES = [
     "run 2x4x32x32 -o 8 -k 3 -r 3 --warmup 1",
     "run 2x4x32x32 -o 8 -k 3 -r 3 --warmup 1 --tune",
     "run 1x16x8x8 -o 32 -k 4 -s 2 -p 1 -g 4 -t -r 2 --warmup 0 --dtype float64",
+    "run 1x3x16x16 -o 4 --sweep k=1,3,17 --sweep s=1,2 -r 2 --warmup 0",
     "verify -i 16 -o 16 -k 1 -g 2 8x16x32x32",
     "verify -i 6 -o 4 -k 3 -t -s 2 --output-padding 1 2x6x9x9 --dtype float64",
     # net and summary
@@ -87,7 +88,7 @@ WHOLE_KEYS = {"torch", "formula", "tool", "check", "model"}
 LABELS = "layers"
 # keys shown in a column a table may leave out (it then says so: "left out to fit
 # the width: slice shape")
-COLUMNS = {"weight_slice_shape": "slice shape"}
+COLUMNS = {"weight_slice_shape": "slice shape", "torch": "layer"}   # --sweep's layer
 
 
 def run(command: str, columns: int):

@@ -214,7 +214,7 @@ def _mode_class():
                     self.guard.before(func, args, kwargs, self.recorder)
                 out = func(*args, **kwargs)
                 if self.guard is not None:
-                    self.guard.after(out)
+                    self.guard.after(out, func)
                 self.recorder.op(func, args, kwargs, out)
                 return out
 

@@ -48,8 +48,12 @@ class MemoryGuard:
                 f"{size(self.limit)} ({self.source}); use a smaller --input, or raise "
                 "--max-memory if you know it fits")
 
-    def after(self, out) -> None:
+    def after(self, out, func=None) -> None:
+        """``func``'s outputs join the live set; a view's allocate nothing (the view of
+        a parameter, such as Linear's weight.t(), is not a tensor the forward created)."""
         from torch.multiprocessing.reductions import StorageWeakRef
+        if func is not None and func.is_view:
+            return
         for t in tensors(out):
             try:
                 storage = t.untyped_storage()
