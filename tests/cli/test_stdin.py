@@ -98,6 +98,28 @@ def test_run_save_dash_writes_the_npy_to_stdout_and_the_report_to_stderr(tmp_pat
     assert report["saved"]["path"] == "-" and report["output_shape"] == [2, 4, 7, 5]
 
 
+def test_save_dash_moves_only_its_own_commands_report_to_stderr(cli, arrays):
+    r = piped(npy_bytes(arrays[0]), "run", "-", "-o", "4", "-k", "3", "--repeat", "1",
+              "--device", "cpu", "--save", "-", "--json")
+    assert r.exit_code == 0 and r.stdout.startswith("\x93NUMPY")
+    after = cli("shape", "1x3x8x8", "-o", "4", "-k", "3", "--json")    # the same process
+    assert after.json()["output_shape"] == [1, 4, 6, 6]
+
+
+def test_a_sweep_reads_stdin_once_for_every_row(arrays, tmp_path):
+    """Each row loads the weight again: from stdin, the array read by the first row."""
+    x, w, _ = arrays
+    np.save(tmp_path / "x.npy", x)
+    r = piped(npy_bytes(w), "run", str(tmp_path / "x.npy"), "-o", "4", "-k", "3", "--sweep",
+              "s=1,2", "--sweep", "p=0,1", "--weight-file", "-", "--repeat", "1",
+              "--warmup", "0", "--device", "cpu", "--json")
+    assert r.exit_code == 0, r.stderr
+    rows = r.json()["sweep"]
+    assert len(rows) == 4 and all(row["error"] is None for row in rows), rows
+    assert sorted(tuple(row["output_shape"]) for row in rows) == sorted(
+        [(2, 4, 7, 5), (2, 4, 9, 7), (2, 4, 4, 3), (2, 4, 5, 4)])
+
+
 @pytest.mark.parametrize("data, words", [
     (b"", ("INPUT -: standard input is empty",)),
     (b"4x3x8x8\n", ("not a .npy file",)),
