@@ -242,3 +242,37 @@ def test_dtype_aliases_are_the_torch_names(cli, alias, name):
     assert data["dtype"] == name and data["bytes"]["input"] == 3 * 64 * size
     data = cli("params", "-i", "3", "-o", "4", "-k", "3", "--dtype", alias, "--json").json()
     assert data["bytes"]["parameters"] == 112 * size
+
+
+# ---- cli/conv_commands.py by name: its commands' numbers are torch's ----------------
+
+from convcli.cli import conv_commands  # noqa: E402
+
+
+def test_the_module_registers_shape_and_params():
+    from convcli.cli.app import app
+    callbacks = [c.callback for c in app.registered_commands]
+    assert conv_commands.shape in callbacks and conv_commands.params in callbacks
+
+
+@pytest.mark.parametrize("argv, module, shape", [
+    (["-o", "32", "-k", "4", "-s", "2", "-p", "1", "-g", "4", "-t"],
+     "ConvTranspose2d(16, 32, 4, stride=2, padding=1, groups=4)", (1, 16, 8, 8)),
+    (["-o", "8", "-k", "3,5", "-p", "same", "-d", "2", "--padding-mode", "reflect"],
+     "Conv2d(16, 8, (3, 5), padding='same', dilation=2, padding_mode='reflect')",
+     (2, 16, 9, 11)),
+    (["-o", "6", "-k", "3", "--no-bias", "--dims", "1"], "Conv1d(3, 6, 3, bias=False)",
+     (3, 20))])
+def test_shape_and_params_numbers_are_torchs(cli, argv, module, shape):
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+    m = eval("torch.nn." + module)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        y = m(torch.zeros(shape))
+    text = "x".join(map(str, shape))
+    d = cli("shape", text, *argv, "--json").json()
+    assert d["output_shape"] == list(y.shape) and d["weight_shape"] == list(m.weight.shape)
+    assert d["macs"] == counter.get_total_flops() // 2
+    assert d["params"] == sum(p.numel() for p in m.parameters())
+    p = cli("params", text, *argv, "--json").json()
+    assert p["params"] == d["params"] and p["macs"] == d["macs"]

@@ -173,3 +173,67 @@ def test_constructors_torch_rejects_are_rejected(text, message):
 def test_the_input_must_fit_the_constructor():
     with pytest.raises(ConvError, match="16"):
         calculator_commands.shape(ConvArgs(code="Conv2d(3, 8, 3)", command="shape"), "1x16x8x8")
+
+
+# ---- network/conv_code.py called directly --------------------------------------------
+
+from convcli.network.conv_code import (CONV_CLASSES, ConvCode, looks_like_code,  # noqa: E402
+                                       read_conv_code)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Conv2d(3, 8, 3)", True), ("  nn.Conv2d (3, 8, 3)", True),
+    ("torch.nn.ConvTranspose1d(", True), ("ReLU()", True), ("1x3x8x8", False),
+    ("torch.Size([1, 3, 8, 8])", False), ("Size([1, 3])", False), ("(1, 3, 8, 8)", False),
+    ("", False), (None, False), ("3(", False), ("a.b.c(", True)])
+def test_looks_like_code(text, expected):
+    assert looks_like_code(text) is expected
+
+
+@pytest.mark.parametrize("text, written", [
+    ("Conv2d(16, 32, 3, stride=2, padding=1)",
+     ("in_channels", "out_channels", "kernel_size", "stride", "padding")),
+    ("nn.ConvTranspose1d(4, 2, 4, 2, 1, 1)",
+     ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding")),
+    ("Conv3d(in_channels=2, out_channels=4, kernel_size=(1, 2, 3))",
+     ("in_channels", "out_channels", "kernel_size")),
+    ("Conv2d(16, 32, kernel_size=(3, 3), stride=(1, 1), padding=same, "
+     "padding_mode=reflect)",
+     ("in_channels", "out_channels", "kernel_size", "stride", "padding", "padding_mode"))])
+def test_read_conv_code_gives_the_module_torch_builds(text, written):
+    code = read_conv_code(text)
+    assert isinstance(code, ConvCode) and code.written == written
+    assert code.name == code.label == text.split("(")[0].split(".")[-1].strip()
+    assert code.name in CONV_CLASSES
+    torch_text = text.replace("=same", "='same'").replace("=reflect", "='reflect'")
+    module = eval("torch." + ("" if torch_text.startswith("nn.") else "nn.") + torch_text)
+    assert code.spec.weight_shape == tuple(module.weight.shape)
+    assert code.spec.stride == module.stride and code.spec.dilation == module.dilation
+    assert code.spec.padding_mode == module.padding_mode
+
+
+def test_read_conv_code_keeps_the_text_on_one_line():
+    code = read_conv_code("Conv2d(16,\n   32,\n\t3)")
+    assert code.text == "Conv2d(16, 32, 3)"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("Conv2d(3, 8, 3), ReLU(), ReLU(), ReLU(), ReLU()",
+     "CONV: 5 layers (Conv2d, ReLU, ReLU, ReLU, ...); shape and params describe one conv "
+     "layer"),
+    ("", "CONV"),
+    ("Linear(3, 4)", "CONV: Linear(3, 4) is not a conv layer; convcli's conv commands take "
+                     "Conv1d-3d or ConvTranspose1d-3d; for other layers use `convcli net "
+                     "INPUT \"Linear(3, 4)\"`"),
+    ("LazyConvTranspose2d(8, 3)", "write ConvTranspose2d(C_in, ...) with the channels"),
+    ("Conv2d(3, 8, 3, padding=2, stride=2, padding_mode='zeros', groups=3)", "groups"),
+    ("Conv2d(3, 8, os.system('x'))", "CONV")])
+def test_read_conv_code_refusals(text, words):
+    with pytest.raises(ConvError) as e:
+        read_conv_code(text)
+    assert words in str(e.value)
+
+
+def test_read_conv_code_names_its_source():
+    with pytest.raises(ConvError, match="^--conv: "):
+        read_conv_code("ReLU()", source="--conv")

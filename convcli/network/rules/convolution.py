@@ -1,6 +1,7 @@
 """Conv1d/2d/3d and ConvTranspose1d/2d/3d: ConvSpec does the checking and the
 counting (transposed convs counted per input element, costs.py). Backward keeps the
-input (the padded copy under padding_mode reflect/replicate/circular); the field is
+input (and the padded copy under padding_mode reflect/replicate/circular, where the
+input itself is kept by reflect and replicate only); the field is
 the window (a pad step first for those padding modes)."""
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ class Conv(Layer):
         lead = len(shape_in) - self.dims
         padded = list(shape_in[:lead]) + [n + a + b for n, (a, b) in zip(
             shape_in[lead:], self.spec.padding_pairs)]
-        return Saves(extra=prod(padded) * size)
+        # F.pad's backward keeps its input for reflect and replicate (as the Pad layers)
+        return Saves(input=self.spec.padding_mode in ("reflect", "replicate"),
+                     extra=prod(padded) * size)
 
     def field(self, shape_in, shape_out, d):
         spec = self.spec

@@ -1,5 +1,6 @@
 """Upsample, UpsamplingNearest2d and UpsamplingBilinear2d (size or scale_factor,
-modes and their ranks); 0 MACs; backward keeps nothing but shapes. The field: the
+modes and their ranks); 0 MACs; backward keeps nothing but shapes (mode 'area', an
+adaptive average pool, keeps its input). The field: the
 nearest source, the interpolation taps, or (mode 'area') the adaptive bins."""
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ class Upsample(Layer):
         return tuple(shape[:2]) + out
 
     def saves(self, shape_in, shape_out, size):
-        return Saves()
+        # mode 'area' is an adaptive average pool, whose backward keeps its input
+        return Saves(input=self.mode == "area")
 
     def field(self, shape_in, shape_out, d):
         if self.mode == "nearest":

@@ -33,14 +33,14 @@ class Flatten(View):
         self.end = int_arg(call, "end_dim", values["end_dim"])
 
     def output(self, shape, ctx):
-        r = len(shape)
-        if r == 0:
-            return (1,)
+        r = max(len(shape), 1)       # torch takes a scalar's dims as one dim's: -1, 0
         s, e = self.start, self.end
         for name, v in (("start_dim", s), ("end_dim", e)):
             if not -r <= v < r:
                 raise ConvError(f"{ctx.at(self.call)}: {name}={v} is out "
-                                f"of range for {r} dims (use {-r} to {r - 1})")
+                                f"of range for {len(shape)} dims (use {-r} to {r - 1})")
+        if not shape:
+            return (1,)
         s, e = s % r, e % r
         if s > e:
             raise ConvError(f"{ctx.at(self.call)}: start_dim={self.start} "

@@ -1,0 +1,79 @@
+"""What torch says about one layer, for the tests of each rule module
+(tests/network/test_<family>.py): the layer built from the family's own RULES (not the
+registry), torch's signature for it, and one real CPU forward of torch's module in train
+mode, read for the output shape, params, buffers, MACs (FlopCounterMode / 2) and what
+autograd saves for backward (saved_tensors_hooks, as a Saves)."""
+
+import inspect
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from convcli.network.binding import REQUIRED, bind
+from convcli.network.layer import Ctx, Saves
+from convcli.network.text import parse_layers
+
+CTX = Ctx("the input", True)
+
+
+def build(rules, text):
+    """One layer from a family's RULES dict, bound as build_layer binds it."""
+    (call,) = parse_layers(text)
+    signature, builder = rules[call.name]
+    layer = builder(call, bind(call, signature))
+    layer.signature = signature
+    return layer
+
+
+def torch_module(text):
+    (call,) = parse_layers(text)
+    return getattr(torch.nn, call.name)(*call.args, **call.kwargs)
+
+
+def torch_signature(name):
+    """torch's constructor arguments as (name, default), REQUIRED where it has none."""
+    params = list(inspect.signature(getattr(torch.nn, name).__init__).parameters.values())[1:]
+    return [(p.name, REQUIRED if p.default is inspect.Parameter.empty else p.default)
+            for p in params]
+
+
+class Measured:
+    """One forward of torch's module on ``shape`` (train mode, input requiring grad)."""
+
+    def __init__(self, text, shape, dtype=torch.float32):
+        module = torch_module(text).to(dtype).train()
+        x = torch.randn(shape, dtype=dtype, requires_grad=True)
+        seen = {}
+
+        def pack(t):
+            s = t.untyped_storage()
+            seen.setdefault(s._cdata, s.nbytes())
+            return t
+
+        with FlopCounterMode(display=False) as counter, \
+                torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            y = module(x)
+        own = {t.untyped_storage()._cdata for t in [*module.parameters(), *module.buffers()]}
+        xs, ys = x.untyped_storage()._cdata, y.untyped_storage()._cdata
+        view = xs == ys
+        self.shape = tuple(y.shape)
+        self.params = sum(p.numel() for p in module.parameters())
+        self.buffer_bytes = sum(b.numel() * b.element_size() for b in module.buffers())
+        self.macs = counter.get_total_flops() // 2
+        self.saves = Saves(input=xs in seen, output=not view and ys in seen,
+                           extra=sum(n for s, n in seen.items() if s not in own | {xs, ys}),
+                           view=view)
+        self.module = module
+
+
+def check_against_torch(layer, text, shape, size=4, dtype=torch.float32):
+    """Every number the rule states for this layer on this input equals torch's."""
+    m = Measured(text, shape, dtype)
+    out = layer.output(tuple(shape), CTX)
+    assert out == m.shape, (text, out, m.shape)
+    assert layer.params == m.params, text
+    assert layer.macs(tuple(shape), out) == m.macs, text
+    assert layer.buffer_bytes(tuple(shape), size) == m.buffer_bytes, text
+    assert layer.param_tensors() == len(list(m.module.parameters())), text
+    assert layer.saves(tuple(shape), out, size) == m.saves, (text, m.saves)
+    return m
