@@ -784,7 +784,9 @@ def hostile_environments():
 
 
 def _handles_sigterm(pid: int) -> bool:
-    """convcli's first statement has run (it takes SIGINT and SIGTERM together)."""
+    """convcli's first statement has run (it takes SIGINT and SIGTERM together). The
+    twin of tests/conftest.py's takes_sigterm: this script does not import the suite's
+    conftest, which imports pytest and sets CONVCLI_DEBUG=1 for every child it starts."""
     try:
         with open(f"/proc/{pid}/status") as f:
             mask = next(line for line in f if line.startswith("SigCgt:")).split()[1]

@@ -15,6 +15,7 @@ Each rule is also run on a planted violation, so that the test can fail.
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,13 @@ def _is_type_checking(node: ast.If) -> bool:
 def imports_of(source: str, module: str, package_modules: set[str]) -> list[Import]:
     """Every import in ``source``; ``from convcli.x import y`` resolves to module
     convcli.x.y when that is a module, else to convcli.x."""
+    return list(_imports_of(source, module, frozenset(package_modules)))
+
+
+@functools.lru_cache(maxsize=None)
+def _imports_of(source: str, module: str, package_modules: frozenset) -> tuple:
+    """imports_of, read once per text (the planted-violation tests read the package
+    again with one module changed)."""
     found: list[Import] = []
 
     def visit(node, in_function: bool, type_only: bool):
@@ -77,7 +85,7 @@ def imports_of(source: str, module: str, package_modules: set[str]) -> list[Impo
             visit(child, fn, to)
 
     visit(ast.parse(source), False, False)
-    return found
+    return tuple(found)
 
 
 def module_name(path: Path) -> str:

@@ -69,3 +69,11 @@ def saved_activation_bytes(model, x, amp=None):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ctx:
         model(x)
     return sum(seen.values())
+
+
+def zoo_saved_bytes(zoo: dict, name: str, batch: int, amp=None) -> int:
+    """saved_activation_bytes of one model of a test zoo ({name: (build, input shape
+    without the batch)}) on a seeded random batch."""
+    build, shape = zoo[name]
+    torch.manual_seed(0)
+    return saved_activation_bytes(build(), torch.randn(batch, *shape), amp)

@@ -28,7 +28,15 @@ def torch_refuses(kwargs: dict, dims: int, transposed: bool, shape=None) -> bool
     return False
 
 
-# (ConvSpec kwargs without dims, dims, an input shape or None, words of the message)
+def outcome(call) -> tuple[bool, str, object]:
+    """(refused, its message, the answer) of a call that may raise ConvError."""
+    try:
+        return False, "", call()
+    except ConvError as e:
+        return True, str(e), None
+
+
+# (ConvSpec kwargs without dims, dims, words of the message, or None where torch runs it)
 CONSTRUCTION = [
     (dict(in_channels=16, out_channels=16, kernel_size=1, groups=3), 2, "not divisible"),
     (dict(in_channels=4, out_channels=8, kernel_size=3, stride=2, padding="same"), 2,
@@ -47,11 +55,7 @@ def test_construction_refusals_are_torch_s(kwargs, dims, words):
     """Refused when torch refuses to build the module or fails every forward pass
     (negative padding and a 0 kernel build, then fail on any input)."""
     ordinary = (1, kwargs["in_channels"]) + (8,) * dims
-    try:
-        ConvSpec(dims, **kwargs)
-        refused, message = False, ""
-    except ConvError as e:
-        refused, message = True, str(e)
+    refused, message, _ = outcome(lambda: ConvSpec(dims, **kwargs))
     assert refused == (words is not None)
     assert refused == torch_refuses(kwargs, dims, False, ordinary)
     if words:
@@ -101,11 +105,7 @@ FORWARD = [
 @pytest.mark.parametrize("kwargs,dims,transposed,shape,words", FORWARD)
 def test_forward_refusals_are_torch_s(kwargs, dims, transposed, shape, words):
     spec = ConvSpec(dims, transposed=transposed, **kwargs)
-    try:
-        got = spec.output_shape(shape)
-        refused, message = False, ""
-    except ConvError as e:
-        refused, message = True, str(e)
+    refused, message, got = outcome(lambda: spec.output_shape(shape))
     assert refused == (words is not None)
     assert refused == torch_refuses(kwargs, dims, transposed, shape)
     if words:

@@ -10,6 +10,7 @@ from itertools import product
 
 import pytest
 
+from conftest import examples
 from convcli.calculator.random_cases import runnable_case
 from convcli.calculator.dot_indices import INPUT, NONE, PAD, dot_layout
 from convcli.calculator.spec import ConvSpec
@@ -37,7 +38,7 @@ def _autograd_reads(spec, shape, index):
     return {tuple(i): int(grad[tuple(i)]) for i in (grad != 0).nonzero().tolist()}
 
 
-@pytest.mark.parametrize("seed", range(80))
+@pytest.mark.parametrize("seed", range(examples(80)))   # rule 3 (tests/conftest.py)
 def test_the_layout_reads_what_torch_reads(seed):
     torch = pytest.importorskip("torch")
     spec, shape, rng = random_case(seed)

@@ -113,6 +113,7 @@ def test_dim_without_input_is_refused(cli):
     assert r.exit_code == 2 and "need INPUT" in r.stderr
 
 
+@pytest.mark.loop       # rule 4 (tests/conftest.py): the one drawing in the fast loop
 def test_png_and_svg_are_written(cli, tmp_path):
     pytest.importorskip("matplotlib")
     png, svg = tmp_path / "a.png", tmp_path / "a.svg"

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from convcli.errors import ConvError
 from convcli.calculator.decoder import decoder
 from convcli.calculator.solutions import Bounds, unread_inputs
@@ -206,7 +207,7 @@ def test_unread_inputs():
     assert unread_inputs(10 ** 12, 5 * 10 ** 11, 1, 2, 1, 0) == 5 * 10 ** 11  # arithmetic
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000), deadline=None)
 @given(size=st.integers(0, 40), out=st.integers(0, 40), k=st.integers(1, 9),
        s=st.integers(1, 9), dl=st.integers(1, 9), before=st.integers(-5, 20))
 def test_unread_inputs_counts_what_no_window_reads(size, out, k, s, dl, before):

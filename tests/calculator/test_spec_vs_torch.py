@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from convcli import ConvError, ConvSpec
 from convcli.calculator.random_cases import Case, random_case
 from convcli.calculator.interpret import read_spec
@@ -50,7 +51,7 @@ def zero_size_transposed_quirk(case, torch_shape, spec_error):
             and 0 in torch_shape[-case.args["dims"]:] and "output size of 0" in spec_error)
 
 
-@settings(max_examples=3000, **SETTINGS)
+@settings(max_examples=examples(3000), **SETTINGS)
 @given(st.randoms(use_true_random=False))
 def test_validity_and_shape_match_torch(rng):
     case = random_case(rng)
@@ -63,7 +64,7 @@ def test_validity_and_shape_match_torch(rng):
     assert t_shape == s_shape, case.describe()
 
 
-@settings(max_examples=400, **SETTINGS)
+@settings(max_examples=examples(400), **SETTINGS)
 @given(st.randoms(use_true_random=False))
 def test_params_and_macs_match_torch(rng):
     from torch.utils.flop_counter import FlopCounterMode

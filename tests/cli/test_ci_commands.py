@@ -199,6 +199,7 @@ def test_diff_of_saved_summaries_is_the_diff_of_the_models(cli, tmp_path, base_t
     assert mixed["rows"] == r.json()["rows"]
 
 
+@pytest.mark.slow   # rule 4 (tests/conftest.py): two models summarised twice, with budgets
 def test_diff_budgets_on_the_change_and_on_head(cli, base_truth, head_truth, tmp_path):
     growth = head_truth["macs"] - base_truth["macs"]
     r = cli("diff", BASE, HEAD, *INPUT, "--max-macs-increase", str(growth),

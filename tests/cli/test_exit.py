@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, read_pty
+from conftest import ROOT, convcli_env, read_pty, run_script, signal_at, start_ready
 from convcli.errors import ExitCode
 
 PYTHONS = [sys.executable] + [p for p in os.environ.get("CONVCLI_TEST_PYTHONS", "").split(
@@ -34,20 +34,12 @@ COMMANDS = [SHAPE, SHAPE + ["--json"], ["params", "-o", "4", "-k", "3", "1x3x8x8
             ["net", "1x3x8x8", "Conv2d(3, 4, 3), ReLU()"]]
 
 
-def _env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CONVCLI_DEBUG", "COLUMNS", "LINES", "NO_COLOR")}
-    env.update(PYTHONPATH=str(ROOT), COLUMNS="80", NO_COLOR="1")
-    env.update(extra)
-    return {k: v for k, v in env.items() if v is not None}
-
-
 def _shell(redirect: str, argv: list[str], python: str = sys.executable,
            timeout: float = 60, **env) -> subprocess.CompletedProcess:
     """convcli run by sh with a redirection of its own (`>&-`, `> /dev/full`...)."""
     script = f'exec "$@" {redirect}'
     return subprocess.run(["sh", "-c", script, "sh", python, "-m", "convcli", *argv],
-                          cwd=ROOT, env=_env(**env), capture_output=True, text=True,
+                          cwd=ROOT, env=convcli_env(**env), capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -87,7 +79,7 @@ def test_a_reader_that_went_away_is_141_quietly(tmp_path, cached, argv):
     """`convcli --help | head -1`, made deterministic: the reader has gone before
     convcli writes (a cached help page fits a pipe's buffer, so with a real `head` it
     may be written whole, and exit 0, before head closes)."""
-    env = _env(XDG_CACHE_HOME=str(tmp_path))
+    env = convcli_env(XDG_CACHE_HOME=str(tmp_path))
     if cached:
         assert subprocess.run([sys.executable, "-m", "convcli", *argv], cwd=ROOT, env=env,
                               capture_output=True, timeout=60).returncode == 0
@@ -115,14 +107,15 @@ def test_a_reader_that_went_away_is_141_quietly(tmp_path, cached, argv):
                          ids=" ".join)
 def test_a_narrow_encoding_degrades_to_ascii(argv, encoding):
     r = subprocess.run([sys.executable, "-m", "convcli", *argv], cwd=ROOT, capture_output=True,
-                       env=_env(**encoding), timeout=60)
+                       env=convcli_env(**encoding), timeout=60)
     assert r.returncode == 0, r.stderr
     _no_traceback(r.stderr.decode("latin-1"))
     if encoding.get("PYTHONIOENCODING") == "ascii":
         assert r.stdout.isascii()
         r.stdout.decode("ascii")
     utf8 = subprocess.run([sys.executable, "-m", "convcli", *argv], cwd=ROOT,
-                          capture_output=True, env=_env(PYTHONIOENCODING="utf-8"), timeout=60)
+                          capture_output=True, env=convcli_env(PYTHONIOENCODING="utf-8"),
+                          timeout=60)
     # the same lines, not a partial table: as many as in UTF-8
     assert len(r.stdout.splitlines()) == len(utf8.stdout.splitlines())
 
@@ -130,7 +123,7 @@ def test_a_narrow_encoding_degrades_to_ascii(argv, encoding):
 def test_ascii_output_replaces_symbols_with_their_ascii_spelling():
     r = subprocess.run([sys.executable, "-m", "convcli", "params", "-o", "4", "-k", "3",
                         "1x3x8x8"], cwd=ROOT, capture_output=True, text=True,
-                       env=_env(PYTHONIOENCODING="ascii"), timeout=60)
+                       env=convcli_env(PYTHONIOENCODING="ascii"), timeout=60)
     assert r.returncode == 0
     assert "+---" in r.stdout or "|" in r.stdout          # rich's ASCII box
     assert "?" not in r.stdout
@@ -140,7 +133,7 @@ def test_ascii_output_replaces_symbols_with_their_ascii_spelling():
 def test_a_huge_width_is_clamped(columns):
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "convcli", "--help"], cwd=ROOT,
-                       capture_output=True, text=True, env=_env(COLUMNS=columns,
+                       capture_output=True, text=True, env=convcli_env(COLUMNS=columns,
                                                                 CONVCLI_HELP_CACHE="0"),
                        timeout=60)
     assert r.returncode == 0 and time.perf_counter() - t0 < 30
@@ -151,12 +144,12 @@ def test_a_huge_width_is_clamped(columns):
 def test_a_zero_or_bogus_width_is_unknown(value):
     for var in ("COLUMNS", "LINES", "TERMINAL_WIDTH"):
         ok = subprocess.run([sys.executable, "-m", "convcli", *SHAPE], cwd=ROOT,
-                            capture_output=True, text=True, env=_env(**{var: value}),
+                            capture_output=True, text=True, env=convcli_env(**{var: value}),
                             timeout=60)
         assert ok.returncode == 0 and "[1, 4, 6, 6]" in ok.stdout, (var, ok.stderr)
         bad = subprocess.run([sys.executable, "-m", "convcli", "shape", "1x3x8x8", "-o", "4",
                               "-k", "0"], cwd=ROOT, capture_output=True, text=True,
-                             env=_env(**{var: value}), timeout=60)
+                             env=convcli_env(**{var: value}), timeout=60)
         assert bad.returncode == 2 and bad.stderr.startswith("Error: kernel_size"), bad.stderr
 
 
@@ -169,7 +162,7 @@ def _on_a_tty(argv: list[str], **env) -> tuple[int, bytes]:
 
     parent, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
-    full = _env(TERM="xterm-256color", **env)
+    full = convcli_env(TERM="xterm-256color", **env)
     full.pop("COLUMNS")
     p = subprocess.Popen([sys.executable, "-m", "convcli", *argv], stdin=child, stdout=child,
                          stderr=child, env=full, cwd=ROOT)
@@ -208,7 +201,7 @@ def test_a_model_files_atexit_handler_runs(tmp_path):
         "    def forward(self, x):\n        return self.c(x)\n")
     r = subprocess.run([sys.executable, "-m", "convcli", "summary", f"{model}:M", "--input",
                         "1x3x8x8", "--json"], cwd=tmp_path, capture_output=True, text=True,
-                       env=_env(), timeout=240)
+                       env=convcli_env(), timeout=240)
     assert r.returncode == 0, r.stderr
     assert marker.read_text() == "closed"
 
@@ -223,7 +216,7 @@ def test_atexit_handlers_run_on_every_way_out(tmp_path):
                   f"sys.argv = ['convcli', *{argv!r}]\n"
                   "from convcli.main import main\nmain()\n")
         r = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                           text=True, env=_env(), timeout=60)
+                           text=True, env=convcli_env(), timeout=60)
         assert r.returncode == code, r.stderr
     assert marker.read_text() == "xx"
 
@@ -252,10 +245,7 @@ def test_a_signal_while_convcli_imports_is_raised_once_it_can_be(python, sig, co
     script = ("import os, signal, sys\nfrom convcli.main import main\n"
               f"os.kill(os.getpid(), {int(sig)})\n"
               f"sys.argv = ['convcli', *{SHAPE!r}]\nmain()\n")
-    p = subprocess.Popen([python, "-c", script], cwd=ROOT, env=_env(), text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = p.communicate(timeout=120)
-    assert (p.returncode, err.splitlines(), out) == (code, [words], "")
+    assert run_script(python, script) == (code, [words], "")
 
 
 @pytest.mark.parametrize("python", PYTHONS)
@@ -275,10 +265,7 @@ def test_a_signal_inside_a_dataclass_construction_is_one_line(python, sig, code,
             "ca.ConvArgs.__init__ = patched\n")
     script = (f"import signal, sys\nfrom convcli.main import main\n{hook}"
               f"sys.argv = ['convcli', *{SHAPE!r}]\nmain()\n")
-    p = subprocess.Popen([python, "-c", script], cwd=ROOT, env=_env(), text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = p.communicate(timeout=120)
-    assert (p.returncode, err.splitlines(), out) == (code, [words], "")
+    assert run_script(python, script) == (code, [words], "")
 
 
 @pytest.mark.parametrize("python", PYTHONS)
@@ -295,21 +282,7 @@ def test_a_signal_inside_a_weakref_callback_is_not_lost(python, sig, code, words
               f"    ref = weakref.ref(box, lambda r: signal.raise_signal({int(sig)}))\n"
               "    del box\n    return orig(argv)\n"
               f"fast.parse = parse\nsys.argv = ['convcli', *{SHAPE!r}]\nmain()\n")
-    p = subprocess.Popen([python, "-c", script], cwd=ROOT, env=_env(), text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = p.communicate(timeout=120)
-    assert (p.returncode, err.splitlines(), out) == (code, [words], "")
-
-
-def _handles_sigterm(pid: int) -> bool:
-    """Has convcli taken SIGTERM? (/proc: the caught-signal mask; Python alone never
-    catches SIGTERM, and main.py takes SIGINT and SIGTERM in one statement)"""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            mask = next(line for line in f if line.startswith("SigCgt:")).split()[1]
-    except (OSError, StopIteration):
-        return False
-    return bool(int(mask, 16) & (1 << (signal.SIGTERM - 1)))
+    assert run_script(python, script) == (code, [words], "")
 
 
 @pytest.mark.slow
@@ -325,24 +298,16 @@ def test_signals_at_every_offset_from_the_first_instruction(python, argv):
     death by the signal. The offsets spread over the time this machine takes, so a
     slow machine is not a flaky one. (Before that statement the interpreter itself
     is starting up: no convcli code exists yet to answer a signal.)"""
-    def start():
-        p = subprocess.Popen([python, "-m", "convcli", *argv], cwd=ROOT, env=_env(),
-                             text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        while p.poll() is None and not _handles_sigterm(p.pid):
-            time.sleep(0.0002)
-        return p, time.perf_counter()
-
-    p, t0 = start()
+    cmd = [python, "-m", "convcli", *argv]
+    p, t0 = start_ready(cmd)
     p.communicate(timeout=60)
     rest = time.perf_counter() - t0
     offsets = [0.0, 0.0005, 0.001, 0.002] + [rest * i / 10 for i in range(1, 12)]
     outcomes = set()
     for offset in offsets:
         for sig, code, words in _SIGNALS:
-            p, t = start()
-            while time.perf_counter() < t + offset:
-                pass
-            p.send_signal(sig)
+            p, t = start_ready(cmd)
+            signal_at(p, t + offset, sig)
             out, err = p.communicate(timeout=60)
             _one_line_or_done(p, out, err, code, words, f"{sig!r} at {offset * 1000:.1f} ms")
             outcomes.add(p.returncode)

@@ -13,17 +13,15 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, convcli_env, signal_at, start_ready
 from convcli.errors import ExitCode
 
 LAYERS = ", ".join(["Conv2d(3, 3, 3, padding=1)"] * 3000)
 
 
 def _spawn(*args, **kwargs):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "NO_COLOR": "1"}
-    env.pop("CONVCLI_DEBUG", None)
-    return subprocess.Popen([sys.executable, "-m", "convcli", *args], cwd=ROOT, env=env,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen([sys.executable, "-m", "convcli", *args], cwd=ROOT,
+                            env=convcli_env(), stderr=subprocess.PIPE, text=True, **kwargs)
 
 
 def test_exit_codes_are_one_enum():
@@ -59,13 +57,6 @@ def test_signals_end_with_one_line(tmp_path, sig, code, words):
     assert os.listdir(tmp_path) == []   # no output, no temporary file
 
 
-def _handles_sigterm(pid: int) -> bool:
-    """Has the process installed its SIGTERM handler? (/proc: the caught-signal mask)"""
-    with open(f"/proc/{pid}/status") as f:
-        mask = next(line for line in f if line.startswith("SigCgt:")).split()[1]
-    return bool(int(mask, 16) & (1 << (signal.SIGTERM - 1)))
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
 @pytest.mark.parametrize("argv", [["shape", "1x3x8x8", "-o", "1", "-k", "1"],
@@ -77,18 +68,12 @@ def test_a_signal_while_starting_up_is_one_line(argv, share):
     and 143, never a traceback. The signal goes at a share of the time this machine
     takes from there to the end, so a slow machine is not a flaky one. (Before the
     handler, Python itself is starting: the default action, no convcli code yet.)"""
-    def start():
-        p = _spawn(*argv, stdout=subprocess.PIPE)
-        while p.poll() is None and not _handles_sigterm(p.pid):
-            time.sleep(0.0005)
-        return p, time.perf_counter()
-
-    p, t0 = start()
+    cmd = [sys.executable, "-m", "convcli", *argv]
+    p, t0 = start_ready(cmd)
     p.communicate(timeout=60)
     rest = time.perf_counter() - t0
-    p, _ = start()
-    time.sleep(share * rest)
-    p.send_signal(signal.SIGTERM)
+    p, t = start_ready(cmd)
+    signal_at(p, t + share * rest, signal.SIGTERM)
     out, err = p.communicate(timeout=60)
     assert p.returncode in (0, ExitCode.TERMINATED), err
     if p.returncode == ExitCode.TERMINATED:
@@ -108,9 +93,9 @@ def test_ctrl_c_at_any_point_of_a_run_is_one_line_and_130(share):
     p = _spawn(*args, stdout=subprocess.PIPE)
     p.communicate(timeout=120)
     whole = time.perf_counter() - t0
+    t0 = time.perf_counter()
     p = _spawn(*args, stdout=subprocess.PIPE)
-    time.sleep(share * whole)
-    p.send_signal(signal.SIGINT)
+    signal_at(p, t0 + share * whole, signal.SIGINT)
     out, err = p.communicate(timeout=120)
     assert p.returncode in (0, ExitCode.INTERRUPTED), (p.returncode, err)
     if p.returncode == ExitCode.INTERRUPTED:

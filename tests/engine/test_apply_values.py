@@ -12,6 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from conftest import examples  # noqa: E402
 from convcli.calculator.random_cases import runnable_case  # noqa: E402
 from convcli.calculator.dot_indices import dot_layout  # noqa: E402
 from convcli.calculator.kernels import read_kernel  # noqa: E402
@@ -38,7 +39,7 @@ def _module_output(applied):
         return m(applied.x)
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(examples(40)))   # rule 3 (tests/conftest.py)
 def test_the_output_is_torchs_module_on_the_same_tensors(seed):
     spec, case = runnable_case(random.Random(seed), max_size=7)
     a = _run(spec, case.input_shape, seed=seed, dtype="float64" if seed % 2 else "float32")
@@ -46,7 +47,7 @@ def test_the_output_is_torchs_module_on_the_same_tensors(seed):
     assert tuple(a.y.shape) == spec.output_shape(case.input_shape)
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(examples(60)))
 def test_every_dot_product_equals_the_value_torch_computed(seed):
     rng = random.Random(1000 + seed)
     spec, case = runnable_case(rng, max_size=6)

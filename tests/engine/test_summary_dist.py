@@ -256,3 +256,23 @@ def test_fewest_gpus_per_strategy(cli):
         assert g is not None and g > 1, strategy
         assert at(g) == rows[strategy]["total_bytes"] <= limit
         assert at(g - 1) > limit
+
+
+@pytest.mark.loop       # rule 4 (tests/conftest.py): the zoo's sample in the fast loop
+def test_the_per_gpu_table_shows_the_json_numbers(cli):
+    """The table of `--gpus` (views/dist.py) in a person's terms: each row the JSON's
+    bytes, the strategy named as torch names it."""
+    from convcli.formatting import size
+
+    opts = ("--gpus", "4", "--strategy", "fsdp")
+    per_gpu = _at(cli, 4, *opts)["per_gpu"]
+    r = cli("summary", f"{FILE}:TransformerBlock", "--input", "4x16x64", *opts)
+    assert r.exit_code == 0, r.stderr
+    table = r.stdout.partition("per GPU: FSDP2 fully_shard on 4 GPUs")[2]
+    rows = {line.rpartition("  ")[0].strip(): line.rpartition("  ")[2].split(";")[0]
+            for line in table.splitlines()[:9] if line.startswith("  ")}
+    for label, key in (("parameters", "param_bytes"), ("gradients", "grad_bytes"),
+                       ("optimizer state", "optimizer_state_bytes"),
+                       ("activations", "activation_bytes"), ("gathered", "gathered_bytes"),
+                       ("total", "total_bytes")):
+        assert rows[label] == size(per_gpu[key]), (label, rows)

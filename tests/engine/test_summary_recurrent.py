@@ -20,9 +20,9 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 import convcli  # noqa: E402
 import recurrent_models as rm  # noqa: E402
 from convcli.engine.summary.recurrent import onednn_lstm_workspace  # noqa: E402
-from torch_truth import saved_activation_bytes  # noqa: E402
+from conftest import sample  # noqa: E402
+from torch_truth import zoo_saved_bytes  # noqa: E402
 
-FILE = rm.__file__
 
 
 def flop_counter(model, x):
@@ -114,19 +114,10 @@ def test_onednn_workspace_rule_matches_the_real_op():
         assert out[3].numel() == onednn_lstm_workspace(t, n, i, h), (t, n, i, h)
 
 
-def train_json(cli, name, batch, *extra):
-    shape = "x".join(map(str, (batch, *rm.RECURRENT[name][1])))
-    r = cli("summary", f"{FILE}:build_{name}", "--input", shape, "--train", *extra, "--json")
-    assert r.exit_code == 0, r.stderr
-    return r.json()["train"]
-
-
-@pytest.mark.parametrize("name", sorted(rm.RECURRENT))
-def test_saved_bytes_within_5_percent_of_the_hooks(cli, name):
-    t = train_json(cli, name, 4)
-    build, shape = rm.RECURRENT[name]
-    torch.manual_seed(0)
-    real = saved_activation_bytes(build(), torch.randn(4, *shape))
+@pytest.mark.parametrize("name", sample(sorted(rm.RECURRENT)))   # rule 3: a zoo
+def test_saved_bytes_within_5_percent_of_the_hooks(train_json, name):
+    t = train_json(rm.RECURRENT, name, 4)["train"]
+    real = zoo_saved_bytes(rm.RECURRENT, name, 4)
     assert abs(t["activation_bytes"] - real) <= 0.05 * real, (t["activation_bytes"], real)
     assert t["method"] == ("cpu-real" if "packed" in name else "fake-cpu")
 
@@ -150,13 +141,13 @@ def _has_mallinfo2() -> bool:
 
 
 @pytest.mark.skipif(not _has_mallinfo2(), reason="needs glibc >= 2.33 (mallinfo2)")
-@pytest.mark.parametrize("name", ["lstm1", "lstm3_bi"])
-def test_estimate_is_the_heap_a_real_forward_keeps(cli, name):
+@pytest.mark.parametrize("name", sample(["lstm1", "lstm3_bi"]))
+def test_estimate_is_the_heap_a_real_forward_keeps(train_json, name):
     """The process's own count: the bytes malloc holds after a real training forward
     (graph alive) less before it, against the estimate (plus the output, which the
     step keeps too); oneDNN's workspace is most of it."""
     batch = 16
-    t = train_json(cli, name, batch)
+    t = train_json(rm.RECURRENT, name, batch)["train"]
     build, shape = rm.RECURRENT[name]
     torch.manual_seed(0)
     model = build().train()
@@ -170,14 +161,13 @@ def test_estimate_is_the_heap_a_real_forward_keeps(cli, name):
     assert abs(t["activation_bytes"] - kept) <= 0.05 * kept, (t["activation_bytes"], kept)
 
 
-def test_budget_is_the_largest_batch_a_real_step_fits(cli):
-    t = train_json(cli, "lstm2", 2, "--budget", "64MiB")
+def test_budget_is_the_largest_batch_a_real_step_fits(train_json):
+    t = train_json(rm.RECURRENT, "lstm2", 2, "--budget", "64MiB")["train"]
     b = t["budget"]
     n = b["largest_batch"]
     assert n > 4 and b["total_at_largest_bytes"] <= 64 * 2 ** 20 < b["total_at_next_bytes"]
     static = t["param_bytes"] + t["buffer_bytes"] + t["grad_bytes"] + t["optimizer_state_bytes"]
-    build, shape = rm.RECURRENT["lstm2"]
     for batch, key in ((n, "total_at_largest_bytes"), (n + 1, "total_at_next_bytes")):
-        real = saved_activation_bytes(build(), torch.randn(batch, *shape))
+        real = zoo_saved_bytes(rm.RECURRENT, "lstm2", batch)
         total = static + real + batch * 50 * 40 * 4
         assert abs(total - b[key]) <= 0.01 * total, (batch, total, b[key])

@@ -9,27 +9,18 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import train_models as tm  # noqa: E402
-from torch_truth import saved_activation_bytes  # noqa: E402
+from conftest import sample  # noqa: E402
+from torch_truth import saved_activation_bytes, zoo_saved_bytes  # noqa: E402
 
 FILE = tm.__file__
 
 
-def train_json(cli, name, batch, *extra):
-    shape = "x".join(map(str, (batch, *tm.TRAIN_MODELS[name][1])))
-    r = cli("summary", f"{FILE}:build_{name}", "--input", shape, "--train", *extra, "--json")
-    assert r.exit_code == 0, r.stderr
-    return r.json()
-
-
-@pytest.mark.parametrize("amp", [None, "bf16"])
-@pytest.mark.parametrize("name", ["cnn_bn", "resnet_small", "transformer_mha",
-                                  "transformer_sdpa", "depthwise"])
-def test_saved_activations_within_5_percent_of_the_hooks(cli, name, amp):
-    data = train_json(cli, name, 4, *(["--amp", amp] if amp else []))
-    build, shape = tm.TRAIN_MODELS[name]
-    torch.manual_seed(0)
-    real = saved_activation_bytes(build(), torch.randn(4, *shape),
-                                  torch.bfloat16 if amp else None)
+@pytest.mark.parametrize("amp", sample([None, "bf16"]))          # rule 3: a model zoo
+@pytest.mark.parametrize("name", sample(["cnn_bn", "resnet_small", "transformer_mha",
+                                         "transformer_sdpa", "depthwise"], keep=2))
+def test_saved_activations_within_5_percent_of_the_hooks(train_json, name, amp):
+    data = train_json(tm.TRAIN_MODELS, name, 4, *(["--amp", amp] if amp else []))
+    real = zoo_saved_bytes(tm.TRAIN_MODELS, name, 4, torch.bfloat16 if amp else None)
     est = data["train"]["activation_bytes"]
     assert abs(est - real) <= 0.05 * real, (est, real)
     assert data["train"]["method"] == "fake-cpu"
@@ -37,9 +28,10 @@ def test_saved_activations_within_5_percent_of_the_hooks(cli, name, amp):
     assert sum(r["train"]["activation_bytes"] for r in rows) == est
 
 
-def test_params_grads_and_optimizer_state_against_a_real_step(cli):
+def test_params_grads_and_optimizer_state_against_a_real_step(train_json):
     for optimizer, copies in (("adamw", 2), ("sgd-momentum", 1), ("sgd", 0), ("none", 0)):
-        data = train_json(cli, "resnet_small", 2, "--optimizer", optimizer)["train"]
+        data = train_json(tm.TRAIN_MODELS, "resnet_small", 2,
+                          "--optimizer", optimizer)["train"]
         model = tm.build_resnet_small()
         params = list(model.parameters())
         nbytes = sum(p.numel() * 4 for p in params)
@@ -72,47 +64,47 @@ def test_frozen_parameters_get_no_gradient_or_state(cli, tmp_path):
     assert all(r["train"]["grad_bytes"] == 0 and r["train"]["state_bytes"] == 0 for r in stem)
 
 
-def test_dtype_casts_the_whole_model(cli):
-    t = train_json(cli, "transformer_sdpa", 2, "--dtype", "bfloat16")["train"]
+def test_dtype_casts_the_whole_model(train_json):
+    t = train_json(tm.TRAIN_MODELS, "transformer_sdpa", 2, "--dtype", "bfloat16")["train"]
     model = tm.build_transformer_sdpa().to(torch.bfloat16)
     assert t["param_bytes"] == sum(p.numel() * 2 for p in model.parameters())
     real = saved_activation_bytes(model, torch.randn(2, 64, 128, dtype=torch.bfloat16))
     assert abs(t["activation_bytes"] - real) <= 0.05 * real
 
 
-def test_budget_is_the_largest_batch_that_fits(cli):
-    t = train_json(cli, "cnn_bn", 2, "--budget", "48MiB")["train"]
+def test_budget_is_the_largest_batch_that_fits(train_json):
+    t = train_json(tm.TRAIN_MODELS, "cnn_bn", 2, "--budget", "48MiB")["train"]
     b = t["budget"]
     n = b["largest_batch"]
     assert n > 4 and b["total_at_largest_bytes"] <= 48 * 2 ** 20 < b["total_at_next_bytes"]
     static = t["param_bytes"] + t["buffer_bytes"] + t["grad_bytes"] + t["optimizer_state_bytes"]
-    build, shape = tm.TRAIN_MODELS["cnn_bn"]
     for batch, key in ((n, "total_at_largest_bytes"), (n + 1, "total_at_next_bytes")):
-        real = saved_activation_bytes(build(), torch.randn(batch, *shape))
+        real = zoo_saved_bytes(tm.TRAIN_MODELS, "cnn_bn", batch)
         total = static + real + batch * 3 * 32 * 32 * 4
         assert abs(total - b[key]) <= 0.01 * total
     assert b["dominant"] == "activations"
 
 
-def test_measure_on_the_cpu_is_the_tests_measure(cli):
-    t = train_json(cli, "depthwise", 2, "--measure")["train"]
-    torch.manual_seed(0)
-    real = saved_activation_bytes(tm.build_depthwise(), torch.randn(2, 3, 64, 64))
+@pytest.mark.loop       # rule 4 (tests/conftest.py): the zoo's sample in the fast loop
+def test_measure_on_the_cpu_is_the_tests_measure(train_json):
+    t = train_json(tm.TRAIN_MODELS, "depthwise", 2, "--measure")["train"]
+    real = zoo_saved_bytes(tm.TRAIN_MODELS, "depthwise", 2)
     assert t["measured"]["device"] == "cpu"
     assert t["measured"]["saved_activation_bytes"] == real
     assert abs(t["activation_bytes"] - real) <= 0.05 * real
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_measure_on_cuda_reports_the_peak(cli):
-    t = train_json(cli, "resnet_small", 8, "--measure", "--device", "cuda")["train"]
+def test_measure_on_cuda_reports_the_peak(train_json):
+    t = train_json(tm.TRAIN_MODELS, "resnet_small", 8, "--measure",
+                   "--device", "cuda")["train"]
     m = t["measured"]
     assert m["peak_bytes"] >= m["saved_activation_bytes"] > 0
     assert abs(m["saved_activation_bytes"] - t["activation_bytes"]) <= \
         0.1 * t["activation_bytes"]
 
 
-def test_fake_tensor_mode_is_there_and_the_meta_fallback_says_so(cli, monkeypatch):
+def test_fake_tensor_mode_is_there_and_the_meta_fallback_says_so(train_json, monkeypatch):
     """FakeTensorMode is private torch API: pinned here; without it the estimate runs
     on plain meta and the notes say what that misses."""
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -123,9 +115,9 @@ def test_fake_tensor_mode_is_there_and_the_meta_fallback_says_so(cli, monkeypatc
     monkeypatch.setattr(trm, "fake_mode", lambda: None)
     import convcli.engine.summary.saved_tensors as tr
     monkeypatch.setattr(tr, "fake_mode", lambda: None)
-    data = train_json(cli, "cnn_bn", 2)["train"]
+    data = train_json(tm.TRAIN_MODELS, "cnn_bn", 2)["train"]
     assert data["method"] == "meta" and any("FakeTensorMode" in n for n in data["notes"])
-    real = saved_activation_bytes(tm.build_cnn_bn(), torch.randn(2, 3, 32, 32))
+    real = zoo_saved_bytes(tm.TRAIN_MODELS, "cnn_bn", 2)
     assert data["activation_bytes"] == real   # fp32 without SDPA: meta saves the same
 
 

@@ -168,6 +168,7 @@ def test_swapped_groups_fail_the_grouped_check(cli, swapped_groups):
     assert r.stderr.startswith("Error: verify found a mismatch") and "grouped (1 of 1" in r.stderr
 
 
+@pytest.mark.slow   # rule 3 (tests/conftest.py): a planted fault through the whole suite
 def test_swapped_groups_fail_the_suite_and_junit_says_so(cli, swapped_groups, tmp_path):
     report = tmp_path / "ci" / "verify.xml"
     r = cli("verify", "--cases", "0", "--junit", str(report))
@@ -197,12 +198,14 @@ def test_off_by_one_padding_fails_the_reference_check(cli, off_by_one_padding):
     assert "reference" in r.stderr
 
 
+@pytest.mark.slow   # rule 3 (tests/conftest.py): a planted fault through the whole suite
 def test_off_by_one_padding_fails_the_suite(cli, off_by_one_padding):
     r = cli("verify", "--cases", "20", "--json")
     assert r.exit_code == 1
     assert r.json()["failed"] == ["reference", "dtypes"]    # every dtype sees it
 
 
+@pytest.mark.slow   # rule 3 (tests/conftest.py): a planted fault through the whole suite
 def test_calculator_wrong_for_one_stride_fails_the_calculator_check(cli, wrong_for_stride_3):
     r = cli("verify", "--cases", "60", "--json")
     assert r.exit_code == 1

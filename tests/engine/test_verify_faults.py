@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("numpy")
 
+from conftest import sample  # noqa: E402
 from convcli.engine import torch_adapter  # noqa: E402
 
 F = torch.nn.functional
@@ -98,6 +99,7 @@ def test_a_planted_nn_conv2d_forward_fault(cli, tmp_path, monkeypatch):
     assert "nn.Conv2d" in failures["reference"].text
 
 
+@pytest.mark.slow   # rule 3 (tests/conftest.py): the family keeps the nn.Conv2d fault
 def test_a_fault_only_at_width_100_or_more(cli, tmp_path, monkeypatch):
     wrap_output(monkeypatch, "conv2d", lambda x, y: y + 1e-3 if x.shape[-1] >= 100 else y)
     data, _ = failing(cli, tmp_path, "--cases", "0")
@@ -106,6 +108,7 @@ def test_a_fault_only_at_width_100_or_more(cli, tmp_path, monkeypatch):
     assert check(data, "grouped")["passed"] and check(data, "depthwise")["passed"]
 
 
+@pytest.mark.slow   # rule 3 (tests/conftest.py): the family keeps the nn.Conv2d fault
 def test_a_5e_5_fault_in_float32(cli, tmp_path, monkeypatch):
     """torch's honest float32 error here is about 1e-6; the old 1e-4 + 1e-4 rel
     tolerance let +5e-5 through, the calibrated one does not."""
@@ -115,7 +118,8 @@ def test_a_5e_5_fault_in_float32(cli, tmp_path, monkeypatch):
     assert 4e-5 < check(data, "reference")["worst_error"] < 6e-5
 
 
-@pytest.mark.parametrize("dtype, fault", [("float64", 1e-9), ("bfloat16", 0.25)])
+@pytest.mark.parametrize("dtype, fault", sample([("float64", 1e-9), ("bfloat16", 0.25)],
+                                                unpack=True))
 def test_a_fault_in_one_other_dtype(cli, tmp_path, monkeypatch, dtype, fault):
     """The default suite runs float32, and now a short pass in every other dtype."""
     tdtype = getattr(torch, dtype)

@@ -5,10 +5,13 @@ mode, read for the output shape, params, buffers, MACs (FlopCounterMode / 2) and
 autograd saves for backward (saved_tensors_hooks, as a Saves)."""
 
 import inspect
+import warnings
 
+import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from convcli.errors import ConvError
 from convcli.network.binding import REQUIRED, bind
 from convcli.network.layer import Ctx, Saves
 from convcli.network.text import parse_layers
@@ -28,6 +31,26 @@ def build(rules, text):
 def torch_module(text):
     (call,) = parse_layers(text)
     return getattr(torch.nn, call.name)(*call.args, **call.kwargs)
+
+
+def both_refuse_forward(rules, text, shape, words):
+    """torch's module (built, in train mode as built) fails a forward on zeros of this
+    shape, and the family's rule refuses the shape in one line that names ``words``."""
+    module = torch_module(text)
+    with pytest.raises((RuntimeError, ValueError, IndexError, NotImplementedError)), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        module(torch.zeros(shape))
+    with pytest.raises(ConvError) as e:
+        build(rules, text).output(shape, CTX)
+    assert words in str(e.value) and "\n" not in str(e.value)
+
+
+def refused_when_built(rules, text, words):
+    """The family's rule refuses the call itself, naming ``words``."""
+    with pytest.raises(ConvError) as e:
+        build(rules, text)
+    assert words in str(e.value)
 
 
 def torch_signature(name):

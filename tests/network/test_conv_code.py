@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from conftest import examples
 from convcli import ConvError
 from convcli.cli import calculator_commands
 from convcli.cli.conv_args import ConvArgs
@@ -90,7 +91,8 @@ def _torch_answer(module, shape):
         return None
 
 
-CASES = 300
+ALL_CASES = 300
+CASES = examples(ALL_CASES)     # random cases: a tenth in the fast loop (tests/conftest.py)
 
 
 @pytest.mark.parametrize("seed", range(CASES))
@@ -129,7 +131,8 @@ def test_constructor_text_matches_the_module_torch_builds(seed):
 
 
 def test_the_generator_covers_every_option():
-    texts = [random_text(random.Random(s)) for s in range(CASES)]
+    """Over the seeds the full suite runs (the fast loop runs the first tenth)."""
+    texts = [random_text(random.Random(s)) for s in range(ALL_CASES)]
     for word in ("ConvTranspose1d", "ConvTranspose3d", "Conv1d", "Conv3d", "nn.",
                  "torch.nn.", "padding='same'", "padding='valid'", "padding_mode=",
                  "bias=False", "output_padding=", "groups=", "dilation=", "(2, ", "stride="):

@@ -8,6 +8,8 @@ gradients at small sizes (test_fields.py, test_layer_facets.py)."""
 import time
 from fractions import Fraction
 
+import pytest
+
 from convcli.network.field_walk import net_fields
 from convcli.network.rules import build_layer
 from convcli.network.text import parse_layers
@@ -41,6 +43,7 @@ def test_two_upsamples_by_a_million(sh):
     assert out["field"]["hull"] == [[7, 7], [0, 0]]
 
 
+@pytest.mark.slow           # rule 3 (tests/conftest.py): a test at a scale
 def test_thirty_thousand_layers_train_and_rf():
     text = ", ".join(["Conv2d(3, 3, 3, padding=1)"] * 29_999 + ["Conv2d(3, 3, 3, 2, 1)"])
     start = time.process_time()

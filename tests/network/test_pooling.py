@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from convcli import ConvError
 from convcli.network.text import LayerCall
 from convcli.network.layer import Ctx
@@ -66,7 +67,7 @@ def convcli_outcome(call: LayerCall, shape):
         return None, str(e)
 
 
-@settings(max_examples=800, **SETTINGS)
+@settings(max_examples=examples(800), **SETTINGS)
 @given(st.randoms(use_true_random=False))
 def test_pool_validity_and_shape_match_torch(rng):
     call, shape = random_pool(rng)
@@ -117,7 +118,7 @@ def batched_only(rng):
     return rng.random() < 0.7
 
 
-@settings(max_examples=300, **SETTINGS)
+@settings(max_examples=examples(300), **SETTINGS)
 @given(st.randoms(use_true_random=False))
 def test_adaptive_and_upsample_match_torch(rng):
     call, shape = random_adaptive_or_upsample(rng)

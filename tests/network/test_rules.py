@@ -3,6 +3,7 @@ against the module torch builds from the same text (params, output shape)."""
 
 import pytest
 
+from conftest import examples
 from convcli import ConvError
 from convcli.network.text import parse_layers
 from convcli.network.rules import KNOWN_LAYERS, REGISTRY
@@ -186,7 +187,8 @@ _VALUES = st.one_of(
     st.tuples(st.integers(-1, 5), st.integers(-1, 5), st.integers(-1, 5)))
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(600), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(KNOWN_LAYERS)),
        args=st.lists(_VALUES, max_size=4),
        kwargs=st.dictionaries(st.sampled_from(
@@ -205,7 +207,7 @@ def test_any_arguments_give_a_shape_or_a_conv_error(name, args, kwargs, shape):
     assert all(isinstance(n, int) and n >= 0 for n in report.output_shape)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet="Conv2dReLU(),=[]{}'\"#\n 0123.*-+_xnl", max_size=60))
 def test_any_text_parses_or_gives_a_conv_error(text):
     try:

@@ -7,6 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
+from conftest import sample
 from convcli.views.fit_width import First, Prose, code_lines, left_out_note
 
 
@@ -75,12 +76,13 @@ def test_the_left_out_note_keeps_column_names_whole():
     assert left_out_note(set(), ["ms"]) == []
 
 
-@pytest.mark.parametrize("columns", [120, 80, 60, 44])
-@pytest.mark.parametrize("argv", [
+# rule 3 (tests/conftest.py): the fast loop draws one table at the narrowest width
+@pytest.mark.parametrize("columns", sample([44, 120, 80, 60]))
+@pytest.mark.parametrize("argv", sample([
+    ["--input-size", "7", "--output-size", "14", "--max-padding", "11", "--limit", "0"],
     ["--input-size", "7x9", "--output-size", "16x20", "-t", "--limit", "300"],
     ["--input-size", "224x200", "--output-size", "112x99", "--limit", "0"],
-    ["--input-size", "7", "--output-size", "14", "--max-padding", "11", "--limit", "0"],
-])
+]))
 def test_solve_measured_on_its_widest_rows_draws_what_the_whole_table_draws(
         monkeypatch, columns, argv):
     """solve's table is measured on the rows widest in some column (thousands of rows
