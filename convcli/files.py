@@ -1,5 +1,7 @@
 """Files convcli writes (--save, --junit, --png/--svg, --field pictures): regular files
-are whole or absent; anything else at the target is written into, never replaced.
+are whole or absent; anything else at the target is written into, never replaced. And
+``-`` as an input file (INPUT, --weight-file, --bias-file, --file, diff's BASE/HEAD):
+standard input, read by ``stdin_for`` and ``read_stdin`` within a bound.
 
 ``atomic_write`` writes through a temporary file in the target's folder, flushes it
 to disk, gives it the permissions a plain ``open`` would, and renames it over the
@@ -20,7 +22,7 @@ import sys
 import tempfile
 from typing import BinaryIO, Callable
 
-from convcli.errors import EnvironmentProblem, OutputClosed, OutputFailed
+from convcli.errors import ConvError, EnvironmentProblem, OutputClosed, OutputFailed
 from convcli.process import signals_deferred
 
 TEMP_PREFIX = ".convcli-"
@@ -38,13 +40,13 @@ def resolve_target(path: str) -> str:
 
 
 STDOUT = "-"
-_STDOUT_TAKEN: list[bool] = []     # a file went to stdout (``-``)
+_STDOUT_TAKEN: list[object] = []   # the sys.stdout a file went to (``-``)
 
 
 def stdout_taken() -> bool:
     """Has a file (``--png -``, ``--junit -``) been written to stdout? Then the
     command's table or JSON goes to stderr: stdout holds the file alone."""
-    return bool(_STDOUT_TAKEN)
+    return any(s is sys.stdout for s in _STDOUT_TAKEN)    # this stdout, not an earlier one
 
 
 def is_stream(path: str) -> bool:
@@ -163,7 +165,7 @@ def _write_into(path: str, write: Callable[[BinaryIO], None], what: str) -> None
         fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
         if _is_stdout(fd) and (path in ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
                                or not stat.S_ISCHR(os.fstat(fd).st_mode)):
-            _STDOUT_TAKEN.append(True)      # the pipe or file stdout is (not /dev/null)
+            _STDOUT_TAKEN.append(sys.stdout)   # the pipe or file stdout is (not /dev/null)
             sys.stdout.flush()
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -183,7 +185,7 @@ def _write_stdout(write: Callable[[BinaryIO], None]) -> None:
     import errno
 
     stream = sys.stdout
-    _STDOUT_TAKEN.append(True)
+    _STDOUT_TAKEN.append(stream)
     try:
         stream.flush()      # what was printed before comes first
         buffer = getattr(stream, "buffer", None)
@@ -198,3 +200,62 @@ def _write_stdout(write: Callable[[BinaryIO], None]) -> None:
             raise OutputClosed() from None
         raise OutputFailed(f"cannot write to stdout ({e.strerror or e}); the output is "
                            "incomplete") from None
+
+
+# ---- '-' as an input file -----------------------------------------------------------
+
+STDIN = "-"
+_STDIN_TAKEN: list[tuple[object, str]] = []     # (stream, what) read it in this process
+
+
+def only_one_stdin(named: dict[str, str | None]) -> None:
+    """Refuse two inputs of one command given as ``-`` (exit 2): standard input is one
+    stream, read once."""
+    dashes = [what for what, value in named.items() if value == STDIN]
+    if len(dashes) > 1:
+        both = "both" if len(dashes) == 2 else "all"
+        raise ConvError(f"{', '.join(dashes[:-1])} and {dashes[-1]} {both} read standard "
+                        "input (-), which can be read once: give one of them as -, the "
+                        "others as files")
+
+
+def stdin_for(what: str, example: str) -> BinaryIO:
+    """Standard input's bytes for ``what`` given as ``-``, before anything is read:
+    closed -> exit 3; a terminal -> exit 2 (a read would wait for typing); already
+    read by another input of this process -> exit 2. ``example``: a command that pipes
+    one in, for the messages."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise EnvironmentProblem(f"{what} -: standard input is closed; pipe the file in "
+                                 f"({example}) or name it")
+    try:
+        terminal = bool(stream.isatty())
+    except (OSError, ValueError):
+        terminal = False
+    if terminal:
+        raise ConvError(f"{what} -: standard input is a terminal; give a file, or pipe one "
+                        f"in ({example})")
+    _STDIN_TAKEN[:] = [(s, w) for s, w in _STDIN_TAKEN if s is stream]
+    other = [w for _, w in _STDIN_TAKEN if w != what]
+    if other:
+        raise ConvError(f"{other[0]} and {what} both read standard input (-), which can be "
+                        "read once: give one of them as a file")
+    _STDIN_TAKEN.append((stream, what))
+    return stream
+
+
+def read_stdin(stream: BinaryIO, limit: int, what: str, example: str,
+               first: bool = False) -> bytes:
+    """At most ``limit`` bytes of ``stream``; none (exit 2), more (exit 2; ``first``:
+    the rest stays in the stream) or a failed read (exit 3) is said in one line."""
+    try:
+        data = stream.read(limit if first else limit + 1)
+    except (OSError, ValueError) as e:
+        raise EnvironmentProblem(f"{what} -: cannot read standard input ({e})") from None
+    if not data:
+        raise ConvError(f"{what} -: standard input is empty; pipe the file in ({example}) "
+                        "or name it")
+    if len(data) > limit:
+        raise ConvError(f"{what} -: more than {limit:,} bytes on standard input, more than "
+                        "convcli reads here")
+    return data

@@ -1,6 +1,7 @@
 """Every console example in the README and in docs/ is real: each fenced block that
 begins with `$ convcli` (```console or not) is a series of `$ convcli ...` commands, each followed by what it prints at 80 columns
-(stdout, then stderr), and the test runs them and compares. Commands written
+(stdout, then stderr), and the test runs them and compares; a command that ends in
+`< FILE` gets that file on its standard input. Commands written
 `$ convcli ...  # timings: this machine` show measured figures: their lines with a
 time, a speed, a memory size or a decimal number are not compared, the rest exactly.
 `python -m pytest --update-goldens` rewrites the outputs in place (then read the
@@ -80,10 +81,16 @@ def _workdir(tmp: Path, page: Path | None = None) -> Path:
 
 def _argv(command: str) -> list[str]:
     """The arguments after `convcli`; a line ending in a backslash goes on over the
-    next one, as in a shell."""
+    next one, as in a shell; a last `< FILE` is stdin's (``_stdin``), not an argument."""
     argv = shlex.split(command.split(TIMING_MARK)[0].replace("\\\n", " "))
     assert argv[0] == "convcli", command
-    return argv[1:]
+    return argv[1:-2] if len(argv) > 2 and argv[-2] == "<" else argv[1:]
+
+
+def _stdin(command: str, cwd: Path) -> bytes | None:
+    """The bytes of the file a command's last `< FILE` names (in the examples' folder)."""
+    argv = shlex.split(command.split(TIMING_MARK)[0].replace("\\\n", " "))
+    return (cwd / argv[-1]).read_bytes() if len(argv) > 2 and argv[-2] == "<" else None
 
 
 def _printed(text: str) -> str:
@@ -99,8 +106,9 @@ def _run_process(command: str, cwd: Path) -> str:
 
     env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
     r = subprocess.run([sys.executable, "-m", "convcli", *_argv(command)],
-                       capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
-    return _printed(r.stdout + r.stderr)
+                       capture_output=True, cwd=cwd, env=env, timeout=600,
+                       input=_stdin(command, cwd) or b"")
+    return _printed((r.stdout + r.stderr).decode())
 
 
 def _run(command: str, cwd: Path) -> str:
@@ -112,7 +120,8 @@ def _run(command: str, cwd: Path) -> str:
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        r = runner.invoke(app, _argv(command), catch_exceptions=False)
+        r = runner.invoke(app, _argv(command), input=_stdin(command, cwd),
+                          catch_exceptions=False)
     finally:
         os.chdir(old)
     return _printed(r.stdout + r.stderr)

@@ -10,18 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import Callable
 
-from convcli.cli.option_table import BUDGETS_PANEL
-from convcli.cli.options import declared
 from convcli.errors import ConvError, Mismatch
 
-# declared once in the option table (option_table.py); diff declares them by hand
-MaxParams = declared("max_params")
-MaxMacs = declared("max_macs")
-MaxActivations = declared("max_activations")
-MaxTrainMemory = declared("max_train_memory")
-Format = declared("format")
-Junit = declared("junit", "Also write a JUnit XML report with one test per budget.",
-                 panel=BUDGETS_PANEL)
 FORMATS = ("table", "json", "markdown")
 
 

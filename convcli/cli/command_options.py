@@ -61,11 +61,15 @@ _FIELD_PNG = Use("Also draw --field's picture to a PNG (default row: the last wi
 _FIELD_SVG = Use("Also draw --field's picture to an SVG (default row: the last with a "
                  "field; needs matplotlib).", panel=FIELD_PANEL)
 
-# net's and summary's CI budgets (cli/budget_options.py checks them and ends the command)
+# net's, summary's and diff's CI budgets (cli/budget_options.py checks them and ends the
+# command)
 _BUDGETS = {"max_params": Use(), "max_macs": Use(), "max_activations": Use(),
-            "max_train_memory": Use(), "format": Use(),
-            "junit": Use("Also write a JUnit XML report with one test per budget.",
-                         panel=BUDGETS_PANEL)}
+            "max_train_memory": Use()}
+_ENDING = {"format": Use(), "junit": Use("Also write a JUnit XML report with one test per "
+                                         "budget.", panel=BUDGETS_PANEL)}
+_CPU_MODEL_MEMORY = Use("For a model that must run for real on the CPU (data-dependent "
+                        "forward): refuse if its tensors would pass this (8GiB, 50%). "
+                        "Default: 75% of the available RAM.")
 
 COMMANDS: dict[str, Command] = {
     "shape": Command(None, Conv(), {
@@ -94,7 +98,7 @@ COMMANDS: dict[str, Command] = {
         "input": Use("Input shape of the first layer, e.g. 1x3x32x32.", required=True),
         "layers": Use(), "file": Use(), "set_": Use(), "train": Use(), "optimizer": Use(),
         "rf": Use(), "field": Use(), "at": _FIELD_AT, "png": _FIELD_PNG, "svg": _FIELD_SVG,
-        **_BUDGETS, "dtype": Use(BYTES_DTYPE), "json": Use()}),
+        **_BUDGETS, **_ENDING, "dtype": Use(BYTES_DTYPE), "json": Use()}),
     "summary": Command(None, None, {
         "model": Use(required=True),
         "inputs": Use(required=True),
@@ -110,13 +114,11 @@ COMMANDS: dict[str, Command] = {
                       "cuda:N.", panel=TRAIN_PANEL),
         "gpus": Use(), "strategy": Use(), "shard_unit": Use(), "checkpoint": Use(),
         "offload": Use(),
-        "max_memory": Use(
-            "For a model that must run for real on the CPU (data-dependent forward): refuse "
-            "if its tensors would pass this (8GiB, 50%). Default: 75% of the available RAM."),
-        **_BUDGETS, "dtype": Use(BYTES_DTYPE), "json": Use()}),
+        "max_memory": _CPU_MODEL_MEMORY,
+        **_BUDGETS, **_ENDING, "dtype": Use(BYTES_DTYPE), "json": Use()}),
     "run": Command("Run", Conv(), {
-        "input": Use("Input shape (4x3x64x64; random normal under --seed) or a .npy file.",
-                     required=True),
+        "input": Use("Input shape (4x3x64x64; random normal under --seed) or a .npy file (- "
+                     "reads standard input).", required=True),
         "weight_file": Use(), "bias_file": Use(), "seed": Use(), "device": Use(),
         "dtype": Use("Element type of the run: float32, float64, float16 or bfloat16 "
                      "(default: the INPUT .npy's, else float32); with --tune a comma list "
@@ -145,7 +147,8 @@ COMMANDS: dict[str, Command] = {
         "out_channels": "Output channels (default 1; a whole-weight literal sets it).",
         "kernel_size": "Kernel size (default 3; a --weight literal sets it)."}), {
         "input": Use("A shape (1x1x8x8) filled by --pattern or seeded random values, an "
-                     "image (PNG, JPEG) or a .npy file.", required=True),
+                     "image (PNG, JPEG) or a .npy file; - reads any of them from standard "
+                     "input.", required=True),
         "weight": Use(old=("--kernel",)), "init": Use(), "bias_value": Use(), "pattern": Use(),
         "gray": Use(), "resize": Use(),
         "seed": Use("Seed of the random input and the default init."),
@@ -160,6 +163,15 @@ COMMANDS: dict[str, Command] = {
         "max_memory": Use("Refuse inputs estimated above this, as 8GiB or 50% (default: 75% "
                           "of available RAM)."),
         "json": Use()}),
+    "diff": Command(None, None, {
+        "base": Use(required=True), "head": Use(required=True),
+        "inputs": Use("For a model on either side: what forward() receives, as in summary."),
+        "args": Use("For a model: constructor arguments as a Python literal, as in summary."),
+        "depth": Use(), "train": Use(), "optimizer": Use(), "amp": Use(),
+        "max_memory": _CPU_MODEL_MEMORY, **_BUDGETS,
+        "max_params_increase": Use(), "max_macs_increase": Use(),
+        "max_activations_increase": Use(), "max_train_memory_increase": Use(),
+        **_ENDING, "dtype": Use(BYTES_DTYPE), "json": Use()}),
 }
 
 

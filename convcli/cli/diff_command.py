@@ -6,78 +6,27 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, Iterator, List, Optional
-
-import typer
+from typing import Iterator, List, Optional
 
 from convcli.cli.app import app
-from convcli.cli.budget_options import (Format, Junit, MaxActivations, MaxMacs, MaxParams,
-                            MaxTrainMemory, finish, limits, output_format)
+from convcli.cli.budget_options import finish, limits, output_format
 from convcli.cli.command_errors import errors_to_exit_code
 from convcli.cli.net_summary_commands import train_options
-from convcli.cli.options import Dtype, Json, declared
+from convcli.cli.options import table_options
 from convcli.errors import ConvError
-
-_CHANGE = "Budgets on the change (HEAD - BASE)"
-# the table's options (option_table.py), read as summary reads them
-if TYPE_CHECKING:    # built from the option table at run time: opaque to mypy
-    Depth = Any
-    Train = Any
-    Optimizer = Any
-    Amp = Any
-    MaxMemory = Any
-else:
-    Depth, Train, Optimizer, Amp = (declared(n) for n in ("depth", "train", "optimizer", "amp"))
-    MaxMemory = declared("max_memory", "For a model that must run for real on the CPU "
-                         "(data-dependent forward): refuse if its tensors would pass this (8GiB, "
-                         "50%). Default: 75% of the available RAM.")
-
-
-def _increase(option: str, what: str) -> Any:
-    """The typer.Option of a budget on the change (inside Annotated[Optional[str], ...])."""
-    return typer.Option(
-        option, metavar="LIMIT", rich_help_panel=_CHANGE,
-        help=f"Fail (exit 1) when HEAD has more {what} than BASE by more than LIMIT: a "
-             "share of BASE (5%) or an amount (1M, 64MiB); 0 allows no increase.")
+from convcli.files import only_one_stdin
 
 
 @app.command()
 @errors_to_exit_code
-def diff(
-    base: Annotated[str, typer.Argument(
-        metavar="BASE", help="What the change starts from: a `summary --json` (or `net "
-                             "--json`) file, or a model (FILE.py:NAME, package.module:NAME) "
-                             "summarised with --input.")],
-    head: Annotated[str, typer.Argument(
-        metavar="HEAD", help="What the change gives, in the same forms as BASE.")],
-    input: Annotated[Optional[List[str]], typer.Option(
-        "--input", metavar="SHAPE",
-        help="For a model on either side: what forward() receives, as in summary.")] = None,
-    args: Annotated[Optional[str], typer.Option(
-        "--args", metavar="LITERAL",
-        help="For a model: constructor arguments as a Python literal, as in summary.")] = None,
-    depth: Depth = None,
-    train: Train = False,
-    optimizer: Optimizer = "adamw",
-    amp: Amp = None,
-    max_memory: MaxMemory = None,
-    max_params: MaxParams = None,
-    max_macs: MaxMacs = None,
-    max_activations: MaxActivations = None,
-    max_train_memory: MaxTrainMemory = None,
-    max_params_increase: Annotated[Optional[str], _increase(
-        "--max-params-increase", "parameters")] = None,
-    max_macs_increase: Annotated[Optional[str], _increase(
-        "--max-macs-increase", "MACs")] = None,
-    max_activations_increase: Annotated[Optional[str], _increase(
-        "--max-act-increase", "activation bytes")] = None,
-    max_train_memory_increase: Annotated[Optional[str], _increase(
-        "--max-train-increase", "training-step bytes")] = None,
-    format: Format = "table",
-    junit: Junit = None,
-    dtype: Dtype = "float32",
-    json: Json = False,
-):
+@table_options("diff")
+def diff(base: str, head: str, inputs: Optional[List[str]], args: Optional[str],
+         depth: Optional[int], train: bool, optimizer: str, amp: Optional[str], max_memory,
+         max_params: Optional[str], max_macs: Optional[str], max_activations: Optional[str],
+         max_train_memory: Optional[str], max_params_increase: Optional[str],
+         max_macs_increase: Optional[str], max_activations_increase: Optional[str],
+         max_train_memory_increase: Optional[str], format: str, junit: Optional[str],
+         dtype: str, json: bool):
     """Compare two models (or two saved summaries): the change in params, MACs, \
 activations and (--train) training memory per module and in total, largest first.
 
@@ -93,11 +42,12 @@ when one fails.
     from convcli.views.budget_view import diff_dict, diff_tables
     from convcli.views.markdown import diff_md
 
+    only_one_stdin({"BASE": base, "HEAD": head})
     fmt = output_format(format, json)
     budgets = limits(max_params, max_macs, max_activations, max_train_memory, junit, {
         "params": max_params_increase, "macs": max_macs_increase,
         "activations": max_activations_increase, "train_memory": max_train_memory_increase})
-    model = _Models(input or [], args, depth, train or needs_train(budgets), optimizer, amp,
+    model = _Models(inputs or [], args, depth, train or needs_train(budgets), optimizer, amp,
                     dtype, max_memory)
     old, new = model.side(base, "BASE"), model.side(head, "HEAD")
     d = compare(old, new, _label(base, old), _label(head, new))
@@ -111,15 +61,9 @@ class _Models:
     """A side given as a model: summarised with the options given once for both."""
 
     def __init__(self, inputs, args, depth, train, optimizer, amp, dtype, max_memory):
-        from convcli.calculator.costs import canonical_dtype
-        from convcli.cli.option_values import parse_value
-
-        self.inputs, self.args = inputs, args
-        self.depth = parse_value("summary", "depth", depth)
-        self.dtype = canonical_dtype(dtype)
-        optimizer = parse_value("summary", "optimizer", optimizer)
-        amp = parse_value("summary", "amp", amp)
-        self.train = train_options(train, optimizer, amp, self.dtype, None, False, "cpu")
+        """The values as the option table read them (summary's parsers)."""
+        self.inputs, self.args, self.depth, self.dtype = inputs, args, depth, dtype
+        self.train = train_options(train, optimizer, amp, dtype, None, False, "cpu")
         self.max_memory = max_memory
 
     def side(self, target: str, side: str) -> dict:
@@ -136,7 +80,6 @@ class _Models:
         return self._summarise(target)
 
     def _summarise(self, target: str) -> dict:
-        from convcli.calculator.parse import parse_bytes
         from convcli.engine.summary.inputs import parse_inputs
         from convcli.engine.summary.isolation import user_code
         from convcli.engine.summary.loading import parse_args
@@ -146,8 +89,7 @@ class _Models:
 
         pos, kw = parse_args(self.args)
         options = Options(depth=self.depth, train=self.train, fields=False,
-                          max_memory=None if self.max_memory is None
-                          else parse_bytes(self.max_memory))
+                          max_memory=self.max_memory)
         with _fresh_imports(target), user_code():
             report = summarise_source(resolve(target, pos, kw), parse_inputs(self.inputs),
                                       options)
@@ -156,13 +98,15 @@ class _Models:
 
 def _label(target: str, data: dict) -> str:
     """A model by the name it was given; a file by the model it holds."""
+    if target == "-":
+        return f"stdin ({data['model']})" if data.get("model") else "stdin"
     if not _is_json(target):
         return target
     return f"{os.path.basename(target)} ({data['model']})" if data.get("model") else target
 
 
 def _is_json(target: str) -> bool:
-    return target.lower().endswith(".json") or (os.path.isfile(target)
+    return target == "-" or target.lower().endswith(".json") or (os.path.isfile(target)
                                                 and not target.endswith(".py"))
 
 

@@ -105,7 +105,11 @@ module, its input shape and, for a Linear, the in_features that would fit.
                                           amp, dtype, budget, measure, device),
                       fields=bool(rf or field or png or svg))
     if options.train is not None and dist is not None:
-        options.train.dist, options.train.source = dist, (model, args)
+        # each rank builds the model again: from the same target, --args, --set and
+        # --freeze/--unfreeze as this process
+        options.train.dist = dist
+        options.train.source = (model, args, list(set_ or []), list(freeze or []),
+                                list(unfreeze or []))
     with user_code():  # the user's prints, even to file descriptor 1, go to stderr
         source = frozen_source(resolve(model, pos, kw), freeze or [], unfreeze or [])
         report = summarise_source(source, specs, options)

@@ -7,7 +7,6 @@ the old spellings still accepted. ``python -m convcli.cli.option_docs`` prints i
 from __future__ import annotations
 
 import sys
-from typing import Any
 from pathlib import Path
 
 from convcli.cli.command_options import COMMANDS, default_of
@@ -80,7 +79,6 @@ def render() -> str:
                 cmd.conv.help.get(name) if cmd.conv else None)
             lines.append(f"| {_names(OPTIONS[name])} | {_default(command, name)} | "
                          f"{_cell(use_help or OPTIONS[name].help)} |")
-    lines += _outside()
     lines += ["", "## Old spellings", "",
               "Accepted for one more version, each with a one-line note on stderr "
               "(CHANGELOG.md lists them).", "", "| command | old | now |", "|---|---|---|"]
@@ -89,29 +87,6 @@ def render() -> str:
             for old in use.old:
                 lines.append(f"| {command} | `{old}` | {_names(OPTIONS[name])} |")
     return "\n".join(lines) + "\n"
-
-
-def _outside() -> list[str]:
-    """What the commands declare outside the table (the CONV argument, diff's own
-    options), read from the Typer commands themselves."""
-    import typer.main
-
-    from convcli.cli.app import app
-
-    lines = ["", "## Declared outside the table", "",
-             "Read from the Typer commands: parameters that are not (yet) names of the table.",
-             "", "| command | option | help |", "|---|---|---|"]
-    group: Any = typer.main.get_command(app)     # a group: its commands by name
-    for command in sorted(group.commands):
-        known = COMMANDS[command].uses if command in COMMANDS else {}
-        for p in group.commands[command].params:
-            if p.hidden or p.name in known or (command in COMMANDS and p.name in (
-                    *CONV_NAMES, "code")):
-                continue
-            names = (", ".join(f"`{o}`" for o in p.opts) if p.param_type_name == "option"
-                     else f"`{p.metavar or p.name.upper()}` (positional)")
-            lines.append(f"| {command} | {names} | {_cell(getattr(p, 'help', '') or '')} |")
-    return lines
 
 
 def main(argv: list[str]) -> int:

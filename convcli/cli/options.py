@@ -19,14 +19,13 @@ from typing import Annotated, Any, Callable, List, Optional
 
 import typer
 
-from convcli.cli.command_options import BYTES_DTYPE, COMMANDS, Use, default_of
+from convcli.cli.command_options import COMMANDS, Use, default_of
 from convcli.cli.conv_args import ConvArgs, parse_dims
 from convcli.cli.option_table import CONV_NAMES, CONV_PANEL, MAIN, OPTIONS
 from convcli.cli.option_values import completer, old_name, read, take_old
 from convcli.network.conv_code import looks_like_code
 
-__all__ = ["CONV_PANEL", "ConvArgs", "Dtype", "Json", "conv_options", "declared",
-           "parse_dims", "table_options"]
+__all__ = ["CONV_PANEL", "ConvArgs", "conv_options", "parse_dims", "table_options"]
 
 
 def _typer_param(command: str, name: str, use: Use, panel: str | None) -> Any:
@@ -164,23 +163,3 @@ def conv_options(command: str) -> Callable:
 
 CodeArgument = Annotated[Optional[str], typer.Argument(
     metavar=OPTIONS["code"].decls[0], help=OPTIONS["code"].help, show_default=False)]
-
-
-def declared(name: str, help: str | None = None, command: str = "summary",
-             panel: str | None = None) -> Any:
-    """Annotated[...] from the table for a command that declares its parameters by hand
-    (diff): the table's flags, help, metavar, panel and completion; the value arrives as
-    typed (option_values.parse_value reads it as ``command`` does)."""
-    d = OPTIONS[name]
-    extra: dict[str, Any] = {} if d.metavar is None else {"metavar": d.metavar}
-    complete = completer(command, name)
-    if complete is not None:
-        extra["autocompletion"] = complete
-    kind = {"flag": bool, "multiple": Optional[List[str]]}.get(d.kind, Optional[str])
-    return Annotated[kind, typer.Option(*d.decls, help=help or d.help, **extra,
-                                        rich_help_panel=panel or (
-                                            None if d.panel == MAIN else d.panel))]
-
-
-Json = declared("json")
-Dtype = declared("dtype", BYTES_DTYPE)

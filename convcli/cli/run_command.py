@@ -11,6 +11,7 @@ from convcli.cli.app import app
 from convcli.cli.command_errors import errors_to_exit_code
 from convcli.cli.options import ConvArgs, conv_options, table_options
 from convcli.errors import ConvError
+from convcli.files import only_one_stdin
 
 
 @app.command()
@@ -33,6 +34,7 @@ def run(input: str, conv: ConvArgs, weight_file: Optional[str], bias_file: Optio
     from convcli.views.progress import RunProgress
     from convcli.views.run_view import run_dict, run_table, tune_table
 
+    only_one_stdin({"INPUT": input, "--weight-file": weight_file, "--bias-file": bias_file})
     source, input_shape = parse_input(input)
     weight = None if weight_file is None else npy_info(weight_file, "--weight-file").shape
     if dtype is not None and len(dtype) > 1 and not tune:

@@ -20,10 +20,10 @@ A nested list of numbers (``'[[0, 0, 0], [0, 1, 0], [0, 0, 0]]'``) is the input'
 values, read with ``ast`` as --kernel's literals are (never evaluated): one level is a
 (1, 1, L) sequence, two a (1, 1, H, W) image, three or more the shape as written.
 
-Images: PNG or JPEG through Pillow (``pip install 'convcli[plot]'``); grey images
-give 1 channel, colour ones 3 (alpha dropped), ``--gray`` 1 (Pillow's ITU-R 601-2
-luma); 8-bit values are divided by 255, 16-bit ones by 65535. The batch is 1. The
-size is the file's unless ``--resize`` asks (bilinear, Pillow's antialiased resize).
+``-`` reads standard input (files.stdin_for): a .npy, a PNG or JPEG image (told by
+their first bytes) or text, a shape or a nested list, each within a bound.
+
+Images: PNG or JPEG, read by images.py.
 """
 
 from __future__ import annotations
@@ -32,35 +32,18 @@ import os
 from dataclasses import dataclass
 
 from convcli.calculator.parse import parse_ints, parse_shape
-from convcli.engine.npy import NpyFile, is_npy_path, load_npy, npy_info
+from convcli.engine.images import (GRAY_MODES, MAX_IMAGE_PIXELS, ImageInfo, image_info,
+                                   read_image)
+from convcli.engine.npy import NpyFile, is_npy_path, load_npy, npy_info, stdin_npy
 from convcli.engine.torch_adapter import import_torch
 from convcli.errors import ConvError, EnvironmentProblem
-from convcli.formatting import one_line
 
 PATTERNS = ("square", "impulse", "checker", "ramp", "stripes")
-IMAGE_FORMATS = ("PNG", "JPEG")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-MAX_IMAGE_PIXELS = 64 * 1024 ** 2     # decoded, before --resize
-PIL_HINT = "pip install 'convcli[plot]'"
-_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N")
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """What an image header says, and what apply makes of it."""
-
-    path: str
-    format: str
-    mode: str
-    width: int
-    height: int
-    channels: int
-    resize: tuple[int, int] | None      # (H, W) when --resize asked
-
-    @property
-    def decoded_bytes(self) -> int:
-        """Pillow's decoded copy (up to 4 bytes per pixel and band) and its float32."""
-        return self.width * self.height * 4 * (self.channels + 1) * 2
+MAX_STDIN_IMAGE = 256 * 1024 ** 2     # bytes of a PNG or JPEG on stdin
+MAX_STDIN_TEXT = 1024 ** 2            # bytes of a shape or a literal on stdin
+STDIN_EXAMPLE = "convcli apply - < photo.png"
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
 @dataclass(frozen=True)
@@ -85,16 +68,17 @@ class InputPlan:
         if self.pattern:
             return f"pattern {self.pattern}"
         if self.npy:
-            return f"{self.npy.path} ({self.npy.dtype})"
+            return f"{self.npy.shown} ({self.npy.dtype})"
         if self.image:
             im = self.image
             size = f"{im.height}x{im.width}" + (
                 f" resized to {im.resize[0]}x{im.resize[1]}" if im.resize else "")
             alpha = ", alpha dropped" if "A" in im.mode else ""
-            grey = im.channels == 1 and im.mode not in _GRAY_MODES
+            grey = im.channels == 1 and im.mode not in GRAY_MODES
             channels = "1 channel" + (" by --gray" if grey else "") if im.channels == 1 \
                 else f"{im.channels} channels"
-            return f"{os.path.basename(im.path)} ({im.format} {im.mode}, {size}, " \
+            name = "stdin" if im.path == "-" else os.path.basename(im.path)
+            return f"{name} ({im.format} {im.mode}, {size}, " \
                    f"{channels}{alpha})"
         return f"standard normal, seed {seed}"
 
@@ -129,6 +113,8 @@ def plan_input(text: str, pattern: str | None, gray: bool, resize: str | None) -
     or image file takes neither; --gray and --resize are for images."""
     if text.lstrip().startswith(("[", "(")) and "[" in text:
         return _literal_plan(text, pattern, gray, resize)
+    if text == "-":
+        return _stdin_plan(pattern, gray, resize)
     kind = input_kind(text)
     if pattern is not None:
         pattern = pattern.strip().lower()
@@ -159,6 +145,62 @@ def plan_input(text: str, pattern: str | None, gray: bool, resize: str | None) -
     return InputPlan(text, (1, image.channels, h, w), image=image)
 
 
+def _stdin_plan(pattern: str | None, gray: bool, resize: str | None) -> InputPlan:
+    """INPUT - : standard input, told by its first bytes: .npy, PNG/JPEG, else text."""
+    from convcli.files import read_stdin, stdin_for
+
+    stream = stdin_for("INPUT", STDIN_EXAMPLE)
+    head = read_stdin(stream, 8, "INPUT", STDIN_EXAMPLE, first=True)
+    if head.startswith(b"\x93NUMPY"):
+        _no_options("a .npy on stdin", pattern, gray, resize)
+        info = stdin_npy("INPUT", head)
+        return InputPlan("-", info.shape, npy=info)
+    if head.startswith(_IMAGE_MAGIC):
+        _no_options("an image on stdin", pattern, False, None)
+        data = head + _rest(stream, MAX_STDIN_IMAGE, len(head), "an image")
+        image = image_info("-", gray, None if resize is None else parse_resize(resize), data)
+        h, w = image.resize or (image.height, image.width)
+        return InputPlan("-", (1, image.channels, h, w), image=image)
+    raw = head + _rest(stream, MAX_STDIN_TEXT, len(head), "text")
+    try:
+        text = raw.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as e:
+        raise ConvError(f"INPUT -: standard input is neither a .npy, a PNG or JPEG image, nor "
+                        f"UTF-8 text (byte {e.start:,}); {STDIN_EXAMPLE}") from None
+    if not text:
+        raise ConvError(f"INPUT -: standard input holds only white space; pipe a shape, "
+                        f"values, a .npy or an image in ({STDIN_EXAMPLE})")
+    if text.startswith(("[", "(")) and "[" in text:
+        return _literal_plan(text, pattern, gray, resize)
+    _no_options("a shape on stdin", None, gray, resize)
+    try:
+        return InputPlan(text, parse_shape(text), pattern=pattern)
+    except ConvError as e:
+        raise ConvError(f"INPUT -: standard input is text but not a shape or a nested list "
+                        f"({e})") from None
+
+
+def _rest(stream, limit: int, read: int, what: str) -> bytes:
+    """What follows the ``read`` bytes already taken, up to ``limit`` in all (nothing
+    is fine: the head was all)."""
+    try:
+        data = stream.read(limit - read + 1)
+    except (OSError, ValueError) as e:
+        raise EnvironmentProblem(f"INPUT -: cannot read standard input ({e})") from None
+    if read + len(data) > limit:
+        raise ConvError(f"INPUT -: {what} of more than {limit:,} bytes on standard input, "
+                        "more than apply reads; save it to a file")
+    return data
+
+
+def _no_options(what: str, pattern: str | None, gray: bool, resize: str | None) -> None:
+    for given, option, fits in ((pattern, "--pattern", "a shape"),
+                                (gray or None, "--gray", "an image"),
+                                (resize, "--resize", "an image")):
+        if given is not None:
+            raise ConvError(f"{option} is for {fits}, but INPUT - is {what}; drop {option}")
+
+
 def parse_resize(text: str) -> tuple[int, int]:
     """--resize 28 (28x28) or HxW."""
     value = parse_ints(text, "--resize")
@@ -170,50 +212,6 @@ def parse_resize(text: str) -> tuple[int, int]:
         raise ConvError(f"--resize {text}: {hw[0] * hw[1]:,} pixels, more than the "
                         f"{MAX_IMAGE_PIXELS:,} apply reads; ask for a smaller size")
     return hw[0], hw[1]
-
-
-def _pil():
-    try:
-        from PIL import Image
-    except ImportError:
-        raise EnvironmentProblem(
-            f"reading images needs Pillow, which is not installed: {PIL_HINT}") from None
-    return Image
-
-
-def _check_file(path: str) -> None:
-    if not os.path.exists(path):
-        raise EnvironmentProblem(f"INPUT: file {path!r} not found; check the path")
-    if os.path.isdir(path):
-        raise EnvironmentProblem(f"INPUT: {path!r} is a directory, not an image")
-    if not os.path.isfile(path):   # a FIFO would block the read, a device never end
-        raise EnvironmentProblem(f"INPUT: {path!r} is not a regular file (a FIFO, socket "
-                                 "or device); save the image to a file and pass that")
-    if not os.access(path, os.R_OK):
-        raise EnvironmentProblem(f"INPUT: {path!r} is not readable (permission denied)")
-
-
-def image_info(path: str, gray: bool, resize: tuple[int, int] | None) -> ImageInfo:
-    """Read an image's header (nothing decoded): format, mode, size."""
-    _check_file(path)
-    Image = _pil()
-    try:
-        with Image.open(path) as im:
-            fmt, mode, (w, h) = im.format, im.mode, im.size
-    except Image.DecompressionBombError:
-        raise ConvError(f"INPUT {path!r} has more pixels than Pillow opens safely; apply "
-                        f"reads images up to {MAX_IMAGE_PIXELS:,} pixels") from None
-    except (OSError, ValueError, SyntaxError) as e:
-        raise EnvironmentProblem(f"INPUT {path!r} is not a readable PNG or JPEG image "
-                                 f"({one_line(e)}); check the file") from None
-    if fmt not in IMAGE_FORMATS:
-        raise ConvError(f"INPUT {path!r} is a {fmt} image; apply reads PNG and JPEG: "
-                        "convert it first")
-    if w * h > MAX_IMAGE_PIXELS:
-        raise ConvError(f"INPUT {path!r} is {w}x{h} ({w * h:,} pixels), more than the "
-                        f"{MAX_IMAGE_PIXELS:,} apply reads; shrink it with an image tool")
-    channels = 1 if gray or mode in _GRAY_MODES else 3
-    return ImageInfo(path, fmt, mode, w, h, channels, resize)
 
 
 # ---- the tensors ------------------------------------------------------------------------
@@ -281,35 +279,3 @@ def pattern(name: str, shape: tuple[int, ...], dims: int):
         cell = max(1, spatial[-1] // 8)
         grid = grid * along(dims - 1, ((axes[-1] // cell) % 2 == 0).float())
     return grid.expand(shape).contiguous()
-
-
-def read_image(info: ImageInfo):
-    """Decode the image into a (1, C, H, W) float32 tensor in [0, 1]."""
-    import numpy as np
-    torch = import_torch()
-    Image = _pil()
-    try:
-        with Image.open(info.path) as im:
-            im.load()
-            img = _convert(im, info)
-            if info.resize is not None:
-                h, w = info.resize
-                img = img.resize((w, h), Image.Resampling.BILINEAR)
-            arr = np.asarray(img)
-    except (OSError, ValueError, SyntaxError) as e:
-        raise EnvironmentProblem(f"INPUT {info.path!r} could not be decoded "
-                                 f"({one_line(e)}); check the file") from None
-    scale = 65535.0 if img.mode.startswith("I") else 255.0
-    x = torch.from_numpy(arr.astype(np.float32) / scale).clamp_(0.0, 1.0)
-    x = x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
-    return x.unsqueeze(0).contiguous()
-
-
-def _convert(im, info: ImageInfo):
-    """The decoded image in a mode with the channels ``info`` promised."""
-    mode = im.mode
-    if mode.startswith("I"):              # 16-bit grey: keep every bit
-        return im.convert("I") if mode != "I" else im
-    if info.channels == 1:
-        return im.convert("L")
-    return im.convert("RGB")

@@ -36,6 +36,7 @@ from convcli.engine.torch_adapter import check_seed, import_torch
 from convcli.engine.torch_errors import torch_failure
 from convcli.engine.tune import TuneRow, tune_variants
 from convcli.errors import ConvError, EnvironmentProblem, Mismatch
+from convcli.files import only_one_stdin
 from convcli.formatting import shape_x, size
 
 DTYPES = tuple(DTYPE_SIZES)  # the dtypes convcli knows, one definition (costs.py)
@@ -141,6 +142,8 @@ def plan(spec: ConvSpec, input: Sequence[int] | str | os.PathLike, opts: RunOpti
     """Everything decidable from shapes and headers; nothing imported or allocated.
     ``input`` is a shape, or the path of a .npy file."""
     in_file = None
+    only_one_stdin({"INPUT": input if isinstance(input, str) else None,
+                    "--weight-file": opts.weight, "--bias-file": opts.bias})
     if isinstance(input, (str, os.PathLike)):
         in_file = npy_info(os.fspath(input), "INPUT")
         input_shape = in_file.shape

@@ -74,7 +74,13 @@ class Diff:
 
 
 def load_report(path: str, side: str, version: int) -> dict:
-    """A summary/net --json file, checked: unreadable -> exit 3, not one -> exit 2."""
+    """A summary/net --json file, checked: unreadable -> exit 3, not one -> exit 2;
+    ``-``: standard input (at most MAX_JSON_BYTES; empty or bad bytes -> exit 2)."""
+    if path == "-":
+        from convcli.files import read_stdin, stdin_for
+        example = "convcli summary MODEL --input SHAPE --json | convcli diff base.json -"
+        raw = read_stdin(stdin_for(side, example), MAX_JSON_BYTES, side, example)
+        return parse_report(raw, f"{side} - (stdin)", version)
     try:
         if os.path.getsize(path) > MAX_JSON_BYTES:
             raise ConvError(f"{side} {path!r} is over {MAX_JSON_BYTES >> 20} MiB: not a "
@@ -87,14 +93,19 @@ def load_report(path: str, side: str, version: int) -> dict:
     except OSError as e:
         raise EnvironmentProblem(f"{side}: cannot read {path!r} ({e.strerror or e})") \
             from None
+    return parse_report(raw, f"{side} {path!r}", version)
+
+
+def parse_report(raw: bytes, what: str, version: int) -> dict:
+    """A report's bytes -> the checked dict (exit 2 when they are not one)."""
     try:
         data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         where = (f" (line {e.lineno}, column {e.colno})"
                  if isinstance(e, json.JSONDecodeError) else "")
-        raise ConvError(f"{side} {path!r} is not JSON{where}: write it with `convcli "
-                        "summary MODEL --input SHAPE --json > FILE`") from None
-    return check_report(data, f"{side} {path!r}", version)
+        raise ConvError(f"{what} is not JSON{where}: write it with `convcli summary MODEL "
+                        "--input SHAPE --json > FILE`") from None
+    return check_report(data, what, version)
 
 
 def check_report(data, what: str, version: int) -> dict:

@@ -1,6 +1,11 @@
 """The .npy files of `convcli run`: INPUT, --weight-file and --bias-file read (headers
 checked before anything is loaded: shape, dtype, truncation; then loaded in native
 byte order), and --save written atomically. numpy is imported inside functions.
+
+``-`` is standard input (files.stdin_for): its header is read when the command asks
+for the shape, its data only when the tensor is built, after the memory budget
+passed, and then exactly the bytes the header promises (never more). Empty or bad
+bytes, or fewer than promised, are exit 2 in one line.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from convcli.calculator.parse import parse_shape
 from convcli.calculator.spec import ConvSpec
 from convcli.engine.torch_adapter import import_torch
 from convcli.errors import ConvError, EnvironmentProblem
-from convcli.files import atomic_write
+from convcli.files import STDIN, atomic_write, read_stdin, stdin_for
 from convcli.formatting import one_line, shape_x
 
 NPY_FLOAT_DTYPES = ("float16", "float32", "float64")
@@ -45,10 +50,21 @@ class NpyFile:
     dtype: str
     nbytes: int
 
+    @property
+    def shown(self) -> str:
+        """The file as reports name it: stdin for ``-``."""
+        return "stdin" if self.path == STDIN else self.path
+
+    @property
+    def named(self) -> str:
+        """The file as messages name it: its path quoted, or - (stdin)."""
+        return "- (stdin)" if self.path == STDIN else repr(self.path)
+
 
 def is_npy_path(text: str) -> bool:
-    """INPUT is a file when it ends in .npy, or names a file and is not a shape."""
-    if text.lower().endswith(".npy"):
+    """INPUT is a file when it is - (stdin), ends in .npy, or names a file and is not a
+    shape."""
+    if text == STDIN or text.lower().endswith(".npy"):
         return True
     return os.path.isfile(text) and not _looks_like_shape(text)
 
@@ -79,6 +95,8 @@ def parse_input(text: str) -> tuple[str | tuple[int, ...], tuple[int, ...]]:
 def npy_info(path: str, option: str) -> NpyFile:
     """Read and check a .npy header: the file exists, is a .npy, holds enough bytes
     for its shape, and holds float16/32/64 values. Nothing is loaded."""
+    if path == STDIN:
+        return stdin_npy(option)
     np = _np()
     fmt = np.lib.format
     if not os.path.exists(path):
@@ -99,10 +117,7 @@ def npy_info(path: str, option: str) -> NpyFile:
         raise EnvironmentProblem(
             f"{option}: {path!r} is not a readable .npy file ({one_line(e)}); write it "
             "with numpy.save") from None
-    if dtype.kind != "f" or dtype.itemsize not in (2, 4, 8):
-        raise ConvError(
-            f"{option}: {path!r} holds {dtype} values; a convolution needs floating point "
-            f"({', '.join(NPY_FLOAT_DTYPES)}): save it with array.astype('float32')")
+    _check_float(dtype, option, repr(path))
     nbytes = prod(shape) * dtype.itemsize
     have = os.path.getsize(path) - offset
     if have < nbytes:
@@ -110,6 +125,77 @@ def npy_info(path: str, option: str) -> NpyFile:
             f"{option}: {path!r} is truncated: its header says {shape_x(shape) or 'a scalar'} "
             f"{dtype} ({nbytes:,} bytes) but only {have:,} bytes follow; write it again")
     return NpyFile(path, tuple(int(n) for n in shape), dtype.newbyteorder("=").name, nbytes)
+
+
+def _check_float(dtype, option: str, where: str) -> None:
+    if dtype.kind != "f" or dtype.itemsize not in (2, 4, 8):
+        raise ConvError(
+            f"{option}: {where} holds {dtype} values; a convolution needs floating point "
+            f"({', '.join(NPY_FLOAT_DTYPES)}): save it with array.astype('float32')")
+
+
+# [stream, option, NpyFile, numpy dtype as stored, fortran order, the array once read]:
+# stdin's header and data, read once (a --sweep builds its rows from the same array)
+_STDIN_NPY: list[list] = []
+_MAGIC = b"\x93NUMPY"
+
+
+def _stdin_hint(option: str) -> str:
+    return ("convcli run - -o 8 -k 3 < x.npy" if option == "INPUT"
+            else f"convcli run 1x3x8x8 -o 8 -k 3 {option} - < {option[2]}.npy")
+
+
+def stdin_npy(option: str, head: bytes = b"") -> NpyFile:
+    """The header of a .npy on standard input (``head``: its first 8 bytes, already
+    read by whoever sniffed them); the data stays in the pipe for ``load_npy``."""
+    stream = stdin_for(option, _stdin_hint(option))
+    for s, o, info, *_ in _STDIN_NPY:
+        if s is stream and o == option:
+            return info
+    fmt = _np().lib.format
+    if not head:       # the magic string and the version
+        head = read_stdin(stream, 8, option, _stdin_hint(option), first=True)
+    if not head.startswith(_MAGIC) or len(head) < 8:
+        raise ConvError(f"{option} -: standard input is not a .npy file (it starts with "
+                        f"{head[:8]!r}); write the array with numpy.save")
+    reader = fmt.read_array_header_1_0 if head[6] == 1 else fmt.read_array_header_2_0
+    try:
+        shape, fortran, dtype = reader(stream)
+    except (ValueError, OSError, EOFError, SyntaxError, UnicodeError) as e:
+        raise ConvError(f"{option} -: standard input's .npy header is unreadable "
+                        f"({one_line(e)}); write the array with numpy.save") from None
+    _check_float(dtype, option, "standard input")
+    info = NpyFile(STDIN, tuple(int(n) for n in shape), dtype.newbyteorder("=").name,
+                   prod(shape) * dtype.itemsize)
+    _STDIN_NPY[:] = [e for e in _STDIN_NPY if e[0] is stream] + [
+        [stream, option, info, dtype, fortran, None]]
+    return info
+
+
+def _stdin_array(info: NpyFile, option: str):
+    """The data after the header: exactly ``info.nbytes``, read in chunks."""
+    entry = next((e for e in _STDIN_NPY if e[2] is info), None)
+    if entry is None:
+        raise EnvironmentProblem(f"{option} -: standard input's header was not read first")
+    stream, _, _, dtype, fortran, done = entry
+    if done is not None:
+        return done
+    data, got = bytearray(info.nbytes), 0
+    while got < info.nbytes:
+        try:
+            chunk = stream.read(min(info.nbytes - got, 1 << 24))
+        except (OSError, ValueError) as e:
+            raise EnvironmentProblem(f"{option} -: cannot read standard input ({e})") from None
+        if not chunk:
+            raise ConvError(
+                f"{option} -: standard input ended after {got:,} of the {info.nbytes:,} bytes "
+                f"its .npy header promises ({shape_x(info.shape) or 'a scalar'} {info.dtype}); "
+                "pipe the whole file")
+        data[got:got + len(chunk)] = chunk
+        got += len(chunk)
+    entry[5] = _np().frombuffer(data, dtype=dtype).reshape(info.shape,
+                                                           order="F" if fortran else "C")
+    return entry[5]
 
 
 def _check_regular(path: str, option: str) -> None:
@@ -131,7 +217,10 @@ def load_npy(info: NpyFile, option: str):
     """The array of a checked .npy file, in native byte order."""
     np = _np()
     try:
-        arr = np.load(info.path, allow_pickle=False)
+        arr = (_stdin_array(info, option) if info.path == STDIN
+               else np.load(info.path, allow_pickle=False))
+    except ConvError:
+        raise
     except (ValueError, OSError, EOFError) as e:
         raise EnvironmentProblem(
             f"{option}: could not read {info.path!r} ({one_line(e)}); write it again "
@@ -158,16 +247,16 @@ def check_weight_file(spec: ConvSpec, info: NpyFile) -> None:
             hint = ("; that is the layout of a Conv weight: drop --transposed" if spec.transposed
                     else "; that is the layout of a ConvTranspose weight: add --transposed")
     raise ConvError(
-        f"--weight-file {info.path!r} {what} but {spec.torch_repr()} needs a weight of "
+        f"--weight-file {info.named} {what} but {spec.torch_repr()} needs a weight of "
         f"shape {shape_x(want)} {layout}{hint or '; check -i/-o/-k/--groups'}")
 
 
 def check_bias_file(spec: ConvSpec, info: NpyFile) -> None:
     if not spec.bias:
-        raise ConvError(f"--bias-file {info.path!r} was given with --no-bias; drop one of them")
+        raise ConvError(f"--bias-file {info.named} was given with --no-bias; drop one of them")
     if info.shape != (spec.out_channels,):
         raise ConvError(
-            f"--bias-file {info.path!r} has shape {shape_x(info.shape) or '()'} but "
+            f"--bias-file {info.named} has shape {shape_x(info.shape) or '()'} but "
             f"{spec.torch_repr()} needs a bias of shape {spec.out_channels} (one per "
             "output channel)")
 
@@ -178,11 +267,16 @@ def check_bias_file(spec: ConvSpec, info: NpyFile) -> None:
 # ---- --save ----------------------------------------------------------------------
 
 def check_save_path(path: str, inputs) -> str:
-    """Refuse before running anything: not .npy, over an input file, or nowhere to write."""
+    """Refuse before running anything: not .npy, over an input file, or nowhere to write
+    (``-``: the .npy bytes go to stdout, the report to stderr)."""
+    if path == STDIN:
+        return path
     if not path.lower().endswith(".npy"):
         raise ConvError(f"--save: {path!r} must end in .npy (it is written with numpy.save)")
     target = os.path.realpath(path)
     for f in inputs:
+        if f.path == STDIN:
+            continue
         if os.path.realpath(f.path) == target or _same_file(f.path, path):
             raise ConvError(f"--save {path!r} is also an input file; refusing to overwrite it "
                             f"(it is {f.path!r}, by name or through a link); save the output "

@@ -53,7 +53,7 @@ def run_tensors(torch, p: Plan, dev: Device, inputs: InputCache | None = None):
         sources["input"] = cached[1]
     elif p.in_file:
         x_host = torch.from_numpy(load_npy(p.in_file, "INPUT"))
-        sources["input"] = f"{p.in_file.path} ({p.in_file.dtype})"
+        sources["input"] = f"{p.in_file.shown} ({p.in_file.dtype})"
     else:
         gen = torch.Generator().manual_seed(opts.seed)
         x_host = torch.randn(p.input_shape, generator=gen)
@@ -65,12 +65,12 @@ def run_tensors(torch, p: Plan, dev: Device, inputs: InputCache | None = None):
         init = f"default init of {spec.kind_name}, seed {opts.seed}"
     w_host = (torch.from_numpy(load_npy(p.w_file, "--weight-file")) if p.w_file
               else module.weight.data)
-    sources["weight"] = f"{p.w_file.path} ({p.w_file.dtype})" if p.w_file else init
+    sources["weight"] = f"{p.w_file.shown} ({p.w_file.dtype})" if p.w_file else init
     b_host = None
     if spec.bias:
         b_host = (torch.from_numpy(load_npy(p.b_file, "--bias-file")) if p.b_file
                   else module.bias.data)
-        sources["bias"] = f"{p.b_file.path} ({p.b_file.dtype})" if p.b_file else init
+        sources["bias"] = f"{p.b_file.shown} ({p.b_file.dtype})" if p.b_file else init
     else:
         sources["bias"] = "none (--no-bias)"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import os
 import stat
-import sys
 from typing import Any
 
 from convcli.errors import ConvError, EnvironmentProblem
@@ -27,13 +26,11 @@ def read_layers(layers: str | None, file: str | None) -> tuple[str, str]:
 
 def read_stdin() -> str:
     """Standard input as UTF-8 text (a byte-order mark dropped), at most MAX_TEXT
-    characters; a closed stdin is said so. Decoded strictly, as a file is: stdin's own
-    decoder may escape bad bytes (UTF-8 mode) where a file's would refuse them."""
-    stream = getattr(sys.stdin, "buffer", None)
-    if stream is None:
-        raise EnvironmentProblem("--file -: standard input is closed; pipe the layers in "
-                                 "(convcli net 1x3x32x32 --file - < layers.txt) or name "
-                                 "the file")
+    characters; a closed stdin or a terminal is said so (files.stdin_for). Decoded
+    strictly, as a file is: stdin's own decoder may escape bad bytes (UTF-8 mode) where
+    a file's would refuse them."""
+    from convcli.files import stdin_for     # tempfile and the rest: not on net's fast path
+    stream = stdin_for("--file", "convcli net 1x3x32x32 --file - < layers.txt")
     try:
         data = stream.read(4 * MAX_TEXT + 4)
     except (OSError, ValueError) as e:

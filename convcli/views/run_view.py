@@ -108,7 +108,8 @@ def _run_rows(r: RunResult) -> Table:
         + (["TF32 allowed"] if r.cudnn_allow_tf32 and r.dtype == "float32" else []),
         sep=" · "))
     if r.saved is not None:
-        t.add_row("saved", Prose(r.saved.path + f" ({r.saved.dtype})"
+        where = "stdout" if r.saved.path == "-" else r.saved.path
+        t.add_row("saved", Prose(where + f" ({r.saved.dtype})"
                                  + (f"; {r.saved.note}" if r.saved.note else "")))
     return t
 

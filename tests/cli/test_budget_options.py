@@ -9,9 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import convcli
-from convcli.cli.budget_options import (FORMATS, Format, Junit, MaxParams, end_summary,
-                                        finish, limits, output_format, prepare,
-                                        report_properties)
+from convcli.cli.budget_options import (FORMATS, end_summary, finish, limits,
+                                        output_format, prepare, report_properties)
 from convcli.errors import ConvError, Mismatch
 
 TEXT = "Conv2d(3, 16, 3, padding=1), ReLU(), Flatten(), Linear(16 * 8 * 8, 10)"
@@ -31,13 +30,17 @@ def report():
 
 
 def test_declarations_come_from_the_table():
-    def info(annotated):
-        return annotated.__metadata__[0]
-    decls = lambda a: (info(a).default, *info(a).param_decls)  # noqa: E731 (Typer's)
-    assert "--max-params" in decls(MaxParams) and info(MaxParams).metavar == "N"
-    assert info(MaxParams).rich_help_panel == "Budgets (CI)"
-    assert "--format" in decls(Format)
-    assert info(Junit).help == "Also write a JUnit XML report with one test per budget."
+    """net, summary and diff take the budgets as the option table declares them."""
+    import typer.main
+
+    from convcli.cli import app
+    built = typer.main.get_command(app).commands
+    for command in ("net", "summary", "diff"):
+        params = {p.name: p for p in built[command].params}
+        assert params["max_params"].opts == ["--max-params"]
+        assert params["max_params"].metavar == "N"
+        assert "--format" in params["format"].opts
+        assert params["junit"].help == "Also write a JUnit XML report with one test per budget."
     assert FORMATS == ("table", "json", "markdown")
 
 

@@ -70,6 +70,15 @@ def test_typer_builds_every_command_from_the_table(command):
             assert p.hidden and p.opts == [old]
 
 
+def test_every_command_is_in_the_table():
+    """No command declares an option beside the table (diff did): what Typer builds
+    for every command is a command of COMMANDS, so docs/options.md lists all of it."""
+    assert set(BUILT) == set(COMMANDS)
+    params = {p.name for p in BUILT["diff"].params}
+    assert {"base", "head", "inputs", "max_activations_increase"} <= params
+    assert "Declared outside the table" not in render()
+
+
 def test_every_choice_option_has_a_completion_and_every_name_a_meaning():
     for d in OPTIONS.values():
         assert d.meaning and d.help and d.name.replace("_", "").isalnum()
@@ -121,5 +130,5 @@ def test_docs_list_each_name_once_with_its_commands():
     rows = [line for line in text.split("## convcli")[0].splitlines() if line.startswith("| `")]
     assert len(rows) == len(OPTIONS)
     assert "| `--dtype` | element type of the tensors | shape, params, net, summary, run, " \
-           "verify, apply |" in text
+           "verify, apply, diff |" in text
     assert "| solve | `--output` | `--output-size` |" in text

@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from convcli.cli.command_errors import errors_to_exit_code
 
-from convcli.cli.options import (CONV_PANEL, ConvArgs, Dtype, Json, conv_options, declared,
-                                 table_options)
+from convcli.cli.options import CONV_PANEL, ConvArgs, conv_options, table_options
 
 
 def _app(command, body):
@@ -115,10 +114,14 @@ def test_a_signature_that_strays_from_the_table_is_refused():
             pass
 
 
-def test_declared_annotations_carry_the_tables_flags():
-    info = Json.__metadata__[0]
-    assert "--json" in (info.default, *info.param_decls)
-    dtype = Dtype.__metadata__[0]
-    assert "--dtype" in (dtype.default, *dtype.param_decls) and dtype.help
-    custom = declared("json", "Say it as JSON.")
-    assert custom.__metadata__[0].help == "Say it as JSON."
+def test_every_command_takes_json_and_dtype_from_the_table():
+    """No command declares an option by hand (diff did): --json and --dtype are the
+    table's on each command that has them."""
+    import typer.main
+
+    from convcli.cli import app as convcli_app
+    built = typer.main.get_command(convcli_app).commands
+    for name in ("shape", "net", "summary", "diff"):
+        params = {p.name: p for p in built[name].params}
+        assert params["json"].opts == ["--json"], name
+        assert params["dtype"].opts == ["--dtype"] and params["dtype"].help, name

@@ -2,7 +2,8 @@
 CNN with BatchNorm (buffers, in-place ReLU), a transformer block (pre-norm, SDPA, MLP),
 a model whose parameters do not split evenly over 2 or 4 ranks (dim 0 of 7, 5, 3, 1:
 torch.chunk makes fewer pieces than ranks), and two that go wrong on one rank only
-(raise, hang) for the clean-up tests. DIST_MODELS: name -> (target, input shape)."""
+(raise, hang) for the clean-up tests, and one built only with a keyword value
+(NeedsWidth: --set width=N). DIST_MODELS: name -> (target, input shape)."""
 
 import os
 import time
@@ -52,6 +53,18 @@ class Uneven(nn.Module):
         x = F.relu(self.bn(self.conv(x)))
         x = F.relu(self.conv2(x))
         return self.out(F.relu(self.fc(x.flatten(1))))
+
+
+class NeedsWidth(nn.Module):
+    """Built only with a keyword value (summary --set width=N): each rank must get it."""
+
+    def __init__(self, *, width):
+        super().__init__()
+        self.first = nn.Linear(8, width)
+        self.head = nn.Linear(width, 3)
+
+    def forward(self, x):
+        return self.head(F.relu(self.first(x)))
 
 
 class FailsOnRank1(nn.Sequential):

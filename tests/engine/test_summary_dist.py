@@ -124,6 +124,26 @@ def test_measure_gpus_2_from_the_command_line(sh):
     assert "1 measured" in text.stdout and "DDP buckets" in text.stdout
 
 
+@pytest.mark.slow
+def test_measure_gpus_passes_set_and_freeze_to_every_rank(sh):
+    """Each rank builds the model again: with --set's keyword values (NeedsWidth has no
+    default width) and --freeze applied, or the measured bytes would differ."""
+    r = sh("summary", f"{FILE}:NeedsWidth", "--input", "4x8", "--set", "width=24",
+           "--freeze", "first", "--gpus", "2", "--measure", "--json",
+           env={"CONVCLI_MEASURE_TIMEOUT": "200"}, timeout=240)
+    assert r.exit_code == 0, r.stderr
+    train = r.json()["train"]
+    measured = train["measured_per_rank"]
+    assert len(measured) == 2
+    # width 24: head 24*3+3 trainable; first 8*24+24 frozen (no grad, no adamw state)
+    head = (24 * 3 + 3) * 4
+    for got, want in zip(measured, train["per_rank"]):
+        assert all(got[k] == want[k] for k in EXACT), (got, want)
+        assert got["param_bytes"] == head + (8 * 24 + 24) * 4
+        # adamw: exp_avg and exp_avg_sq per trainable element, a float32 step per tensor
+        assert got["grad_bytes"] == head and got["optimizer_state_bytes"] == 2 * head + 2 * 4
+
+
 def _workers() -> list[int]:
     """PIDs of dist_worker processes still alive."""
     out = []

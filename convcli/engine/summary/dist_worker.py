@@ -112,12 +112,16 @@ def _job(job: dict, rank: int, world: int, cuda: bool) -> dict:
 def _build(job: dict):
     import torch
 
+    from convcli.engine.summary.freeze import set_frozen
     from convcli.engine.summary.loading import parse_args
     from convcli.engine.summary.model_sources import resolve
+    from convcli.network.reading import parse_names
     pos, kw = parse_args(job.get("args"))
+    kw = {**kw, **parse_names(job.get("set") or [])}     # as summary reads --set
     source = resolve(job["target"], pos, kw)
     torch.manual_seed(0)
     model = source.cpu()
+    set_frozen(model, job.get("freeze") or [], job.get("unfreeze") or [])
     if job["dtype"] != "float32":
         model = model.to(getattr(torch, job["dtype"]))
     return model

@@ -89,8 +89,9 @@ def measure(topts, specs, d) -> list[dict]:
         raise ConvError("--measure --gpus needs the model as FILE.py:NAME or "
                         "package.module:NAME (each process builds it again)")
     device = _device(topts.device, world)
-    target, args = topts.source
-    job = {"target": target, "args": args, "inputs": [s.text() for s in specs],
+    target, args, sets, freeze, unfreeze = topts.source
+    job = {"target": target, "args": args, "set": sets, "freeze": freeze,
+           "unfreeze": unfreeze, "inputs": [s.text() for s in specs],
            "dtype": topts.dtype, "amp": topts.amp, "optimizer": topts.optimizer,
            "strategy": d.strategy or ("ddp" if d.gpus else "none"),
            "shard_unit": d.shard_unit, "checkpoint": d.checkpoint, "offload": d.offload,

@@ -43,6 +43,12 @@ class Source:
 def resolve(target: str, args: tuple = (), kwargs: dict | None = None) -> Source:
     path, name = parse_target(target)
     kwargs = kwargs or {}
+    if path == "-":
+        # python - would run it, but the model's own imports, __file__, the tracebacks
+        # and every --gpus rank need the file by its path
+        raise ConvError("MODEL -: summary runs the model's file as Python by its path (its "
+                        "imports from its folder, __file__, tracebacks, --gpus ranks); save "
+                        "it, e.g. as model.py, and give model.py:NAME")
     if is_file_target(path):
         return _from_file(path, name, args, kwargs)
     if name is None:

@@ -26,7 +26,7 @@ class TrainOptions:
     measure: bool = False
     device: str = "cpu"
     dist: Any = None                  # sharding.DistOptions: --gpus / --strategy
-    source: Any = None                # (target, args) for --measure --gpus
+    source: Any = None                # (target, args, set, freeze, unfreeze): --measure --gpus
 
 
 @dataclass
