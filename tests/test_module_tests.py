@@ -32,9 +32,12 @@ def imported_by_name(module: str, text: str) -> bool:
 
 
 def test_every_module_is_imported_by_a_test_of_its_own():
-    tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("*.py")
-                      if p.name != Path(__file__).name)
-    missing = [m for m in modules() if not imported_by_name(m, tests)]
+    tests = [p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("*.py")
+             if p.name != Path(__file__).name]
+    # file by file, and only where the module's last name occurs at all: the pattern's
+    # import-list branch is costly (1.3 s of the fast loop over the joined text)
+    missing = [m for m in modules() if not any(
+        imported_by_name(m, text) for text in tests if m.rpartition(".")[2] in text)]
     assert missing == [], f"{len(missing)} modules no test imports by name: {missing}"
 
 
