@@ -131,3 +131,10 @@ def test_the_fast_loop_runs_in_one_process_under_n_auto(monkeypatch):
     assert workers("") is None and workers("slow") is None and workers("not cuda") is None
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "2")
     assert workers("not slow") is None
+
+
+def test_what_collection_built_is_out_of_the_collectors_sight():
+    """pytest_collection_finish froze the test modules, torch and the items: each later
+    full collection walks only what the tests make."""
+    import gc
+    assert gc.get_freeze_count() > 10_000
