@@ -276,3 +276,18 @@ def test_the_per_gpu_table_shows_the_json_numbers(cli):
                        ("activations", "activation_bytes"), ("gathered", "gathered_bytes"),
                        ("total", "total_bytes")):
         assert rows[label] == size(per_gpu[key]), (label, rows)
+
+
+def test_the_rank_that_failed_first_is_the_one_reported(tmp_path):
+    """Once one rank fails, the others fail with only a lost peer to say: the report
+    names the rank whose report was written first (rank order breaks a tie)."""
+    from convcli.engine.summary.distributed import _first_failure
+
+    for rank, when in ((0, 2_000_000_000), (1, 1_000_000_000)):
+        path = tmp_path / f"rank-{rank}.json"
+        path.write_text("{}")
+        os.utime(path, ns=(when, when))
+    assert _first_failure(str(tmp_path), [0, 1]) == 1
+    assert _first_failure(str(tmp_path), [0, 2]) == 0          # rank 2 wrote nothing
+    os.utime(tmp_path / "rank-0.json", ns=(1_000_000_000, 1_000_000_000))
+    assert _first_failure(str(tmp_path), [1, 0]) == 0

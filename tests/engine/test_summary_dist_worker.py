@@ -70,3 +70,16 @@ def test_a_failing_job_is_written_down_and_exits_1(tmp_path, monkeypatch):
     assert data["error"].startswith("EnvironmentProblem: no_such_file.py: no such file")
     assert "Traceback" in data["traceback"]
     assert not torch.distributed.is_initialized()       # the group was destroyed
+
+
+def test_a_rank_leaves_without_the_interpreter_s_teardown():
+    """After its results are written a rank ends with os._exit: the teardown is where a
+    gloo thread can abort it ("terminate called without an active exception")."""
+    import subprocess
+    import sys
+
+    code = ("import atexit; from convcli.engine.summary.dist_worker import _leave; "
+            "atexit.register(lambda: print('teardown ran')); print('written'); _leave(3)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 3 and r.stdout == "written\n", (r.returncode, r.stdout, r.stderr)

@@ -158,8 +158,9 @@ def _wait(procs, tmp: str, deadline: float, timeout: float) -> None:
         failed = [r for r, c in enumerate(codes) if c not in (None, 0)]
         if failed:
             _kill(procs)
-            raise EnvironmentProblem(f"--measure: rank {failed[0]} failed: "
-                                     f"{_why(tmp, failed[0], codes[failed[0]])}")
+            first = _first_failure(tmp, failed)
+            raise EnvironmentProblem(f"--measure: rank {first} failed: "
+                                     f"{_why(tmp, first, codes[first])}")
         if all(c == 0 for c in codes):
             return
         if time.monotonic() > deadline:
@@ -168,6 +169,17 @@ def _wait(procs, tmp: str, deadline: float, timeout: float) -> None:
                                      f"within {timeout:g} s (CONVCLI_MEASURE_TIMEOUT); "
                                      "all were stopped")
         time.sleep(0.05)
+
+
+def _first_failure(tmp: str, failed: list[int]) -> int:
+    """The rank that failed first, by when it wrote its report: once one rank fails,
+    the others fail too, with only "Connection reset by peer" to say."""
+    def written(rank: int) -> float:
+        try:
+            return os.stat(os.path.join(tmp, f"rank-{rank}.json")).st_mtime_ns
+        except OSError:
+            return float("inf")
+    return min(failed, key=lambda rank: (written(rank), rank))
 
 
 def _why(tmp: str, rank: int, code: int | None) -> str:
