@@ -7,6 +7,7 @@
   biases 0, ReLUs as Identity, max pools as average pools over the same window)."""
 
 import copy
+import math
 
 import torch
 import torch.nn as nn
@@ -69,6 +70,22 @@ def saved_activation_bytes(model, x, amp=None):
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ctx:
         model(x)
     return sum(seen.values())
+
+
+def check_budget_against_real_steps(train: dict, zoo: dict, name: str, limit: int) -> dict:
+    """`--train --budget LIMIT`'s answer for one zoo model: its largest batch fits LIMIT
+    and the next does not, and each total is, within 1%, the step's static bytes plus
+    the float32 input batch plus what a real step at that batch saves."""
+    b = train["budget"]
+    n = b["largest_batch"]
+    assert n > 4 and b["total_at_largest_bytes"] <= limit < b["total_at_next_bytes"]
+    static = (train["param_bytes"] + train["buffer_bytes"] + train["grad_bytes"]
+              + train["optimizer_state_bytes"])
+    per_sample = math.prod(zoo[name][1]) * 4
+    for batch, key in ((n, "total_at_largest_bytes"), (n + 1, "total_at_next_bytes")):
+        total = static + zoo_saved_bytes(zoo, name, batch) + batch * per_sample
+        assert abs(total - b[key]) <= 0.01 * total, (batch, total, b[key])
+    return b
 
 
 def zoo_saved_bytes(zoo: dict, name: str, batch: int, amp=None) -> int:

@@ -10,7 +10,8 @@ torch = pytest.importorskip("torch")
 
 import train_models as tm  # noqa: E402
 from conftest import sample  # noqa: E402
-from torch_truth import saved_activation_bytes, zoo_saved_bytes  # noqa: E402
+from torch_truth import (check_budget_against_real_steps, saved_activation_bytes,  # noqa: E402
+                         zoo_saved_bytes)
 
 FILE = tm.__file__
 
@@ -74,14 +75,7 @@ def test_dtype_casts_the_whole_model(train_json):
 
 def test_budget_is_the_largest_batch_that_fits(train_json):
     t = train_json(tm.TRAIN_MODELS, "cnn_bn", 2, "--budget", "48MiB")["train"]
-    b = t["budget"]
-    n = b["largest_batch"]
-    assert n > 4 and b["total_at_largest_bytes"] <= 48 * 2 ** 20 < b["total_at_next_bytes"]
-    static = t["param_bytes"] + t["buffer_bytes"] + t["grad_bytes"] + t["optimizer_state_bytes"]
-    for batch, key in ((n, "total_at_largest_bytes"), (n + 1, "total_at_next_bytes")):
-        real = zoo_saved_bytes(tm.TRAIN_MODELS, "cnn_bn", batch)
-        total = static + real + batch * 3 * 32 * 32 * 4
-        assert abs(total - b[key]) <= 0.01 * total
+    b = check_budget_against_real_steps(t, tm.TRAIN_MODELS, "cnn_bn", 48 * 2 ** 20)
     assert b["dominant"] == "activations"
 
 
