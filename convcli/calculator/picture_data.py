@@ -27,7 +27,7 @@ from convcli.calculator.groups import GroupSlice, group_slice, layout_summary
 from convcli.errors import ConvError
 from convcli.formatting import index_ranges
 from convcli.calculator.spec import ConvSpec
-from convcli.calculator.window_limits import MAX_WINDOW_POSITIONS, check_drawable
+from convcli.calculator.window_limits import check_drawable
 
 INPUT, PAD, ZERO, CROP = "input", "pad", "zero", "crop"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from convcli.calculator.picture_data import MAX_WINDOW_POSITIONS, window_view
+from convcli.calculator.picture_data import window_view
+from convcli.calculator.window_limits import MAX_WINDOW_POSITIONS
 from convcli.calculator.spec import ConvSpec
 from convcli.errors import ConvError
 
