@@ -31,13 +31,21 @@ class Timing:
         q = statistics.quantiles(self.times_ms, n=4, method="inclusive")
         return q[0], q[2]
 
+    @property
+    def spread(self) -> float | None:
+        """The interquartile range of the timed calls as a share of their median (None
+        under 4 calls or for a zero median)."""
+        q = self.quartiles_ms
+        if q is None or self.median_ms <= 0:
+            return None
+        return (q[1] - q[0]) / self.median_ms
+
     def spread_note(self) -> str | None:
         """When the middle half of the calls spreads over more than a quarter of the
         median (IQR > 25%), the machine was likely busy: say so and how to steady it."""
-        q = self.quartiles_ms
-        if q is None or self.median_ms <= 0 or q[1] - q[0] <= SPREAD_LIMIT * self.median_ms:
+        q, share = self.quartiles_ms, self.spread
+        if q is None or share is None or share <= SPREAD_LIMIT:
             return None
-        share = (q[1] - q[0]) / self.median_ms
         return (f"the timings spread widely: the middle half of the calls took "
                 f"{q[0]:.4g} to {q[1]:.4g} ms (an interquartile range of {share:.0%} of "
                 f"the median), so the machine was likely busy; --threads 1 or a larger "

@@ -210,10 +210,9 @@ def sweep_run_dict(done: SweepRuns) -> dict:
 def _spread(t) -> str:
     """The interquartile range of the timed calls as a share of their median; ``*``
     marks a wide one (the note under the table says which and what to do)."""
-    q = t.quartiles_ms
-    if q is None or t.median_ms <= 0:
+    if t.spread is None:
         return "—"
-    return f"{(q[1] - q[0]) / t.median_ms:.0%}" + ("*" if t.spread_note() else "")
+    return f"{t.spread:.0%}" + ("*" if t.spread_note() else "")
 
 
 def _sweep_cells(a: SweptRun) -> dict[str, str]:

@@ -131,3 +131,14 @@ def test_the_sweep_table_at_80_columns_says_once_what_rows_share():
     assert "5 timed calls after 1 warmup per run (perf_counter)" in flat
     narrow = draw(*run_view.sweep_run_parts(_swept()), width=60)
     assert "left out to fit the width: layer" in " ".join(narrow.split())
+
+
+def test_the_spread_is_the_interquartile_range_over_the_median():
+    """Timing.spread, which the sweep column and run's note both read: the inclusive
+    quartiles (numpy's default percentile: 0.24 and 0.26 of STEADY's five calls, 0.6
+    and 2.0 of BUSY's) over the median."""
+    assert abs(STEADY.spread - (0.26 - 0.24) / 0.25) < 1e-12
+    assert abs(BUSY.spread - (2.0 - 0.6) / 1.0) < 1e-12
+    assert (BUSY.spread_note() is not None) == (BUSY.spread > 0.25)
+    assert STEADY.spread_note() is None and STEADY.spread <= 0.25
+    assert Timing(1.0, 1.0, 1.0, 1.0, 3, 1, "perf_counter", (1.0, 1.0, 1.0)).spread is None
