@@ -5,6 +5,7 @@ from the first instruction, encodings, terminals) are tests/cli/test_exit.py's."
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -29,15 +30,25 @@ def test_exit_codes_are_one_enum():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"), reason="needs Linux's pipe sizes")
 @pytest.mark.parametrize("json", [False, True])
 def test_closed_stdout_exits_141_quietly(json):
-    p = _spawn("net", "1x3x32x32", LAYERS, *(["--json"] if json else []),
-               stdout=subprocess.PIPE)
-    p.stdout.readline()
-    p.stdout.close()          # the reader goes away, as `| head -1` does
+    """`convcli net ... | head -1`: the reader takes a line and goes away in the middle
+    of the output. The pipe holds one page, so the rest cannot all be written before
+    the reader closes it (the table is ~30 KB: a 64 KB pipe would take it whole, and
+    a loaded machine then saw exit 0)."""
+    read, write = os.pipe()
+    page = fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 4096)
+    p = _spawn("net", "1x3x32x32", LAYERS, *(["--json"] if json else []), stdout=write)
+    os.close(write)
+    with os.fdopen(read) as out:
+        first = out.readline()
     err = p.stderr.read()
     assert p.wait(timeout=60) == ExitCode.CLOSED_STDOUT
-    assert err == ""
+    assert err == "" and first
+    bigger = subprocess.run(p.args, cwd=ROOT, env=convcli_env(), capture_output=True,
+                            timeout=60).stdout
+    assert len(bigger) > 2 * page     # what makes the close land mid-output
 
 
 @pytest.mark.slow
