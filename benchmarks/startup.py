@@ -8,7 +8,8 @@ Issue 14's targets are wall ratios: shape/params/net <= 5x, --help <= 6x. `--che
 gates the CPU ratios instead (a shared machine moves wall time far more than CPU
 time), against the gate column: ceilings this code meets with room for noise, raised
 in proportion when the `import typer` reference itself reads slower than when they were
-set (never lowered), so CI fails on a start-up regression, not on a busy neighbour. Both are printed. Measured on
+set (never lowered), and timed again over 21 rounds before a case fails, so CI fails on a
+start-up regression, not on a busy neighbour. Both are printed. Measured on
 the 2-core machine (CPU ratios, medians of 21 rounds; references: `import typer`
 5.8x, rich printing one table 5.9x, the floor of any output drawn with rich):
 - shape, params 6.1x (gate 7.5): the fast path answers them without typer; main
@@ -57,6 +58,8 @@ NET = ("Conv2d(3, 16, 3, padding=1), BatchNorm2d(16), ReLU(), Conv2d(16, 32, 3, 
 SCRIPT = "import re, sys; from convcli.main import main; sys.argv[0] = 'convcli'; sys.exit(main())"
 RICH_TABLE = ("from rich.console import Console; from rich.table import Table; t = Table(); "
               "t.add_column('k'); t.add_row('output'); Console().print(t)")
+REFERENCES = {"python -c pass": ["-c", "pass"], "(ref) import typer": ["-c", "import typer"],
+              "(ref) rich, one table": ["-c", RICH_TABLE]}
 # the `import typer` reference's CPU ratio when the gates were set (21-round medians)
 TYPER_REF_CPU = 5.9
 # name: (argv, issue 14's target wall ratio, CI gate on the CPU ratio); None: reference
@@ -122,32 +125,11 @@ def measure(commands: dict[str, tuple[list[str], dict]], runs: int) -> tuple[dic
     return wall, cpu
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=21)
-    ap.add_argument("--check", action="store_true",
-                    help="exit 1 when a CPU ratio is over its gate")
-    ap.add_argument("--root", type=Path, default=ROOT, help="the checkout to time")
-    ap.add_argument("--compare", type=Path, help="another checkout, timed alongside")
-    args = ap.parse_args()
-    roots = [args.root.resolve()] + ([args.compare.resolve()] if args.compare else [])
-    with tempfile.TemporaryDirectory() as tmp:
-        commands: dict[str, tuple[list[str], dict]] = {}
-        for i, root in enumerate(roots):
-            compileall.compile_dir(root / "convcli", quiet=1)
-            py = make_venv(Path(tmp, f"venv{i}"), root)
-            env = child_env(str(Path(tmp, f"cache{i}")))     # a --help cache per checkout
-            if i == 0:
-                commands = {"python -c pass": ([py, "-c", "pass"], env),
-                            "(ref) import typer": ([py, "-c", "import typer"], env),
-                            "(ref) rich, one table": ([py, "-c", RICH_TABLE], env)}
-            mark = "" if i == 0 else f"({root.name}) "
-            commands.update({f"{mark}convcli {n}": ([py, "-c", SCRIPT, *argv], env)
-                             for n, (argv, _, _) in CASES.items()})
-        wall, cpu = measure(commands, args.runs)
+def report(commands: dict, wall: dict, cpu: dict, runs: int) -> list[str]:
+    """Prints the ratios and returns the cases over their gate."""
     base_wall = statistics.median(wall["python -c pass"])
     base_cpu = statistics.median(cpu["python -c pass"])
-    print(f"runs={args.runs}, python -c pass: {base_wall * 1e3:.1f} ms wall, "
+    print(f"runs={runs}, python -c pass: {base_wall * 1e3:.1f} ms wall, "
           f"{base_cpu * 1e3:.1f} ms CPU; load {os.getloadavg()[0]:.1f}; {sys.version.split()[0]}")
     # a busy machine slows every Python start-up, the references' too: the gates move
     # up with the `import typer` reference (never down), so that CI fails on a
@@ -172,6 +154,36 @@ def main() -> None:
         print(f"{n:32} {rw:7.2f} {'<=' + format(target, 'g'):>7} {rc:7.2f} "
               f"{'<=' + format(gate, 'g'):>6}  {verdict}"
               f"{'' if rw <= target else '  (over the issue target)'}")
+    return over
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 when a CPU ratio is over its gate")
+    ap.add_argument("--root", type=Path, default=ROOT, help="the checkout to time")
+    ap.add_argument("--compare", type=Path, help="another checkout, timed alongside")
+    args = ap.parse_args()
+    roots = [args.root.resolve()] + ([args.compare.resolve()] if args.compare else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        commands: dict[str, tuple[list[str], dict]] = {}
+        for i, root in enumerate(roots):
+            compileall.compile_dir(root / "convcli", quiet=1)
+            py = make_venv(Path(tmp, f"venv{i}"), root)
+            env = child_env(str(Path(tmp, f"cache{i}")))     # a --help cache per checkout
+            if i == 0:
+                commands = {n: ([py, *argv], env) for n, argv in REFERENCES.items()}
+            mark = "" if i == 0 else f"({root.name}) "
+            commands.update({f"{mark}convcli {n}": ([py, "-c", SCRIPT, *argv], env)
+                             for n, (argv, _, _) in CASES.items()})
+        over = report(commands, *measure(commands, args.runs), args.runs)
+        if args.check and over:
+            # one noisy round is not a regression: the cases over their gate are timed
+            # again, 21 rounds beside the same references, and fail only if still over
+            print(f"\nover on the first measure: {', '.join(over)}; timing them again")
+            again = {n: commands[n] for n in [*REFERENCES, *over]}
+            over = report(again, *measure(again, max(21, args.runs)), max(21, args.runs))
     if args.check and over:
         sys.exit(f"start-up over its gate: {', '.join(over)}")
 
