@@ -2,7 +2,8 @@
 the layer rules share. Messages name the layer and list its arguments.
 
 A signature is a list of (name, default) in torch's order, with ``REQUIRED`` for
-arguments without a default. Pure Python.
+arguments without a default, and an entry ``(STAR, None)`` where torch's has ``*``: the
+arguments after it are keyword-only. Pure Python.
 """
 
 from __future__ import annotations
@@ -12,17 +13,22 @@ from convcli.errors import ConvError
 from convcli.network.text import LayerCall
 
 REQUIRED = object()
+STAR = "*"      # ("*", None) in a signature: the arguments after it are keyword-only
 
 
 def bind(call: LayerCall, signature: list[tuple[str, object]]) -> dict:
     """Positional and keyword arguments -> {name: value} as Python would bind them to
     ``torch.nn.<name>(...)``; messages name the layer and list its arguments."""
-    names = [n for n, _ in signature]
-    if len(call.args) > len(names):
+    names = [n for n, _ in signature if n != STAR]
+    positional = [n for n, _ in signature[:[n for n, _ in signature].index(STAR)]] \
+        if (STAR, None) in signature else names
+    if len(call.args) > len(positional):
+        kw_only = names[len(positional):]
         raise ConvError(
-            f"{call}: {call.name} takes at most {len(names)} positional arguments "
-            f"({', '.join(names)}), got {len(call.args)}")
-    values = dict(zip(names, call.args))
+            f"{call}: {call.name} takes at most {len(positional)} positional arguments "
+            f"({', '.join(positional)}), got {len(call.args)}"
+            + (f"; {', '.join(kw_only)} only by name ({kw_only[0]}=...)" if kw_only else ""))
+    values = dict(zip(positional, call.args))
     for key, value in call.kwargs.items():
         if key not in names:
             close = [n for n in names if n.replace("_", "") == key.replace("_", "")
@@ -35,7 +41,7 @@ def bind(call: LayerCall, signature: list[tuple[str, object]]) -> dict:
             raise ConvError(f"{call}: {key} is given twice (by position and by name)")
         values[key] = value
     for n, default in signature:
-        if n not in values:
+        if n not in values and n != STAR:
             if default is REQUIRED:
                 raise ConvError(f"{call}: {call.name} needs {n} (its arguments: "
                                 f"{', '.join(names)})")

@@ -12,7 +12,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from convcli.errors import ConvError
-from convcli.network.binding import REQUIRED, bind
+from convcli.network.binding import REQUIRED, STAR, bind
 from convcli.network.layer import Ctx, Saves
 from convcli.network.text import parse_layers
 
@@ -54,10 +54,15 @@ def refused_when_built(rules, text, words):
 
 
 def torch_signature(name):
-    """torch's constructor arguments as (name, default), REQUIRED where it has none."""
+    """torch's constructor arguments as (name, default), REQUIRED where it has none,
+    (STAR, None) where its keyword-only arguments begin."""
     params = list(inspect.signature(getattr(torch.nn, name).__init__).parameters.values())[1:]
-    return [(p.name, REQUIRED if p.default is inspect.Parameter.empty else p.default)
-            for p in params]
+    out = []
+    for p in params:
+        if p.kind is p.KEYWORD_ONLY and (STAR, None) not in out:
+            out.append((STAR, None))
+        out.append((p.name, REQUIRED if p.default is inspect.Parameter.empty else p.default))
+    return out
 
 
 class Measured:

@@ -8,8 +8,8 @@ import inspect
 import pytest
 
 from convcli.errors import ConvError
-from convcli.network.binding import (REQUIRED, bind, bool_arg, compact_text, int_arg,
-                                     ints_arg, near)
+from convcli.network.binding import (REQUIRED, STAR, bind, bool_arg, compact_text,
+                                     int_arg, ints_arg, near)
 from convcli.network.rules import REGISTRY
 from convcli.network.text import parse_layers
 
@@ -26,7 +26,9 @@ def call(text):
     "Conv2d(3, 8, 3)", "Conv2d(3, 8, kernel_size=3, stride=2)",
     "Conv2d(in_channels=3, out_channels=8, kernel_size=(1, 3), padding='same')",
     "ConvTranspose1d(4, 2, 4, 2, 1, 1, 2, False, 3)", "Linear(6, 5, bias=False)",
-    "BatchNorm2d(4, momentum=None)", "MaxPool2d(3, 2, 1, 1, True, True)"])
+    "BatchNorm2d(4, momentum=None)", "MaxPool2d(3, 2, 1, 1, True, True)",
+    "BatchNorm2d(4, 1e-3, 0.1, True, False, None, None, bias=False)",
+    "GroupNorm(2, 4, 1e-5, True, None, None, bias=False)"])
 def test_bind_matches_pythons_binding_to_torchs_signature(text):
     torch = pytest.importorskip("torch")
     c = call(text)
@@ -132,3 +134,20 @@ def test_compact_text_builds_the_same_module_in_torch(text, compact):
     full = getattr(torch.nn, c.name)(*c.args, **c.kwargs)
     again = getattr(torch.nn, short.name)(*short.args, **short.kwargs)
     assert repr(again) == repr(full)
+
+
+@pytest.mark.parametrize("text", ["BatchNorm2d(4, 1e-5, 0.1, True, True, None, None, False)",
+                                  "GroupNorm(2, 4, 1e-5, True, None, None, False)",
+                                  "SyncBatchNorm(4, 1e-5, 0.1, True, True, None, None, None, "
+                                  "False)"])
+def test_keyword_only_arguments_are_refused_by_position_as_torch_refuses_them(text):
+    """torch's norms take `bias` after a `*`: by name only."""
+    torch = pytest.importorskip("torch")
+    c = call(text)
+    with pytest.raises(TypeError, match="positional arguments"):
+        getattr(torch.nn, c.name)(*c.args, **c.kwargs)
+    signature, _ = REGISTRY[c.name]
+    assert (STAR, None) in signature
+    with pytest.raises(ConvError) as e:
+        bind(c, signature)
+    assert str(e.value).endswith(f"got {len(c.args)}; bias only by name (bias=...)")

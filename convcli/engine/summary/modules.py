@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from convcli.network.binding import compact_text
+from convcli.network.binding import STAR, compact_text
 from convcli.network.rules import REGISTRY
 from convcli.network.text import LayerCall
 
@@ -27,7 +27,7 @@ def call_of(m) -> LayerCall | None:
     sig, _ = REGISTRY[name]
     kwargs = {}
     for key, _default in sig:
-        if key in ("device", "dtype"):
+        if key in ("device", "dtype", STAR):
             continue
         if key == "bias":  # a tensor or None on the module: was it built with one?
             value = getattr(m, "bias", None)

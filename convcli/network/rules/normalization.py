@@ -12,7 +12,7 @@ from convcli.calculator.ints import is_int
 from convcli.formatting import spatial_names
 from convcli.errors import ConvError
 from convcli.formatting import plural
-from convcli.network.binding import REQUIRED, bool_arg, int_arg
+from convcli.network.binding import REQUIRED, STAR, bool_arg, int_arg
 from convcli.network.layer import Layer, Rule, Saves, rank_check
 
 class BatchNorm(Layer):
@@ -74,12 +74,13 @@ class BatchNorm(Layer):
         return ""
 
 
-# `bias` (keyword-only, torch >= 2.11): affine=True keeps a weight, and a bias unless False
+# `bias` (keyword-only, torch >= 2.11: after STAR): affine=True keeps a weight, and a bias unless False
 _BN_SIG = [("num_features", REQUIRED), ("eps", 1e-5), ("momentum", 0.1), ("affine", True),
-           ("track_running_stats", True), ("device", None), ("dtype", None), ("bias", True)]
+           ("track_running_stats", True), ("device", None), ("dtype", None), (STAR, None),
+           ("bias", True)]
 _IN_SIG = [("num_features", REQUIRED), ("eps", 1e-5), ("momentum", 0.1), ("affine", False),
            ("track_running_stats", False), ("device", None), ("dtype", None),
-           ("bias", True)]
+           (STAR, None), ("bias", True)]
 
 
 class GroupNorm(Layer):
@@ -190,8 +191,8 @@ for _d in (1, 2, 3):
     RULES[f"BatchNorm{_d}d"] = (_BN_SIG, lambda c, v, d=_d: BatchNorm(c, v, d))
     RULES[f"InstanceNorm{_d}d"] = (_IN_SIG, lambda c, v, d=_d: BatchNorm(c, v, d, True))
 RULES["GroupNorm"] = ([("num_groups", REQUIRED), ("num_channels", REQUIRED), ("eps", 1e-5),
-                       ("affine", True), ("device", None), ("dtype", None), ("bias", True)],
-                      GroupNorm)
+                       ("affine", True), ("device", None), ("dtype", None), (STAR, None),
+                       ("bias", True)], GroupNorm)
 RULES["RMSNorm"] = ([("normalized_shape", REQUIRED), ("eps", None), ("elementwise_affine", True),
                      ("device", None), ("dtype", None)],
                     lambda c, v: RMSNorm(c, {**v, "bias": False}))
