@@ -145,12 +145,19 @@ def test_measure_gpus_passes_set_and_freeze_to_every_rank(sh):
 
 
 def _workers() -> list[int]:
-    """PIDs of dist_worker processes still alive."""
+    """PIDs of dist_worker processes still alive that this test process launched, by
+    inheritance: under xdist, only those whose environment names this xdist worker (a
+    test on another worker may be running ranks of its own at the same moment; an
+    orphaned rank keeps its environment, not its parent)."""
+    ours = os.environ.get("PYTEST_XDIST_WORKER")
     out = []
     for pid in os.listdir("/proc"):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"convcli.engine.summary.dist_worker" in f.read():
+                if b"convcli.engine.summary.dist_worker" not in f.read():
+                    continue
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if ours is None or f"PYTEST_XDIST_WORKER={ours}".encode() in f.read().split(b"\0"):
                     out.append(int(pid))
         except (OSError, ValueError):
             pass
