@@ -28,7 +28,8 @@ from convcli.engine.memory import (MemoryEstimate, check_budget, estimate_memory
 from convcli.engine.ram import own_rss, peak_rss
 from convcli.engine.npy import (NpyFile, Saved, check_bias_file, check_save_path,
                                 check_weight_file, npy_info, save_output)
-from convcli.engine.run_tensors import InputCache, check_channels_last, run_tensors
+from convcli.engine.run_tensors import (InputCache, cached_input_bytes, check_channels_last,
+                                        run_tensors)
 from convcli.engine.stats import OutputStats, output_stats
 from convcli.engine.timing import Timing, time_calls
 from convcli.engine import torch_adapter
@@ -239,7 +240,7 @@ def slow_dtype_notice(dtypes, dev: Device) -> str | None:
 def _execute(torch, p: Plan, progress: Progress | None, notice: Notice,
              inputs: InputCache | None) -> RunResult:
     spec, opts = p.spec, p.options
-    dev, est = device_and_budget(torch, p)
+    dev, est = device_and_budget(torch, p, inputs)
     warning = slow_dtype_notice(dict.fromkeys((p.dtype,) + (p.tune_dtypes or ())), dev)
     if warning:
         notice(warning)
@@ -287,14 +288,19 @@ def _execute(torch, p: Plan, progress: Progress | None, notice: Notice,
         saved=saved, tune=rows, output=out)
 
 
-def device_and_budget(torch, p: Plan) -> tuple[Device, MemoryEstimate]:
+def device_and_budget(torch, p: Plan, inputs: InputCache | None = None
+                      ) -> tuple[Device, MemoryEstimate]:
     """The device, and the estimate checked against its budget (and, on CUDA, the
-    host RAM the input's source copy needs)."""
+    host RAM the input's source copy needs). ``inputs``: a sweep's cache; an input it
+    already holds on the CPU is in the process's resident size, so the baseline leaves
+    it out (the estimate counts it as the input)."""
     opts = p.options
     dev = resolve_device(opts.device)
+    held = cached_input_bytes(inputs, p, dev) if not dev.is_cuda else 0
     est = estimate_memory(p.spec, p.input_shape, p.dtype, cuda=dev.is_cuda,
                           tune_dtypes=p.tune_dtypes or (), threads=torch.get_num_threads(),
-                          source_dtype=_source_dtype(p.in_file), baseline=own_rss())
+                          source_dtype=_source_dtype(p.in_file),
+                          baseline=max(0, own_rss() - held))
     limit, source = memory_limit(dev.kind, opts.max_memory, dev.index)
     est = check_budget(est, limit, source, dev.name, p.budget_given)
     if dev.is_cuda:  # the host holds the input's source copy (and the saved output)

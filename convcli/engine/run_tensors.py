@@ -38,6 +38,14 @@ def _input_key(p: Plan, dev: Device) -> tuple:
             p.dtype, opts.channels_last)
 
 
+def cached_input_bytes(inputs: InputCache | None, p: Plan, dev: Device) -> int:
+    """The bytes of the input ``inputs`` holds for this plan (0 if none): what
+    run_tensors will take from the cache instead of making."""
+    cached = None if inputs is None or p.tune_dtypes is not None else \
+        inputs.get(_input_key(p, dev))
+    return 0 if cached is None else cached[0].numel() * cached[0].element_size()
+
+
 def run_tensors(torch, p: Plan, dev: Device, inputs: InputCache | None = None):
     """Input, weight and bias on the device: from the files, else a standard normal
     input from the seed and the module's default init under the seed (made on the CPU

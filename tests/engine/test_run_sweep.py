@@ -198,6 +198,34 @@ def test_a_row_over_the_memory_budget_refuses_the_sweep_before_any_run(monkeypat
     assert ran == []
 
 
+@pytest.mark.slow
+def test_a_kept_input_is_counted_once_in_a_later_rows_budget(monkeypatch):
+    """From the second row on, the input the sweep keeps is in the process's resident
+    size, and the estimate counts it as the input: the baseline leaves it out, so a
+    budget the first row fits with half the input to spare is not refused at the second
+    (it was: the input counted twice)."""
+    shape = (1, 16, 2048, 2048)                  # a 256 MiB float32 input
+    input_bytes = torch.zeros(shape).nbytes
+    base = dict(dims=2, in_channels=16, out_channels=1, kernel_size=1)
+    sweeps = [Sweep("stride", "s", ("1", "2"))]
+    real, seen = conv_run.device_and_budget, []
+
+    def spy(*a, **k):
+        dev, est = real(*a, **k)
+        seen.append(est)
+        return dev, est
+    monkeypatch.setattr(conv_run, "device_and_budget", spy)
+    _sweep(base, sweeps, shape)
+    first, second = seen
+    assert first.input == second.input == input_bytes
+    assert second.baseline - first.baseline < input_bytes / 4
+    budget = RunOptions(repeat=2, warmup=0, threads=1,
+                        max_memory=first.total + input_bytes // 2)
+    seen.clear()
+    done = _sweep(base, sweeps, shape, budget)
+    assert [r.error for r in done.rows] == [None, None] and len(seen) == 2
+
+
 def test_a_row_whose_output_disagrees_is_kept_apart_as_a_bug(monkeypatch):
     from convcli.engine import torch_adapter
     real = torch_adapter.functional
