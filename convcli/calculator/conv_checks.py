@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from convcli.calculator.groups import valid_groups_text
 from convcli.calculator.ints import MAX_SIZE, check_int64, is_int, per_dim_tuple
 from convcli.errors import ConvError
 from convcli.formatting import per_dim, shape_x, spatial_names
@@ -66,6 +65,7 @@ def check_channels(spec: ConvSpec) -> None:
     if g <= 0:
         raise ConvError(f"groups={g}: groups must be a positive whole number")
     if spec.in_channels % g or spec.out_channels % g:
+        from convcli.calculator.groups import valid_groups_text   # a refusal's only
         name = "in_channels" if spec.in_channels % g else "out_channels"
         raise ConvError(
             f"groups={g}: {name}={getattr(spec, name)} is not divisible by groups; each "

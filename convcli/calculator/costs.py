@@ -14,7 +14,6 @@ from math import prod
 
 from typing import TYPE_CHECKING
 
-from convcli.calculator.explain import notes
 from convcli.errors import ConvError
 
 if TYPE_CHECKING:
@@ -110,6 +109,7 @@ def analyse(spec: ConvSpec, input_shape: Sequence[int] | None = None,
     if input_shape is None:
         return ConvCounts(spec, dtype, None, None, None, None,
                           Bytes(None, None, weight_b, bias_b))
+    from convcli.calculator.explain import notes   # not on net's path, which needs none
     input_shape = tuple(input_shape)
     out = spec.output_shape(input_shape)
     return ConvCounts(
