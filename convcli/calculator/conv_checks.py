@@ -175,10 +175,13 @@ def checked_input(spec: ConvSpec, input_shape: Sequence[int]) -> Ints:
     batched = rank == d + 2
     channels = shape[1] if batched else shape[0]
     if channels != spec.in_channels:
+        unbatched = "" if batched else f", read unbatched as (C, {spatial_names(d)})"
+        lower = (f"; for a batched {rank - 2}d input use a {rank - 2}d conv"
+                 if not batched and 1 <= rank - 2 and shape[1] == spec.in_channels else "")
         raise ConvError(
-            f"input has {channels} channels (dim {1 if batched else 0} of {shape_x(shape)}) but "
-            f"in_channels={spec.in_channels}; set in_channels={channels} or feed "
-            f"{spec.in_channels} channels"
+            f"input has {channels} channels (dim {1 if batched else 0} of {shape_x(shape)}"
+            f"{unbatched}) but in_channels={spec.in_channels}; set in_channels={channels} or "
+            f"feed {spec.in_channels} channels{lower}"
         )
     return shape
 

@@ -116,6 +116,23 @@ def test_forward_refusals_are_torch_s(kwargs, dims, transposed, shape, words):
             assert tuple(module(torch.zeros(shape)).shape) == got
 
 
+def test_a_batched_input_to_a_conv_one_rank_up_is_named_for_the_conv_it_fits():
+    """1x3x8x8 to Conv3d(3, 4, 3) is an unbatched (C, D, H, W) input with 1 channel:
+    torch refuses it, and the message says so and names the conv that takes it."""
+    kwargs = dict(in_channels=3, out_channels=4, kernel_size=3)
+    assert torch_refuses(kwargs, 3, False, (1, 3, 8, 8))
+    with torch.no_grad():
+        assert tuple(CONV[2](**kwargs)(torch.zeros(1, 3, 8, 8)).shape) == (1, 4, 6, 6)
+    with pytest.raises(ConvError) as e:
+        ConvSpec(3, **kwargs).output_shape((1, 3, 8, 8))
+    assert str(e.value) == ("input has 1 channels (dim 0 of 1x3x8x8, read unbatched as (C, "
+                            "D, H, W)) but in_channels=3; set in_channels=1 or feed 3 "
+                            "channels; for a batched 2d input use a 2d conv")
+    with pytest.raises(ConvError) as e:     # no reading fits: no conv to name
+        ConvSpec(2, 5, 4, 3).output_shape((3, 8, 8))
+    assert str(e.value).endswith("feed 5 channels")
+
+
 def test_check_input_says_batched_and_leaves_the_window_to_the_sizes():
     spec = ConvSpec(2, 3, 8, 5)
     assert checks.check_input(spec, (2, 3, 8, 8)) is True
