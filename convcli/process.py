@@ -8,12 +8,12 @@
   and temporary-file cleanup run. Once the process is leaving (a signal raised, an
   outcome decided), later signals are ignored: one line, never a traceback.
 - Streams (``guard_streams``): a closed descriptor 0/1/2 (`>&-`) is reopened so no
-  file the command opens can take its number (sys.stdin stays None: "closed"); a closed stdout behaves as a pipe
-  whose reader went away. Writing stdout fails as ``OutputClosed`` (141, quietly)
-  or ``OutputFailed`` (3, one line: `> /dev/full`); a failing or closed stderr is
-  silent and never changes the exit code. Text the stream's encoding cannot hold
-  degrades to ASCII (`x` for `×`, `-` `|` `+` for box lines) instead of failing.
-  NO_COLOR on a terminal: no colour or style escapes at all.
+  file the command opens can take its number (sys.stdin stays None: "closed"); a
+  closed stdout behaves as a pipe whose reader went away. Writing stdout fails as
+  ``OutputClosed`` (141, quietly) or ``OutputFailed`` (3, one line: `> /dev/full`); a
+  failing or closed stderr is silent and never changes the exit code. Text the
+  stream's encoding cannot hold degrades to ASCII (`x` for `×`, `-` `|` `+` for box
+  lines) instead of failing. NO_COLOR on a terminal: no colour or style escapes.
 - Environment (``sane_environment``): COLUMNS / LINES / TERMINAL_WIDTH clamped to
   sane bounds; 0 or not a number means unknown (the variable is dropped).
 - ``outcome``: the one table from exception to exit code and message.
@@ -32,8 +32,7 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator, NoReturn
 
-from convcli.errors import (ExitCode, Interrupted, OutputClosed, OutputFailed,
-                            Terminated)
+from convcli.errors import ExitCode, Interrupted, OutputClosed, OutputFailed, Terminated
 
 DEBUG_ENV = "CONVCLI_DEBUG"
 _DEFERRED = (signal.SIGINT, signal.SIGTERM)
@@ -153,6 +152,10 @@ def outcome(e: BaseException) -> tuple[int, str | None]:
         return int(ExitCode.TERMINATED), "terminated (SIGTERM)"
     if isinstance(e, (OutputClosed, BrokenPipeError)):
         return int(ExitCode.CLOSED_STDOUT), None
+    if isinstance(e, ModuleNotFoundError) and e.name:    # convcli's import, not a model's
+        return int(ExitCode.ENVIRONMENT), (
+            f"{e.name} is not installed for this Python ({sys.executable}), and convcli needs"
+            " it: install convcli into it, or run the convcli command that pip installed")
     if os.environ.get(DEBUG_ENV):
         raise e
     version = getattr(sys.modules.get("convcli"), "__version__", "")

@@ -185,6 +185,27 @@ def test_no_color_on_a_terminal_means_no_style_escapes(tmp_path, argv):
         assert plain.strip()
 
 
+# ---- a Python without convcli's dependencies -----------------------------------------
+
+
+@pytest.mark.parametrize("argv", [SHAPE, ["--help"], ["run", "1x3x8x8", "-o", "4", "-k", "3"]],
+                         ids=" ".join)
+def test_a_python_without_convcli_s_dependencies_is_exit_3_with_one_line(tmp_path, argv):
+    """`PYTHONPATH=checkout python -m convcli` under a Python convcli is not installed
+    in: its import of typer or rich fails. That is the environment (exit 3, which
+    module, which Python), not a bug in convcli (it said "internal error", 70)."""
+    import venv
+    venv.create(tmp_path / "bare", symlinks=True, with_pip=False)
+    bare = str(tmp_path / "bare" / "bin" / "python")
+    assert subprocess.run([bare, "-c", "import typer"], capture_output=True).returncode == 1
+    r = subprocess.run([bare, "-m", "convcli", *argv], cwd=tmp_path, capture_output=True,
+                       text=True, env=convcli_env(PYTHONPATH=str(ROOT)), timeout=60)
+    assert (r.returncode, r.stdout) == (ExitCode.ENVIRONMENT, "")
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("Error: ")
+    assert f"is not installed for this Python ({bare})" in r.stderr
+    assert r.stderr.split()[1] in ("typer", "rich")
+
+
 # ---- the user's atexit handlers ------------------------------------------------------
 
 
