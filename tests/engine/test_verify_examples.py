@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 import subprocess
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def test_worked_example(name, monkeypatch):
 
 
 def test_a_worked_script_runs_as_a_shell_script():
-    env = {**os.environ, "CONVCLI": "python -m convcli", "PYTHONPATH": str(ROOT),
+    env = {**os.environ, "CONVCLI": f"{shlex.quote(sys.executable)} -m convcli", "PYTHONPATH": str(ROOT),
            "COLUMNS": "80", "NO_COLOR": "1"}
     env.pop("CONVCLI_DEBUG", None)
     p = subprocess.run(["bash", str(WORKED / "grouped_weight_shape.sh")], capture_output=True,
