@@ -10,7 +10,7 @@ from convcli.network.rules.padding import RULES, Pad
 torch = pytest.importorskip("torch")
 from tests.network.rule_truth import (CTX, both_refuse_forward, build,  # noqa: E402
                                       check_against_torch, refused_when_built,
-                                      torch_signature)
+                                      torch_module, torch_signature)
 
 
 def test_rules_are_torchs_fifteen_classes_with_torchs_signatures():
@@ -58,7 +58,8 @@ def test_field_reads_the_pair_of_its_dim():
                                       "size 3"),
     ("CircularPad1d((4, 0))", (1, 2, 3), "circular padding 4 is larger than the dim's size 3"),
     ("ReplicationPad1d(1)", (1, 2, 0), "empty dim"),
-    ("ZeroPad1d((-2, -2))", (1, 2, 3), "padding (-2, -2) leaves nothing of size 3"),
+    ("ZeroPad1d((-2, -2))", (1, 2, 3), "padding (-2, -2) crops 4 from a dim of size 3"),
+    ("CircularPad1d((-2, -2))", (1, 2, 3), "padding (-2, -2) crops 4 from a dim of size 3"),
     ("ZeroPad2d(1)", (8,), "a 1d tensor [8]"),
 ])
 def test_refusals_where_torch_fails(text, shape, words):
@@ -75,9 +76,15 @@ def test_construction_refusals(text, words):
     refused_when_built(RULES, text, words)
 
 
-def test_an_empty_result_is_refused_where_torch_gives_a_0_size():
-    """torch returns a 0-size dim for a crop to exactly nothing; convcli refuses it (the
-    next layer would get an empty tensor), naming the padding."""
-    assert torch.nn.ZeroPad1d((-2, -1))(torch.zeros(1, 2, 3)).shape == (1, 2, 0)
-    with pytest.raises(ConvError, match=r"padding \(-2, -1\) leaves nothing of size 3"):
-        build(RULES, "ZeroPad1d((-2, -1))").output((1, 2, 3), CTX)
+@pytest.mark.parametrize("text", ["ZeroPad1d((-2, -1))", "ConstantPad1d((-3, 0), 2.0)",
+                                  "CircularPad1d((-1, -2))"])
+def test_a_crop_to_exactly_nothing_is_a_0_size_dim_as_in_torch(text):
+    """torch's constant and circular pads crop to a 0-size dim; the next layer decides
+    what an empty tensor means (a conv refuses it, a ReLU passes it on)."""
+    assert build(RULES, text).output((1, 2, 3), CTX) == \
+        tuple(torch_module(text)(torch.zeros(1, 2, 3)).shape) == (1, 2, 0)
+
+
+@pytest.mark.parametrize("text", ["ReflectionPad1d((-2, -1))", "ReplicationPad1d((-3, 0))"])
+def test_reflect_and_replicate_refuse_to_leave_nothing_as_torch_does(text):
+    both_refuse_forward(RULES, text, (1, 2, 3), "leaves nothing of size 3 to re")

@@ -41,9 +41,14 @@ class Pad(Layer):
                 raise ConvError(f"{ctx.at(self.call)}: circular padding "
                                 f"{max(left, right)} is larger than the dim's size {n}")
             out[axis] = n + left + right
-            if out[axis] < 1:
-                raise ConvError(f"{ctx.at(self.call)}: padding "
-                                f"({left}, {right}) leaves nothing of size {n}")
+            # a crop to exactly nothing is a 0-size dim in torch, except where F.pad
+            # reflects or replicates (it needs an element to copy)
+            if out[axis] < 0:
+                raise ConvError(f"{ctx.at(self.call)}: padding ({left}, {right}) crops "
+                                f"{-left - right} from a dim of size {n}")
+            if out[axis] == 0 and self.mode in ("reflect", "replicate"):
+                raise ConvError(f"{ctx.at(self.call)}: padding ({left}, {right}) leaves "
+                                f"nothing of size {n} to {self.mode}")
         return tuple(out)
 
     def saves(self, shape_in, shape_out, size):
