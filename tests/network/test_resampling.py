@@ -69,15 +69,26 @@ def test_refusals_where_torch_fails(text, shape, words):
     both_refuse_forward(RULES, text, shape, words)
 
 
-def test_upsampling_classes_take_4d_only_though_torch_interpolates_3d():
-    """torch's deprecated Upsampling*2d classes run on a 3d input too; convcli holds
-    them to the 2d they are named for."""
+@pytest.mark.parametrize("shape", [(1, 2, 8), (1, 2, 5, 6), (1, 2, 3, 4, 5)])
+@pytest.mark.parametrize("text", ["UpsamplingNearest2d(scale_factor=2)",
+                                  "UpsamplingNearest2d(size=3)",
+                                  "UpsamplingBilinear2d(scale_factor=2)"])
+def test_upsampling_classes_take_the_ranks_torch_takes(text, shape):
+    """The deprecated Upsampling*2d classes are Upsample with a fixed mode: nearest
+    interpolates a 3d or 5d input too, despite its name; bilinear takes 4d only."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert torch_module("UpsamplingNearest2d(scale_factor=2)")(
-            torch.zeros(1, 2, 8)).shape == (1, 2, 16)
-    with pytest.raises(ConvError, match="UpsamplingNearest2d takes 4 dims"):
-        build(RULES, "UpsamplingNearest2d(scale_factor=2)").output((1, 2, 8), CTX)
+        try:
+            expected = tuple(torch_module(text)(torch.zeros(shape)).shape)
+        except (RuntimeError, ValueError, NotImplementedError):
+            expected = None
+    assert (expected is None) == ("Bilinear" in text and len(shape) != 4)
+    layer = build(RULES, text)
+    if expected is None:
+        with pytest.raises(ConvError, match=r"needs a 4d input .*use Upsample\(mode="):
+            layer.output(shape, CTX)
+    else:
+        assert layer.output(shape, CTX) == expected
 
 
 def test_a_huge_scale_is_refused_before_any_tensor():

@@ -44,17 +44,19 @@ class Upsample(Layer):
                                     "finite numbers")
 
     def output(self, shape, ctx):
-        fixed = 4 if self.kind.startswith("Upsampling") else None
-        ranks = (fixed,) if fixed else (3, 4, 5)
-        rank_check(self, shape, ctx, ranks, "N, C and 1 to 3 spatial dims; interpolation "
-                                             "has no unbatched form")
+        # the Upsampling*2d classes are Upsample with a fixed mode: nearest takes any
+        # rank (despite the 2d in the name), bilinear 4d only, as torch's
+        rank_check(self, shape, ctx, (3, 4, 5), "N, C and 1 to 3 spatial dims; "
+                                                "interpolation has no unbatched form")
         d = len(shape) - 2
         need = _MODES_RANK.get(self.mode)
         if need and need != len(shape):
+            mode = {1: "'linear'", 2: "'bilinear'", 3: "'trilinear'"}[d]
             raise ConvError(f"{ctx.at(self.call)}: mode={self.mode!r} "
                             f"needs a {need}d input ({need - 2} spatial dims); for {d} "
-                            f"spatial dims use "
-                            + {1: "'linear'", 2: "'bilinear'", 3: "'trilinear'"}[d])
+                            f"spatial dims use " + (mode if self.kind == "Upsample" else
+                                                    f"Upsample(mode={mode}, "
+                                                    "align_corners=True)"))
         if self.size is not None:
             size = self.size if isinstance(self.size, tuple) else (self.size,) * d
             if len(size) != d:
