@@ -3,7 +3,10 @@ and the budget it is checked against (--max-memory, or a share of what is free).
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
+import sys
 from dataclasses import dataclass, replace
 from math import prod
 
@@ -21,12 +24,33 @@ GPU_SHARE = 0.90   # default on CUDA: this share of the device memory free now
 MARGIN_DIVISOR = 10       # the margin: a tenth, in whole numbers (sizes past a float)
 MARGIN_FIXED = 64 * 1024 ** 2
 # the interpreter, torch and numpy resident before any tensor (benchmarks/run_memory.py
-# measures it: 242 MiB for torch 2.13 CPU); used until torch is imported, then the
-# process's own resident size replaces it
+# measures it: 242 MiB for torch 2.13's CPU build; its CUDA build, cu130, loads its GPU
+# libraries on import even with no GPU: 494 MiB on Python 3.10, 545 on 3.13); used until
+# torch is imported, then the process's own resident size replaces it
 PROCESS_BASELINE = 240 * 1024 ** 2
+GPU_BUILD_BASELINE = 560 * 1024 ** 2
 ONEDNN_BLOCK = 16         # oneDNN's blocked layouts pad channels to 16 (AVX-512; 8 on AVX2)
 ONEDNN_DTYPES = ("float32", "bfloat16")   # the CPU dtypes torch hands to oneDNN
 STATS_BYTES = 25          # per element of a stats chunk: float64 copy, deviation, square, mask
+
+
+def process_baseline() -> int:
+    """PROCESS_BASELINE, or GPU_BUILD_BASELINE for a CUDA or ROCm build of torch (read
+    from torch/version.py, without importing torch)."""
+    return GPU_BUILD_BASELINE if gpu_build() else PROCESS_BASELINE
+
+
+def gpu_build() -> bool:
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "version"):
+        return bool(torch.version.cuda or torch.version.hip)
+    try:
+        spec = importlib.util.find_spec("torch")
+        with open(os.path.join(spec.submodule_search_locations[0], "version.py")) as f:
+            text = f.read(8192)
+    except (ImportError, ValueError, AttributeError, TypeError, IndexError, OSError):
+        return False
+    return re.search(r"^(cuda|hip)\b[^=\n]*=\s*['\"]", text, re.M) is not None
 
 
 @dataclass(frozen=True)
@@ -98,7 +122,7 @@ def estimate_memory(spec: ConvSpec, input_shape, dtype: str, *, cuda: bool = Fal
                     baseline: int | None = None) -> MemoryEstimate:
     """Bytes on the run's device: input + weight + bias + output, the copies the run
     makes, the kernels' workspace and a margin (10% + 64 MiB), and on the CPU the
-    process itself (``baseline``, default PROCESS_BASELINE). On CUDA the staging copy
+    process itself (``baseline``, default ``process_baseline()``). On CUDA the staging copy
     lives on the host (see ``host_bytes``) and cuDNN's workspace is left to the margin."""
     dtypes = (dtype,) + tuple(tune_dtypes)
     size = max(dtype_size(d) for d in dtypes)
@@ -130,7 +154,7 @@ def estimate_memory(spec: ConvSpec, input_shape, dtype: str, *, cuda: bool = Fal
     margin = margin_for(tensors)
     return MemoryEstimate(n_in * size, spec.num_weight * size, n_bias * size, n_out * size,
                           padded, staging, workspace, tune, margin,
-                          0 if cuda else PROCESS_BASELINE if baseline is None else baseline)
+                          0 if cuda else process_baseline() if baseline is None else baseline)
 
 
 def margin_for(tensors: int) -> int:

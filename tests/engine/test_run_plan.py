@@ -4,10 +4,13 @@ faults that must be answered before torch is imported (or when it is missing).""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
+from conftest import ROOT
 from convcli.engine import devices, memory
 from convcli.engine.conv_run import parse_dtypes
 from convcli.formatting import size
@@ -59,6 +62,37 @@ def test_parse_dtypes():
     assert parse_dtypes("half", False) == ("float16",)
 
 
+@pytest.mark.parametrize("version, gpu", [
+    ("cuda: Optional[str] = '12.4'\nhip: Optional[str] = None\n", True),
+    ("cuda: Optional[str] = None\nhip: Optional[str] = '6.2.41133'\n", True),
+    ("cuda: Optional[str] = None\nhip: Optional[str] = None\n", False)])
+def test_the_baseline_before_torch_is_imported_is_its_builds(tmp_path, version, gpu):
+    """A CUDA or ROCm build of torch holds far more once imported (its GPU libraries,
+    even with no GPU: cu130 494-545 MiB, the CPU build 217), read from torch/version.py
+    without importing torch (a fake torch here raises if it is imported)."""
+    fake = tmp_path / "torch"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise SystemExit('torch was imported')\n")
+    (fake / "version.py").write_text("from typing import Optional\n" + version)
+    code = ("import sys; from convcli.engine import memory; "
+            "print(memory.gpu_build(), memory.process_baseline() >> 20, 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"},
+                       timeout=60)
+    assert r.stdout.split() == [str(gpu), "560" if gpu else "240", "False"], r.stderr
+
+
+def test_the_installed_torchs_build_is_read_as_torch_reports_it():
+    torch = pytest.importorskip("torch")
+    code = ("import sys; from convcli.engine import memory; "
+            "print(memory.gpu_build(), 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    gpu = bool(torch.version.cuda or torch.version.hip)
+    assert r.stdout.split() == [str(gpu), "False"], r.stderr
+    assert memory.gpu_build() == gpu                      # and once torch is imported
+
+
 def test_estimate_counts_every_tensor():
     spec = ConvSpec(2, 4, 8, 3, padding=1)
     est = memory.estimate_memory(spec, (2, 4, 10, 10), "float32", threads=1)
@@ -67,7 +101,7 @@ def test_estimate_counts_every_tensor():
     assert est.weight == 8 * 4 * 9 * 4 and est.bias == 8 * 4
     assert est.padded_input == 0 and est.tune == 0
     assert est.staging == 0                 # float32 from float32: .to() makes no copy
-    assert est.baseline == memory.PROCESS_BASELINE
+    assert est.baseline == memory.process_baseline()
     # oneDNN's output copy, channels padded to 16, or the stats chunk: the larger
     assert est.workspace == max(2 * 16 * 100 * 4, 2 * 8 * 100 * memory.STATS_BYTES)
     assert est.total == (est.tensors + est.workspace + est.margin + est.baseline)

@@ -134,7 +134,7 @@ def verify_memory(spec: ConvSpec, input_shape, dtype: str, threads: int) -> int:
     numpy_side = (IN_F64_ARRAYS * padded + OUT_F64_ARRAYS * n_out + 2 * spec.num_weight) * F64
     tensors = torch_side + numpy_side + columns
     return (tensors + memory.margin_for(tensors)
-            + max(memory.own_rss(), memory.PROCESS_BASELINE))
+            + max(memory.own_rss(), memory.process_baseline()))
 
 
 def _check_memory(spec: ConvSpec, input_shape, opts: Options) -> dict:
