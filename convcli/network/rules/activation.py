@@ -29,6 +29,13 @@ class Same(Layer):
         if call.name == "PReLU":
             self.n = int_arg(call, "num_parameters", values["num_parameters"], 1)
             self.params = self.n
+        if call.name == "Hardtanh":      # min_value/max_value: torch's deprecated names
+            low = values["min_val"] if values["min_value"] is None else values["min_value"]
+            high = values["max_val"] if values["max_value"] is None else values["max_value"]
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                       for v in (low, high)) or not high > low:
+                raise ConvError(f"{call}: max_val ({high!r}) must be a number greater than "
+                                f"min_val ({low!r})")
 
     def output(self, shape, ctx):
         dim = self.values.get("dim")
@@ -120,8 +127,8 @@ KINDS: dict[str, Kind] = {
     "GELU": Kind([("approximate", "none")], "input"), "Sigmoid": Kind([], "output"),
     "Tanh": Kind([], "output"), "LogSigmoid": Kind([], "input", extra=1),
     "Softsign": Kind([], "input", extra=1), "Tanhshrink": Kind([], extra=1),
-    "Hardtanh": Kind([("min_val", -1.0), ("max_val", 1.0), ("inplace", False)], "input",
-                     copies=True),
+    "Hardtanh": Kind([("min_val", -1.0), ("max_val", 1.0), ("inplace", False),
+                      ("min_value", None), ("max_value", None)], "input", copies=True),
     "Softplus": Kind([("beta", 1.0), ("threshold", 20.0)], "input"),
     "Hardshrink": Kind([("lambd", 0.5)], "input"),
     "Softshrink": Kind([("lambd", 0.5)], "input"),
