@@ -156,7 +156,6 @@ def test_a_zero_or_bogus_width_is_unknown(value):
 def _on_a_tty(argv: list[str], **env) -> tuple[int, bytes]:
     import fcntl
     import pty
-    import select
     import struct
     import termios
 

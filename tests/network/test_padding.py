@@ -4,7 +4,6 @@ and the field's pad step read from the right pair (padding runs from the last di
 
 import pytest
 
-from convcli.errors import ConvError
 from convcli.network.rules.padding import RULES, Pad
 
 torch = pytest.importorskip("torch")
