@@ -41,6 +41,7 @@ def process_baseline() -> int:
 
 
 def gpu_build() -> bool:
+    """Is the torch this Python would import a CUDA or ROCm build?"""
     torch = sys.modules.get("torch")
     if torch is not None and hasattr(torch, "version"):
         return bool(torch.version.cuda or torch.version.hip)
@@ -122,8 +123,9 @@ def estimate_memory(spec: ConvSpec, input_shape, dtype: str, *, cuda: bool = Fal
                     baseline: int | None = None) -> MemoryEstimate:
     """Bytes on the run's device: input + weight + bias + output, the copies the run
     makes, the kernels' workspace and a margin (10% + 64 MiB), and on the CPU the
-    process itself (``baseline``, default ``process_baseline()``). On CUDA the staging copy
-    lives on the host (see ``host_bytes``) and cuDNN's workspace is left to the margin."""
+    process itself (``baseline``, default ``process_baseline()``). On CUDA the staging
+    copy lives on the host (see ``host_bytes``) and cuDNN's workspace is left to the
+    margin."""
     dtypes = (dtype,) + tuple(tune_dtypes)
     size = max(dtype_size(d) for d in dtypes)
     shape = tuple(input_shape)

@@ -19,9 +19,9 @@ STAR = "*"      # ("*", None) in a signature: the arguments after it are keyword
 def bind(call: LayerCall, signature: list[tuple[str, object]]) -> dict:
     """Positional and keyword arguments -> {name: value} as Python would bind them to
     ``torch.nn.<name>(...)``; messages name the layer and list its arguments."""
-    names = [n for n, _ in signature if n != STAR]
-    positional = [n for n, _ in signature[:[n for n, _ in signature].index(STAR)]] \
-        if (STAR, None) in signature else names
+    order = [n for n, _ in signature]
+    names = [n for n in order if n != STAR]
+    positional = order[:order.index(STAR)] if STAR in order else names
     if len(call.args) > len(positional):
         kw_only = names[len(positional):]
         raise ConvError(

@@ -77,8 +77,8 @@ def test_worked_example(name, monkeypatch):
 
 
 def test_a_worked_script_runs_as_a_shell_script():
-    env = {**os.environ, "CONVCLI": f"{shlex.quote(sys.executable)} -m convcli", "PYTHONPATH": str(ROOT),
-           "COLUMNS": "80", "NO_COLOR": "1"}
+    env = {**os.environ, "CONVCLI": f"{shlex.quote(sys.executable)} -m convcli",
+           "PYTHONPATH": str(ROOT), "COLUMNS": "80", "NO_COLOR": "1"}
     env.pop("CONVCLI_DEBUG", None)
     p = subprocess.run(["bash", str(WORKED / "grouped_weight_shape.sh")], capture_output=True,
                        text=True, env=env, cwd=ROOT, timeout=120)

@@ -74,7 +74,8 @@ class BatchNorm(Layer):
         return ""
 
 
-# `bias` (keyword-only, torch >= 2.11: after STAR): affine=True keeps a weight, and a bias unless False
+# `bias` (keyword-only since torch 2.11: after STAR): affine=True keeps a weight, and a
+# bias unless False
 _BN_SIG = [("num_features", REQUIRED), ("eps", 1e-5), ("momentum", 0.1), ("affine", True),
            ("track_running_stats", True), ("device", None), ("dtype", None), (STAR, None),
            ("bias", True)]
