@@ -47,9 +47,15 @@ def gpu_build() -> bool:
         return bool(torch.version.cuda or torch.version.hip)
     try:
         spec = importlib.util.find_spec("torch")
-        with open(os.path.join(spec.submodule_search_locations[0], "version.py")) as f:
+    except (ImportError, ValueError):
+        return False
+    where = spec.submodule_search_locations if spec is not None else None
+    if not where:                  # no torch, or a torch.py that is not the package
+        return False
+    try:
+        with open(os.path.join(list(where)[0], "version.py")) as f:
             text = f.read(8192)
-    except (ImportError, ValueError, AttributeError, TypeError, IndexError, OSError):
+    except (OSError, UnicodeDecodeError):
         return False
     return re.search(r"^(cuda|hip)\b[^=\n]*=\s*['\"]", text, re.M) is not None
 
