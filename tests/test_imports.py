@@ -50,7 +50,7 @@ def test_runs_without_torch_numpy_or_matplotlib_installed(command):
 def test_numpy_is_not_a_core_dependency():
     """shape, params, net, show and solve install without numpy (it comes with the
     torch extra, for run and verify)."""
-    import tomllib
+    tomllib = pytest.importorskip("tomllib")      # Python 3.11+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert not any(d.startswith("numpy") for d in project["dependencies"])
     assert any(d.startswith("numpy") for d in project["optional-dependencies"]["torch"])

@@ -26,7 +26,7 @@ from __future__ import annotations
 from itertools import product
 from math import prod
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from convcli.calculator.conv_checks import check_input
 from convcli.calculator.spec import ConvSpec
@@ -118,7 +118,9 @@ def _forward(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
                             f"spans {sp}; the window must fit")
     # channels last, so that im2col copies runs of contiguous channels
     xc = np.ascontiguousarray(np.moveaxis(xp, 1, -1))           # (N, *P, C)
-    win = sliding_window_view(xc, span, axis=tuple(range(1, 1 + d)))  # (N, *pos, C, *span)
+    # axis as Any: numpy < 2.3's stubs (the last numpy for Python 3.10) type it one index
+    axes: Any = tuple(range(1, 1 + d))
+    win = sliding_window_view(xc, span, axis=axes)                 # (N, *pos, C, *span)
     win = win[(slice(None),)
               + tuple(slice(None, None, s) for s in spec.stride)
               + (slice(None),)

@@ -14,7 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from convcli.calculator.spec import ConvSpec  # noqa: E402
 from convcli.calculator.sweep_grid import Sweep  # noqa: E402
-from convcli.engine import conv_run, run_sweep as rs, run_tensors  # noqa: E402
+from convcli.engine import conv_run, memory, run_sweep as rs, run_tensors  # noqa: E402
 from convcli.engine.conv_run import RunOptions  # noqa: E402
 from convcli.errors import ConvError, EnvironmentProblem  # noqa: E402
 
@@ -194,7 +194,7 @@ def test_a_row_over_the_memory_budget_refuses_the_sweep_before_any_run(monkeypat
     with pytest.raises(EnvironmentProblem, match=r"^--sweep k=1, o=4096: this run needs "):
         _sweep(base, [Sweep("kernel_size", "k", ("1",)),
                       Sweep("out_channels", "o", ("8", "4096"))], (64, 8, 128, 128),
-               RunOptions(repeat=1, max_memory=600 * 2 ** 20))
+               RunOptions(repeat=1, max_memory=memory.process_baseline() + 360 * 2 ** 20))
     assert ran == []
 
 
