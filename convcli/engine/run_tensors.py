@@ -38,11 +38,17 @@ def _input_key(p: Plan, dev: Device) -> tuple:
             p.dtype, opts.channels_last)
 
 
+def _cached(inputs: InputCache | None, p: Plan, dev: Device):
+    """The (tensor, source) ``inputs`` holds for this plan, or None (--tune makes its
+    own variants: it never uses the cache)."""
+    return None if inputs is None or p.tune_dtypes is not None else \
+        inputs.get(_input_key(p, dev))
+
+
 def cached_input_bytes(inputs: InputCache | None, p: Plan, dev: Device) -> int:
     """The bytes of the input ``inputs`` holds for this plan (0 if none): what
     run_tensors will take from the cache instead of making."""
-    cached = None if inputs is None or p.tune_dtypes is not None else \
-        inputs.get(_input_key(p, dev))
+    cached = _cached(inputs, p, dev)
     return 0 if cached is None else cached[0].numel() * cached[0].element_size()
 
 
@@ -53,8 +59,7 @@ def run_tensors(torch, p: Plan, dev: Device, inputs: InputCache | None = None):
     ``prepare(dtype, channels_last)`` for --tune's variants, and where each came from.
     ``inputs``: a sweep's cache; the input is taken from it, or put in it."""
     spec, opts = p.spec, p.options
-    key = _input_key(p, dev)
-    cached = None if inputs is None or p.tune_dtypes is not None else inputs.get(key)
+    cached = _cached(inputs, p, dev)
     sources: dict[str, Any] = {}
     x_host = None
     if cached is not None:
@@ -102,7 +107,7 @@ def run_tensors(torch, p: Plan, dev: Device, inputs: InputCache | None = None):
         x = cached[0]
     elif inputs is not None and p.tune_dtypes is None:
         inputs.clear()              # one input at a time: the last shape's
-        inputs[key] = (x, sources["input"])
+        inputs[_input_key(p, dev)] = (x, sources["input"])
     if p.tune_dtypes is None:
         x_host = None  # free the source copy unless --tune makes more variants from it
     return x, w, b, prepare, sources
