@@ -98,3 +98,8 @@ def sweep(sweeps: Sequence[Sweep], answer: Callable[[dict[str, str]], T]
 def label(sweeps: Sequence[Sweep], values: Mapping[str, Any]) -> str:
     """One combination as the user named it: 'k=3, s=2'."""
     return ", ".join(f"{s.name}={values[s.field]}" for s in sweeps)
+
+
+def names(sweeps: Sequence[Sweep]) -> str:
+    """The swept options as the user named them: 'k, s'."""
+    return ", ".join(s.name for s in sweeps)

@@ -133,7 +133,7 @@ def params(conv: ConvArgs, input: str | None = None, compare_groups: bool = Fals
 def _swept(conv: ConvArgs, texts: list[str], input_shape, dtype: str) -> Answer:
     """--sweep: the counts of every combination, one row each."""
     from convcli.calculator.costs import analyse
-    from convcli.calculator.sweep_grid import sweep
+    from convcli.calculator.sweep_grid import names, sweep
     from convcli.views import conv_data
     from convcli.views.sweep_view import sweep_dict
 
@@ -158,9 +158,8 @@ def _swept(conv: ConvArgs, texts: list[str], input_shape, dtype: str) -> Answer:
                     "params": f"{c.spec.num_params:,}",
                     "output": shape_list(c.output_shape) if c.output_shape else "",
                     "MACs": count_short(c.macs) if c.macs is not None else ""}
-        names = ", ".join(s.name for s in sweeps)
-        return [sweep_table(f"{len(rows)} combinations of {names}", sweeps, rows, columns,
-                            cells)]
+        return [sweep_table(f"{len(rows)} combinations of {names(sweeps)}", sweeps, rows,
+                            columns, cells)]
 
     return Answer(data, tables)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from math import prod
 from typing import TYPE_CHECKING, Any
 
-from convcli.calculator.sweep_grid import Sweep, SweepRow, label, sweep
+from convcli.calculator.sweep_grid import Sweep, SweepRow, label, names, sweep
 from convcli.engine import conv_run
 from convcli.engine.conv_run import (Notice, Plan, Progress, RunOptions, RunResult,
                                      device_and_budget, torch_threads)
@@ -126,7 +126,7 @@ def run_sweep(sweeps: Sequence[Sweep], planned: Sequence[SweepRow[tuple[Plan, An
         def step(done: int, _total: int, _label: str, base: int = i * per) -> None:
             if progress is not None:     # one bar over every row's calls
                 progress(base + done, len(ok) * per,
-                         f"--sweep {_names(sweeps)}: {len(ok)} runs")
+                         f"--sweep {names(sweeps)}: {len(ok)} runs")
         try:   # the output tensor is let go before the next row runs (no name holds it)
             rows.append(SweepRow({}, SweptRun(replace(conv_run.run(
                 p.spec, p.in_file.path if p.in_file else p.input_shape, options, step, once,
@@ -138,8 +138,3 @@ def run_sweep(sweeps: Sequence[Sweep], planned: Sequence[SweepRow[tuple[Plan, An
     return SweepRuns(tuple(sweeps), tuple(
         SweepRow(r.values, None, r.error) if r.answer is None else
         replace(next(it), values=r.values) for r in planned), mismatch)
-
-
-def _names(sweeps: Sequence[Sweep]) -> str:
-    return ", ".join(s.name for s in sweeps)
-

@@ -227,9 +227,9 @@ def _sweep_notes(done: SweepRuns, first: RunResult) -> list:
     """Under the table, once: which rows' timings spread widely (first: the docs test
     leaves this paragraph out, as it comes and goes with the machine's load), what
     every row shares, what the columns mean."""
-    tm = first.timing
     from convcli.calculator.sweep_grid import label
 
+    tm = first.timing
     wide = [label(done.sweeps, r.values) for r in done.rows
             if r.answer is not None and r.answer.result.timing.spread_note()]
     notes: list = []
@@ -253,11 +253,12 @@ def sweep_run_parts(done: SweepRuns) -> list:
     median ms, spread, GFLOP/s; notes where an output has NaN or Inf); under it, once,
     which rows' timings spread widely, what every row shares (the input, the calls,
     the device) and the reading of INPUT's rank."""
+    from convcli.calculator.sweep_grid import names as swept_names
     from convcli.views.conv_view import reading_text
     from convcli.views.sweep_view import sweep_table
 
     ran = [r.answer for r in done.rows if r.answer is not None]
-    names = ", ".join(s.name for s in done.sweeps)
+    names = swept_names(done.sweeps)
     if not ran:      # every run was refused by torch: the reasons are the table
         return [sweep_table(f"{len(done.rows)} runs of {names}", done.sweeps, done.rows,
                             SWEEP_COLUMNS[:2], _sweep_cells)]
