@@ -134,9 +134,19 @@ def _check_float(dtype, option: str, where: str) -> None:
             f"({', '.join(NPY_FLOAT_DTYPES)}): save it with array.astype('float32')")
 
 
-# [stream, option, NpyFile, numpy dtype as stored, fortran order, the array once read]:
-# stdin's header and data, read once (a --sweep builds its rows from the same array)
-_STDIN_NPY: list[list] = []
+class _StdinNpy:
+    """Standard input's .npy, read once (a --sweep builds its rows from the same array):
+    the stream, the option it was given to, its header (``info``, the numpy ``dtype``
+    as stored, ``fortran`` order) and, once read, its ``array``."""
+
+    __slots__ = ("stream", "option", "info", "dtype", "fortran", "array")
+
+    def __init__(self, stream, option: str, info: NpyFile, dtype, fortran: bool):
+        self.stream, self.option, self.info = stream, option, info
+        self.dtype, self.fortran, self.array = dtype, fortran, None
+
+
+_STDIN_NPY: list[_StdinNpy] = []
 _MAGIC = b"\x93NUMPY"
 
 
@@ -149,9 +159,9 @@ def stdin_npy(option: str, head: bytes = b"") -> NpyFile:
     """The header of a .npy on standard input (``head``: its first 8 bytes, already
     read by whoever sniffed them); the data stays in the pipe for ``load_npy``."""
     stream = stdin_for(option, _stdin_hint(option))
-    for s, o, info, *_ in _STDIN_NPY:
-        if s is stream and o == option:
-            return info
+    for e in _STDIN_NPY:
+        if e.stream is stream and e.option == option:
+            return e.info
     fmt = _np().lib.format
     if not head:       # the magic string and the version
         head = read_stdin(stream, 8, option, _stdin_hint(option), first=True)
@@ -167,19 +177,19 @@ def stdin_npy(option: str, head: bytes = b"") -> NpyFile:
     _check_float(dtype, option, "standard input")
     info = NpyFile(STDIN, tuple(int(n) for n in shape), dtype.newbyteorder("=").name,
                    prod(shape) * dtype.itemsize)
-    _STDIN_NPY[:] = [e for e in _STDIN_NPY if e[0] is stream] + [
-        [stream, option, info, dtype, fortran, None]]
+    _STDIN_NPY[:] = [e for e in _STDIN_NPY if e.stream is stream] + [
+        _StdinNpy(stream, option, info, dtype, fortran)]
     return info
 
 
 def _stdin_array(info: NpyFile, option: str):
     """The data after the header: exactly ``info.nbytes``, read in chunks."""
-    entry = next((e for e in _STDIN_NPY if e[2] is info), None)
+    entry = next((e for e in _STDIN_NPY if e.info is info), None)
     if entry is None:
         raise EnvironmentProblem(f"{option} -: standard input's header was not read first")
-    stream, _, _, dtype, fortran, done = entry
-    if done is not None:
-        return done
+    if entry.array is not None:
+        return entry.array
+    stream = entry.stream
     data, got = bytearray(info.nbytes), 0
     while got < info.nbytes:
         try:
@@ -193,9 +203,9 @@ def _stdin_array(info: NpyFile, option: str):
                 "pipe the whole file")
         data[got:got + len(chunk)] = chunk
         got += len(chunk)
-    entry[5] = _np().frombuffer(data, dtype=dtype).reshape(info.shape,
-                                                           order="F" if fortran else "C")
-    return entry[5]
+    entry.array = _np().frombuffer(data, dtype=entry.dtype).reshape(
+        info.shape, order="F" if entry.fortran else "C")
+    return entry.array
 
 
 def _check_regular(path: str, option: str) -> None:
