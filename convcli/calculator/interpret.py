@@ -228,8 +228,3 @@ def read_spec(*, out_channels: str, kernel_size: str, in_channels: str | None = 
                     padding_mode=padding_mode.strip().lower(), transposed=transposed,
                     **values)
     return spec, reading
-
-
-def spec_from_text(**kwargs: Any) -> ConvSpec:
-    """CLI strings -> a validated ConvSpec (``read_spec`` without the reading)."""
-    return read_spec(**kwargs)[0]

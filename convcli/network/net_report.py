@@ -118,11 +118,6 @@ class NetReport(ReportFace):
                 if r.macs is None or r.uncounted and not r.expanded]
 
     @cached_property   # the rows never change: one sum, not one per row asked
-    def leaf_rows(self) -> list[NetRow]:
-        """The rows that partition the model (not expanded blocks)."""
-        return [r for r in self.rows if not r.expanded]
-
-    @cached_property   # the rows never change: one sum, not one per row asked
     def activation_elements(self) -> int:
         """Every layer's output, summed: what `net` reported before --train (in-place
         activations and views counted as if they were copies). A block's own code is
