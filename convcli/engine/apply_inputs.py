@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from convcli.calculator.parse import parse_ints, parse_shape
 from convcli.engine.images import (GRAY_MODES, MAX_IMAGE_PIXELS, ImageInfo, image_info,
                                    read_image)
-from convcli.engine.npy import NpyFile, is_npy_path, load_npy, npy_info, stdin_npy
+from convcli.engine.npy import (NPY_MAGIC, NpyFile, is_npy_path, load_npy, npy_info,
+                               stdin_npy)
 from convcli.engine.torch_adapter import import_torch
 from convcli.errors import ConvError, EnvironmentProblem
 
@@ -105,7 +106,7 @@ def input_kind(text: str) -> str:
             head = f.read(6)
     except OSError:
         return "image"            # image_info says why it cannot be read
-    return "npy" if head == b"\x93NUMPY" else "image"
+    return "npy" if head == NPY_MAGIC else "image"
 
 
 def plan_input(text: str, pattern: str | None, gray: bool, resize: str | None) -> InputPlan:
@@ -151,7 +152,7 @@ def _stdin_plan(pattern: str | None, gray: bool, resize: str | None) -> InputPla
 
     stream = stdin_for("INPUT", STDIN_EXAMPLE)
     head = read_stdin(stream, 8, "INPUT", STDIN_EXAMPLE, first=True)
-    if head.startswith(b"\x93NUMPY"):
+    if head.startswith(NPY_MAGIC):
         _no_options("a .npy on stdin", pattern, gray, resize)
         info = stdin_npy("INPUT", head)
         return InputPlan("-", info.shape, npy=info)

@@ -147,7 +147,7 @@ class _StdinNpy:
 
 
 _STDIN_NPY: list[_StdinNpy] = []
-_MAGIC = b"\x93NUMPY"
+NPY_MAGIC = b"\x93NUMPY"     # the first bytes of every .npy file
 
 
 def _stdin_hint(option: str) -> str:
@@ -165,7 +165,7 @@ def stdin_npy(option: str, head: bytes = b"") -> NpyFile:
     fmt = _np().lib.format
     if not head:       # the magic string and the version
         head = read_stdin(stream, 8, option, _stdin_hint(option), first=True)
-    if not head.startswith(_MAGIC) or len(head) < 8:
+    if not head.startswith(NPY_MAGIC) or len(head) < 8:
         raise ConvError(f"{option} -: standard input is not a .npy file (it starts with "
                         f"{head[:8]!r}); write the array with numpy.save")
     reader = fmt.read_array_header_1_0 if head[6] == 1 else fmt.read_array_header_2_0
