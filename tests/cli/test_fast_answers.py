@@ -502,7 +502,6 @@ def test_on_a_colour_terminal_the_bytes_are_typers(tmp_path, argv):
 def _on_a_tty(cmd: list[str], env: dict) -> tuple[int, str]:
     import fcntl
     import pty
-    import select
     import struct
     import termios
 

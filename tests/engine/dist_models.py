@@ -5,7 +5,6 @@ torch.chunk makes fewer pieces than ranks), and two that go wrong on one rank on
 (raise, hang) for the clean-up tests, and one built only with a keyword value
 (NeedsWidth: --set width=N). DIST_MODELS: name -> (target, input shape)."""
 
-import os
 import time
 
 import torch.nn as nn
